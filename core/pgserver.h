@@ -1,0 +1,34 @@
+/*
+ * A throwaway local PostgreSQL server (url = auto): initdb and pg_ctl in a
+ * fresh temporary directory, listening on a free port on 127.0.0.1 only.
+ * As root, the server runs as the "postgres" user.  The server is stopped
+ * and its directory removed by dura_pgserver_stop, and also when this
+ * process dies in any way (Ctrl-C, crash, kill -9): a small guardian
+ * process watches a pipe from us and cleans up when it closes.
+ */
+#ifndef DURA_PGSERVER_H
+#define DURA_PGSERVER_H
+
+#include <stddef.h>
+
+struct dura_pgserver;
+
+/* bindir: directory holding initdb/pg_ctl/postgres, or NULL to search
+ * $DURABENCH_PG_BINDIR, the configure-time PG_BINDIR, then
+ * /usr/lib/postgresql/<highest>/bin and $PATH.  Blocks until the server
+ * accepts connections.  Returns 0, or -1 with a message naming what failed
+ * (missing binaries, initdb output tail, ...).  Free with dura_pgserver_stop. */
+int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
+                        char *err, size_t errlen);
+
+/* libpq URL of the server, e.g. postgresql://postgres@127.0.0.1:PORT/postgres
+ * (owned by the server object; no password: trust auth on loopback). */
+const char *dura_pgserver_url(const struct dura_pgserver *srv);
+const char *dura_pgserver_host(const struct dura_pgserver *srv);
+int dura_pgserver_port(const struct dura_pgserver *srv);
+
+/* Stops the server (fast shutdown), removes its directory, frees srv.
+ * Safe with NULL. */
+void dura_pgserver_stop(struct dura_pgserver *srv);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * TCP delay proxy used to emulate a remote database on one machine.  Each
+ * accepted connection is paired with a connection to the target; bytes in
+ * each direction are held for rtt/2 (+ jitter) before they are forwarded,
+ * in order, optionally paced to a bandwidth cap.  One epoll thread serves
+ * all connections; buffering per connection is bounded (reads pause when a
+ * direction has too much in flight).
+ */
+#ifndef DURA_PROXY_H
+#define DURA_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dura_proxy_config {
+	const char *listen_host;  /* e.g. "127.0.0.1" */
+	int listen_port;          /* 0 = pick a free port */
+	const char *target_host;
+	int target_port;
+	uint64_t rtt_us;          /* added round-trip time, split over both ways */
+	uint64_t jitter_us;       /* +- uniform jitter per direction (order kept) */
+	uint64_t bandwidth_bps;   /* bytes per second per direction; 0 = no cap */
+};
+
+struct dura_proxy;
+
+/* Binds, listens and starts the proxy thread.  Returns 0, or -1 with a
+ * message.  A target that refuses connections is reported per accepted
+ * client (the client's connection is closed) and counted. */
+int dura_proxy_start(const struct dura_proxy_config *cfg, struct dura_proxy **out,
+                     char *err, size_t errlen);
+int dura_proxy_port(const struct dura_proxy *p);   /* actual listen port */
+/* Connections that could not reach the target so far. */
+uint64_t dura_proxy_connect_failures(const struct dura_proxy *p);
+/* Stops the thread, closes every connection, frees p.  Safe with NULL. */
+void dura_proxy_stop(struct dura_proxy *p);
+
+/* `durabench proxy ...` */
+int dura_cmd_proxy(int argc, char **argv);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The durable runtime: O orchestration dispatchers and W activity workers
+ * running on one provider store ("config O:W").
+ */
+#ifndef DURA_RUNTIME_H
+#define DURA_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <durabench/provider.h>
+
+#include "orchestration.h"
+
+/* How an instance ended, as the runtime saw its terminal ack commit (or
+ * give up). */
+enum dura_outcome {
+	DURA_OUTCOME_COMPLETED = 0,
+	DURA_OUTCOME_FAILED_APP = 1,    /* the orchestration called dura_fail */
+	DURA_OUTCOME_FAILED_CONFIG = 2, /* nondeterminism, unregistered name */
+	DURA_OUTCOME_FAILED_INFRA = 3   /* provider errors after all retries,
+	                                   poison message */
+};
+
+struct dura_runtime_config {
+	unsigned orch_workers;      /* O >= 1 */
+	unsigned activity_workers;  /* W >= 1 */
+	uint32_t orch_lock_ms;      /* default 5000 */
+	uint32_t work_lock_ms;      /* default 5000; renewed while an activity runs */
+	uint32_t poll_wait_ms;      /* long-poll wait per fetch; default 100 */
+	uint32_t max_attempts;      /* poison after this many deliveries; default 10 */
+	uint32_t retry_limit;       /* RETRY errors retried this often; default 8 */
+	uint32_t retry_base_ms;     /* backoff base, doubled each time; default 5 */
+};
+/* Fills the defaults above (O = W = 1). */
+void dura_runtime_config_defaults(struct dura_runtime_config *cfg);
+
+/* Called from a dispatcher thread after the terminal ack of an instance
+ * committed (any instance: sub-orchestrations too), or when the runtime gave
+ * up on it.  Must be thread-safe and quick.  output is the stored output
+ * (result or failure text), valid during the call. */
+typedef void (*dura_completion_cb)(void *arg, const char *instance,
+                                   enum dura_outcome outcome,
+                                   const uint8_t *output, size_t output_len);
+
+struct dura_runtime_stats {
+	uint64_t turns;                /* orchestration turns acked */
+	uint64_t activities_executed;  /* activity functions run to an ack */
+	uint64_t retries;              /* RETRY errors retried */
+	uint64_t abandons;
+	uint64_t lock_lost;
+	uint64_t poisoned;
+	uint64_t infra_errors;         /* errors given up on */
+	uint64_t ignored_messages;     /* duplicate/stale completions dropped */
+};
+
+struct dura_runtime;
+
+/* Starts the dispatcher threads.  ops/store/reg must outlive the runtime.
+ * Returns 0, or -1 with err filled.  Free with dura_runtime_stop. */
+int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
+                       const struct dura_registry *reg,
+                       const struct dura_runtime_config *cfg,
+                       dura_completion_cb cb, void *cb_arg,
+                       struct dura_runtime **out, char *err, size_t errlen);
+
+/* Enqueues the start of a new instance (one round trip).  Returns 0, or -1
+ * with err filled (after retrying transient errors). */
+int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instance,
+                                     const char *name, const void *input,
+                                     size_t len, char *err, size_t errlen);
+
+void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *out);
+
+/* Stops fetching, lets in-progress turns/activities finish, joins all
+ * threads and frees the runtime.  Safe with NULL. */
+void dura_runtime_stop(struct dura_runtime *rt);
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * durabench provider plugin ABI.
+ *
+ * A provider plugin is a shared object that exports exactly one symbol:
+ *
+ *     const struct dura_provider_ops *dura_provider_entry(void);
+ *
+ * The returned table is static, lives as long as the shared object is loaded
+ * and must not be modified by anyone.  It starts with a fixed prefix
+ * (abi_major, abi_minor, struct_size, name, description) that will never
+ * change, so the core can always read a plugin's identity and refuse it with
+ * a clear message if it was built for another ABI.
+ *
+ * Versioning (the SQLite sqlite3_api_routines / PostgreSQL PG_MODULE_MAGIC
+ * model):
+ *   - abi_major changes only if an existing field changes meaning; the core
+ *     refuses a plugin whose abi_major differs from DURA_ABI_MAJOR.
+ *   - new operations are only ever appended to the end of the struct and
+ *     bump abi_minor; struct_size tells the core how much of the struct the
+ *     plugin knows.  A field beyond struct_size is treated as NULL.
+ *   - the core refuses a plugin whose struct_size does not cover every
+ *     required operation (DURA_OPS_MIN_SIZE).
+ *
+ * Data model.  Providers store opaque bytes: event and message bodies are
+ * encoded by the core's codec and a provider never interprets them.  It only
+ * sees routing keys: instance id, execution id, event id, visibility delay.
+ *
+ *   orchestrator queue   messages addressed to an instance (start, activity
+ *                        completions, timer firings, sub-orchestration
+ *                        results), each with a visibility time
+ *   worker queue         activity work items, peek-locked one at a time
+ *   history              (instance, execution, event_id) -> body; event ids
+ *                        are unique per (instance, execution)
+ *   instance metadata    name, status, output, parent, current execution
+ *
+ * Threading.  Every operation may be called concurrently from many threads
+ * on the same store.  The plugin owns its connections, pool and locks.
+ *
+ * Errors.  Every operation that can fail returns a dura_rc and, on anything
+ * but DURA_OK/DURA_EMPTY, writes a one-line, NUL-terminated, human readable
+ * message into err->msg.  A plugin never prints anything and never exits.
+ * A message must never contain a password.
+ *
+ * Memory.  Pointers passed *into* an operation are owned by the caller and
+ * are only valid for the duration of the call.  Objects an operation returns
+ * through an out-parameter are owned by the plugin and stay valid until the
+ * caller hands them back to the matching release_* operation (which accepts
+ * NULL).  Released objects may be released from any thread.
+ *
+ * Time.  Durations are milliseconds.  Visibility delays, lock durations and
+ * lock expiry are measured with the provider's clock; the core never compares
+ * provider timestamps with its own.
+ */
+#ifndef DURABENCH_PROVIDER_H
+#define DURABENCH_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DURA_ABI_MAJOR 1
+#define DURA_ABI_MINOR 0
+
+/* Name of the one symbol a plugin exports. */
+#define DURA_PROVIDER_ENTRY_SYMBOL "dura_provider_entry"
+
+/* Return codes.  The core maps them to failure categories. */
+typedef enum dura_rc {
+	DURA_OK = 0,        /* done */
+	DURA_EMPTY = 1,     /* nothing to fetch / no such instance: not an error */
+	DURA_RETRY = 2,     /* transient (connection lost, serialization failure,
+	                       busy, deadlock): nothing was changed, safe to retry */
+	DURA_LOCK_LOST = 3, /* the token is unknown, expired or already used */
+	DURA_PERMANENT = 4, /* the operation can never succeed as asked (e.g. a
+	                       duplicate event id); nothing was changed */
+	DURA_CONFIG = 5     /* bad option, bad schema, unusable store */
+} dura_rc;
+
+/* Error text written by an operation that fails. */
+#define DURA_ERR_MAX 512
+struct dura_err {
+	char msg[DURA_ERR_MAX];
+};
+
+/* A plugin's store handle; its layout is private to the plugin. */
+typedef struct dura_store dura_store;
+
+/* Borrowed byte string. */
+struct dura_bytes {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* One key=value option from an INI [provider] section or --option. */
+struct dura_option {
+	const char *key;
+	const char *value;
+};
+
+/* Flags of an option a plugin accepts. */
+#define DURA_OPT_URL 0x1u /* the value is a network address (URL or libpq
+                             conninfo).  The core then masks its password in
+                             all output, accepts "auto" (a throwaway local
+                             PostgreSQL server the core starts; the plugin
+                             receives its URL) and honours the core options
+                             emulate_rtt / emulate_jitter / emulate_bandwidth
+                             by starting a delay proxy and rewriting host and
+                             port in the value the plugin receives.  A plugin
+                             needs no code of its own for any of this. */
+#define DURA_OPT_SECRET 0x2u /* never print the value */
+
+/* An option a plugin accepts.  The array ends with an entry whose name is
+ * NULL.  default_value may be NULL (no default: empty).  The core lists these
+ * in `durabench plugins` and rejects any key not declared here (or reserved
+ * by the core) before open() is called. */
+struct dura_option_spec {
+	const char *name;
+	const char *default_value;
+	const char *help;
+	uint32_t flags;
+};
+
+/* A message to enqueue: to the orchestrator queue of `instance`, or (in
+ * ack_orchestration_item's work_items) to the worker queue.  The message is
+ * invisible to fetches until delay_ms after the enqueue commits (0 = now;
+ * durable timers use fire time - now). */
+struct dura_message {
+	const char *instance;
+	struct dura_bytes body;
+	int64_t delay_ms;
+};
+
+/* A history event. */
+struct dura_event {
+	uint64_t event_id;
+	struct dura_bytes body;
+};
+
+/* A message as returned by fetch_orchestration_item. */
+struct dura_fetched_message {
+	struct dura_bytes body;
+	uint32_t attempts; /* 1 on first delivery, +1 on each redelivery */
+};
+
+/* What fetch_orchestration_item returns (plugin-owned; release with
+ * release_orchestration_item). */
+struct dura_orch_item {
+	uint64_t token;        /* non-zero, unique per fetch, never reused */
+	const char *instance;
+	uint64_t execution;    /* current execution from the instance metadata;
+	                          0 if the instance has no metadata yet */
+	const struct dura_fetched_message *messages; /* in enqueue order */
+	size_t n_messages;     /* >= 1 */
+	const struct dura_event *history; /* the current execution's whole
+	                                     history, ascending event_id */
+	size_t n_history;
+	uint32_t attempts;     /* max attempts over messages */
+};
+
+/* Instance status values stored in the metadata. */
+enum dura_status {
+	DURA_STATUS_NONE = 0,      /* no such instance (only in reads) */
+	DURA_STATUS_RUNNING = 1,
+	DURA_STATUS_COMPLETED = 2,
+	DURA_STATUS_FAILED = 3,
+	DURA_STATUS_CONTINUED_AS_NEW = 4,
+	DURA_STATUS_TERMINATED = 5
+};
+
+/* Instance metadata: written by an ack, returned by instance_status. */
+struct dura_instance_meta {
+	const char *name;          /* orchestration name */
+	int32_t status;            /* enum dura_status */
+	struct dura_bytes output;  /* result or failure text; may be empty */
+	const char *parent;        /* parent instance id or NULL */
+	uint64_t execution;        /* current execution id (>= 1) */
+};
+
+/* Everything one orchestration turn commits, atomically. */
+struct dura_orch_ack {
+	uint64_t execution;                  /* execution the history delta
+	                                        belongs to */
+	const struct dura_event *history;    /* events to append */
+	size_t n_history;
+	const struct dura_message *work_items;   /* to the worker queue */
+	size_t n_work_items;
+	const struct dura_message *orch_items;   /* to orchestrator queues, any
+	                                            instance, this one included */
+	size_t n_orch_items;
+	const struct dura_instance_meta *meta;   /* upsert; NULL = unchanged */
+};
+
+/* What fetch_work_item returns (plugin-owned; release with
+ * release_work_item). */
+struct dura_work_item {
+	uint64_t token;        /* non-zero, unique per fetch */
+	const char *instance;  /* as given when the item was enqueued */
+	struct dura_bytes body;
+	uint32_t attempts;     /* 1 on first delivery, +1 on each redelivery */
+};
+
+/* What read_history returns (plugin-owned; release with release_history). */
+struct dura_history {
+	const struct dura_event *events; /* ascending event_id */
+	size_t n_events;
+};
+
+/* Counters since open, for reports (optional operation).  The core zeroes
+ * the struct and sets struct_size before the call; a plugin fills the fields
+ * it knows that fit in struct_size. */
+struct dura_stats {
+	uint32_t struct_size;
+	uint64_t round_trips;    /* requests sent to a server / statements run */
+	uint64_t commits;        /* transactions committed */
+	uint64_t empty_fetches;  /* fetches that found nothing */
+	uint64_t lock_conflicts; /* races lost to another fetcher */
+	uint64_t retries;        /* internal retries after transient errors */
+	uint64_t reconnects;     /* connections re-established */
+};
+
+struct dura_provider_ops {
+	/* ---- fixed prefix: never changes ---- */
+	uint32_t abi_major;    /* DURA_ABI_MAJOR the plugin was built with */
+	uint32_t abi_minor;    /* DURA_ABI_MINOR the plugin was built with */
+	uint32_t struct_size;  /* sizeof(struct dura_provider_ops) as built */
+	const char *name;      /* short name, e.g. "sqlite" */
+	const char *description;
+
+	/* ---- ABI 1.0: required operations ---- */
+
+	/* Options the plugin accepts; never NULL (at least the terminator). */
+	const struct dura_option_spec *options;
+
+	/* Create a fresh, isolated store (a new schema, a new database) from the
+	 * given options; every declared option not given takes its default.
+	 * Unknown keys and bad values are refused with DURA_CONFIG.  An
+	 * unreachable server is DURA_RETRY or DURA_CONFIG with a message that
+	 * names it (password masked).  On success *out is owned by the caller
+	 * until close(). */
+	dura_rc (*open)(const struct dura_option *options, size_t n_options,
+	                dura_store **out, struct dura_err *err);
+
+	/* Release the store.  drop != 0 removes all its data (schema, file);
+	 * drop == 0 keeps it (e.g. option keep = true).  No other operation may
+	 * run on the store concurrently or afterwards.  Always frees the handle,
+	 * even when it returns an error. */
+	dura_rc (*close)(dura_store *store, int drop, struct dura_err *err);
+
+	/* Insert messages into orchestrator queues in one transaction, in array
+	 * order.  An instance need not exist yet. */
+	dura_rc (*enqueue_orchestrator)(dura_store *store,
+	                                const struct dura_message *msgs, size_t n,
+	                                struct dura_err *err);
+
+	/* Pick an instance that has at least one visible message and no live
+	 * instance lock, lock it for lock_ms under a fresh token, tag all its
+	 * visible messages with the token (messages that arrive later are not
+	 * tagged and survive the ack), increment their attempt counts and return
+	 * them with the current execution's history.  Instances are picked in
+	 * order of their oldest visible message.  Losing a race to another
+	 * fetcher must not produce DURA_EMPTY while other eligible instances
+	 * exist.  When nothing is eligible, may wait up to wait_ms for work
+	 * (long poll) before returning DURA_EMPTY; wait_ms = 0 never waits. */
+	dura_rc (*fetch_orchestration_item)(dura_store *store, uint32_t lock_ms,
+	                                    uint32_t wait_ms,
+	                                    struct dura_orch_item **out,
+	                                    struct dura_err *err);
+
+	/* One transaction: check that token still holds an unexpired lock
+	 * (else DURA_LOCK_LOST, nothing changed); delete only the messages
+	 * tagged with token; append ack->history to (instance, ack->execution)
+	 * (a duplicate event id is DURA_PERMANENT: the whole ack rolls back and
+	 * the lock stays held); enqueue work and orchestrator items with their
+	 * delays; upsert metadata if ack->meta; release the instance lock. */
+	dura_rc (*ack_orchestration_item)(dura_store *store, uint64_t token,
+	                                  const struct dura_orch_ack *ack,
+	                                  struct dura_err *err);
+
+	/* Release the lock without deleting anything; the tagged messages become
+	 * visible again after delay_ms.  Unknown/expired token: DURA_LOCK_LOST. */
+	dura_rc (*abandon_orchestration_item)(dura_store *store, uint64_t token,
+	                                      uint32_t delay_ms,
+	                                      struct dura_err *err);
+
+	/* Extend the lock to now + extend_ms if token holds an unexpired lock;
+	 * otherwise DURA_LOCK_LOST. */
+	dura_rc (*renew_orchestration_lock)(dura_store *store, uint64_t token,
+	                                    uint32_t extend_ms,
+	                                    struct dura_err *err);
+
+	void (*release_orchestration_item)(dura_store *store,
+	                                   struct dura_orch_item *item);
+
+	/* Peek-lock the oldest visible work item that is unlocked or whose lock
+	 * expired; increment its attempt count.  Long poll as above. */
+	dura_rc (*fetch_work_item)(dura_store *store, uint32_t lock_ms,
+	                           uint32_t wait_ms, struct dura_work_item **out,
+	                           struct dura_err *err);
+
+	/* One transaction: delete the item if token still holds it (else
+	 * DURA_LOCK_LOST, nothing changed) and, if completion != NULL, enqueue
+	 * it to the orchestrator queue of completion->instance. */
+	dura_rc (*ack_work_item)(dura_store *store, uint64_t token,
+	                         const struct dura_message *completion,
+	                         struct dura_err *err);
+
+	dura_rc (*abandon_work_item)(dura_store *store, uint64_t token,
+	                             uint32_t delay_ms, struct dura_err *err);
+
+	dura_rc (*renew_work_lock)(dura_store *store, uint64_t token,
+	                           uint32_t extend_ms, struct dura_err *err);
+
+	void (*release_work_item)(dura_store *store, struct dura_work_item *item);
+
+	/* History of one execution.  Unknown instance or execution: DURA_OK with
+	 * zero events. */
+	dura_rc (*read_history)(dura_store *store, const char *instance,
+	                        uint64_t execution, struct dura_history **out,
+	                        struct dura_err *err);
+
+	void (*release_history)(dura_store *store, struct dura_history *history);
+
+	/* Metadata of an instance.  Unknown instance: DURA_EMPTY, *out NULL. */
+	dura_rc (*instance_status)(dura_store *store, const char *instance,
+	                           struct dura_instance_meta **out,
+	                           struct dura_err *err);
+
+	void (*release_instance_status)(dura_store *store,
+	                                struct dura_instance_meta *meta);
+
+	/* ---- ABI 1.0: optional operations (may be NULL) ---- */
+
+	/* Fill counters (see struct dura_stats). */
+	dura_rc (*stats)(dura_store *store, struct dura_stats *out);
+
+	/* One minimal round trip to the backing server (e.g. SELECT 1); the core
+	 * times it to report the measured distance to networked providers. */
+	dura_rc (*ping)(dura_store *store, struct dura_err *err);
+
+	/* ack_work_item followed by fetch_work_item(lock_ms, wait_ms = 0), in as
+	 * few round trips as the provider can manage.  The return code is the
+	 * ack's; *next is NULL when there was nothing to fetch or the fetch part
+	 * failed (the core then falls back to fetch_work_item). */
+	dura_rc (*ack_work_item_and_fetch)(dura_store *store, uint64_t token,
+	                                   const struct dura_message *completion,
+	                                   uint32_t lock_ms,
+	                                   struct dura_work_item **next,
+	                                   struct dura_err *err);
+
+	/* ack_orchestration_item followed by fetch_orchestration_item(lock_ms,
+	 * wait_ms = 0), likewise. */
+	dura_rc (*ack_orchestration_item_and_fetch)(dura_store *store,
+	                                            uint64_t token,
+	                                            const struct dura_orch_ack *ack,
+	                                            uint32_t lock_ms,
+	                                            struct dura_orch_item **next,
+	                                            struct dura_err *err);
+
+	/* One line describing the backing store for the report's environment
+	 * block, e.g. "PostgreSQL 15.18, pool_size 10" or "SQLite 3.40.1,
+	 * :memory:".  Never includes a password. */
+	void (*describe)(dura_store *store, char *buf, size_t len);
+};
+
+/* The struct must be at least this large: every required operation. */
+#define DURA_OPS_MIN_SIZE \
+	(offsetof(struct dura_provider_ops, release_instance_status) + \
+	 sizeof(void (*)(void)))
+
+/* Convenience for a plugin's table: fills the fixed prefix. */
+#define DURA_PROVIDER_PREFIX(name_, description_) \
+	.abi_major = DURA_ABI_MAJOR, .abi_minor = DURA_ABI_MINOR, \
+	.struct_size = (uint32_t)sizeof(struct dura_provider_ops), \
+	.name = (name_), .description = (description_)
+
+/* The entry point every plugin defines. */
+const struct dura_provider_ops *dura_provider_entry(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DURABENCH_PROVIDER_H */
