@@ -1,0 +1,89 @@
+/*
+ * Scenario files (INI): [run], [workload], [provider NAME]..., [compare NAME]...
+ * Parsed with inih through a reader of our own that counts lines and refuses
+ * overlong lines (Debian's libinih cuts lines at 200 bytes silently), so
+ * every error names file:line and no value is ever truncated.
+ */
+#ifndef DURA_SCENARIO_H
+#define DURA_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <durabench/provider.h>
+
+struct dura_config_def {
+	unsigned orch_workers;
+	unsigned activity_workers;
+};
+
+struct dura_provider_def {
+	char *name;                    /* section name: "sqlite-mem" */
+	char *plugin;                  /* "sqlite", "postgres" or a path */
+	struct dura_option *options;   /* every key but "plugin", ${VAR}
+	                                  expanded, in file order (owned) */
+	size_t n_options;
+	int line;                      /* line of the section header */
+};
+
+struct dura_compare_def {
+	char *name;
+	char *subject;   /* provider name */
+	char *baseline;  /* provider name */
+	int line;
+};
+
+/* [workload] */
+struct dura_workload_def {
+	char *scenario;              /* fanout | timers | suborch |
+	                                continue_as_new | payload | mixed */
+	unsigned max_concurrent;     /* instances in flight (closed loop) */
+	double rate;                 /* > 0: open loop, instances started per s */
+	unsigned tasks_per_instance; /* fan-out width / activities per instance */
+	uint64_t activity_delay_us;  /* time one activity takes */
+	uint64_t payload_bytes;      /* bytes carried in/out of each activity */
+	unsigned timers;             /* timers per instance (timers, mixed) */
+	uint64_t timer_delay_us;
+	unsigned children;           /* sub-orchestrations (suborch, mixed) */
+	unsigned iterations;         /* continue-as-new count */
+	char *mix;                   /* mixed: "fanout:60,timers:20,..." or NULL */
+};
+
+struct dura_scenario {
+	char *path;
+	/* [run] */
+	uint64_t duration_ms;        /* measurement ends (incl. warmup) */
+	uint64_t warmup_ms;          /* excluded from throughput */
+	uint64_t drain_timeout_ms;   /* max wait for in-flight instances */
+	struct dura_config_def *configs;
+	size_t n_configs;
+	unsigned repeat;
+	/* [workload] */
+	struct dura_workload_def workload;
+	/* [provider ...] / [compare ...] in file order */
+	struct dura_provider_def *providers;
+	size_t n_providers;
+	struct dura_compare_def *compares;
+	size_t n_compares;
+};
+
+/* Parses and checks a file.  On error returns -1 and err holds
+ * "FILE:LINE: message" (LINE may be 0 for whole-file problems such as a
+ * missing [workload] key with no default).  Defaults for absent keys:
+ * duration 10s, warmup 1s, drain_timeout 30s, configs 1:1,2:2,4:4, repeat 1,
+ * scenario fanout, max_concurrent 20, tasks_per_instance 5, activity_delay
+ * 10ms, payload_bytes 0, timers 1, timer_delay 10ms, children 3,
+ * iterations 5.  Free with dura_scenario_free (also on error). */
+int dura_scenario_load(const char *path, struct dura_scenario *out,
+                       char *err, size_t errlen);
+void dura_scenario_free(struct dura_scenario *sc);
+
+/* "1:1, 2:2,4:4" -> configs (caller frees *out). */
+int dura_parse_configs(const char *s, struct dura_config_def **out, size_t *n,
+                       char *err, size_t errlen);
+
+/* Expands ${VAR} (and $$ -> $) from the environment; an unset variable is an
+ * error naming it.  Caller frees the result. */
+char *dura_expand_env(const char *s, char *err, size_t errlen);
+
+#endif
