@@ -52,7 +52,8 @@ struct dura_run_result {
 	double bound_orch_per_sec;  /* theoretical maximum, 0 if none */
 	double bound_fraction;      /* orch_per_sec / bound, 0 if none */
 
-	/* latency: start call -> committed terminal ack, completed instances */
+	/* latency: start call -> committed terminal ack, completed instances
+	 * that completed after the warmup (drain included) */
 	struct dura_latency latency;
 
 	double drain_ms;            /* from end of launching to all finished */
@@ -63,8 +64,15 @@ struct dura_run_result {
 	uint64_t verify_failures;
 	char verify_error[512];     /* first failure, names the instance */
 
+	/* added by the driver: */
+	uint64_t late_completions;  /* terminal callbacks after the drain timeout
+	                               (those instances count as timed out) */
+	char first_failure[512];    /* first failed/timed-out instance and why,
+	                               "" when none */
+
 	int have_provider_stats;
-	struct dura_stats provider_stats; /* totals since open */
+	struct dura_stats provider_stats; /* counted from runtime start to stop
+	                                     (verification reads excluded) */
 	struct dura_runtime_stats runtime_stats;
 };
 

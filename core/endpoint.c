@@ -220,6 +220,12 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	const char *given = url_opt ? url_opt->value
 	                            : (url_spec->default_value ? url_spec->default_value : "");
 	char *url = dura_xstrdup(given);
+	if (!env) { /* check only: start nothing */
+		out->display_url = dura_url_mask(url);
+		add_option(out, url_spec->name, url);
+		free(url);
+		return 0;
+	}
 	pthread_mutex_lock(&env->lock);
 	int rc = 0;
 	if (strcmp(url, "auto") == 0) {

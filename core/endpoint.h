@@ -40,7 +40,8 @@ struct dura_prepared {
 /* Checks option keys against the plugin's declared options and the core's
  * keys (unknown key: -1 with "unknown option 'x' for plugin 'p' (accepted:
  * ...)"), applies the services above and fills out.  Free with
- * dura_prepared_free. */
+ * dura_prepared_free.  env == NULL only checks: keys and values are
+ * validated, nothing is started and the address is passed through. */
 int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
                      const struct dura_option *options, size_t n_options,
                      struct dura_prepared *out, char *err, size_t errlen);

@@ -17,7 +17,12 @@ struct dura_pgserver;
  * $DURABENCH_PG_BINDIR, the configure-time PG_BINDIR, then
  * /usr/lib/postgresql/<highest>/bin and $PATH.  Blocks until the server
  * accepts connections.  Returns 0, or -1 with a message naming what failed
- * (missing binaries, initdb output tail, ...).  Free with dura_pgserver_stop. */
+ * (missing binaries, initdb output tail, ...).  Free with dura_pgserver_stop.
+ * An explicit bindir (argument or $DURABENCH_PG_BINDIR) is used alone.
+ * Forks a guardian child: a forked (not exec'd) child of this process keeps
+ * a copy of the guardian's pipe; dura_pgserver_stop still works (it also
+ * signals the guardian), but the parent dying then only cleans up once that
+ * child is gone too. */
 int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
                         char *err, size_t errlen);
 
@@ -27,8 +32,14 @@ const char *dura_pgserver_url(const struct dura_pgserver *srv);
 const char *dura_pgserver_host(const struct dura_pgserver *srv);
 int dura_pgserver_port(const struct dura_pgserver *srv);
 
+/* The temporary directory holding data/, server.log and the socket (for
+ * diagnostics and tests; removed by dura_pgserver_stop). */
+const char *dura_pgserver_dir(const struct dura_pgserver *srv);
+
 /* Stops the server (fast shutdown), removes its directory, frees srv.
- * Safe with NULL. */
+ * Blocks until both are done.  Safe with NULL.  Called in a forked child
+ * (not the process that started the server), it only frees the child's
+ * copy: the server keeps running for the parent. */
 void dura_pgserver_stop(struct dura_pgserver *srv);
 
 #endif

@@ -20,6 +20,21 @@ struct dura_proxy_config {
 	uint64_t rtt_us;          /* added round-trip time, split over both ways */
 	uint64_t jitter_us;       /* +- uniform jitter per direction (order kept) */
 	uint64_t bandwidth_bps;   /* bytes per second per direction; 0 = no cap */
+	/* Optional: called on the proxy thread with a one-line message (no
+	 * newline) for each client that could not be connected to the target,
+	 * e.g. "client 127.0.0.1:40312: cannot connect to 127.0.0.1:5432:
+	 * Connection refused".  NULL = only count failures. */
+	void (*log)(void *log_arg, const char *message);
+	void *log_arg;
+};
+
+/* Counters since start; read with relaxed atomics (any thread). */
+struct dura_proxy_stats {
+	uint64_t accepted;          /* client connections accepted */
+	uint64_t connect_failures;  /* of those, could not reach the target */
+	uint64_t bytes_to_target;   /* delivered client -> target */
+	uint64_t bytes_to_client;   /* delivered target -> client */
+	uint64_t open_connections;  /* currently relayed (client side open) */
 };
 
 struct dura_proxy;
@@ -32,6 +47,7 @@ int dura_proxy_start(const struct dura_proxy_config *cfg, struct dura_proxy **ou
 int dura_proxy_port(const struct dura_proxy *p);   /* actual listen port */
 /* Connections that could not reach the target so far. */
 uint64_t dura_proxy_connect_failures(const struct dura_proxy *p);
+void dura_proxy_get_stats(const struct dura_proxy *p, struct dura_proxy_stats *out);
 /* Stops the thread, closes every connection, frees p.  Safe with NULL. */
 void dura_proxy_stop(struct dura_proxy *p);
 

@@ -47,6 +47,36 @@ struct dura_report {
 	size_t n_providers;
 };
 
+/* ---- added by the reports (shared by Markdown and JSON) ---- */
+
+/* One config of a [compare]: repeats averaged over the runs that ran. */
+struct dura_compare_row {
+	unsigned orch_workers, activity_workers;
+	unsigned subject_runs, baseline_runs;    /* runs averaged on each side */
+	double subject_orch_per_sec, baseline_orch_per_sec;
+	double subject_p50_ms, baseline_p50_ms;
+	double subject_p99_ms, baseline_p99_ms;
+	double subject_success_pct, baseline_success_pct;
+	double throughput_ratio;   /* subject / baseline; NaN when undefined */
+	double latency_p50_ratio;
+	double latency_p99_ratio;
+};
+
+/* Rows of one comparison, one per config either side has a run for, in run
+ * order.  *rows is malloc'ed (caller frees), returns the count. */
+size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_compare_def *c,
+                                struct dura_compare_row **rows);
+
+/* Failed instances of a run in all categories (infra+config+app+timeout). */
+uint64_t dura_report_failed(const struct dura_run_result *x);
+
+/* Round trips per completed orchestration, NaN without provider stats. */
+double dura_report_round_trips_per_orch(const struct dura_run_result *x);
+
+/* A provider option value safe to print: secret-looking keys give "***",
+ * passwords inside URLs/conninfo are masked.  Caller frees. */
+char *dura_report_option_display(const char *key, const char *value);
+
 /* Per-run table, one ratio table per [compare] (subject / baseline, repeats
  * averaged, per config), then the environment block. */
 void dura_report_markdown(FILE *f, const struct dura_report *r);

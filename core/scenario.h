@@ -1,8 +1,10 @@
 /*
  * Scenario files (INI): [run], [workload], [provider NAME]..., [compare NAME]...
- * Parsed with inih through a reader of our own that counts lines and refuses
- * overlong lines (Debian's libinih cuts lines at 200 bytes silently), so
- * every error names file:line and no value is ever truncated.
+ * Parsed by core/ini_reader.c, which counts lines and refuses overlong lines
+ * instead of cutting them (Debian's libinih cuts lines at 200 bytes silently
+ * and cannot carry a long value at all; see ini_reader.h), so every error
+ * names file:line and no value is ever truncated.  The full file reference
+ * is docs/scenario-files.md.
  */
 #ifndef DURA_SCENARIO_H
 #define DURA_SCENARIO_H
@@ -23,14 +25,19 @@ struct dura_provider_def {
 	struct dura_option *options;   /* every key but "plugin", ${VAR}
 	                                  expanded, in file order (owned) */
 	size_t n_options;
+	int *option_lines;             /* option_lines[i]: file line of
+	                                  options[i] (owned) */
 	int line;                      /* line of the section header */
+	int plugin_line;               /* line of the plugin key */
 };
 
 struct dura_compare_def {
 	char *name;
 	char *subject;   /* provider name */
 	char *baseline;  /* provider name */
-	int line;
+	int line;        /* line of the section header */
+	int subject_line;
+	int baseline_line;
 };
 
 /* [workload] */

@@ -1,0 +1,105 @@
+/*
+ * Internals shared by the runtime's files: runtime.c (start/stop, stats,
+ * starting instances), runtime_retry.c (backoff and stop-aware sleeping),
+ * runtime_orch.c (orchestration dispatchers) and runtime_worker.c (activity
+ * workers and their lock renewer).
+ */
+#ifndef DURA_RUNTIME_INT_H
+#define DURA_RUNTIME_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <durabench/provider.h>
+
+#include "runtime.h"
+
+struct dura_worker_arg;
+
+/* What an activity worker is running, read by the lock renewer.  Atomics
+ * rather than a mutex: the worker touches its slot twice per activity and
+ * must not wait for a renewal in progress. */
+struct dura_work_slot {
+	_Atomic uint64_t token;      /* 0 = idle */
+	_Atomic uint64_t locked_at;  /* ms (core clock) of the fetch or last renewal */
+};
+
+struct dura_runtime_counters {
+	_Atomic uint64_t turns;
+	_Atomic uint64_t activities_executed;
+	_Atomic uint64_t retries;
+	_Atomic uint64_t abandons;
+	_Atomic uint64_t lock_lost;
+	_Atomic uint64_t poisoned;
+	_Atomic uint64_t infra_errors;
+	_Atomic uint64_t ignored_messages;
+};
+
+typedef dura_rc (*dura_ack_orch_fetch_fn)(dura_store *, uint64_t,
+                                          const struct dura_orch_ack *, uint32_t,
+                                          struct dura_orch_item **, struct dura_err *);
+typedef dura_rc (*dura_ack_work_fetch_fn)(dura_store *, uint64_t,
+                                          const struct dura_message *, uint32_t,
+                                          struct dura_work_item **, struct dura_err *);
+
+struct dura_runtime {
+	const struct dura_provider_ops *ops;
+	dura_store *store;
+	const struct dura_registry *reg;
+	struct dura_runtime_config cfg;
+	dura_completion_cb cb;
+	void *cb_arg;
+	dura_ack_orch_fetch_fn ack_orch_fetch; /* optional ops, NULL if absent */
+	dura_ack_work_fetch_fn ack_work_fetch;
+
+	atomic_int stopping;        /* dispatchers: stop fetching */
+	atomic_int renewer_stopping;
+	pthread_mutex_t mu;         /* guards nothing but the sleeps below */
+	pthread_cond_t cv;          /* signalled on stop */
+
+	pthread_t *orch_threads;    /* owned */
+	unsigned n_orch_threads;
+	pthread_t *work_threads;    /* owned */
+	unsigned n_work_threads;
+	struct dura_work_slot *slots; /* owned, one per activity worker */
+	struct dura_worker_arg *worker_args; /* owned, one per activity worker */
+	pthread_t renewer;
+	int renewer_started;
+
+	struct dura_runtime_counters c;
+};
+
+#define DURA_COUNT(rt, field) atomic_fetch_add_explicit(&(rt)->c.field, 1, memory_order_relaxed)
+#define DURA_COUNT_N(rt, field, n) \
+	atomic_fetch_add_explicit(&(rt)->c.field, (n), memory_order_relaxed)
+
+static inline int dura_rt_stopping(struct dura_runtime *rt)
+{
+	return atomic_load_explicit(&rt->stopping, memory_order_relaxed);
+}
+
+/* runtime_retry.c */
+/* Sleeps ms unless the runtime is stopping (returns early then); returns
+ * non-zero if stopping. */
+int dura_rt_sleep(struct dura_runtime *rt, uint32_t ms);
+/* Backoff before retry number `attempt` (0-based) of a RETRY error: returns
+ * 0 after sleeping retry_base_ms << attempt (capped) and counting the retry,
+ * or -1 when retry_limit is exhausted. */
+int dura_rt_backoff(struct dura_runtime *rt, unsigned attempt);
+/* Delay of an abandon after `attempts` deliveries: exponential, capped. */
+uint32_t dura_rt_abandon_delay(const struct dura_runtime *rt, uint32_t attempts);
+
+/* runtime_orch.c / runtime_worker.c: thread bodies (arg = runtime /
+ * worker index packed by runtime.c). */
+void *dura_rt_orch_main(void *arg);
+void *dura_rt_worker_main(void *arg);
+void *dura_rt_renewer_main(void *arg);
+
+/* Per-worker thread argument. */
+struct dura_worker_arg {
+	struct dura_runtime *rt;
+	unsigned index;
+};
+
+#endif

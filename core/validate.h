@@ -1,0 +1,164 @@
+/*
+ * The provider conformance suite behind `durabench validate`.
+ *
+ * Each test is a function that gets a fresh store (opened with the options
+ * under test, closed with drop = 1 afterwards), calls provider operations
+ * directly (no runtime) and either passes or fails with a precise reason.
+ * Tests are grouped by theme in validate_<theme>.c, each exporting a table
+ * ending with {NULL}; validate.c runs them, each in a child process with a
+ * time limit so a crashing or hanging provider fails one test instead of
+ * taking the suite down.
+ *
+ * The helpers below call one operation, compare the return code with the
+ * expected one (retrying DURA_RETRY a few times, which the ABI defines as
+ * "nothing changed, safe to retry") and on a mismatch write the reason,
+ * e.g. "ack_orchestration_item: returned OK, expected LOCK_LOST".
+ */
+#ifndef DURA_VALIDATE_H
+#define DURA_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <durabench/provider.h>
+
+/* Lock duration for tests that do not test expiry: long enough that no
+ * provider, however slow, loses a lock by accident. */
+#define DURA_VLOCK_MS 60000u
+
+#define DURA_VREASON_MAX 1024
+
+/* Results of a test function. */
+#define DURA_VPASS 0
+#define DURA_VFAIL (-1)
+#define DURA_VSKIP 1
+
+struct dura_vctx {
+	const struct dura_provider_ops *ops;
+	const struct dura_option *options; /* what the store was opened with */
+	size_t n_options;
+	dura_store *store;                 /* fresh store for this test */
+	char reason[DURA_VREASON_MAX];     /* why it failed or was skipped */
+};
+
+struct dura_vtest {
+	const char *name;
+	int (*fn)(struct dura_vctx *t); /* DURA_VPASS / DURA_VFAIL / DURA_VSKIP */
+	const char *what;               /* one line for --list */
+};
+
+/* The themes, in the order they run (validate_<theme>.c). */
+extern const struct dura_vtest dura_vtests_store[];
+extern const struct dura_vtest dura_vtests_locks[];
+extern const struct dura_vtest dura_vtests_queue[];
+extern const struct dura_vtest dura_vtests_ack[];
+extern const struct dura_vtest dura_vtests_work[];
+extern const struct dura_vtest dura_vtests_concurrency[];
+extern const struct dura_vtest dura_vtests_optional[];
+
+/* ---- running (validate.c) ---- */
+
+struct dura_validate_opts {
+	const struct dura_provider_ops *ops;
+	const struct dura_option *options; /* prepared options for open() */
+	size_t n_options;
+	const char *only;     /* run only tests whose name contains this, or NULL */
+	unsigned timeout_s;   /* per test; 0 = default */
+	int in_process;       /* 1: no child process, no time limit (debugging) */
+};
+
+#define DURA_VALIDATE_DEFAULT_TIMEOUT_S 30u
+
+/* Runs the selected tests, printing "ok N name" / "not ok N name: reason"
+ * per test and "P passed, F failed" last, to out.  Returns the number of
+ * failures, or -1 when no test matches opts->only. */
+int dura_validate_run(const struct dura_validate_opts *opts, FILE *out);
+
+/* Prints every test's name and description, one per line. */
+void dura_validate_list(FILE *out);
+
+/* Number of tests in the suite. */
+size_t dura_validate_count(void);
+
+/* ---- helpers for tests (validate_helpers.c) ---- */
+
+int dura_vfail(struct dura_vctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int dura_vskip(struct dura_vctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes the current reason with a formatted context ("ctx: reason");
+ * returns DURA_VFAIL. */
+int dura_vprefix(struct dura_vctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *dura_vrc_name(dura_rc rc);
+
+/* Returns DURA_VFAIL from the calling test with a reason when cond is false. */
+#define VCHECK(t, cond, ...) \
+	do { \
+		if (!(cond)) \
+			return dura_vfail((t), __VA_ARGS__); \
+	} while (0)
+/* Returns DURA_VFAIL from the calling test when a helper failed. */
+#define VTRY(expr) \
+	do { \
+		if ((expr) != 0) \
+			return DURA_VFAIL; \
+	} while (0)
+
+/* Borrowed bytes of a C string (without its NUL). */
+struct dura_bytes dura_vstr(const char *s);
+int dura_vbytes_eq(struct dura_bytes a, struct dura_bytes b);
+int dura_vbytes_is(struct dura_bytes a, const char *s);
+/* Short printable form for reasons ("\"abc\"" or "<1048576 bytes>"), in buf. */
+const char *dura_vbytes_show(struct dura_bytes b, char *buf, size_t len);
+
+/* Checks rc against want (and that an error code came with a message);
+ * 0, or -1 with the reason "<op>: returned X, expected Y (msg)". */
+int dura_vexpect(struct dura_vctx *t, const char *op, dura_rc rc, dura_rc want,
+                 const struct dura_err *err);
+
+/* Operation wrappers: 0 when the operation returned want, else -1 with the
+ * reason.  Out-parameters are set to NULL unless the call returned OK. */
+int dura_venqueue(struct dura_vctx *t, const char *instance, const char *body, int64_t delay_ms);
+int dura_venqueue_msgs(struct dura_vctx *t, const struct dura_message *msgs, size_t n);
+int dura_vfetch(struct dura_vctx *t, uint32_t lock_ms, uint32_t wait_ms, dura_rc want,
+                struct dura_orch_item **out);
+/* Fetch that must return an item for instance (and, if n_messages is not
+ * (size_t)-1, exactly that many messages). */
+int dura_vfetch_instance(struct dura_vctx *t, uint32_t lock_ms, const char *instance,
+                         size_t n_messages, struct dura_orch_item **out);
+int dura_vack(struct dura_vctx *t, uint64_t token, const struct dura_orch_ack *ack, dura_rc want);
+/* Ack with nothing in it (execution 1, no history, no items, meta unchanged). */
+int dura_vack_empty(struct dura_vctx *t, uint64_t token, dura_rc want);
+int dura_vabandon(struct dura_vctx *t, uint64_t token, uint32_t delay_ms, dura_rc want);
+int dura_vrenew(struct dura_vctx *t, uint64_t token, uint32_t extend_ms, dura_rc want);
+void dura_vrelease(struct dura_vctx *t, struct dura_orch_item *item);
+
+int dura_vfetch_work(struct dura_vctx *t, uint32_t lock_ms, uint32_t wait_ms, dura_rc want,
+                     struct dura_work_item **out);
+int dura_vack_work(struct dura_vctx *t, uint64_t token, const struct dura_message *completion,
+                   dura_rc want);
+int dura_vabandon_work(struct dura_vctx *t, uint64_t token, uint32_t delay_ms, dura_rc want);
+int dura_vrenew_work(struct dura_vctx *t, uint64_t token, uint32_t extend_ms, dura_rc want);
+void dura_vrelease_work(struct dura_vctx *t, struct dura_work_item *item);
+
+/* Puts work items with the given bodies on the worker queue (each with
+ * instance `instance`) through one orchestration turn of `instance`, the
+ * only way the ABI offers.  Leaves no orchestrator message behind. */
+int dura_vseed_work(struct dura_vctx *t, const char *instance, const char *const *bodies,
+                    size_t n, int64_t delay_ms);
+
+int dura_vread_history(struct dura_vctx *t, const char *instance, uint64_t execution,
+                       struct dura_history **out);
+void dura_vrelease_history(struct dura_vctx *t, struct dura_history *h);
+/* Checks that (instance, execution) holds exactly the events ids[0..n) with
+ * bodies bodies[0..n) (bodies may be NULL: ids only). */
+int dura_vexpect_history(struct dura_vctx *t, const char *instance, uint64_t execution,
+                         const uint64_t *ids, const char *const *bodies, size_t n);
+int dura_vstatus(struct dura_vctx *t, const char *instance, dura_rc want,
+                 struct dura_instance_meta **out);
+void dura_vrelease_status(struct dura_vctx *t, struct dura_instance_meta *m);
+
+/* The queues hold nothing visible right now (fetch with wait 0 is EMPTY). */
+int dura_vexpect_no_orch(struct dura_vctx *t, const char *why);
+int dura_vexpect_no_work(struct dura_vctx *t, const char *why);
+
+#endif

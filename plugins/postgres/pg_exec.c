@@ -1,0 +1,103 @@
+#include "config.h"
+
+/*
+ * One provider operation = one prepared call on a pooled connection = one
+ * round trip and one implicit transaction.  If the connection drops, the
+ * server rolls the call back (the transaction never committed) unless the
+ * commit itself raced the drop; that one ambiguous case is why writes are
+ * only retried here when the request surely never ran:
+ *   - it could not be sent at all;
+ *   - the server reported a rollback-class error (serialization failure,
+ *     deadlock, lock not available) on a live connection.
+ * Fetches and reads are retried on any transient error: a lost reply to a
+ * fetch costs at most a lock that expires.  Everything else is returned as
+ * DURA_RETRY for the caller's own backoff.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "pg_internal.h"
+
+#define MAX_ATTEMPTS 3
+
+static void backoff(int attempt)
+{
+	if (attempt == 0)
+		return; /* first retry: a fresh connection, right away */
+	struct timespec ts = { 0, (long)(2000000L << (attempt - 1)) };
+	nanosleep(&ts, NULL);
+}
+
+/* Reads every result of the call; keeps the first error (or the last
+ * result).  Caller PQclears. */
+static PGresult *collect(PGconn *conn)
+{
+	PGresult *keep = NULL, *r;
+	while ((r = PQgetResult(conn))) {
+		if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+			continue;
+		}
+		PQclear(keep);
+		keep = r;
+	}
+	return keep;
+}
+
+dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
+                     struct dura_pg_params *p, enum dura_pg_retry policy,
+                     PGresult **out, struct dura_err *err)
+{
+	*out = NULL;
+	if (dura_pg_params_finish(p) != 0) {
+		dura_pg_err(err, "out of memory building the parameters of %s",
+		            dura_pg_stmt_name(s));
+		return DURA_RETRY;
+	}
+	const char *name = dura_pg_stmt_name(s);
+	dura_rc rc = DURA_RETRY;
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		if (attempt > 0) {
+			atomic_fetch_add(&st->stats.retries, 1);
+			backoff(attempt - 1);
+		}
+		struct dura_pg_conn *c;
+		rc = dura_pg_pool_acquire(st, &c, err);
+		if (rc != DURA_OK) {
+			if (rc == DURA_RETRY)
+				continue; /* nothing was sent */
+			return rc;
+		}
+		atomic_fetch_add(&st->stats.round_trips, 1);
+		if (!PQsendQueryPrepared(c->conn, name, p->n, p->values, p->lengths,
+		                         p->formats, 1)) {
+			rc = dura_pg_result_error(c->conn, NULL, name, err);
+			if (rc == DURA_PERMANENT)
+				rc = DURA_RETRY; /* could not send: the link is gone */
+			c->broken = 1;
+			dura_pg_pool_release(st, c);
+			continue; /* unsent: always safe to retry */
+		}
+		PGresult *res = collect(c->conn);
+		ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+			dura_pg_pool_release(st, c);
+			*out = res;
+			return DURA_OK;
+		}
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		int rolled_back = dura_pg_sqlstate_rolled_back(state) &&
+		                  PQstatus(c->conn) == CONNECTION_OK;
+		rc = dura_pg_result_error(c->conn, res, name, err);
+		if (PQstatus(c->conn) != CONNECTION_OK)
+			c->broken = 1;
+		PQclear(res);
+		dura_pg_pool_release(st, c);
+		if (rc != DURA_RETRY)
+			return rc;
+		if (!rolled_back && policy != PG_RETRY_ALWAYS)
+			return rc;
+	}
+	return rc;
+}

@@ -1,0 +1,366 @@
+/*
+ * PostgreSQL provider: what the plugin's files share.
+ *
+ * Layout of the plugin (one concern per file):
+ *   pg_plugin.c      ops table, open/close, stats, ping, describe
+ *   pg_options.c     declared options and their parsing
+ *   pg_schema.c      DDL: tables, indexes and PL/pgSQL functions
+ *   pg_statements.c  the statements every connection prepares
+ *   pg_pool.c        connections, the fixed-size pool, reconnects
+ *   pg_exec.c        one prepared call = one round trip, internal retries
+ *   pg_errors.c      SQLSTATE -> dura_rc, one-line messages, masking
+ *   pg_wire.c        binary parameters and binary array (de)coding
+ *   pg_notify.c      LISTEN connection, long-poll waits and wake-ups
+ *   pg_ops_orch.c    orchestration operations
+ *   pg_ops_work.c    work item operations
+ *   pg_ops_read.c    read_history, instance_status
+ *
+ * Nothing here is exported from the shared object: the libtool flags export
+ * only dura_provider_entry.  Names are prefixed dura_pg_.
+ */
+#ifndef DURA_PG_INTERNAL_H
+#define DURA_PG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include <durabench/provider.h>
+
+/* ---- options (pg_options.c) ---- */
+
+#define DURA_PG_SCHEMA_MAX 63
+
+struct dura_pg_options {
+	char *url;               /* libpq URL / conninfo; "" = PG* environment */
+	char schema[DURA_PG_SCHEMA_MAX + 1];
+	int schema_given;        /* 0: generated durabench_<hex> */
+	int keep;                /* keep the schema at close */
+	unsigned pool_size;      /* resolved (never 0) */
+	uint32_t acquire_timeout_ms;
+	uint32_t connect_timeout_ms;
+	char *application_name;
+};
+
+extern const struct dura_option_spec dura_pg_option_specs[];
+
+/* Fills o from the given options (defaults for the rest).  DURA_CONFIG with
+ * err filled on an unknown key or bad value.  Free with
+ * dura_pg_options_free (also after a failure). */
+dura_rc dura_pg_options_parse(const struct dura_option *options, size_t n,
+                              struct dura_pg_options *o, struct dura_err *err);
+void dura_pg_options_free(struct dura_pg_options *o);
+
+/* ---- statements (pg_statements.c) ---- */
+
+enum dura_pg_stmt {
+	PG_STMT_ENQUEUE = 0,
+	PG_STMT_FETCH_ORCH,
+	PG_STMT_ACK_ORCH,
+	PG_STMT_ACK_FETCH_ORCH,
+	PG_STMT_ABANDON_ORCH,
+	PG_STMT_RENEW_ORCH,
+	PG_STMT_FETCH_WORK,
+	PG_STMT_ACK_WORK,
+	PG_STMT_ACK_FETCH_WORK,
+	PG_STMT_ABANDON_WORK,
+	PG_STMT_RENEW_WORK,
+	PG_STMT_HISTORY,
+	PG_STMT_STATUS,
+	PG_STMT_PING,
+	PG_STMT_COUNT
+};
+
+/* Name of a prepared statement ("dura_fetch_orch", ...). */
+const char *dura_pg_stmt_name(enum dura_pg_stmt s);
+/* The per-connection setup script: search_path for the schema and one SQL
+ * PREPARE per statement, sent as one simple query (one round trip).
+ * quoted_schema comes from PQescapeIdentifier.  Caller frees. */
+char *dura_pg_setup_script(const char *quoted_schema);
+
+/* ---- schema (pg_schema.c) ---- */
+
+/* Creates the schema, tables, indexes and functions in one transaction on
+ * conn.  DURA_CONFIG if the schema exists or we lack rights. */
+dura_rc dura_pg_schema_create(PGconn *conn, const char *schema,
+                              struct dura_err *err);
+/* DROP SCHEMA ... CASCADE. */
+dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema,
+                            struct dura_err *err);
+
+/* ---- errors (pg_errors.c) ---- */
+
+/* The rc a failed result maps to (conn tells whether the connection is
+ * still usable).  Fills err with a one-line message. */
+dura_rc dura_pg_result_error(PGconn *conn, const PGresult *res,
+                             const char *what, struct dura_err *err);
+/* rc of a SQLSTATE (NULL = no SQLSTATE: a client-side/connection error). */
+dura_rc dura_pg_sqlstate_rc(const char *sqlstate, int conn_ok);
+/* 1 if the SQLSTATE guarantees the transaction was rolled back while the
+ * connection stays usable (serialization failure, deadlock, lock not
+ * available): such calls are retried internally. */
+int dura_pg_sqlstate_rolled_back(const char *sqlstate);
+/* Copy src into dst (len bytes) as one line: newlines and tabs become
+ * spaces, runs of spaces collapse, the given secret (if any) is masked. */
+void dura_pg_one_line(char *dst, size_t len, const char *src,
+                      const char *secret);
+/* Message of a failed connection attempt: "cannot connect to PostgreSQL at
+ * host:port (user u, database d): reason" with the password masked. */
+void dura_pg_connect_error(PGconn *conn, char *dst, size_t len);
+
+/* ---- binary wire format (pg_wire.c) ---- */
+
+#define PG_OID_BOOL 16
+#define PG_OID_BYTEA 17
+#define PG_OID_INT8 20
+#define PG_OID_INT4 23
+#define PG_OID_TEXT 25
+
+/* Binary one-dimensional array being built (owns data; free with
+ * dura_pg_array_free). */
+struct dura_pg_array {
+	uint8_t *data;
+	size_t len, cap;
+	uint32_t n;
+	uint32_t elem_oid;
+	int oom;
+};
+void dura_pg_array_init(struct dura_pg_array *a, uint32_t elem_oid);
+void dura_pg_array_add(struct dura_pg_array *a, const void *p, size_t n);
+void dura_pg_array_add_int8(struct dura_pg_array *a, int64_t v);
+/* Writes the header; returns 0, or -1 if memory ran out along the way. */
+int dura_pg_array_finish(struct dura_pg_array *a);
+void dura_pg_array_free(struct dura_pg_array *a);
+
+/* Reading a binary array from a result value (no copies: elements point
+ * into the value). */
+struct dura_pg_array_reader {
+	const uint8_t *p, *end;
+	uint32_t n;        /* number of elements */
+};
+/* 0, or -1 if the value is not a one-dimensional array of elem_oid
+ * (or malformed).  A NULL value (len < 0 / is_null) reads as empty. */
+int dura_pg_array_open(struct dura_pg_array_reader *r, const char *value,
+                       int len, uint32_t elem_oid);
+/* Next element: 0 and data/len (len 0 for NULL), or -1 if malformed. */
+int dura_pg_array_next(struct dura_pg_array_reader *r, const uint8_t **data,
+                       size_t *len);
+
+uint64_t dura_pg_get_u64(const void *p); /* big-endian */
+uint32_t dura_pg_get_u32(const void *p);
+void dura_pg_put_u64(void *p, uint64_t v);
+void dura_pg_put_u32(void *p, uint32_t v);
+
+/* Binary parameters of one call (all formats binary). */
+#define PG_MAX_PARAMS 20
+struct dura_pg_params {
+	int n;
+	const char *values[PG_MAX_PARAMS];
+	int lengths[PG_MAX_PARAMS];
+	int formats[PG_MAX_PARAMS];
+	uint8_t scalars[PG_MAX_PARAMS][8];
+	struct dura_pg_array arrays[PG_MAX_PARAMS];
+	int n_arrays;
+};
+void dura_pg_params_init(struct dura_pg_params *p);
+void dura_pg_param_int8(struct dura_pg_params *p, int64_t v);
+void dura_pg_param_int4(struct dura_pg_params *p, int32_t v);
+void dura_pg_param_bool(struct dura_pg_params *p, int v);
+void dura_pg_param_text(struct dura_pg_params *p, const char *s); /* NULL ok */
+void dura_pg_param_bytea(struct dura_pg_params *p, const void *d, size_t n);
+/* A new array parameter the caller fills (and then finishes). */
+struct dura_pg_array *dura_pg_param_array(struct dura_pg_params *p,
+                                          uint32_t elem_oid);
+/* Finishes every array; -1 if memory ran out. */
+int dura_pg_params_finish(struct dura_pg_params *p);
+void dura_pg_params_free(struct dura_pg_params *p);
+
+/* ---- pool (pg_pool.c) ---- */
+
+struct dura_pg_conn {
+	PGconn *conn;      /* NULL: not connected (yet / any more) */
+	int in_use;
+	int broken;        /* reconnect before the next use */
+	int pid;           /* backend pid, to ignore our own NOTIFYs */
+	unsigned index;
+};
+
+struct dura_pg_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* a slot was released */
+	struct dura_pg_conn *slots;
+	unsigned size;
+	unsigned next_hint;     /* last released slot: reuse warm connections */
+};
+
+/* ---- waiting for work (pg_notify.c) ---- */
+
+enum dura_pg_queue { PG_Q_ORCH = 0, PG_Q_WORK = 1 };
+
+struct dura_pg_waitq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;           /* CLOCK_MONOTONIC */
+	uint64_t gen[2];             /* bumped whenever work may have appeared */
+	unsigned waiters[2];
+	/* "known empty": the last server fetch found nothing at generation
+	 * empty_gen; until empty_until (monotonic ns) nothing can have become
+	 * visible without a bump, so a long poll may skip the round trip. */
+	uint64_t empty_gen[2];
+	uint64_t empty_until[2];
+	int empty_valid[2];
+	atomic_uint total_waiters;   /* read lock-free to decide NOTIFY */
+};
+
+struct dura_pg_listener {
+	pthread_t thread;
+	int started;
+	int stop_pipe[2];
+	PGconn *conn;              /* owned by the listener thread */
+};
+
+/* ---- the store ---- */
+
+struct dura_pg_stats {
+	atomic_uint_fast64_t round_trips;
+	atomic_uint_fast64_t commits;
+	atomic_uint_fast64_t empty_fetches;
+	atomic_uint_fast64_t lock_conflicts;
+	atomic_uint_fast64_t retries;
+	atomic_uint_fast64_t reconnects;
+};
+
+struct dura_store {
+	struct dura_pg_options opt;
+	char *quoted_schema;       /* PQescapeIdentifier result (malloc copy) */
+	char *setup_script;        /* per-connection setup, see statements */
+	char endpoint[300];        /* "host:port" for messages (no password) */
+	int server_version;        /* PQserverVersion */
+	struct dura_pg_pool pool;
+	struct dura_pg_waitq waitq;
+	struct dura_pg_listener listener;
+	struct dura_pg_stats stats;
+	int schema_created;
+};
+
+/* Opens a new libpq connection with the store's options (not set up).
+ * Returns NULL with err filled (password masked). */
+PGconn *dura_pg_connect(struct dura_store *st, char *err, size_t errlen);
+/* Connects slot (if needed) and runs the per-connection setup.  rc. */
+dura_rc dura_pg_conn_setup(struct dura_store *st, struct dura_pg_conn *c,
+                           struct dura_err *err);
+
+dura_rc dura_pg_pool_init(struct dura_store *st, struct dura_err *err);
+/* Blocks up to acquire_timeout for a free slot; connects/reconnects it
+ * (with its statements prepared) before returning it.  DURA_RETRY on
+ * timeout or when the server cannot be reached. */
+dura_rc dura_pg_pool_acquire(struct dura_store *st, struct dura_pg_conn **out,
+                             struct dura_err *err);
+void dura_pg_pool_release(struct dura_store *st, struct dura_pg_conn *c);
+/* 1 if pid is one of the pool's backends. */
+int dura_pg_pool_owns_pid(struct dura_store *st, int pid);
+void dura_pg_pool_destroy(struct dura_store *st);
+
+/* ---- executing calls (pg_exec.c) ---- */
+
+enum dura_pg_retry {
+	PG_RETRY_IF_UNSENT = 0, /* writes: retry only when nothing reached the
+	                           server (or it surely rolled back) */
+	PG_RETRY_ALWAYS = 1     /* reads and fetches: a lost reply costs at
+	                           most a lock that expires */
+};
+
+/* Runs prepared statement s with p on a pooled connection: one round trip.
+ * On DURA_OK *out is the PGresult (caller PQclears).  Transient failures are
+ * retried internally per policy (stats.retries). */
+dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
+                     struct dura_pg_params *p, enum dura_pg_retry policy,
+                     PGresult **out, struct dura_err *err);
+
+/* ---- waiting (pg_notify.c) ---- */
+
+dura_rc dura_pg_waitq_init(struct dura_pg_waitq *w);
+void dura_pg_waitq_destroy(struct dura_pg_waitq *w);
+/* Work may have appeared in the queues of mask (1 << PG_Q_*). */
+void dura_pg_wake(struct dura_store *st, unsigned mask);
+/* 1 if any fetcher of this store is waiting (so NOTIFY is worth it). */
+int dura_pg_have_waiters(struct dura_store *st);
+uint64_t dura_pg_gen(struct dura_store *st, enum dura_pg_queue q);
+/* A server fetch started at generation gen found nothing; next_ms is the
+ * time until something becomes visible (-1: nothing pending). */
+void dura_pg_note_empty(struct dura_store *st, enum dura_pg_queue q,
+                        uint64_t gen, int64_t next_ms);
+/* 1 if a fetch right now would surely find nothing (see empty_gen). */
+int dura_pg_known_empty(struct dura_store *st, enum dura_pg_queue q);
+/* Waits until the generation moves past gen, the queue's next-visible time
+ * arrives, or deadline_ns (monotonic).  Returns 1 if it is worth fetching
+ * again, 0 if the deadline passed. */
+int dura_pg_wait(struct dura_store *st, enum dura_pg_queue q, uint64_t gen,
+                 uint64_t deadline_ns);
+
+dura_rc dura_pg_listener_start(struct dura_store *st, struct dura_err *err);
+void dura_pg_listener_stop(struct dura_store *st);
+
+uint64_t dura_pg_now_ns(void);
+
+/* ---- operations ---- */
+
+dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
+                                     const struct dura_message *msgs, size_t n,
+                                     struct dura_err *err);
+dura_rc dura_pg_fetch_orchestration_item(dura_store *st, uint32_t lock_ms,
+                                         uint32_t wait_ms,
+                                         struct dura_orch_item **out,
+                                         struct dura_err *err);
+dura_rc dura_pg_ack_orchestration_item(dura_store *st, uint64_t token,
+                                       const struct dura_orch_ack *ack,
+                                       struct dura_err *err);
+dura_rc dura_pg_ack_orchestration_item_and_fetch(dura_store *st,
+                                                 uint64_t token,
+                                                 const struct dura_orch_ack *ack,
+                                                 uint32_t lock_ms,
+                                                 struct dura_orch_item **next,
+                                                 struct dura_err *err);
+dura_rc dura_pg_abandon_orchestration_item(dura_store *st, uint64_t token,
+                                           uint32_t delay_ms,
+                                           struct dura_err *err);
+dura_rc dura_pg_renew_orchestration_lock(dura_store *st, uint64_t token,
+                                         uint32_t extend_ms,
+                                         struct dura_err *err);
+void dura_pg_release_orchestration_item(dura_store *st,
+                                        struct dura_orch_item *item);
+
+dura_rc dura_pg_fetch_work_item(dura_store *st, uint32_t lock_ms,
+                                uint32_t wait_ms, struct dura_work_item **out,
+                                struct dura_err *err);
+dura_rc dura_pg_ack_work_item(dura_store *st, uint64_t token,
+                              const struct dura_message *completion,
+                              struct dura_err *err);
+dura_rc dura_pg_ack_work_item_and_fetch(dura_store *st, uint64_t token,
+                                        const struct dura_message *completion,
+                                        uint32_t lock_ms,
+                                        struct dura_work_item **next,
+                                        struct dura_err *err);
+dura_rc dura_pg_abandon_work_item(dura_store *st, uint64_t token,
+                                  uint32_t delay_ms, struct dura_err *err);
+dura_rc dura_pg_renew_work_lock(dura_store *st, uint64_t token,
+                                uint32_t extend_ms, struct dura_err *err);
+void dura_pg_release_work_item(dura_store *st, struct dura_work_item *item);
+
+dura_rc dura_pg_read_history(dura_store *st, const char *instance,
+                             uint64_t execution, struct dura_history **out,
+                             struct dura_err *err);
+void dura_pg_release_history(dura_store *st, struct dura_history *h);
+dura_rc dura_pg_instance_status(dura_store *st, const char *instance,
+                                struct dura_instance_meta **out,
+                                struct dura_err *err);
+void dura_pg_release_instance_status(dura_store *st,
+                                     struct dura_instance_meta *meta);
+
+/* err helper: snprintf into err->msg. */
+void dura_pg_err(struct dura_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,293 @@
+#include "config.h"
+
+/*
+ * Long polling: idle fetchers wait on a condition variable instead of
+ * querying the server in a loop.
+ *
+ * Wake-ups come from two places:
+ *   - this store's own calls that create work (enqueue, acks, abandons)
+ *     bump the queue's generation as soon as they return: immediate, no
+ *     server involvement, and through an emulated long link it saves the
+ *     notification's half round trip;
+ *   - one listener connection per store LISTENs on the schema's channel;
+ *     the store's functions NOTIFY it ('o' / 'w') when they create visible
+ *     work while fetchers are waiting.  Notifications sent by our own pool
+ *     backends were already handled locally and are ignored (be_pid), so a
+ *     waiter is not woken twice for one event; others (another client of
+ *     the schema) wake the waiters.
+ * Delayed messages and lock expiries: an empty fetch returns the time until
+ * the next message becomes visible or the next lock expires, and a waiter
+ * wakes up then.  Until that time, and as long as the generation has not
+ * moved, the queue is "known empty" and a long poll skips the round trip
+ * entirely (re-checked at least once a second as a safety net).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pg_internal.h"
+
+#define KNOWN_EMPTY_MAX_NS (1000ull * 1000000ull)
+#define LISTENER_RETRY_MS 500
+
+uint64_t dura_pg_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+dura_rc dura_pg_waitq_init(struct dura_pg_waitq *w)
+{
+	memset(w, 0, sizeof *w);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&w->total_waiters, 0);
+	return DURA_OK;
+}
+
+void dura_pg_waitq_destroy(struct dura_pg_waitq *w)
+{
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+}
+
+void dura_pg_wake(struct dura_store *st, unsigned mask)
+{
+	struct dura_pg_waitq *w = &st->waitq;
+	pthread_mutex_lock(&w->mu);
+	int any = 0;
+	for (int q = 0; q < 2; q++) {
+		if (!(mask & (1u << q)))
+			continue;
+		w->gen[q]++;
+		w->empty_valid[q] = 0;
+		any |= w->waiters[q] != 0;
+	}
+	if (any)
+		pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int dura_pg_have_waiters(struct dura_store *st)
+{
+	return atomic_load_explicit(&st->waitq.total_waiters, memory_order_relaxed) != 0;
+}
+
+uint64_t dura_pg_gen(struct dura_store *st, enum dura_pg_queue q)
+{
+	struct dura_pg_waitq *w = &st->waitq;
+	pthread_mutex_lock(&w->mu);
+	uint64_t g = w->gen[q];
+	pthread_mutex_unlock(&w->mu);
+	return g;
+}
+
+void dura_pg_note_empty(struct dura_store *st, enum dura_pg_queue q,
+                        uint64_t gen, int64_t next_ms)
+{
+	struct dura_pg_waitq *w = &st->waitq;
+	uint64_t now = dura_pg_now_ns();
+	uint64_t until = now + KNOWN_EMPTY_MAX_NS;
+	if (next_ms >= 0 && (uint64_t)next_ms * 1000000ull < KNOWN_EMPTY_MAX_NS)
+		until = now + (uint64_t)next_ms * 1000000ull;
+	pthread_mutex_lock(&w->mu);
+	if (w->gen[q] == gen) {
+		w->empty_valid[q] = 1;
+		w->empty_gen[q] = gen;
+		w->empty_until[q] = until;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+int dura_pg_known_empty(struct dura_store *st, enum dura_pg_queue q)
+{
+	struct dura_pg_waitq *w = &st->waitq;
+	uint64_t now = dura_pg_now_ns();
+	pthread_mutex_lock(&w->mu);
+	int r = w->empty_valid[q] && w->empty_gen[q] == w->gen[q] &&
+	        now < w->empty_until[q];
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+int dura_pg_wait(struct dura_store *st, enum dura_pg_queue q, uint64_t gen,
+                 uint64_t deadline_ns)
+{
+	struct dura_pg_waitq *w = &st->waitq;
+	int again = 0;
+	pthread_mutex_lock(&w->mu);
+	w->waiters[q]++;
+	atomic_fetch_add(&w->total_waiters, 1);
+	for (;;) {
+		if (w->gen[q] != gen) {
+			again = 1;
+			break;
+		}
+		uint64_t now = dura_pg_now_ns();
+		uint64_t wake = deadline_ns;
+		if (w->empty_valid[q] && w->empty_gen[q] == gen) {
+			if (now >= w->empty_until[q]) {
+				again = now < deadline_ns;
+				break;
+			}
+			if (w->empty_until[q] < wake)
+				wake = w->empty_until[q];
+		} else if (now < deadline_ns) {
+			/* nobody recorded when to look again: do not sleep past
+			 * the safety interval */
+			if (now + KNOWN_EMPTY_MAX_NS < wake)
+				wake = now + KNOWN_EMPTY_MAX_NS;
+		}
+		if (now >= deadline_ns)
+			break;
+		struct timespec ts = { (time_t)(wake / 1000000000ull),
+		                       (long)(wake % 1000000000ull) };
+		int r = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		if (r == ETIMEDOUT && wake < deadline_ns &&
+		    !(w->empty_valid[q] && w->empty_gen[q] == gen)) {
+			again = 1;
+			break;
+		}
+	}
+	w->waiters[q]--;
+	atomic_fetch_sub(&w->total_waiters, 1);
+	pthread_mutex_unlock(&w->mu);
+	return again;
+}
+
+/* ---- the listener ---- */
+
+/* Sleeps up to ms; returns 1 if asked to stop. */
+static int sleep_or_stop(struct dura_store *st, int ms)
+{
+	struct pollfd pfd = { .fd = st->listener.stop_pipe[0], .events = POLLIN };
+	return poll(&pfd, 1, ms) > 0;
+}
+
+static PGconn *listen_connect(struct dura_store *st)
+{
+	char msg[DURA_ERR_MAX];
+	PGconn *conn = dura_pg_connect(st, msg, sizeof msg);
+	if (!conn)
+		return NULL;
+	char sql[128];
+	snprintf(sql, sizeof sql, "LISTEN %s", st->quoted_schema);
+	atomic_fetch_add(&st->stats.round_trips, 1);
+	PGresult *res = PQexec(conn, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+static void *listener_main(void *arg)
+{
+	struct dura_store *st = arg;
+	PGconn *conn = st->listener.conn; /* connected by start */
+	for (;;) {
+		if (!conn) {
+			if (sleep_or_stop(st, LISTENER_RETRY_MS))
+				break;
+			conn = listen_connect(st);
+			if (!conn)
+				continue;
+			atomic_fetch_add(&st->stats.reconnects, 1);
+			/* notifications may have been missed while we were away */
+			dura_pg_wake(st, 3u);
+		}
+		struct pollfd pfd[2] = {
+			{ .fd = PQsocket(conn), .events = POLLIN },
+			{ .fd = st->listener.stop_pipe[0], .events = POLLIN },
+		};
+		int r = poll(pfd, 2, -1);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if (!pfd[0].revents)
+			continue;
+		if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+			PQfinish(conn);
+			conn = NULL;
+			continue;
+		}
+		unsigned mask = 0;
+		PGnotify *n;
+		while ((n = PQnotifies(conn))) {
+			if (!dura_pg_pool_owns_pid(st, n->be_pid)) {
+				if (n->extra && n->extra[0] == 'w')
+					mask |= 1u << PG_Q_WORK;
+				else
+					mask |= 1u << PG_Q_ORCH;
+			}
+			PQfreemem(n);
+		}
+		if (mask)
+			dura_pg_wake(st, mask);
+	}
+	PQfinish(conn);
+	return NULL;
+}
+
+dura_rc dura_pg_listener_start(struct dura_store *st, struct dura_err *err)
+{
+	struct dura_pg_listener *l = &st->listener;
+	if (pipe2(l->stop_pipe, O_CLOEXEC) != 0) {
+		dura_pg_err(err, "cannot create a pipe: %s", strerror(errno));
+		return DURA_CONFIG;
+	}
+	l->conn = listen_connect(st);
+	if (!l->conn) {
+		char msg[DURA_ERR_MAX];
+		PGconn *c = dura_pg_connect(st, msg, sizeof msg);
+		if (c) {
+			PQfinish(c);
+			dura_pg_err(err, "cannot LISTEN on the notification channel of schema %s",
+			            st->opt.schema);
+		} else {
+			dura_pg_err(err, "%s", msg);
+		}
+		close(l->stop_pipe[0]);
+		close(l->stop_pipe[1]);
+		return DURA_CONFIG;
+	}
+	int r = pthread_create(&l->thread, NULL, listener_main, st);
+	if (r != 0) {
+		PQfinish(l->conn);
+		l->conn = NULL;
+		close(l->stop_pipe[0]);
+		close(l->stop_pipe[1]);
+		dura_pg_err(err, "cannot start the listener thread: %s", strerror(r));
+		return DURA_CONFIG;
+	}
+	l->started = 1;
+	return DURA_OK;
+}
+
+void dura_pg_listener_stop(struct dura_store *st)
+{
+	struct dura_pg_listener *l = &st->listener;
+	if (!l->started)
+		return;
+	char b = 1;
+	ssize_t w = write(l->stop_pipe[1], &b, 1);
+	(void)w;
+	pthread_join(l->thread, NULL);
+	close(l->stop_pipe[0]);
+	close(l->stop_pipe[1]);
+	l->started = 0;
+	l->conn = NULL; /* finished by the thread */
+}

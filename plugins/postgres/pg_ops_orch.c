@@ -1,0 +1,377 @@
+#include "config.h"
+
+/*
+ * Orchestration operations.  Each is one call of a PL/pgSQL function
+ * (pg_schema.c): enqueue, fetch, ack, ack+fetch, abandon, renew.
+ *
+ * A fetched item keeps its PGresult: message bodies and history events
+ * point straight into the binary result (no copies); release frees both.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_internal.h"
+
+/* columns of dura_fetch_orch / dura_ack_fetch_orch */
+enum {
+	COL_TOKEN, COL_INSTANCE, COL_EXECUTION, COL_BODIES, COL_ATTEMPTS,
+	COL_HIST_IDS, COL_HIST_BODIES, COL_LOST, COL_NEXT_MS, COL_MORE
+};
+
+struct pg_orch_item {
+	struct dura_orch_item pub; /* first: the pointer handed out */
+	PGresult *res;
+	struct dura_fetched_message *msgs;
+	struct dura_event *events;
+};
+
+static int32_t clamp_ms(uint32_t ms)
+{
+	return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
+}
+
+static int64_t col_int8(const PGresult *res, int col, int64_t if_null)
+{
+	if (PQgetisnull(res, 0, col) || PQgetlength(res, 0, col) != 8)
+		return if_null;
+	return (int64_t)dura_pg_get_u64(PQgetvalue(res, 0, col));
+}
+
+static int32_t col_int4(const PGresult *res, int col, int32_t if_null)
+{
+	if (PQgetisnull(res, 0, col) || PQgetlength(res, 0, col) != 4)
+		return if_null;
+	return (int32_t)dura_pg_get_u32(PQgetvalue(res, 0, col));
+}
+
+static int open_array(const PGresult *res, int col, uint32_t oid,
+                      struct dura_pg_array_reader *r)
+{
+	if (PQgetisnull(res, 0, col))
+		return dura_pg_array_open(r, NULL, 0, oid);
+	return dura_pg_array_open(r, PQgetvalue(res, 0, col), PQgetlength(res, 0, col), oid);
+}
+
+/* Turns the result row into an item.  Takes ownership of res in every
+ * case.  DURA_EMPTY (with *next_ms) when the fetch found nothing. */
+static dura_rc parse_item(struct dura_store *st, PGresult *res,
+                          struct dura_orch_item **out, int64_t *next_ms,
+                          struct dura_err *err)
+{
+	*out = NULL;
+	*next_ms = -1;
+	if (PQntuples(res) != 1 || PQnfields(res) < COL_NEXT_MS + 1) {
+		PQclear(res);
+		dura_pg_err(err, "PostgreSQL fetch: unexpected result shape");
+		return DURA_PERMANENT;
+	}
+	int32_t lost = col_int4(res, COL_LOST, 0);
+	if (lost > 0)
+		atomic_fetch_add(&st->stats.lock_conflicts, (uint64_t)lost);
+	if (PQgetisnull(res, 0, COL_TOKEN)) {
+		*next_ms = col_int8(res, COL_NEXT_MS, -1);
+		PQclear(res);
+		return DURA_EMPTY;
+	}
+	struct dura_pg_array_reader bodies, attempts, ids, hbodies;
+	if (open_array(res, COL_BODIES, PG_OID_BYTEA, &bodies) != 0 ||
+	    open_array(res, COL_ATTEMPTS, PG_OID_INT4, &attempts) != 0 ||
+	    open_array(res, COL_HIST_IDS, PG_OID_INT8, &ids) != 0 ||
+	    open_array(res, COL_HIST_BODIES, PG_OID_BYTEA, &hbodies) != 0 ||
+	    bodies.n != attempts.n || ids.n != hbodies.n || bodies.n == 0)
+		goto malformed;
+
+	struct pg_orch_item *it = calloc(1, sizeof *it);
+	struct dura_fetched_message *msgs = calloc(bodies.n, sizeof *msgs);
+	struct dura_event *events = ids.n ? calloc(ids.n, sizeof *events) : NULL;
+	if (!it || !msgs || (ids.n && !events)) {
+		free(it);
+		free(msgs);
+		free(events);
+		PQclear(res);
+		dura_pg_err(err, "out of memory");
+		return DURA_RETRY;
+	}
+	uint32_t max_attempts = 0;
+	for (uint32_t i = 0; i < bodies.n; i++) {
+		const uint8_t *d, *a;
+		size_t dl, al;
+		if (dura_pg_array_next(&bodies, &d, &dl) != 0 ||
+		    dura_pg_array_next(&attempts, &a, &al) != 0 || al != 4)
+			goto malformed_item;
+		msgs[i].body.data = d;
+		msgs[i].body.len = dl;
+		msgs[i].attempts = dura_pg_get_u32(a);
+		if (msgs[i].attempts > max_attempts)
+			max_attempts = msgs[i].attempts;
+	}
+	for (uint32_t i = 0; i < ids.n; i++) {
+		const uint8_t *d, *b;
+		size_t dl, bl;
+		if (dura_pg_array_next(&ids, &d, &dl) != 0 || dl != 8 ||
+		    dura_pg_array_next(&hbodies, &b, &bl) != 0)
+			goto malformed_item;
+		events[i].event_id = dura_pg_get_u64(d);
+		events[i].body.data = b;
+		events[i].body.len = bl;
+	}
+	it->res = res;
+	it->msgs = msgs;
+	it->events = events;
+	it->pub.token = (uint64_t)col_int8(res, COL_TOKEN, 0);
+	it->pub.instance = PQgetvalue(res, 0, COL_INSTANCE); /* NUL-terminated */
+	it->pub.execution = (uint64_t)col_int8(res, COL_EXECUTION, 0);
+	it->pub.messages = msgs;
+	it->pub.n_messages = bodies.n;
+	it->pub.history = events;
+	it->pub.n_history = ids.n;
+	it->pub.attempts = max_attempts;
+	*out = &it->pub;
+	return DURA_OK;
+
+malformed_item:
+	free(it);
+	free(msgs);
+	free(events);
+malformed:
+	PQclear(res);
+	dura_pg_err(err, "PostgreSQL fetch: malformed binary array in the result");
+	return DURA_PERMANENT;
+}
+
+void dura_pg_release_orchestration_item(dura_store *st,
+                                        struct dura_orch_item *item)
+{
+	if (!item)
+		return;
+	struct pg_orch_item *it = (struct pg_orch_item *)item;
+	PQclear(it->res);
+	free(it->msgs);
+	free(it->events);
+	free(it);
+}
+
+static void add_messages(struct dura_pg_params *p, const struct dura_message *m,
+                         size_t n)
+{
+	struct dura_pg_array *inst = dura_pg_param_array(p, PG_OID_TEXT);
+	struct dura_pg_array *bodies = dura_pg_param_array(p, PG_OID_BYTEA);
+	struct dura_pg_array *delays = dura_pg_param_array(p, PG_OID_INT8);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = m[i].instance ? m[i].instance : "";
+		dura_pg_array_add(inst, s, strlen(s));
+		dura_pg_array_add(bodies, m[i].body.data, m[i].body.len);
+		dura_pg_array_add_int8(delays, m[i].delay_ms);
+	}
+}
+
+dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
+                                     const struct dura_message *msgs, size_t n,
+                                     struct dura_err *err)
+{
+	if (n == 0)
+		return DURA_OK;
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	add_messages(&p, msgs, n);
+	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_ENQUEUE, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	PQclear(res);
+	atomic_fetch_add(&st->stats.commits, 1);
+	dura_pg_wake(st, 1u << PG_Q_ORCH);
+	return DURA_OK;
+}
+
+static dura_rc fetch_once(struct dura_store *st, uint32_t lock_ms,
+                          struct dura_orch_item **out, int64_t *next_ms,
+                          struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_FETCH_ORCH, &p, PG_RETRY_ALWAYS, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	return parse_item(st, res, out, next_ms, err);
+}
+
+dura_rc dura_pg_fetch_orchestration_item(dura_store *st, uint32_t lock_ms,
+                                         uint32_t wait_ms,
+                                         struct dura_orch_item **out,
+                                         struct dura_err *err)
+{
+	*out = NULL;
+	uint64_t deadline = dura_pg_now_ns() + (uint64_t)wait_ms * 1000000ull;
+	for (;;) {
+		uint64_t gen = dura_pg_gen(st, PG_Q_ORCH);
+		if (!(wait_ms > 0 && dura_pg_known_empty(st, PG_Q_ORCH))) {
+			int64_t next_ms;
+			dura_rc rc = fetch_once(st, lock_ms, out, &next_ms, err);
+			if (rc == DURA_OK) {
+				atomic_fetch_add(&st->stats.commits, 1);
+				return DURA_OK;
+			}
+			if (rc != DURA_EMPTY)
+				return rc;
+			atomic_fetch_add(&st->stats.empty_fetches, 1);
+			dura_pg_note_empty(st, PG_Q_ORCH, gen, next_ms);
+		}
+		if (wait_ms == 0 || !dura_pg_wait(st, PG_Q_ORCH, gen, deadline))
+			return DURA_EMPTY;
+	}
+}
+
+static void ack_params(struct dura_store *st, struct dura_pg_params *p,
+                       uint64_t token, const struct dura_orch_ack *ack)
+{
+	dura_pg_param_int8(p, (int64_t)token);
+	dura_pg_param_int8(p, (int64_t)ack->execution);
+	struct dura_pg_array *ids = dura_pg_param_array(p, PG_OID_INT8);
+	struct dura_pg_array *bodies = dura_pg_param_array(p, PG_OID_BYTEA);
+	for (size_t i = 0; i < ack->n_history; i++) {
+		dura_pg_array_add_int8(ids, (int64_t)ack->history[i].event_id);
+		dura_pg_array_add(bodies, ack->history[i].body.data, ack->history[i].body.len);
+	}
+	add_messages(p, ack->work_items, ack->n_work_items);
+	add_messages(p, ack->orch_items, ack->n_orch_items);
+	const struct dura_instance_meta *m = ack->meta;
+	dura_pg_param_bool(p, m != NULL);
+	dura_pg_param_text(p, m ? (m->name ? m->name : "") : NULL);
+	dura_pg_param_int4(p, m ? m->status : 0);
+	if (m)
+		dura_pg_param_bytea(p, m->output.data, m->output.len);
+	else
+		dura_pg_param_text(p, NULL);
+	dura_pg_param_text(p, m ? m->parent : NULL);
+	dura_pg_param_int8(p, m ? (int64_t)m->execution : 0);
+	dura_pg_param_bool(p, dura_pg_have_waiters(st));
+}
+
+static dura_rc check_ack(const struct dura_orch_ack *ack, struct dura_err *err)
+{
+	if (!ack) {
+		dura_pg_err(err, "ack_orchestration_item: ack is NULL");
+		return DURA_PERMANENT;
+	}
+	if ((ack->n_history && !ack->history) || (ack->n_work_items && !ack->work_items) ||
+	    (ack->n_orch_items && !ack->orch_items)) {
+		dura_pg_err(err, "ack_orchestration_item: an array is NULL with a non-zero count");
+		return DURA_PERMANENT;
+	}
+	return DURA_OK;
+}
+
+static void after_ack(struct dura_store *st, const struct dura_orch_ack *ack, int more)
+{
+	atomic_fetch_add(&st->stats.commits, 1);
+	unsigned mask = 0;
+	if (ack->n_work_items)
+		mask |= 1u << PG_Q_WORK;
+	if (ack->n_orch_items || more)
+		mask |= 1u << PG_Q_ORCH;
+	if (mask)
+		dura_pg_wake(st, mask);
+}
+
+dura_rc dura_pg_ack_orchestration_item(dura_store *st, uint64_t token,
+                                       const struct dura_orch_ack *ack,
+                                       struct dura_err *err)
+{
+	dura_rc rc = check_ack(ack, err);
+	if (rc != DURA_OK)
+		return rc;
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	ack_params(st, &p, token, ack);
+	PGresult *res;
+	rc = dura_pg_call(st, PG_STMT_ACK_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	int more = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+	           PQgetlength(res, 0, 0) == 1 && PQgetvalue(res, 0, 0)[0];
+	PQclear(res);
+	after_ack(st, ack, more);
+	return DURA_OK;
+}
+
+dura_rc dura_pg_ack_orchestration_item_and_fetch(dura_store *st,
+                                                 uint64_t token,
+                                                 const struct dura_orch_ack *ack,
+                                                 uint32_t lock_ms,
+                                                 struct dura_orch_item **next,
+                                                 struct dura_err *err)
+{
+	*next = NULL;
+	dura_rc rc = check_ack(ack, err);
+	if (rc != DURA_OK)
+		return rc;
+	uint64_t gen = dura_pg_gen(st, PG_Q_ORCH);
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	ack_params(st, &p, token, ack);
+	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	PGresult *res;
+	rc = dura_pg_call(st, PG_STMT_ACK_FETCH_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	int more = PQntuples(res) == 1 && PQnfields(res) > COL_MORE &&
+	           !PQgetisnull(res, 0, COL_MORE) && PQgetvalue(res, 0, COL_MORE)[0];
+	int64_t next_ms;
+	struct dura_err ferr;
+	dura_rc frc = parse_item(st, res, next, &next_ms, &ferr);
+	if (frc == DURA_EMPTY) {
+		atomic_fetch_add(&st->stats.empty_fetches, 1);
+		if (!ack->n_orch_items && !more)
+			dura_pg_note_empty(st, PG_Q_ORCH, gen, next_ms);
+	}
+	/* the ack committed (one transaction with the fetch) whatever the
+	 * fetch part returned */
+	after_ack(st, ack, more);
+	return DURA_OK;
+}
+
+dura_rc dura_pg_abandon_orchestration_item(dura_store *st, uint64_t token,
+                                           uint32_t delay_ms,
+                                           struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int8(&p, (int64_t)token);
+	dura_pg_param_int4(&p, clamp_ms(delay_ms));
+	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_ABANDON_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	PQclear(res);
+	atomic_fetch_add(&st->stats.commits, 1);
+	dura_pg_wake(st, 1u << PG_Q_ORCH);
+	return DURA_OK;
+}
+
+dura_rc dura_pg_renew_orchestration_lock(dura_store *st, uint64_t token,
+                                         uint32_t extend_ms,
+                                         struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int8(&p, (int64_t)token);
+	dura_pg_param_int4(&p, clamp_ms(extend_ms));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_RENEW_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	PQclear(res);
+	atomic_fetch_add(&st->stats.commits, 1);
+	return DURA_OK;
+}

@@ -1,0 +1,213 @@
+#include "config.h"
+
+/*
+ * Work item operations: fetch (peek-lock with FOR UPDATE SKIP LOCKED), ack
+ * (+ completion), ack+fetch, abandon, renew.  One function call each.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_internal.h"
+
+/* columns of dura_fetch_work / dura_ack_fetch_work */
+enum { COL_TOKEN, COL_INSTANCE, COL_BODY, COL_ATTEMPTS, COL_NEXT_MS };
+
+struct pg_work_item {
+	struct dura_work_item pub; /* first: the pointer handed out */
+	PGresult *res;
+};
+
+static int32_t clamp_ms(uint32_t ms)
+{
+	return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
+}
+
+/* Takes ownership of res.  DURA_EMPTY with *next_ms if nothing was
+ * fetched. */
+static dura_rc parse_item(PGresult *res, struct dura_work_item **out,
+                          int64_t *next_ms, struct dura_err *err)
+{
+	*out = NULL;
+	*next_ms = -1;
+	if (PQntuples(res) != 1 || PQnfields(res) < COL_NEXT_MS + 1) {
+		PQclear(res);
+		dura_pg_err(err, "PostgreSQL work fetch: unexpected result shape");
+		return DURA_PERMANENT;
+	}
+	if (PQgetisnull(res, 0, COL_TOKEN)) {
+		if (!PQgetisnull(res, 0, COL_NEXT_MS) && PQgetlength(res, 0, COL_NEXT_MS) == 8)
+			*next_ms = (int64_t)dura_pg_get_u64(PQgetvalue(res, 0, COL_NEXT_MS));
+		PQclear(res);
+		return DURA_EMPTY;
+	}
+	if (PQgetlength(res, 0, COL_TOKEN) != 8 || PQgetlength(res, 0, COL_ATTEMPTS) != 4) {
+		PQclear(res);
+		dura_pg_err(err, "PostgreSQL work fetch: malformed result");
+		return DURA_PERMANENT;
+	}
+	struct pg_work_item *it = calloc(1, sizeof *it);
+	if (!it) {
+		PQclear(res);
+		dura_pg_err(err, "out of memory");
+		return DURA_RETRY;
+	}
+	it->res = res;
+	it->pub.token = dura_pg_get_u64(PQgetvalue(res, 0, COL_TOKEN));
+	it->pub.instance = PQgetvalue(res, 0, COL_INSTANCE);
+	it->pub.body.data = (const uint8_t *)PQgetvalue(res, 0, COL_BODY);
+	it->pub.body.len = (size_t)PQgetlength(res, 0, COL_BODY);
+	it->pub.attempts = dura_pg_get_u32(PQgetvalue(res, 0, COL_ATTEMPTS));
+	*out = &it->pub;
+	return DURA_OK;
+}
+
+void dura_pg_release_work_item(dura_store *st, struct dura_work_item *item)
+{
+	if (!item)
+		return;
+	struct pg_work_item *it = (struct pg_work_item *)item;
+	PQclear(it->res);
+	free(it);
+}
+
+static dura_rc fetch_once(struct dura_store *st, uint32_t lock_ms,
+                          struct dura_work_item **out, int64_t *next_ms,
+                          struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_FETCH_WORK, &p, PG_RETRY_ALWAYS, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	return parse_item(res, out, next_ms, err);
+}
+
+dura_rc dura_pg_fetch_work_item(dura_store *st, uint32_t lock_ms,
+                                uint32_t wait_ms, struct dura_work_item **out,
+                                struct dura_err *err)
+{
+	*out = NULL;
+	uint64_t deadline = dura_pg_now_ns() + (uint64_t)wait_ms * 1000000ull;
+	for (;;) {
+		uint64_t gen = dura_pg_gen(st, PG_Q_WORK);
+		if (!(wait_ms > 0 && dura_pg_known_empty(st, PG_Q_WORK))) {
+			int64_t next_ms;
+			dura_rc rc = fetch_once(st, lock_ms, out, &next_ms, err);
+			if (rc == DURA_OK) {
+				atomic_fetch_add(&st->stats.commits, 1);
+				return DURA_OK;
+			}
+			if (rc != DURA_EMPTY)
+				return rc;
+			atomic_fetch_add(&st->stats.empty_fetches, 1);
+			dura_pg_note_empty(st, PG_Q_WORK, gen, next_ms);
+		}
+		if (wait_ms == 0 || !dura_pg_wait(st, PG_Q_WORK, gen, deadline))
+			return DURA_EMPTY;
+	}
+}
+
+static void ack_params(struct dura_store *st, struct dura_pg_params *p,
+                       uint64_t token, const struct dura_message *c)
+{
+	dura_pg_param_int8(p, (int64_t)token);
+	if (c) {
+		dura_pg_param_text(p, c->instance ? c->instance : "");
+		dura_pg_param_bytea(p, c->body.data, c->body.len);
+		dura_pg_param_int8(p, c->delay_ms);
+	} else {
+		dura_pg_param_text(p, NULL);
+		dura_pg_param_text(p, NULL);
+		dura_pg_param_int8(p, 0);
+	}
+	dura_pg_param_bool(p, dura_pg_have_waiters(st));
+}
+
+dura_rc dura_pg_ack_work_item(dura_store *st, uint64_t token,
+                              const struct dura_message *completion,
+                              struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	ack_params(st, &p, token, completion);
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	PQclear(res);
+	atomic_fetch_add(&st->stats.commits, 1);
+	if (completion)
+		dura_pg_wake(st, 1u << PG_Q_ORCH);
+	return DURA_OK;
+}
+
+dura_rc dura_pg_ack_work_item_and_fetch(dura_store *st, uint64_t token,
+                                        const struct dura_message *completion,
+                                        uint32_t lock_ms,
+                                        struct dura_work_item **next,
+                                        struct dura_err *err)
+{
+	*next = NULL;
+	uint64_t gen = dura_pg_gen(st, PG_Q_WORK);
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	ack_params(st, &p, token, completion);
+	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_FETCH_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	atomic_fetch_add(&st->stats.commits, 1);
+	if (completion)
+		dura_pg_wake(st, 1u << PG_Q_ORCH);
+	int64_t next_ms;
+	struct dura_err ferr;
+	if (parse_item(res, next, &next_ms, &ferr) == DURA_EMPTY) {
+		atomic_fetch_add(&st->stats.empty_fetches, 1);
+		dura_pg_note_empty(st, PG_Q_WORK, gen, next_ms);
+	}
+	return DURA_OK;
+}
+
+dura_rc dura_pg_abandon_work_item(dura_store *st, uint64_t token,
+                                  uint32_t delay_ms, struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int8(&p, (int64_t)token);
+	dura_pg_param_int4(&p, clamp_ms(delay_ms));
+	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_ABANDON_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	PQclear(res);
+	atomic_fetch_add(&st->stats.commits, 1);
+	dura_pg_wake(st, 1u << PG_Q_WORK);
+	return DURA_OK;
+}
+
+dura_rc dura_pg_renew_work_lock(dura_store *st, uint64_t token,
+                                uint32_t extend_ms, struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int8(&p, (int64_t)token);
+	dura_pg_param_int4(&p, clamp_ms(extend_ms));
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_RENEW_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	if (rc != DURA_OK)
+		return rc;
+	PQclear(res);
+	/* no wake-up: a waiter that planned to look at the old expiry only
+	 * looks once too early */
+	atomic_fetch_add(&st->stats.commits, 1);
+	return DURA_OK;
+}

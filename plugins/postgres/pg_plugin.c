@@ -1,0 +1,200 @@
+#include "config.h"
+
+/*
+ * PostgreSQL provider plugin: the ops table and the store's life cycle.
+ *
+ * open:  parse options -> connect -> create schema (tables + functions, one
+ *        transaction) -> set up the first pooled connection -> start the
+ *        LISTEN connection.  Any failure undoes what was done (the schema
+ *        is dropped) and frees everything.
+ * close: stop the listener, drop the schema unless kept, close the pool.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_internal.h"
+
+static void store_free(struct dura_store *st)
+{
+	if (!st)
+		return;
+	dura_pg_listener_stop(st);
+	dura_pg_pool_destroy(st);
+	dura_pg_waitq_destroy(&st->waitq);
+	dura_pg_options_free(&st->opt);
+	free(st->quoted_schema);
+	free(st->setup_script);
+	free(st);
+}
+
+static dura_rc drop_schema(struct dura_store *st, struct dura_err *err)
+{
+	struct dura_pg_conn *c;
+	dura_rc rc = dura_pg_pool_acquire(st, &c, err);
+	if (rc != DURA_OK)
+		return rc;
+	atomic_fetch_add(&st->stats.round_trips, 1);
+	rc = dura_pg_schema_drop(c->conn, st->opt.schema, err);
+	dura_pg_pool_release(st, c);
+	return rc;
+}
+
+static dura_rc pg_open(const struct dura_option *options, size_t n_options,
+                       dura_store **out, struct dura_err *err)
+{
+	*out = NULL;
+	struct dura_store *st = calloc(1, sizeof *st);
+	if (!st) {
+		dura_pg_err(err, "out of memory");
+		return DURA_CONFIG;
+	}
+	dura_pg_waitq_init(&st->waitq);
+	dura_rc rc = dura_pg_options_parse(options, n_options, &st->opt, err);
+	if (rc != DURA_OK)
+		goto fail;
+	rc = dura_pg_pool_init(st, err);
+	if (rc != DURA_OK)
+		goto fail;
+
+	char msg[DURA_ERR_MAX];
+	PGconn *conn = dura_pg_connect(st, msg, sizeof msg);
+	if (!conn) {
+		dura_pg_err(err, "%s", msg);
+		rc = DURA_CONFIG;
+		goto fail;
+	}
+	snprintf(st->endpoint, sizeof st->endpoint, "%s:%s", PQhost(conn), PQport(conn));
+	st->server_version = PQserverVersion(conn);
+	if (st->server_version < 100000) {
+		dura_pg_err(err, "PostgreSQL at %s is version %d; durabench needs 10 or later",
+		            st->endpoint, st->server_version);
+		PQfinish(conn);
+		rc = DURA_CONFIG;
+		goto fail;
+	}
+	char *q = PQescapeIdentifier(conn, st->opt.schema, strlen(st->opt.schema));
+	st->quoted_schema = q ? strdup(q) : NULL;
+	PQfreemem(q);
+	st->setup_script = st->quoted_schema ? dura_pg_setup_script(st->quoted_schema) : NULL;
+	if (!st->setup_script) {
+		dura_pg_err(err, "out of memory");
+		PQfinish(conn);
+		rc = DURA_CONFIG;
+		goto fail;
+	}
+	atomic_fetch_add(&st->stats.round_trips, 1);
+	rc = dura_pg_schema_create(conn, st->opt.schema, err);
+	if (rc != DURA_OK) {
+		PQfinish(conn);
+		goto fail;
+	}
+	st->schema_created = 1;
+	/* the first connection becomes pool slot 0 */
+	st->pool.slots[0].conn = conn;
+	rc = dura_pg_conn_setup(st, &st->pool.slots[0], err);
+	if (rc != DURA_OK)
+		goto fail;
+	rc = dura_pg_listener_start(st, err);
+	if (rc != DURA_OK)
+		goto fail;
+	*out = st;
+	return DURA_OK;
+
+fail:
+	if (st->schema_created) {
+		struct dura_err ignored;
+		drop_schema(st, &ignored);
+	}
+	if (rc == DURA_OK || rc == DURA_EMPTY)
+		rc = DURA_CONFIG;
+	store_free(st);
+	return rc;
+}
+
+static dura_rc pg_close(dura_store *st, int drop, struct dura_err *err)
+{
+	if (!st)
+		return DURA_OK;
+	dura_pg_listener_stop(st);
+	dura_rc rc = DURA_OK;
+	if (drop && !st->opt.keep && st->schema_created)
+		rc = drop_schema(st, err);
+	store_free(st);
+	return rc;
+}
+
+#define FITS(out, field) \
+	((out)->struct_size >= offsetof(struct dura_stats, field) + sizeof (out)->field)
+
+static dura_rc pg_stats(dura_store *st, struct dura_stats *out)
+{
+	if (FITS(out, round_trips))
+		out->round_trips = atomic_load(&st->stats.round_trips);
+	if (FITS(out, commits))
+		out->commits = atomic_load(&st->stats.commits);
+	if (FITS(out, empty_fetches))
+		out->empty_fetches = atomic_load(&st->stats.empty_fetches);
+	if (FITS(out, lock_conflicts))
+		out->lock_conflicts = atomic_load(&st->stats.lock_conflicts);
+	if (FITS(out, retries))
+		out->retries = atomic_load(&st->stats.retries);
+	if (FITS(out, reconnects))
+		out->reconnects = atomic_load(&st->stats.reconnects);
+	return DURA_OK;
+}
+
+static dura_rc pg_ping(dura_store *st, struct dura_err *err)
+{
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, PG_STMT_PING, &p, PG_RETRY_ALWAYS, &res, err);
+	dura_pg_params_free(&p);
+	if (rc == DURA_OK)
+		PQclear(res);
+	return rc;
+}
+
+static void pg_describe(dura_store *st, char *buf, size_t len)
+{
+	int v = st->server_version;
+	snprintf(buf, len, "PostgreSQL %d.%d, pool_size %u, schema %s", v / 10000, v % 10000,
+	         st->pool.size, st->opt.schema);
+}
+
+static const struct dura_provider_ops pg_ops = {
+	DURA_PROVIDER_PREFIX("postgres",
+	                     "PostgreSQL through libpq: one schema per run, PL/pgSQL "
+	                     "functions (one round trip per operation), connection pool, "
+	                     "LISTEN/NOTIFY long polling"),
+	.options = dura_pg_option_specs,
+	.open = pg_open,
+	.close = pg_close,
+	.enqueue_orchestrator = dura_pg_enqueue_orchestrator,
+	.fetch_orchestration_item = dura_pg_fetch_orchestration_item,
+	.ack_orchestration_item = dura_pg_ack_orchestration_item,
+	.abandon_orchestration_item = dura_pg_abandon_orchestration_item,
+	.renew_orchestration_lock = dura_pg_renew_orchestration_lock,
+	.release_orchestration_item = dura_pg_release_orchestration_item,
+	.fetch_work_item = dura_pg_fetch_work_item,
+	.ack_work_item = dura_pg_ack_work_item,
+	.abandon_work_item = dura_pg_abandon_work_item,
+	.renew_work_lock = dura_pg_renew_work_lock,
+	.release_work_item = dura_pg_release_work_item,
+	.read_history = dura_pg_read_history,
+	.release_history = dura_pg_release_history,
+	.instance_status = dura_pg_instance_status,
+	.release_instance_status = dura_pg_release_instance_status,
+	.stats = pg_stats,
+	.ping = pg_ping,
+	.ack_work_item_and_fetch = dura_pg_ack_work_item_and_fetch,
+	.ack_orchestration_item_and_fetch = dura_pg_ack_orchestration_item_and_fetch,
+	.describe = pg_describe,
+};
+
+const struct dura_provider_ops *dura_provider_entry(void)
+{
+	return &pg_ops;
+}

@@ -1,0 +1,451 @@
+#include "config.h"
+
+/*
+ * The schema of one store: tables, indexes and the PL/pgSQL functions that
+ * make every provider operation a single call (one round trip, one implicit
+ * transaction).
+ *
+ * Tables
+ *   orch_queue      orchestrator messages; visible_at is the visibility
+ *                   time, lock_token the fetch that tagged the message
+ *   instance_locks  one row per locked instance (deleted on ack/abandon);
+ *                   a row whose locked_until passed is a free lock
+ *   work_queue      activity work items; while an item is locked its
+ *                   visible_at IS the lock expiry, so "visible" and
+ *                   "unlocked or expired" are the same index range
+ *   history         (instance, execution, event_id) -> body
+ *   instances       metadata
+ *
+ * Hot paths and their indexes (no sequential scans):
+ *   fetch orch   orch_queue_visible (visible_at, id) in order, anti-join on
+ *                instance_locks' primary key, then orch_queue_instance to tag
+ *   ack orch     instance_locks_token, orch_queue_instance, history pkey
+ *   fetch work   work_queue_visible with FOR UPDATE SKIP LOCKED
+ *   ack work     work_queue_token (partial: only locked items)
+ *
+ * Every function reads clock_timestamp() (the server's clock) for
+ * visibility and locks.  Lock-lost conditions RAISE SQLSTATE 'DBL01', a
+ * duplicate history event id raises unique_violation: both abort the whole
+ * call, so nothing is half done.  Functions NOTIFY the channel named after
+ * the schema ('o' orchestrator work, 'w' worker work) when p_notify is set,
+ * which the client does only while some of its fetchers are waiting.
+ *
+ * The functions use unqualified names: every connection sets search_path to
+ * the store's schema (pg_statements.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_internal.h"
+
+static const char schema_ddl[] =
+"CREATE TABLE orch_queue (\n"
+"  id bigint GENERATED ALWAYS AS IDENTITY,\n"
+"  instance text NOT NULL,\n"
+"  visible_at timestamptz NOT NULL,\n"
+"  lock_token bigint,\n"
+"  attempts integer NOT NULL DEFAULT 0,\n"
+"  body bytea NOT NULL\n"
+") WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.0,\n"
+"        autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);\n"
+"CREATE INDEX orch_queue_visible ON orch_queue (visible_at, id);\n"
+"CREATE INDEX orch_queue_instance ON orch_queue (instance, id);\n"
+"\n"
+"CREATE TABLE instance_locks (\n"
+"  instance text PRIMARY KEY,\n"
+"  token bigint NOT NULL,\n"
+"  locked_until timestamptz NOT NULL\n"
+") WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.0,\n"
+"        autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);\n"
+"CREATE UNIQUE INDEX instance_locks_token ON instance_locks (token);\n"
+"\n"
+"CREATE TABLE work_queue (\n"
+"  id bigint GENERATED ALWAYS AS IDENTITY,\n"
+"  instance text NOT NULL,\n"
+"  visible_at timestamptz NOT NULL,\n"
+"  lock_token bigint,\n"
+"  attempts integer NOT NULL DEFAULT 0,\n"
+"  body bytea NOT NULL\n"
+") WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.0,\n"
+"        autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);\n"
+"CREATE INDEX work_queue_visible ON work_queue (visible_at, id);\n"
+"CREATE INDEX work_queue_token ON work_queue (lock_token) WHERE lock_token IS NOT NULL;\n"
+"\n"
+"CREATE TABLE history (\n"
+"  instance text NOT NULL,\n"
+"  execution bigint NOT NULL,\n"
+"  event_id bigint NOT NULL,\n"
+"  body bytea NOT NULL,\n"
+"  CONSTRAINT history_pkey PRIMARY KEY (instance, execution, event_id)\n"
+");\n"
+"\n"
+"CREATE TABLE instances (\n"
+"  instance text PRIMARY KEY,\n"
+"  name text NOT NULL,\n"
+"  status integer NOT NULL,\n"
+"  output bytea NOT NULL,\n"
+"  parent text,\n"
+"  execution bigint NOT NULL\n"
+");\n"
+"\n"
+/* tokens: unique per fetch, never reused; CACHE avoids contention on the
+ * sequence (tokens need not be monotonic) */
+"CREATE SEQUENCE lock_tokens CACHE 32;\n"
+"\n"
+/* ---- enqueue ---- */
+"CREATE FUNCTION dura_enqueue(p_inst text[], p_bodies bytea[], p_delays bigint[],\n"
+"                             p_notify boolean) RETURNS void\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE v_ts timestamptz := clock_timestamp();\n"
+"BEGIN\n"
+"  INSERT INTO orch_queue (instance, visible_at, body)\n"
+"  SELECT m.inst, v_ts + greatest(m.delay, 0) * interval '1 millisecond', m.body\n"
+"    FROM unnest(p_inst, p_bodies, p_delays) WITH ORDINALITY AS m(inst, body, delay, n)\n"
+"   ORDER BY m.n;\n"
+"  IF p_notify AND EXISTS (SELECT 1 FROM unnest(p_delays) d WHERE d <= 0) THEN\n"
+"    PERFORM pg_notify(current_schema(), 'o');\n"
+"  END IF;\n"
+"END $fn$;\n"
+"\n"
+/* ---- fetch an orchestration item ----
+ * Candidates come in order of their oldest visible message.  The advisory
+ * transaction lock (per schema, per instance hash) lets concurrent fetchers
+ * skip an instance another one is locking right now instead of queueing
+ * behind it; the upsert's WHERE then decides with the latest committed
+ * lock row.  A lost race adds the instance to v_tried and the loop goes on,
+ * so the call only returns empty when nothing else is eligible. */
+"CREATE FUNCTION dura_fetch_orch(p_lock_ms integer,\n"
+"  OUT o_token bigint, OUT o_instance text, OUT o_execution bigint,\n"
+"  OUT o_bodies bytea[], OUT o_attempts integer[],\n"
+"  OUT o_hist_ids bigint[], OUT o_hist_bodies bytea[],\n"
+"  OUT o_lost integer, OUT o_next_ms bigint)\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE\n"
+"  v_ts timestamptz;\n"
+"  v_cand text;\n"
+"  v_tried text[] := '{}';\n"
+"  v_tok bigint;\n"
+"  v_space integer := hashtext(current_schema());\n"
+"BEGIN\n"
+"  o_lost := 0;\n"
+"  LOOP\n"
+"    v_ts := clock_timestamp();\n"
+"    SELECT q.instance INTO v_cand FROM orch_queue q\n"
+"     WHERE q.visible_at <= v_ts\n"
+"       AND q.instance <> ALL (v_tried)\n"
+"       AND NOT EXISTS (SELECT 1 FROM instance_locks l\n"
+"                        WHERE l.instance = q.instance AND l.locked_until > v_ts)\n"
+"     ORDER BY q.visible_at, q.id\n"
+"     LIMIT 1;\n"
+"    IF NOT FOUND THEN\n"
+"      o_next_ms := ceil(extract(epoch FROM (least(\n"
+"          (SELECT min(q.visible_at) FROM orch_queue q WHERE q.visible_at > v_ts),\n"
+"          (SELECT min(l.locked_until) FROM instance_locks l WHERE l.locked_until > v_ts))\n"
+"        - v_ts)) * 1000)::bigint;\n"
+"      RETURN;\n"
+"    END IF;\n"
+"    IF pg_try_advisory_xact_lock(v_space, hashtext(v_cand)) THEN\n"
+"      v_tok := nextval('lock_tokens');\n"
+"      v_ts := clock_timestamp();\n"
+"      INSERT INTO instance_locks AS l (instance, token, locked_until)\n"
+"      VALUES (v_cand, v_tok, v_ts + p_lock_ms * interval '1 millisecond')\n"
+"      ON CONFLICT (instance) DO UPDATE\n"
+"        SET token = excluded.token, locked_until = excluded.locked_until\n"
+"        WHERE l.locked_until <= v_ts;\n"
+"      IF FOUND THEN\n"
+"        WITH tagged AS (\n"
+"          UPDATE orch_queue q SET lock_token = v_tok, attempts = q.attempts + 1\n"
+"           WHERE q.instance = v_cand AND q.visible_at <= v_ts\n"
+"          RETURNING q.id, q.body, q.attempts)\n"
+"        SELECT array_agg(t.body ORDER BY t.id), array_agg(t.attempts ORDER BY t.id)\n"
+"          INTO o_bodies, o_attempts FROM tagged t;\n"
+"        IF o_bodies IS NOT NULL THEN\n"
+"          o_token := v_tok;\n"
+"          o_instance := v_cand;\n"
+"          SELECT i.execution INTO o_execution FROM instances i WHERE i.instance = v_cand;\n"
+"          o_execution := coalesce(o_execution, 0);\n"
+"          SELECT array_agg(h.event_id ORDER BY h.event_id),\n"
+"                 array_agg(h.body ORDER BY h.event_id)\n"
+"            INTO o_hist_ids, o_hist_bodies FROM history h\n"
+"           WHERE h.instance = v_cand AND h.execution = o_execution;\n"
+"          RETURN;\n"
+"        END IF;\n"
+/* the messages went away (acked by the previous holder meanwhile) */
+"        DELETE FROM instance_locks l WHERE l.instance = v_cand AND l.token = v_tok;\n"
+"      END IF;\n"
+"    END IF;\n"
+"    o_lost := o_lost + 1;\n"
+"    v_tried := v_tried || v_cand;\n"
+"  END LOOP;\n"
+"END $fn$;\n"
+"\n"
+/* ---- ack an orchestration item ---- */
+"CREATE FUNCTION dura_ack_orch(p_token bigint, p_execution bigint,\n"
+"  p_hist_ids bigint[], p_hist_bodies bytea[],\n"
+"  p_work_inst text[], p_work_bodies bytea[], p_work_delays bigint[],\n"
+"  p_orch_inst text[], p_orch_bodies bytea[], p_orch_delays bigint[],\n"
+"  p_has_meta boolean, p_name text, p_status integer, p_output bytea,\n"
+"  p_parent text, p_meta_execution bigint, p_notify boolean) RETURNS boolean\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE\n"
+"  v_ts timestamptz := clock_timestamp();\n"
+"  v_inst text;\n"
+"  v_more boolean;\n"
+"BEGIN\n"
+"  DELETE FROM instance_locks l WHERE l.token = p_token AND l.locked_until > v_ts\n"
+"  RETURNING l.instance INTO v_inst;\n"
+"  IF NOT FOUND THEN\n"
+"    RAISE EXCEPTION 'orchestration lock token % is unknown, expired or already released', p_token\n"
+"      USING ERRCODE = 'DBL01';\n"
+"  END IF;\n"
+"  DELETE FROM orch_queue q WHERE q.instance = v_inst AND q.lock_token = p_token;\n"
+"  IF cardinality(p_hist_ids) > 0 THEN\n"
+"    INSERT INTO history (instance, execution, event_id, body)\n"
+"    SELECT v_inst, p_execution, e.id, e.body\n"
+"      FROM unnest(p_hist_ids, p_hist_bodies) AS e(id, body);\n"
+"  END IF;\n"
+"  IF cardinality(p_work_inst) > 0 THEN\n"
+"    INSERT INTO work_queue (instance, visible_at, body)\n"
+"    SELECT w.inst, v_ts + greatest(w.delay, 0) * interval '1 millisecond', w.body\n"
+"      FROM unnest(p_work_inst, p_work_bodies, p_work_delays) WITH ORDINALITY\n"
+"           AS w(inst, body, delay, n)\n"
+"     ORDER BY w.n;\n"
+"  END IF;\n"
+"  IF cardinality(p_orch_inst) > 0 THEN\n"
+"    INSERT INTO orch_queue (instance, visible_at, body)\n"
+"    SELECT m.inst, v_ts + greatest(m.delay, 0) * interval '1 millisecond', m.body\n"
+"      FROM unnest(p_orch_inst, p_orch_bodies, p_orch_delays) WITH ORDINALITY\n"
+"           AS m(inst, body, delay, n)\n"
+"     ORDER BY m.n;\n"
+"  END IF;\n"
+"  IF p_has_meta THEN\n"
+"    INSERT INTO instances AS i (instance, name, status, output, parent, execution)\n"
+"    VALUES (v_inst, p_name, p_status, p_output, p_parent, p_meta_execution)\n"
+"    ON CONFLICT (instance) DO UPDATE\n"
+"      SET name = excluded.name, status = excluded.status, output = excluded.output,\n"
+"          parent = excluded.parent, execution = excluded.execution;\n"
+"  END IF;\n"
+/* messages that arrived during the turn are eligible now */
+"  v_more := EXISTS (SELECT 1 FROM orch_queue q\n"
+"                     WHERE q.instance = v_inst AND q.visible_at <= v_ts);\n"
+"  IF p_notify THEN\n"
+"    IF EXISTS (SELECT 1 FROM unnest(p_work_delays) d WHERE d <= 0) THEN\n"
+"      PERFORM pg_notify(current_schema(), 'w');\n"
+"    END IF;\n"
+"    IF v_more OR EXISTS (SELECT 1 FROM unnest(p_orch_delays) d WHERE d <= 0) THEN\n"
+"      PERFORM pg_notify(current_schema(), 'o');\n"
+"    END IF;\n"
+"  END IF;\n"
+"  RETURN v_more;\n"
+"END $fn$;\n"
+"\n"
+/* ack + next fetch in one transaction: one round trip per turn */
+"CREATE FUNCTION dura_ack_fetch_orch(p_token bigint, p_execution bigint,\n"
+"  p_hist_ids bigint[], p_hist_bodies bytea[],\n"
+"  p_work_inst text[], p_work_bodies bytea[], p_work_delays bigint[],\n"
+"  p_orch_inst text[], p_orch_bodies bytea[], p_orch_delays bigint[],\n"
+"  p_has_meta boolean, p_name text, p_status integer, p_output bytea,\n"
+"  p_parent text, p_meta_execution bigint, p_notify boolean, p_lock_ms integer,\n"
+"  OUT o_token bigint, OUT o_instance text, OUT o_execution bigint,\n"
+"  OUT o_bodies bytea[], OUT o_attempts integer[],\n"
+"  OUT o_hist_ids bigint[], OUT o_hist_bodies bytea[],\n"
+"  OUT o_lost integer, OUT o_next_ms bigint, OUT o_more boolean)\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"BEGIN\n"
+"  o_more := dura_ack_orch(p_token, p_execution, p_hist_ids, p_hist_bodies,\n"
+"    p_work_inst, p_work_bodies, p_work_delays, p_orch_inst, p_orch_bodies,\n"
+"    p_orch_delays, p_has_meta, p_name, p_status, p_output, p_parent,\n"
+"    p_meta_execution, p_notify);\n"
+"  SELECT f.o_token, f.o_instance, f.o_execution, f.o_bodies, f.o_attempts,\n"
+"         f.o_hist_ids, f.o_hist_bodies, f.o_lost, f.o_next_ms\n"
+"    INTO o_token, o_instance, o_execution, o_bodies, o_attempts,\n"
+"         o_hist_ids, o_hist_bodies, o_lost, o_next_ms\n"
+"    FROM dura_fetch_orch(p_lock_ms) f;\n"
+"END $fn$;\n"
+"\n"
+"CREATE FUNCTION dura_abandon_orch(p_token bigint, p_delay_ms integer,\n"
+"                                  p_notify boolean) RETURNS void\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE\n"
+"  v_ts timestamptz := clock_timestamp();\n"
+"  v_inst text;\n"
+"BEGIN\n"
+"  DELETE FROM instance_locks l WHERE l.token = p_token AND l.locked_until > v_ts\n"
+"  RETURNING l.instance INTO v_inst;\n"
+"  IF NOT FOUND THEN\n"
+"    RAISE EXCEPTION 'orchestration lock token % is unknown, expired or already released', p_token\n"
+"      USING ERRCODE = 'DBL01';\n"
+"  END IF;\n"
+"  UPDATE orch_queue q\n"
+"     SET lock_token = NULL,\n"
+"         visible_at = greatest(q.visible_at, v_ts + greatest(p_delay_ms, 0) * interval '1 millisecond')\n"
+"   WHERE q.instance = v_inst AND q.lock_token = p_token;\n"
+"  IF p_notify THEN\n"
+"    PERFORM pg_notify(current_schema(), 'o');\n"
+"  END IF;\n"
+"END $fn$;\n"
+"\n"
+"CREATE FUNCTION dura_renew_orch(p_token bigint, p_extend_ms integer) RETURNS void\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE v_ts timestamptz := clock_timestamp();\n"
+"BEGIN\n"
+"  UPDATE instance_locks l\n"
+"     SET locked_until = v_ts + greatest(p_extend_ms, 0) * interval '1 millisecond'\n"
+"   WHERE l.token = p_token AND l.locked_until > v_ts;\n"
+"  IF NOT FOUND THEN\n"
+"    RAISE EXCEPTION 'orchestration lock token % is unknown, expired or already released', p_token\n"
+"      USING ERRCODE = 'DBL01';\n"
+"  END IF;\n"
+"END $fn$;\n"
+"\n"
+/* ---- work items ---- */
+"CREATE FUNCTION dura_fetch_work(p_lock_ms integer,\n"
+"  OUT o_token bigint, OUT o_instance text, OUT o_body bytea,\n"
+"  OUT o_attempts integer, OUT o_next_ms bigint)\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE\n"
+"  v_ts timestamptz := clock_timestamp();\n"
+"  v_row tid;\n"
+"BEGIN\n"
+"  SELECT w.ctid INTO v_row FROM work_queue w\n"
+"   WHERE w.visible_at <= v_ts\n"
+"   ORDER BY w.visible_at, w.id\n"
+"   LIMIT 1\n"
+"   FOR UPDATE SKIP LOCKED;\n"
+"  IF NOT FOUND THEN\n"
+"    o_next_ms := ceil(extract(epoch FROM (\n"
+"        (SELECT min(w.visible_at) FROM work_queue w WHERE w.visible_at > v_ts)\n"
+"        - v_ts)) * 1000)::bigint;\n"
+"    RETURN;\n"
+"  END IF;\n"
+"  o_token := nextval('lock_tokens');\n"
+"  UPDATE work_queue w\n"
+"     SET lock_token = o_token, attempts = w.attempts + 1,\n"
+"         visible_at = v_ts + p_lock_ms * interval '1 millisecond'\n"
+"   WHERE w.ctid = v_row\n"
+"  RETURNING w.instance, w.body, w.attempts INTO o_instance, o_body, o_attempts;\n"
+"END $fn$;\n"
+"\n"
+"CREATE FUNCTION dura_ack_work(p_token bigint, p_inst text, p_body bytea,\n"
+"                              p_delay bigint, p_notify boolean) RETURNS void\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE v_ts timestamptz := clock_timestamp();\n"
+"BEGIN\n"
+"  DELETE FROM work_queue w WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
+"  IF NOT FOUND THEN\n"
+"    RAISE EXCEPTION 'work item lock token % is unknown, expired or already released', p_token\n"
+"      USING ERRCODE = 'DBL01';\n"
+"  END IF;\n"
+"  IF p_inst IS NOT NULL THEN\n"
+"    INSERT INTO orch_queue (instance, visible_at, body)\n"
+"    VALUES (p_inst, v_ts + greatest(p_delay, 0) * interval '1 millisecond', p_body);\n"
+"    IF p_notify AND p_delay <= 0 THEN\n"
+"      PERFORM pg_notify(current_schema(), 'o');\n"
+"    END IF;\n"
+"  END IF;\n"
+"END $fn$;\n"
+"\n"
+"CREATE FUNCTION dura_ack_fetch_work(p_token bigint, p_inst text, p_body bytea,\n"
+"  p_delay bigint, p_notify boolean, p_lock_ms integer,\n"
+"  OUT o_token bigint, OUT o_instance text, OUT o_body bytea,\n"
+"  OUT o_attempts integer, OUT o_next_ms bigint)\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"BEGIN\n"
+"  PERFORM dura_ack_work(p_token, p_inst, p_body, p_delay, p_notify);\n"
+"  SELECT f.o_token, f.o_instance, f.o_body, f.o_attempts, f.o_next_ms\n"
+"    INTO o_token, o_instance, o_body, o_attempts, o_next_ms\n"
+"    FROM dura_fetch_work(p_lock_ms) f;\n"
+"END $fn$;\n"
+"\n"
+"CREATE FUNCTION dura_abandon_work(p_token bigint, p_delay_ms integer,\n"
+"                                  p_notify boolean) RETURNS void\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE v_ts timestamptz := clock_timestamp();\n"
+"BEGIN\n"
+"  UPDATE work_queue w\n"
+"     SET lock_token = NULL,\n"
+"         visible_at = v_ts + greatest(p_delay_ms, 0) * interval '1 millisecond'\n"
+"   WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
+"  IF NOT FOUND THEN\n"
+"    RAISE EXCEPTION 'work item lock token % is unknown, expired or already released', p_token\n"
+"      USING ERRCODE = 'DBL01';\n"
+"  END IF;\n"
+"  IF p_notify AND p_delay_ms <= 0 THEN\n"
+"    PERFORM pg_notify(current_schema(), 'w');\n"
+"  END IF;\n"
+"END $fn$;\n"
+"\n"
+"CREATE FUNCTION dura_renew_work(p_token bigint, p_extend_ms integer) RETURNS void\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"DECLARE v_ts timestamptz := clock_timestamp();\n"
+"BEGIN\n"
+"  UPDATE work_queue w\n"
+"     SET visible_at = v_ts + greatest(p_extend_ms, 0) * interval '1 millisecond'\n"
+"   WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
+"  IF NOT FOUND THEN\n"
+"    RAISE EXCEPTION 'work item lock token % is unknown, expired or already released', p_token\n"
+"      USING ERRCODE = 'DBL01';\n"
+"  END IF;\n"
+"END $fn$;\n";
+
+static dura_rc run(PGconn *conn, const char *sql, const char *what,
+                   struct dura_err *err)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	dura_rc rc = DURA_OK;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		rc = dura_pg_result_error(conn, res, what, err);
+	PQclear(res);
+	return rc;
+}
+
+dura_rc dura_pg_schema_create(PGconn *conn, const char *schema,
+                              struct dura_err *err)
+{
+	char *q = PQescapeIdentifier(conn, schema, strlen(schema));
+	if (!q) {
+		dura_pg_err(err, "cannot quote schema name: out of memory");
+		return DURA_CONFIG;
+	}
+	/* One simple-query message = one implicit transaction: the schema
+	 * appears complete or not at all.  The identifier is validated by the
+	 * option parser and quoted by libpq; everything else is constant. */
+	size_t len = strlen(q) * 2 + sizeof schema_ddl + 128;
+	char *sql = malloc(len);
+	if (!sql) {
+		PQfreemem(q);
+		dura_pg_err(err, "out of memory");
+		return DURA_CONFIG;
+	}
+	snprintf(sql, len, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s", q, q,
+	         schema_ddl);
+	dura_rc rc = run(conn, sql, "creating the schema", err);
+	if (rc == DURA_PERMANENT)
+		rc = DURA_CONFIG;
+	if (rc != DURA_OK) {
+		/* prefix the schema so "already exists" says which */
+		char tmp[DURA_ERR_MAX];
+		memcpy(tmp, err->msg, sizeof tmp);
+		tmp[sizeof tmp - 80] = '\0'; /* room for the prefix */
+		dura_pg_err(err, "schema %.63s: %s", schema, tmp);
+	}
+	free(sql);
+	PQfreemem(q);
+	return rc;
+}
+
+dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema,
+                            struct dura_err *err)
+{
+	char *q = PQescapeIdentifier(conn, schema, strlen(schema));
+	if (!q) {
+		dura_pg_err(err, "cannot quote schema name: out of memory");
+		return DURA_PERMANENT;
+	}
+	char sql[256];
+	snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", q);
+	PQfreemem(q);
+	return run(conn, sql, "dropping the schema", err);
+}

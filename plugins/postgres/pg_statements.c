@@ -1,0 +1,93 @@
+#include "config.h"
+
+/*
+ * The statements every pooled connection prepares once, right after it
+ * connects: one simple-query message with the search_path and one SQL
+ * PREPARE per statement, so setting up a connection costs one round trip
+ * (it matters through an emulated 150 ms link).  Calls then use
+ * PQsendQueryPrepared with binary parameters and binary results.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_internal.h"
+
+struct stmt_def {
+	const char *name;
+	const char *types;  /* parameter types, as in PREPARE name (types) */
+	const char *sql;
+};
+
+#define ACK_ORCH_TYPES \
+	"bigint, bigint, bigint[], bytea[], text[], bytea[], bigint[], " \
+	"text[], bytea[], bigint[], boolean, text, integer, bytea, text, " \
+	"bigint, boolean"
+#define ACK_ORCH_ARGS \
+	"$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, " \
+	"$16, $17"
+#define FETCH_ORCH_COLS \
+	"o_token, o_instance, o_execution, o_bodies, o_attempts, o_hist_ids, " \
+	"o_hist_bodies, o_lost, o_next_ms"
+#define FETCH_WORK_COLS "o_token, o_instance, o_body, o_attempts, o_next_ms"
+
+static const struct stmt_def stmts[PG_STMT_COUNT] = {
+	[PG_STMT_ENQUEUE] = { "dura_enqueue", "text[], bytea[], bigint[], boolean",
+		"SELECT dura_enqueue($1, $2, $3, $4)" },
+	[PG_STMT_FETCH_ORCH] = { "dura_fetch_orch", "integer",
+		"SELECT " FETCH_ORCH_COLS " FROM dura_fetch_orch($1)" },
+	[PG_STMT_ACK_ORCH] = { "dura_ack_orch", ACK_ORCH_TYPES,
+		"SELECT dura_ack_orch(" ACK_ORCH_ARGS ")" },
+	[PG_STMT_ACK_FETCH_ORCH] = { "dura_ack_fetch_orch", ACK_ORCH_TYPES ", integer",
+		"SELECT " FETCH_ORCH_COLS ", o_more FROM dura_ack_fetch_orch(" ACK_ORCH_ARGS ", $18)" },
+	[PG_STMT_ABANDON_ORCH] = { "dura_abandon_orch", "bigint, integer, boolean",
+		"SELECT dura_abandon_orch($1, $2, $3)" },
+	[PG_STMT_RENEW_ORCH] = { "dura_renew_orch", "bigint, integer",
+		"SELECT dura_renew_orch($1, $2)" },
+	[PG_STMT_FETCH_WORK] = { "dura_fetch_work", "integer",
+		"SELECT " FETCH_WORK_COLS " FROM dura_fetch_work($1)" },
+	[PG_STMT_ACK_WORK] = { "dura_ack_work", "bigint, text, bytea, bigint, boolean",
+		"SELECT dura_ack_work($1, $2, $3, $4, $5)" },
+	[PG_STMT_ACK_FETCH_WORK] = { "dura_ack_fetch_work",
+		"bigint, text, bytea, bigint, boolean, integer",
+		"SELECT " FETCH_WORK_COLS " FROM dura_ack_fetch_work($1, $2, $3, $4, $5, $6)" },
+	[PG_STMT_ABANDON_WORK] = { "dura_abandon_work", "bigint, integer, boolean",
+		"SELECT dura_abandon_work($1, $2, $3)" },
+	[PG_STMT_RENEW_WORK] = { "dura_renew_work", "bigint, integer",
+		"SELECT dura_renew_work($1, $2)" },
+	[PG_STMT_HISTORY] = { "dura_history", "text, bigint",
+		"SELECT event_id, body FROM history WHERE instance = $1 AND execution = $2 "
+		"ORDER BY event_id" },
+	[PG_STMT_STATUS] = { "dura_status", "text",
+		"SELECT name, status, output, parent, execution FROM instances "
+		"WHERE instance = $1" },
+	[PG_STMT_PING] = { "dura_ping", NULL, "SELECT 1" },
+};
+
+const char *dura_pg_stmt_name(enum dura_pg_stmt s)
+{
+	return stmts[s].name;
+}
+
+char *dura_pg_setup_script(const char *quoted_schema)
+{
+	size_t len = 256 + strlen(quoted_schema);
+	for (int i = 0; i < PG_STMT_COUNT; i++)
+		len += 64 + strlen(stmts[i].name) +
+		       (stmts[i].types ? strlen(stmts[i].types) : 0) + strlen(stmts[i].sql);
+	char *s = malloc(len);
+	if (!s)
+		return NULL;
+	/* the identifier comes from PQescapeIdentifier; a pooled connection
+	 * runs nothing but our statements, so session settings are ours */
+	size_t o = (size_t)snprintf(s, len, "SET search_path TO %s;\n", quoted_schema);
+	for (int i = 0; i < PG_STMT_COUNT; i++) {
+		if (stmts[i].types)
+			o += (size_t)snprintf(s + o, len - o, "PREPARE %s (%s) AS %s;\n",
+			                      stmts[i].name, stmts[i].types, stmts[i].sql);
+		else
+			o += (size_t)snprintf(s + o, len - o, "PREPARE %s AS %s;\n",
+			                      stmts[i].name, stmts[i].sql);
+	}
+	return s;
+}

@@ -1,0 +1,495 @@
+/*
+ * SQLite provider: the orchestrator queue and instance locks
+ * (enqueue, fetch, ack, abandon, renew).
+ *
+ * Every operation runs under s->mu from start to end, so "pick an instance,
+ * lock it, tag its messages" can never race with another fetcher: there are
+ * no lost races to retry, and a fetch returns EMPTY only when nothing is
+ * eligible.
+ */
+#include "config.h"
+
+#include "sqlite_store.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static dura_rc check_messages(const struct dura_message *msgs, size_t n,
+                              const char *what, struct dura_err *err)
+{
+	if (n && !msgs) {
+		dura_sqlite_err(err, "sqlite: %s: message array is NULL", what);
+		return DURA_PERMANENT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!msgs[i].instance) {
+			dura_sqlite_err(err, "sqlite: %s: message %zu has no instance id",
+			                what, i);
+			return DURA_PERMANENT;
+		}
+	}
+	return DURA_OK;
+}
+
+dura_rc dura_sqlite_insert_orch_message(struct dura_store *s,
+                                        const struct dura_message *m,
+                                        int64_t now, struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_INSERT);
+	dura_sqlite_bind_text(st, 1, m->instance);
+	sqlite3_bind_int64(st, 2, dura_sqlite_after(now, m->delay_ms));
+	dura_sqlite_bind_bytes(st, 3, m->body);
+	return dura_sqlite_exec(s, st, "inserting an orchestrator message", err);
+}
+
+dura_rc dura_sqlite_enqueue_orchestrator(dura_store *s,
+                                         const struct dura_message *msgs,
+                                         size_t n, struct dura_err *err)
+{
+	dura_rc rc = check_messages(msgs, n, "enqueue_orchestrator", err);
+	if (rc != DURA_OK || n == 0)
+		return rc;
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	int64_t now = dura_sqlite_now(s);
+	rc = dura_sqlite_begin(s, err);
+	for (size_t i = 0; rc == DURA_OK && i < n; i++)
+		rc = dura_sqlite_insert_orch_message(s, &msgs[i], now, err);
+	if (rc == DURA_OK)
+		rc = dura_sqlite_commit(s, err);
+	else
+		dura_sqlite_rollback(s);
+	if (rc == DURA_OK)
+		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, n);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Reads a single int64 (NULL -> 0) from a one-row query bound with ?1. */
+static dura_rc query_min(struct dura_store *s, enum dura_sqlite_stmt id,
+                         int64_t arg, int64_t *out, struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, id);
+	sqlite3_bind_int64(st, 1, arg);
+	int src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		dura_rc rc = dura_sqlite_fail(s, src, "computing the next wake-up", err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	*out = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return DURA_OK;
+}
+
+/* Earliest wall time something could become fetchable: a delayed message
+ * turning visible or a live instance lock expiring (0: nothing known). */
+static int64_t orch_next_due(struct dura_store *s)
+{
+	int64_t now = dura_sqlite_now(s), a = 0, b = 0;
+	struct dura_err ignored;
+	if (query_min(s, SQ_ORCH_NEXT_VISIBLE, now, &a, &ignored) != DURA_OK ||
+	    query_min(s, SQ_LOCK_NEXT_EXPIRY, now, &b, &ignored) != DURA_OK)
+		return now + 10; /* cannot tell: look again soon */
+	if (a == 0 || (b != 0 && b < a))
+		a = b;
+	return a;
+}
+
+/* Copies the tagged messages into s->spans2 / s->scratch. */
+static dura_rc collect_tagged(struct dura_store *s, uint64_t token,
+                              struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_TAGGED);
+	sqlite3_bind_text(st, 1, (const char *)s->inst.data, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)token);
+	s->spans2.n = 0;
+	int src;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *body = sqlite3_column_blob(st, 0);
+		struct dura_sqlite_span sp = {
+			.off = s->scratch.len,
+			.len = (size_t)sqlite3_column_bytes(st, 0),
+			.attempts = (uint32_t)sqlite3_column_int64(st, 1),
+		};
+		if (dura_sqlite_buf_append(&s->scratch, body, sp.len) != 0 ||
+		    dura_sqlite_spans_push(&s->spans2, &sp) != 0) {
+			sqlite3_reset(st);
+			dura_sqlite_err(err, "sqlite: out of memory reading messages");
+			return DURA_RETRY;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		dura_rc rc = dura_sqlite_fail(s, src, "reading tagged messages", err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	sqlite3_reset(st);
+	return DURA_OK;
+}
+
+/* Builds the returned item as one malloc block: the struct, the message and
+ * event arrays, the body bytes, the instance id.  Caller frees with
+ * release_orchestration_item (free). */
+static struct dura_orch_item *build_item(struct dura_store *s, uint64_t token,
+                                         uint64_t execution)
+{
+	size_t nm = s->spans2.n, nh = s->spans.n, inst_len = s->inst.len; /* incl. NUL */
+	size_t size = sizeof(struct dura_orch_item) +
+	              nm * sizeof(struct dura_fetched_message) +
+	              nh * sizeof(struct dura_event) + s->scratch.len + inst_len;
+	uint8_t *block = malloc(size);
+	if (!block)
+		return NULL;
+	struct dura_orch_item *item = (struct dura_orch_item *)block;
+	struct dura_fetched_message *msgs =
+		(struct dura_fetched_message *)(block + sizeof *item);
+	struct dura_event *events = (struct dura_event *)(msgs + nm);
+	uint8_t *bytes = (uint8_t *)(events + nh);
+	char *inst = (char *)(bytes + s->scratch.len);
+	if (s->scratch.len)
+		memcpy(bytes, s->scratch.data, s->scratch.len);
+	memcpy(inst, s->inst.data, inst_len);
+	uint32_t max_attempts = 0;
+	for (size_t i = 0; i < nm; i++) {
+		const struct dura_sqlite_span *sp = &s->spans2.v[i];
+		msgs[i].body.data = bytes + sp->off;
+		msgs[i].body.len = sp->len;
+		msgs[i].attempts = sp->attempts;
+		if (sp->attempts > max_attempts)
+			max_attempts = sp->attempts;
+	}
+	for (size_t i = 0; i < nh; i++) {
+		const struct dura_sqlite_span *sp = &s->spans.v[i];
+		events[i].event_id = sp->id;
+		events[i].body.data = bytes + sp->off;
+		events[i].body.len = sp->len;
+	}
+	item->token = token;
+	item->instance = inst;
+	item->execution = execution;
+	item->messages = msgs;
+	item->n_messages = nm;
+	item->history = events;
+	item->n_history = nh;
+	item->attempts = max_attempts;
+	return item;
+}
+
+/* One fetch attempt without waiting (under s->mu). */
+static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms,
+                         struct dura_orch_item **out, struct dura_err *err)
+{
+	int64_t now = dura_sqlite_now(s);
+	/* The pick runs outside the transaction: nobody else can use the
+	 * connection until we unlock, so what it finds stays true. */
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_PICK);
+	sqlite3_bind_int64(st, 1, now);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return DURA_EMPTY;
+	}
+	if (src != SQLITE_ROW) {
+		dura_rc rc = dura_sqlite_fail(s, src, "picking an instance", err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	int oom = dura_sqlite_set_instance(s, (const char *)sqlite3_column_text(st, 0),
+	                                   (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_reset(st);
+	if (oom) {
+		dura_sqlite_err(err, "sqlite: out of memory");
+		return DURA_RETRY;
+	}
+	const char *inst = (const char *)s->inst.data;
+
+	dura_rc rc = dura_sqlite_begin(s, err);
+	if (rc != DURA_OK)
+		return rc;
+	uint64_t token = dura_sqlite_new_token(s);
+	st = dura_sqlite_stmt(s, SQ_LOCK_UPSERT);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)token);
+	sqlite3_bind_int64(st, 3, dura_sqlite_after(now, lock_ms));
+	if ((rc = dura_sqlite_exec(s, st, "locking an instance", err)) != DURA_OK)
+		goto fail;
+	st = dura_sqlite_stmt(s, SQ_ORCH_TAG);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)token);
+	sqlite3_bind_int64(st, 3, now);
+	if ((rc = dura_sqlite_exec(s, st, "tagging messages", err)) != DURA_OK)
+		goto fail;
+	s->scratch.len = 0;
+	if ((rc = collect_tagged(s, token, err)) != DURA_OK)
+		goto fail;
+
+	uint64_t execution = 0;
+	st = dura_sqlite_stmt(s, SQ_INSTANCE_EXECUTION);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		execution = (uint64_t)sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE)
+		rc = dura_sqlite_fail(s, src, "reading the instance execution", err);
+	sqlite3_reset(st);
+	if (rc != DURA_OK)
+		goto fail;
+	s->spans.n = 0;
+	if (execution && (rc = dura_sqlite_collect_history(s, inst, execution, err)) != DURA_OK)
+		goto fail;
+
+	struct dura_orch_item *item = build_item(s, token, execution);
+	if (!item) {
+		dura_sqlite_err(err, "sqlite: out of memory building the work item");
+		rc = DURA_RETRY;
+		goto fail;
+	}
+	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK) {
+		free(item);
+		return rc;
+	}
+	*out = item;
+	return DURA_OK;
+fail:
+	dura_sqlite_rollback(s);
+	return rc;
+}
+
+dura_rc dura_sqlite_fetch_orchestration_item(dura_store *s, uint32_t lock_ms,
+                                             uint32_t wait_ms,
+                                             struct dura_orch_item **out,
+                                             struct dura_err *err)
+{
+	*out = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	uint64_t deadline = dura_sqlite_mono_ns() + (uint64_t)wait_ms * 1000000u;
+	dura_rc rc;
+	for (;;) {
+		rc = try_fetch(s, lock_ms, out, err);
+		if (rc != DURA_EMPTY || wait_ms == 0 || dura_sqlite_mono_ns() >= deadline)
+			break;
+		dura_sqlite_wait(s, &s->orch_cond, &s->orch_waiters, deadline,
+		                 orch_next_due(s));
+	}
+	if (rc == DURA_EMPTY)
+		s->n_empty_fetches++;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Looks up the live lock held by token; copies its instance to s->inst.
+ * Inside a transaction. */
+static dura_rc find_lock(struct dura_store *s, uint64_t token, int64_t now,
+                         struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_LOCK_BY_TOKEN);
+	sqlite3_bind_int64(st, 1, (int64_t)token);
+	sqlite3_bind_int64(st, 2, now);
+	int src = sqlite3_step(st);
+	dura_rc rc = DURA_OK;
+	if (src == SQLITE_ROW) {
+		if (dura_sqlite_set_instance(s, (const char *)sqlite3_column_text(st, 0),
+		                             (size_t)sqlite3_column_bytes(st, 0)) != 0) {
+			dura_sqlite_err(err, "sqlite: out of memory");
+			rc = DURA_RETRY;
+		}
+	} else if (src == SQLITE_DONE) {
+		dura_sqlite_err(err, "sqlite: token %" PRIu64 " holds no instance lock "
+		                "(unknown, expired or already used)", token);
+		rc = DURA_LOCK_LOST;
+	} else {
+		rc = dura_sqlite_fail(s, src, "looking up an instance lock", err);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static dura_rc insert_history(struct dura_store *s, const char *inst,
+                              uint64_t execution, const struct dura_event *ev,
+                              struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_HISTORY_INSERT);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)execution);
+	sqlite3_bind_int64(st, 3, (int64_t)ev->event_id);
+	dura_sqlite_bind_bytes(st, 4, ev->body);
+	int src = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (src == SQLITE_DONE)
+		return DURA_OK;
+	if ((src & 0xff) == SQLITE_CONSTRAINT) {
+		dura_sqlite_err(err, "sqlite: duplicate event id %" PRIu64 " for instance "
+		                "'%s' execution %" PRIu64 ": ack rolled back, lock kept",
+		                ev->event_id, inst, execution);
+		return DURA_PERMANENT;
+	}
+	return dura_sqlite_fail(s, src, "appending history", err);
+}
+
+static dura_rc upsert_meta(struct dura_store *s, const char *inst,
+                           const struct dura_instance_meta *m,
+                           struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_INSTANCE_UPSERT);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->name ? m->name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, m->status);
+	dura_sqlite_bind_bytes(st, 4, m->output);
+	dura_sqlite_bind_text(st, 5, m->parent);
+	sqlite3_bind_int64(st, 6, (int64_t)m->execution);
+	return dura_sqlite_exec(s, st, "writing instance metadata", err);
+}
+
+/* The ack transaction (under s->mu).  Wakes fetchers on success. */
+static dura_rc do_ack(struct dura_store *s, uint64_t token,
+                      const struct dura_orch_ack *ack, struct dura_err *err)
+{
+	if (!ack) {
+		dura_sqlite_err(err, "sqlite: ack_orchestration_item: ack is NULL");
+		return DURA_PERMANENT;
+	}
+	if (ack->n_history && !ack->history) {
+		dura_sqlite_err(err, "sqlite: ack_orchestration_item: history array is NULL");
+		return DURA_PERMANENT;
+	}
+	dura_rc rc;
+	if ((rc = check_messages(ack->work_items, ack->n_work_items,
+	                         "ack_orchestration_item work items", err)) != DURA_OK ||
+	    (rc = check_messages(ack->orch_items, ack->n_orch_items,
+	                         "ack_orchestration_item orchestrator items", err)) != DURA_OK)
+		return rc;
+
+	int64_t now = dura_sqlite_now(s);
+	if ((rc = dura_sqlite_begin(s, err)) != DURA_OK)
+		return rc;
+	if ((rc = find_lock(s, token, now, err)) != DURA_OK)
+		goto fail;
+	const char *inst = (const char *)s->inst.data;
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_DELETE_TAGGED);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)token);
+	if ((rc = dura_sqlite_exec(s, st, "deleting processed messages", err)) != DURA_OK)
+		goto fail;
+	for (size_t i = 0; i < ack->n_history; i++)
+		if ((rc = insert_history(s, inst, ack->execution, &ack->history[i], err)) != DURA_OK)
+			goto fail;
+	for (size_t i = 0; i < ack->n_work_items; i++)
+		if ((rc = dura_sqlite_insert_work_item(s, &ack->work_items[i], now, err)) != DURA_OK)
+			goto fail;
+	for (size_t i = 0; i < ack->n_orch_items; i++)
+		if ((rc = dura_sqlite_insert_orch_message(s, &ack->orch_items[i], now, err)) != DURA_OK)
+			goto fail;
+	if (ack->meta && (rc = upsert_meta(s, inst, ack->meta, err)) != DURA_OK)
+		goto fail;
+	st = dura_sqlite_stmt(s, SQ_LOCK_DELETE);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	if ((rc = dura_sqlite_exec(s, st, "releasing the instance lock", err)) != DURA_OK)
+		goto fail;
+	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK)
+		return rc;
+	/* The released instance may still have messages that arrived during
+	 * the turn: one more candidate besides the new orchestrator items. */
+	dura_sqlite_wake(&s->orch_cond, s->orch_waiters, ack->n_orch_items + 1);
+	dura_sqlite_wake(&s->work_cond, s->work_waiters, ack->n_work_items);
+	return DURA_OK;
+fail:
+	dura_sqlite_rollback(s);
+	return rc;
+}
+
+dura_rc dura_sqlite_ack_orchestration_item(dura_store *s, uint64_t token,
+                                           const struct dura_orch_ack *ack,
+                                           struct dura_err *err)
+{
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	dura_rc rc = do_ack(s, token, ack, err);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+dura_rc dura_sqlite_ack_orchestration_item_and_fetch(
+	dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+	uint32_t lock_ms, struct dura_orch_item **next, struct dura_err *err)
+{
+	*next = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	dura_rc rc = do_ack(s, token, ack, err);
+	if (rc == DURA_OK) {
+		/* A failed fetch only means *next stays NULL; the ack stands. */
+		struct dura_err ignored;
+		dura_rc frc = try_fetch(s, lock_ms, next, &ignored);
+		if (frc == DURA_EMPTY)
+			s->n_empty_fetches++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+dura_rc dura_sqlite_abandon_orchestration_item(dura_store *s, uint64_t token,
+                                               uint32_t delay_ms,
+                                               struct dura_err *err)
+{
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	int64_t now = dura_sqlite_now(s);
+	dura_rc rc = dura_sqlite_begin(s, err);
+	if (rc != DURA_OK)
+		goto out;
+	if ((rc = find_lock(s, token, now, err)) != DURA_OK)
+		goto fail;
+	const char *inst = (const char *)s->inst.data;
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_RELEASE_TAGGED);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)token);
+	/* delay 0 binds 0: max(visible_at, 0) keeps the messages' place */
+	sqlite3_bind_int64(st, 3, delay_ms ? dura_sqlite_after(now, delay_ms) : 0);
+	if ((rc = dura_sqlite_exec(s, st, "releasing tagged messages", err)) != DURA_OK)
+		goto fail;
+	st = dura_sqlite_stmt(s, SQ_LOCK_DELETE);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	if ((rc = dura_sqlite_exec(s, st, "releasing the instance lock", err)) != DURA_OK)
+		goto fail;
+	if ((rc = dura_sqlite_commit(s, err)) == DURA_OK)
+		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, 1);
+	goto out;
+fail:
+	dura_sqlite_rollback(s);
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+dura_rc dura_sqlite_renew_orchestration_lock(dura_store *s, uint64_t token,
+                                             uint32_t extend_ms,
+                                             struct dura_err *err)
+{
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	int64_t now = dura_sqlite_now(s);
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_LOCK_RENEW);
+	sqlite3_bind_int64(st, 1, (int64_t)token);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, dura_sqlite_after(now, extend_ms));
+	dura_rc rc = dura_sqlite_exec(s, st, "renewing an instance lock", err);
+	if (rc == DURA_OK && sqlite3_changes(s->db) == 0) {
+		dura_sqlite_err(err, "sqlite: token %" PRIu64 " holds no instance "
+		                "lock (unknown, expired or already used)", token);
+		rc = DURA_LOCK_LOST;
+	} else if (rc == DURA_OK) {
+		s->n_commits++; /* a single statement commits by itself */
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void dura_sqlite_release_orchestration_item(dura_store *s,
+                                            struct dura_orch_item *item)
+{
+	(void)s;
+	free(item);
+}

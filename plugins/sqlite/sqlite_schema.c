@@ -1,0 +1,264 @@
+/*
+ * Schema and statements of the SQLite provider.
+ *
+ * Times are wall-clock milliseconds (so persisted values stay meaningful);
+ * tokens are positive 63-bit integers, 0 meaning "not locked/tagged".
+ *
+ *   dura_orch_queue     orchestrator messages.  visible_at is when the
+ *                       message becomes visible (enqueue + delay, or abandon
+ *                       + delay); token tags the messages a fetch handed out.
+ *                       A tag only counts while dura_instance_lock holds the
+ *                       same token unexpired, so an expired lock needs no
+ *                       cleanup: the next fetch simply retags.
+ *   dura_instance_lock  instance -> (token, locked_until); a row whose
+ *                       locked_until passed is a dead lock.
+ *   dura_history        (instance, execution, event_id) -> body, clustered
+ *                       (WITHOUT ROWID) so one execution's history is one
+ *                       contiguous range.
+ *   dura_instance       metadata (WITHOUT ROWID, keyed by instance).
+ *   dura_work_queue     worker items.  A locked item has token != 0 and
+ *                       locked_until in the future.
+ *
+ * "Oldest visible message" is ordered by (visible_at, seq): the message that
+ * has been waiting longest, ties in enqueue order.  The ready indexes make
+ * every pick an index range scan that starts at the oldest visible row and
+ * stops at the first eligible one; it only steps over rows that are visible
+ * but in flight (locked), whose number is bounded by the fetchers' concurrency,
+ * never over future timers.
+ */
+#include "config.h"
+
+#include "sqlite_store.h"
+
+#include <string.h>
+
+static const char *const our_tables[] = {
+	"dura_orch_queue", "dura_instance_lock", "dura_history",
+	"dura_instance", "dura_work_queue", NULL,
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE dura_orch_queue("
+	" seq INTEGER PRIMARY KEY,"
+	" instance TEXT NOT NULL,"
+	" visible_at INTEGER NOT NULL,"
+	" token INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" body BLOB NOT NULL);"
+	"CREATE INDEX dura_orch_queue_ready ON dura_orch_queue(visible_at, seq, instance);"
+	"CREATE INDEX dura_orch_queue_instance ON dura_orch_queue(instance);"
+	"CREATE TABLE dura_instance_lock("
+	" instance TEXT PRIMARY KEY,"
+	" token INTEGER NOT NULL,"
+	" locked_until INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX dura_instance_lock_token ON dura_instance_lock(token);"
+	"CREATE TABLE dura_history("
+	" instance TEXT NOT NULL,"
+	" execution INTEGER NOT NULL,"
+	" event_id INTEGER NOT NULL,"
+	" body BLOB NOT NULL,"
+	" PRIMARY KEY(instance, execution, event_id)) WITHOUT ROWID;"
+	"CREATE TABLE dura_instance("
+	" instance TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" status INTEGER NOT NULL,"
+	" output BLOB NOT NULL,"
+	" parent TEXT,"
+	" execution INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE dura_work_queue("
+	" seq INTEGER PRIMARY KEY,"
+	" instance TEXT NOT NULL,"
+	" visible_at INTEGER NOT NULL,"
+	" locked_until INTEGER NOT NULL DEFAULT 0,"
+	" token INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" body BLOB NOT NULL);"
+	"CREATE INDEX dura_work_queue_ready ON dura_work_queue(visible_at, seq, locked_until);"
+	"CREATE INDEX dura_work_queue_token ON dura_work_queue(token, locked_until);";
+
+/* Indexed by enum dura_sqlite_stmt.  Parameters: ?1.. as documented where
+ * the statement is used. */
+static const char *const stmt_sql[SQ_N_STMTS] = {
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_ORCH_INSERT] =
+		"INSERT INTO dura_orch_queue(instance, visible_at, body) VALUES(?1, ?2, ?3)",
+	/* ?1 now */
+	[SQ_ORCH_PICK] =
+		"SELECT q.instance FROM dura_orch_queue AS q INDEXED BY dura_orch_queue_ready"
+		" WHERE q.visible_at <= ?1"
+		" AND NOT EXISTS (SELECT 1 FROM dura_instance_lock AS l"
+		"  WHERE l.instance = q.instance AND l.locked_until > ?1)"
+		" ORDER BY q.visible_at, q.seq LIMIT 1",
+	[SQ_ORCH_NEXT_VISIBLE] =
+		"SELECT min(visible_at) FROM dura_orch_queue WHERE visible_at > ?1",
+	[SQ_LOCK_NEXT_EXPIRY] =
+		"SELECT min(locked_until) FROM dura_instance_lock WHERE locked_until > ?1",
+	/* ?1 instance, ?2 token, ?3 locked_until */
+	[SQ_LOCK_UPSERT] =
+		"INSERT INTO dura_instance_lock(instance, token, locked_until) VALUES(?1, ?2, ?3)"
+		" ON CONFLICT(instance) DO UPDATE SET token = excluded.token,"
+		" locked_until = excluded.locked_until",
+	/* ?1 token, ?2 now */
+	[SQ_LOCK_BY_TOKEN] =
+		"SELECT instance FROM dura_instance_lock WHERE token = ?1 AND locked_until > ?2",
+	/* ?1 token, ?2 now, ?3 new locked_until */
+	[SQ_LOCK_RENEW] =
+		"UPDATE dura_instance_lock SET locked_until = ?3"
+		" WHERE token = ?1 AND locked_until > ?2",
+	[SQ_LOCK_DELETE] = "DELETE FROM dura_instance_lock WHERE instance = ?1",
+	/* ?1 instance, ?2 token, ?3 now */
+	[SQ_ORCH_TAG] =
+		"UPDATE dura_orch_queue SET token = ?2, attempts = attempts + 1"
+		" WHERE instance = ?1 AND visible_at <= ?3",
+	[SQ_ORCH_TAGGED] =
+		"SELECT body, attempts FROM dura_orch_queue"
+		" WHERE instance = ?1 AND token = ?2 ORDER BY seq",
+	[SQ_ORCH_DELETE_TAGGED] =
+		"DELETE FROM dura_orch_queue WHERE instance = ?1 AND token = ?2",
+	/* ?1 instance, ?2 token, ?3 now + delay, or 0 for no delay: the
+	 * messages keep their place in line */
+	[SQ_ORCH_RELEASE_TAGGED] =
+		"UPDATE dura_orch_queue SET token = 0, visible_at = max(visible_at, ?3)"
+		" WHERE instance = ?1 AND token = ?2",
+	[SQ_INSTANCE_EXECUTION] =
+		"SELECT execution FROM dura_instance WHERE instance = ?1",
+	[SQ_INSTANCE_GET] =
+		"SELECT name, status, output, parent, execution FROM dura_instance"
+		" WHERE instance = ?1",
+	[SQ_INSTANCE_UPSERT] =
+		"INSERT INTO dura_instance(instance, name, status, output, parent, execution)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT(instance) DO UPDATE SET name = excluded.name,"
+		" status = excluded.status, output = excluded.output,"
+		" parent = excluded.parent, execution = excluded.execution",
+	[SQ_HISTORY_GET] =
+		"SELECT event_id, body FROM dura_history"
+		" WHERE instance = ?1 AND execution = ?2 ORDER BY event_id",
+	[SQ_HISTORY_INSERT] =
+		"INSERT INTO dura_history(instance, execution, event_id, body)"
+		" VALUES(?1, ?2, ?3, ?4)",
+	[SQ_WORK_INSERT] =
+		"INSERT INTO dura_work_queue(instance, visible_at, body) VALUES(?1, ?2, ?3)",
+	/* ?1 now */
+	[SQ_WORK_PICK] =
+		"SELECT seq, instance, body, attempts FROM dura_work_queue"
+		" INDEXED BY dura_work_queue_ready"
+		" WHERE visible_at <= ?1 AND locked_until <= ?1"
+		" ORDER BY visible_at, seq LIMIT 1",
+	/* ?1 seq, ?2 token, ?3 locked_until */
+	[SQ_WORK_LOCK] =
+		"UPDATE dura_work_queue SET token = ?2, locked_until = ?3,"
+		" attempts = attempts + 1 WHERE seq = ?1",
+	/* ?1 token, ?2 now */
+	[SQ_WORK_DELETE] =
+		"DELETE FROM dura_work_queue WHERE token = ?1 AND locked_until > ?2",
+	/* ?1 token, ?2 now, ?3 now + delay, or 0 for no delay (keeps the
+	 * item's place in line) */
+	[SQ_WORK_RELEASE] =
+		"UPDATE dura_work_queue SET token = 0, locked_until = 0,"
+		" visible_at = max(visible_at, ?3) WHERE token = ?1 AND locked_until > ?2",
+	[SQ_WORK_RENEW] =
+		"UPDATE dura_work_queue SET locked_until = ?3"
+		" WHERE token = ?1 AND locked_until > ?2",
+	[SQ_WORK_NEXT_VISIBLE] =
+		"SELECT min(visible_at) FROM dura_work_queue WHERE visible_at > ?1",
+	/* locked items only (token > 0 is an index range) */
+	[SQ_WORK_NEXT_EXPIRY] =
+		"SELECT min(locked_until) FROM dura_work_queue"
+		" WHERE token > 0 AND locked_until > ?1",
+};
+
+static int is_ours(const char *name)
+{
+	for (size_t i = 0; our_tables[i]; i++)
+		if (strcmp(name, our_tables[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Anything in the file that durabench did not create: a table, view or
+ * trigger.  (Our own indexes come and go with our tables.) */
+static dura_rc refuse_foreign(struct dura_store *s, struct dura_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(s->db,
+		"SELECT type, name FROM sqlite_master"
+		" WHERE type IN ('table', 'view', 'trigger')"
+		" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'", -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		dura_rc rc = dura_sqlite_fail(s, src, "reading the schema", err);
+		return rc == DURA_RETRY ? rc : DURA_CONFIG;
+	}
+	dura_rc rc = DURA_OK;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (strcmp(type, "table") == 0 && is_ours(name))
+			continue;
+		dura_sqlite_err(err, "sqlite: refusing to use %s: it contains %s '%s' "
+		                "that durabench did not create (use a new file)",
+		                s->cfg.database, type, name);
+		rc = DURA_CONFIG;
+		break;
+	}
+	if (rc == DURA_OK && src != SQLITE_DONE) {
+		rc = dura_sqlite_fail(s, src, "reading the schema", err);
+		if (rc != DURA_RETRY)
+			rc = DURA_CONFIG;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+dura_rc dura_sqlite_schema_reset(struct dura_store *s, struct dura_err *err)
+{
+	dura_rc rc = refuse_foreign(s, err);
+	if (rc != DURA_OK)
+		return rc;
+	char *msg = NULL;
+	int src = sqlite3_exec(s->db,
+		"BEGIN IMMEDIATE;"
+		"DROP TABLE IF EXISTS dura_orch_queue;"
+		"DROP TABLE IF EXISTS dura_instance_lock;"
+		"DROP TABLE IF EXISTS dura_history;"
+		"DROP TABLE IF EXISTS dura_instance;"
+		"DROP TABLE IF EXISTS dura_work_queue;", NULL, NULL, &msg);
+	if (src == SQLITE_OK)
+		src = sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg);
+	if (src == SQLITE_OK)
+		src = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg);
+	if (src != SQLITE_OK) {
+		dura_sqlite_err(err, "sqlite: creating the schema in %s: %s",
+		                s->cfg.database, msg ? msg : sqlite3_errstr(src));
+		sqlite3_free(msg);
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		int prim = src & 0xff;
+		return prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? DURA_RETRY : DURA_CONFIG;
+	}
+	return DURA_OK;
+}
+
+dura_rc dura_sqlite_prepare_all(struct dura_store *s, struct dura_err *err)
+{
+	for (int i = 0; i < SQ_N_STMTS; i++) {
+		int src = sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		                             SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
+		if (src != SQLITE_OK) {
+			dura_sqlite_err(err, "sqlite: preparing statement %d: %s", i,
+			                sqlite3_errmsg(s->db));
+			return DURA_CONFIG;
+		}
+	}
+	return DURA_OK;
+}
+
+void dura_sqlite_finalize_all(struct dura_store *s)
+{
+	for (int i = 0; i < SQ_N_STMTS; i++) {
+		sqlite3_finalize(s->stmt[i]);
+		s->stmt[i] = NULL;
+	}
+}

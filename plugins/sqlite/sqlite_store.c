@@ -1,0 +1,425 @@
+/*
+ * SQLite provider: store lifecycle (open/close/stats/describe) and the
+ * helpers every operation uses: clock, tokens, statements, transactions,
+ * error mapping, scratch buffers and the long-poll wait.
+ */
+#include "config.h"
+
+#include "sqlite_store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+void dura_sqlite_err(struct dura_err *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+dura_rc dura_sqlite_fail(struct dura_store *s, int src, const char *what,
+                         struct dura_err *err)
+{
+	dura_sqlite_err(err, "sqlite: %s: %s", what,
+	                s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
+	switch (src & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DURA_RETRY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+	case SQLITE_SCHEMA:
+	case SQLITE_ERROR:
+		return DURA_CONFIG;
+	default: /* CONSTRAINT, FULL, IOERR, NOMEM, TOOBIG, MISMATCH, ... */
+		return DURA_PERMANENT;
+	}
+}
+
+/* ---- clock and tokens ---- */
+
+int64_t dura_sqlite_now(struct dura_store *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	/* A wall clock may step back; lock and visibility arithmetic must not. */
+	if (ms < s->last_ms)
+		ms = s->last_ms;
+	s->last_ms = ms;
+	return ms;
+}
+
+int64_t dura_sqlite_after(int64_t now, int64_t ms)
+{
+	if (ms <= 0)
+		return now;
+	if (ms > INT64_MAX - now)
+		return INT64_MAX;
+	return now + ms;
+}
+
+uint64_t dura_sqlite_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Tokens: a random base below 2^61 plus a counter, so they stay positive in
+ * SQLite's signed 64-bit integers, are never 0, never repeat within a store
+ * and are unlikely to be mistaken for another store's. */
+uint64_t dura_sqlite_new_token(struct dura_store *s)
+{
+	return s->next_token++;
+}
+
+static uint64_t random_base(void)
+{
+	uint64_t r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+		r = dura_sqlite_mono_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&r;
+	r &= (UINT64_C(1) << 61) - 1;
+	return r ? r : 1;
+}
+
+/* ---- statements and transactions ---- */
+
+sqlite3_stmt *dura_sqlite_stmt(struct dura_store *s, enum dura_sqlite_stmt id)
+{
+	sqlite3_stmt *st = s->stmt[id];
+	sqlite3_reset(st);
+	return st;
+}
+
+void dura_sqlite_bind_bytes(sqlite3_stmt *st, int idx, struct dura_bytes b)
+{
+	/* A NULL pointer would bind SQL NULL; bodies are never NULL. */
+	if (!b.data || b.len == 0)
+		sqlite3_bind_zeroblob(st, idx, 0);
+	else
+		sqlite3_bind_blob64(st, idx, b.data, b.len, SQLITE_STATIC);
+}
+
+void dura_sqlite_bind_text(sqlite3_stmt *st, int idx, const char *text)
+{
+	if (text)
+		sqlite3_bind_text(st, idx, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+dura_rc dura_sqlite_exec(struct dura_store *s, sqlite3_stmt *st,
+                         const char *what, struct dura_err *err)
+{
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE || src == SQLITE_ROW) {
+		sqlite3_reset(st);
+		return DURA_OK;
+	}
+	dura_rc rc = dura_sqlite_fail(s, src, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
+dura_rc dura_sqlite_begin(struct dura_store *s, struct dura_err *err)
+{
+	return dura_sqlite_exec(s, dura_sqlite_stmt(s, SQ_BEGIN), "begin", err);
+}
+
+dura_rc dura_sqlite_commit(struct dura_store *s, struct dura_err *err)
+{
+	dura_rc rc = dura_sqlite_exec(s, dura_sqlite_stmt(s, SQ_COMMIT), "commit", err);
+	if (rc == DURA_OK)
+		s->n_commits++;
+	else
+		dura_sqlite_rollback(s);
+	return rc;
+}
+
+void dura_sqlite_rollback(struct dura_store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ROLLBACK);
+	sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
+/* ---- scratch buffers ---- */
+
+int dura_sqlite_buf_append(struct dura_sqlite_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len < n) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < n)
+			cap *= 2;
+		uint8_t *d = realloc(b->data, cap);
+		if (!d)
+			return -1;
+		b->data = d;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int dura_sqlite_spans_push(struct dura_sqlite_spans *sp,
+                           const struct dura_sqlite_span *v)
+{
+	if (sp->n == sp->cap) {
+		size_t cap = sp->cap ? sp->cap * 2 : 64;
+		struct dura_sqlite_span *nv = realloc(sp->v, cap * sizeof *nv);
+		if (!nv)
+			return -1;
+		sp->v = nv;
+		sp->cap = cap;
+	}
+	sp->v[sp->n++] = *v;
+	return 0;
+}
+
+/* ---- long poll ---- */
+
+void dura_sqlite_wait(struct dura_store *s, pthread_cond_t *cond,
+                      unsigned *waiters, uint64_t deadline_ns,
+                      int64_t wake_wall_ms)
+{
+	uint64_t until = deadline_ns;
+	if (wake_wall_ms > 0) {
+		int64_t delta_ms = wake_wall_ms - dura_sqlite_now(s);
+		if (delta_ms < 0)
+			delta_ms = 0;
+		/* +1 ms: visibility is decided at ms granularity; waking a little
+		 * late beats spinning through a premature wake-up. */
+		uint64_t wake = dura_sqlite_mono_ns() + ((uint64_t)delta_ms + 1) * 1000000u;
+		if (wake < until)
+			until = wake;
+	}
+	struct timespec ts = {
+		.tv_sec = (time_t)(until / 1000000000u),
+		.tv_nsec = (long)(until % 1000000000u),
+	};
+	(*waiters)++;
+	pthread_cond_timedwait(cond, &s->mu, &ts);
+	(*waiters)--;
+}
+
+void dura_sqlite_wake(pthread_cond_t *cond, unsigned waiters, size_t n)
+{
+	if (!waiters || !n)
+		return;
+	if (n >= waiters) {
+		pthread_cond_broadcast(cond);
+		return;
+	}
+	/* Each signal releases a different blocked waiter. */
+	for (size_t i = 0; i < n; i++)
+		pthread_cond_signal(cond);
+}
+
+int dura_sqlite_set_instance(struct dura_store *s, const char *text, size_t len)
+{
+	s->inst.len = 0;
+	if (dura_sqlite_buf_append(&s->inst, text, len) != 0 ||
+	    dura_sqlite_buf_append(&s->inst, "", 1) != 0)
+		return -1;
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static dura_rc pragma(struct dura_store *s, const char *sql, struct dura_err *err)
+{
+	char *msg = NULL;
+	int src = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	if (src == SQLITE_OK)
+		return DURA_OK;
+	int prim = src & 0xff;
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+		dura_sqlite_err(err, "sqlite: cannot use %s: it is locked by another "
+		                "store or process", s->cfg.database);
+	else
+		dura_sqlite_err(err, "sqlite: cannot use %s: %s (%s)", s->cfg.database,
+		                msg ? msg : sqlite3_errstr(src), sql);
+	sqlite3_free(msg);
+	return prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? DURA_RETRY : DURA_CONFIG;
+}
+
+static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
+{
+	dura_rc rc;
+	sqlite3_busy_timeout(s->db, (int)s->cfg.busy_timeout_ms);
+	if (s->cfg.in_memory)
+		return DURA_OK; /* journal_mode MEMORY (the default) keeps ROLLBACK */
+	/* Exclusive locking before WAL: no shared-memory index (-shm) and no
+	 * lock traffic per transaction; it also keeps a second store from
+	 * opening (and resetting) a file that is in use. */
+	if ((rc = pragma(s, "PRAGMA locking_mode = EXCLUSIVE", err)) != DURA_OK)
+		return rc;
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA synchronous = %s", s->cfg.synchronous);
+	if ((rc = pragma(s, sql, err)) != DURA_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = dura_sqlite_fail(s, src, "PRAGMA journal_mode = WAL", err);
+		sqlite3_finalize(st);
+		return rc == DURA_RETRY ? rc : DURA_CONFIG;
+	}
+	const char *mode = (const char *)sqlite3_column_text(st, 0);
+	if (!mode || strcmp(mode, "wal") != 0) {
+		dura_sqlite_err(err, "sqlite: %s: cannot switch to WAL (journal_mode %s)",
+		                s->cfg.database, mode ? mode : "?");
+		sqlite3_finalize(st);
+		return DURA_CONFIG;
+	}
+	sqlite3_finalize(st);
+	return DURA_OK;
+}
+
+static void store_free(struct dura_store *s)
+{
+	dura_sqlite_finalize_all(s);
+	if (s->db)
+		sqlite3_close_v2(s->db);
+	pthread_cond_destroy(&s->orch_cond);
+	pthread_cond_destroy(&s->work_cond);
+	pthread_mutex_destroy(&s->mu);
+	free(s->scratch.data);
+	free(s->inst.data);
+	free(s->spans.v);
+	free(s->spans2.v);
+	dura_sqlite_config_free(&s->cfg);
+	free(s);
+}
+
+static void remove_files(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal", NULL };
+	for (size_t i = 0; suffix[i]; i++) {
+		char name[4096];
+		if ((size_t)snprintf(name, sizeof name, "%s%s", path, suffix[i]) < sizeof name)
+			unlink(name);
+	}
+}
+
+dura_rc dura_sqlite_open(const struct dura_option *options, size_t n_options,
+                         dura_store **out, struct dura_err *err)
+{
+	*out = NULL;
+	struct dura_store *s = calloc(1, sizeof *s);
+	if (!s) {
+		dura_sqlite_err(err, "sqlite: out of memory");
+		return DURA_CONFIG;
+	}
+	dura_rc rc = dura_sqlite_config_parse(options, n_options, &s->cfg, err);
+	if (rc != DURA_OK) {
+		free(s);
+		return rc;
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->orch_cond, &ca);
+	pthread_cond_init(&s->work_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->mu, NULL);
+	s->next_token = random_base();
+
+	/* NOMUTEX: s->mu already serialises every use of the connection. */
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
+	int src = sqlite3_open_v2(s->cfg.database, &s->db, flags, NULL);
+	if (src != SQLITE_OK) {
+		dura_sqlite_err(err, "sqlite: cannot open %s: %s", s->cfg.database,
+		                s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
+		store_free(s);
+		return DURA_CONFIG;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	if ((rc = configure_db(s, err)) == DURA_OK &&
+	    (rc = dura_sqlite_schema_reset(s, err)) == DURA_OK &&
+	    (rc = dura_sqlite_prepare_all(s, err)) == DURA_OK) {
+		*out = s;
+		return DURA_OK;
+	}
+	store_free(s);
+	return rc;
+}
+
+dura_rc dura_sqlite_close(dura_store *s, int drop, struct dura_err *err)
+{
+	if (!s)
+		return DURA_OK;
+	dura_rc rc = DURA_OK;
+	dura_sqlite_finalize_all(s);
+	int src = sqlite3_close(s->db);
+	if (src != SQLITE_OK) {
+		dura_sqlite_err(err, "sqlite: closing %s: %s", s->cfg.database,
+		                sqlite3_errmsg(s->db));
+		rc = DURA_PERMANENT;
+		sqlite3_close_v2(s->db); /* closes once the last user is gone */
+	}
+	s->db = NULL;
+	if (drop && !s->cfg.in_memory)
+		remove_files(s->cfg.database);
+	store_free(s);
+	return rc;
+}
+
+#define STATS_SET(out, field, v) \
+	do { \
+		if ((out)->struct_size >= offsetof(struct dura_stats, field) + sizeof((out)->field)) \
+			(out)->field = (v); \
+	} while (0)
+
+dura_rc dura_sqlite_stats(dura_store *s, struct dura_stats *out)
+{
+	if (!s || !out)
+		return DURA_PERMANENT;
+	pthread_mutex_lock(&s->mu);
+	/* An embedded database has no server: a "round trip" is one provider
+	 * operation.  One connection behind one mutex never loses a race. */
+	STATS_SET(out, round_trips, s->n_ops);
+	STATS_SET(out, commits, s->n_commits);
+	STATS_SET(out, empty_fetches, s->n_empty_fetches);
+	STATS_SET(out, lock_conflicts, 0);
+	STATS_SET(out, retries, s->n_retries);
+	STATS_SET(out, reconnects, 0);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+void dura_sqlite_describe(dura_store *s, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return;
+	if (!s) {
+		snprintf(buf, len, "SQLite %s", sqlite3_libversion());
+		return;
+	}
+	if (s->cfg.in_memory)
+		snprintf(buf, len, "SQLite %s, :memory:", sqlite3_libversion());
+	else
+		snprintf(buf, len, "SQLite %s, %s (WAL, synchronous %s)",
+		         sqlite3_libversion(), s->cfg.database, s->cfg.synchronous);
+}

@@ -1,0 +1,247 @@
+/*
+ * Private state of the SQLite provider, shared by its source files.
+ *
+ * Concurrency model: one SQLite connection per store, guarded by one mutex.
+ * Every operation takes the mutex for its whole duration, so statements,
+ * the scratch buffers and the counters below need no other protection.  For
+ * an embedded database this is also the fastest arrangement: SQLite
+ * serialises writers anyway, and a single connection avoids SQLITE_BUSY,
+ * cache duplication and shared-memory traffic.  Long polls wait on condition
+ * variables bound to the same mutex.
+ */
+#ifndef DURA_SQLITE_STORE_H
+#define DURA_SQLITE_STORE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include <durabench/provider.h>
+
+/* Prepared statements, created once at open (SQL text in sqlite_schema.c). */
+enum dura_sqlite_stmt {
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_ORCH_INSERT,
+	SQ_ORCH_PICK,
+	SQ_ORCH_NEXT_VISIBLE,
+	SQ_LOCK_NEXT_EXPIRY,
+	SQ_LOCK_UPSERT,
+	SQ_LOCK_BY_TOKEN,
+	SQ_LOCK_RENEW,
+	SQ_LOCK_DELETE,
+	SQ_ORCH_TAG,
+	SQ_ORCH_TAGGED,
+	SQ_ORCH_DELETE_TAGGED,
+	SQ_ORCH_RELEASE_TAGGED,
+	SQ_INSTANCE_EXECUTION,
+	SQ_INSTANCE_GET,
+	SQ_INSTANCE_UPSERT,
+	SQ_HISTORY_GET,
+	SQ_HISTORY_INSERT,
+	SQ_WORK_INSERT,
+	SQ_WORK_PICK,
+	SQ_WORK_LOCK,
+	SQ_WORK_DELETE,
+	SQ_WORK_RELEASE,
+	SQ_WORK_RENEW,
+	SQ_WORK_NEXT_VISIBLE,
+	SQ_WORK_NEXT_EXPIRY,
+	SQ_N_STMTS
+};
+
+/* Parsed options. */
+struct dura_sqlite_config {
+	char *database;        /* ":memory:" or a file path (owned) */
+	int in_memory;
+	const char *synchronous; /* "OFF", "NORMAL", "FULL" or "EXTRA" (static) */
+	uint32_t busy_timeout_ms;
+};
+
+/* A growable byte buffer that reports allocation failure instead of
+ * aborting (a plugin must not take the process down). */
+struct dura_sqlite_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+
+/* One row collected while building a returned object: an offset into the
+ * scratch byte buffer plus the integer columns that came with it. */
+struct dura_sqlite_span {
+	size_t off;
+	size_t len;
+	uint64_t id;       /* event id */
+	uint32_t attempts; /* message attempts */
+};
+
+struct dura_sqlite_spans {
+	struct dura_sqlite_span *v;
+	size_t n;
+	size_t cap;
+};
+
+struct dura_store {
+	struct dura_sqlite_config cfg;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQ_N_STMTS];
+
+	pthread_mutex_t mu;
+	pthread_cond_t orch_cond;   /* something may have become fetchable */
+	pthread_cond_t work_cond;
+	unsigned orch_waiters;      /* threads blocked in a fetch long poll */
+	unsigned work_waiters;
+
+	int64_t last_ms;            /* clock never goes backwards per store */
+	uint64_t next_token;        /* random base + counter, see new_token */
+
+	/* Scratch space reused by fetches and reads (under mu). */
+	struct dura_sqlite_buf inst;  /* NUL-terminated instance id */
+	struct dura_sqlite_buf scratch;
+	struct dura_sqlite_spans spans;   /* history events */
+	struct dura_sqlite_spans spans2;  /* fetched messages */
+
+	/* Counters reported by stats() (under mu). */
+	uint64_t n_ops;
+	uint64_t n_commits;
+	uint64_t n_empty_fetches;
+	uint64_t n_retries;
+};
+
+/* ---- sqlite_options.c ---- */
+extern const struct dura_option_spec dura_sqlite_option_specs[];
+/* Fills cfg from options (defaults for missing ones).  On failure returns
+ * DURA_CONFIG with err set; cfg then owns nothing.  Free with
+ * dura_sqlite_config_free. */
+dura_rc dura_sqlite_config_parse(const struct dura_option *options, size_t n,
+                                 struct dura_sqlite_config *cfg,
+                                 struct dura_err *err);
+void dura_sqlite_config_free(struct dura_sqlite_config *cfg);
+
+/* ---- sqlite_schema.c ---- */
+/* Makes the database an empty durabench store: refuses a file that holds
+ * objects durabench did not create, drops and recreates its own tables. */
+dura_rc dura_sqlite_schema_reset(struct dura_store *s, struct dura_err *err);
+/* Prepares every statement of enum dura_sqlite_stmt. */
+dura_rc dura_sqlite_prepare_all(struct dura_store *s, struct dura_err *err);
+/* Finalizes every prepared statement (NULL ones are skipped). */
+void dura_sqlite_finalize_all(struct dura_store *s);
+
+/* ---- sqlite_store.c: helpers every operation uses (all under s->mu) ---- */
+void dura_sqlite_err(struct dura_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Maps an SQLite result code to a dura_rc and writes "what: errmsg". */
+dura_rc dura_sqlite_fail(struct dura_store *s, int src, const char *what,
+                         struct dura_err *err);
+int64_t dura_sqlite_now(struct dura_store *s);  /* wall ms, non-decreasing */
+uint64_t dura_sqlite_new_token(struct dura_store *s);
+/* Adds ms to a timestamp without overflow. */
+int64_t dura_sqlite_after(int64_t now, int64_t ms);
+
+/* Statement helpers.  get() resets the statement and clears nothing: the
+ * callers rebind every parameter before each use. */
+sqlite3_stmt *dura_sqlite_stmt(struct dura_store *s, enum dura_sqlite_stmt id);
+void dura_sqlite_bind_bytes(sqlite3_stmt *st, int idx, struct dura_bytes b);
+void dura_sqlite_bind_text(sqlite3_stmt *st, int idx, const char *text);
+/* Runs a statement that returns no rows; resets it. */
+dura_rc dura_sqlite_exec(struct dura_store *s, sqlite3_stmt *st,
+                         const char *what, struct dura_err *err);
+/* Transactions.  rollback() is a no-op outside a transaction. */
+dura_rc dura_sqlite_begin(struct dura_store *s, struct dura_err *err);
+dura_rc dura_sqlite_commit(struct dura_store *s, struct dura_err *err);
+void dura_sqlite_rollback(struct dura_store *s);
+
+/* Scratch buffers: return -1 when memory runs out. */
+int dura_sqlite_buf_append(struct dura_sqlite_buf *b, const void *p, size_t n);
+int dura_sqlite_spans_push(struct dura_sqlite_spans *sp,
+                           const struct dura_sqlite_span *v);
+
+/* Long poll: waits on cond until woken, until deadline_ns (monotonic) or
+ * until wall-clock time wake_wall_ms (<= 0: none), whichever comes first. */
+void dura_sqlite_wait(struct dura_store *s, pthread_cond_t *cond,
+                      unsigned *waiters, uint64_t deadline_ns,
+                      int64_t wake_wall_ms);
+uint64_t dura_sqlite_mono_ns(void);
+/* Wake up to n long-polling fetchers (one per message that may have become
+ * fetchable; each re-checks and goes back to sleep if it finds nothing). */
+void dura_sqlite_wake(pthread_cond_t *cond, unsigned waiters, size_t n);
+/* The picked instance id (under mu): owned copy reused across calls. */
+int dura_sqlite_set_instance(struct dura_store *s, const char *text, size_t len);
+
+/* ---- sqlite_orch.c ---- */
+dura_rc dura_sqlite_enqueue_orchestrator(dura_store *s,
+                                         const struct dura_message *msgs,
+                                         size_t n, struct dura_err *err);
+dura_rc dura_sqlite_fetch_orchestration_item(dura_store *s, uint32_t lock_ms,
+                                             uint32_t wait_ms,
+                                             struct dura_orch_item **out,
+                                             struct dura_err *err);
+dura_rc dura_sqlite_ack_orchestration_item(dura_store *s, uint64_t token,
+                                           const struct dura_orch_ack *ack,
+                                           struct dura_err *err);
+dura_rc dura_sqlite_ack_orchestration_item_and_fetch(
+	dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+	uint32_t lock_ms, struct dura_orch_item **next, struct dura_err *err);
+dura_rc dura_sqlite_abandon_orchestration_item(dura_store *s, uint64_t token,
+                                               uint32_t delay_ms,
+                                               struct dura_err *err);
+dura_rc dura_sqlite_renew_orchestration_lock(dura_store *s, uint64_t token,
+                                             uint32_t extend_ms,
+                                             struct dura_err *err);
+void dura_sqlite_release_orchestration_item(dura_store *s,
+                                            struct dura_orch_item *item);
+/* Inserts one message into an orchestrator queue (inside a transaction). */
+dura_rc dura_sqlite_insert_orch_message(struct dura_store *s,
+                                        const struct dura_message *m,
+                                        int64_t now, struct dura_err *err);
+
+/* ---- sqlite_work.c ---- */
+dura_rc dura_sqlite_fetch_work_item(dura_store *s, uint32_t lock_ms,
+                                    uint32_t wait_ms,
+                                    struct dura_work_item **out,
+                                    struct dura_err *err);
+dura_rc dura_sqlite_ack_work_item(dura_store *s, uint64_t token,
+                                  const struct dura_message *completion,
+                                  struct dura_err *err);
+dura_rc dura_sqlite_ack_work_item_and_fetch(dura_store *s, uint64_t token,
+                                            const struct dura_message *completion,
+                                            uint32_t lock_ms,
+                                            struct dura_work_item **next,
+                                            struct dura_err *err);
+dura_rc dura_sqlite_abandon_work_item(dura_store *s, uint64_t token,
+                                      uint32_t delay_ms, struct dura_err *err);
+dura_rc dura_sqlite_renew_work_lock(dura_store *s, uint64_t token,
+                                    uint32_t extend_ms, struct dura_err *err);
+void dura_sqlite_release_work_item(dura_store *s, struct dura_work_item *item);
+/* Inserts one work item (inside a transaction). */
+dura_rc dura_sqlite_insert_work_item(struct dura_store *s,
+                                     const struct dura_message *m,
+                                     int64_t now, struct dura_err *err);
+
+/* ---- sqlite_read.c ---- */
+dura_rc dura_sqlite_read_history(dura_store *s, const char *instance,
+                                 uint64_t execution, struct dura_history **out,
+                                 struct dura_err *err);
+void dura_sqlite_release_history(dura_store *s, struct dura_history *h);
+dura_rc dura_sqlite_instance_status(dura_store *s, const char *instance,
+                                    struct dura_instance_meta **out,
+                                    struct dura_err *err);
+void dura_sqlite_release_instance_status(dura_store *s,
+                                         struct dura_instance_meta *meta);
+/* Collects the history of (instance, execution) into s->spans (cleared
+ * first), appending the bodies to s->scratch.  Used by fetch and
+ * read_history. */
+dura_rc dura_sqlite_collect_history(struct dura_store *s, const char *instance,
+                                    uint64_t execution, struct dura_err *err);
+
+/* ---- sqlite_store.c: lifecycle ---- */
+dura_rc dura_sqlite_open(const struct dura_option *options, size_t n_options,
+                         dura_store **out, struct dura_err *err);
+dura_rc dura_sqlite_close(dura_store *s, int drop, struct dura_err *err);
+dura_rc dura_sqlite_stats(dura_store *s, struct dura_stats *out);
+void dura_sqlite_describe(dura_store *s, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * SQLite provider: the worker queue (peek-lock per item).
+ *
+ * A locked item carries its token and locked_until; an item whose lock
+ * expired is simply eligible again and the next fetch overwrites the token,
+ * so the old holder's ack finds nothing and gets LOCK_LOST.  Operations that
+ * are a single statement run without an explicit transaction (SQLite makes
+ * each statement atomic); the pick and the lock of a fetch cannot be split
+ * by anyone because the whole operation holds s->mu.
+ */
+#include "config.h"
+
+#include "sqlite_store.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+dura_rc dura_sqlite_insert_work_item(struct dura_store *s,
+                                     const struct dura_message *m,
+                                     int64_t now, struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_INSERT);
+	dura_sqlite_bind_text(st, 1, m->instance);
+	sqlite3_bind_int64(st, 2, dura_sqlite_after(now, m->delay_ms));
+	dura_sqlite_bind_bytes(st, 3, m->body);
+	return dura_sqlite_exec(s, st, "inserting a work item", err);
+}
+
+/* Reads a single nullable int64 from a one-row query bound with ?1. */
+static int64_t query_min(struct dura_store *s, enum dura_sqlite_stmt id, int64_t arg)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, id);
+	sqlite3_bind_int64(st, 1, arg);
+	int64_t v = -1; /* error: caller looks again soon */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+/* Earliest wall time an item could become fetchable: a delayed item turning
+ * visible or a lock expiring (0: nothing known). */
+static int64_t work_next_due(struct dura_store *s)
+{
+	int64_t now = dura_sqlite_now(s);
+	int64_t a = query_min(s, SQ_WORK_NEXT_VISIBLE, now);
+	int64_t b = query_min(s, SQ_WORK_NEXT_EXPIRY, now);
+	if (a < 0 || b < 0)
+		return now + 10;
+	if (a == 0 || (b != 0 && b < a))
+		a = b;
+	return a;
+}
+
+/* One fetch attempt without waiting (under s->mu).  The returned item is
+ * one malloc block (struct, instance id, body); release_work_item frees it. */
+static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms,
+                         struct dura_work_item **out, struct dura_err *err)
+{
+	int64_t now = dura_sqlite_now(s);
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_PICK);
+	sqlite3_bind_int64(st, 1, now);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return DURA_EMPTY;
+	}
+	if (src != SQLITE_ROW) {
+		dura_rc rc = dura_sqlite_fail(s, src, "picking a work item", err);
+		sqlite3_reset(st);
+		return rc;
+	}
+	int64_t seq = sqlite3_column_int64(st, 0);
+	const char *inst = (const char *)sqlite3_column_text(st, 1);
+	size_t inst_len = (size_t)sqlite3_column_bytes(st, 1);
+	const void *body = sqlite3_column_blob(st, 2);
+	size_t body_len = (size_t)sqlite3_column_bytes(st, 2);
+	uint32_t attempts = (uint32_t)sqlite3_column_int64(st, 3) + 1;
+
+	uint8_t *block = malloc(sizeof(struct dura_work_item) + body_len + inst_len + 1);
+	if (!block) {
+		sqlite3_reset(st);
+		dura_sqlite_err(err, "sqlite: out of memory building a work item");
+		return DURA_RETRY;
+	}
+	struct dura_work_item *item = (struct dura_work_item *)block;
+	uint8_t *bytes = block + sizeof *item;
+	char *inst_copy = (char *)(bytes + body_len);
+	if (body_len)
+		memcpy(bytes, body, body_len);
+	if (inst_len)
+		memcpy(inst_copy, inst, inst_len);
+	inst_copy[inst_len] = '\0';
+	sqlite3_reset(st);
+
+	item->token = dura_sqlite_new_token(s);
+	item->instance = inst_copy;
+	item->body.data = bytes;
+	item->body.len = body_len;
+	item->attempts = attempts;
+
+	st = dura_sqlite_stmt(s, SQ_WORK_LOCK);
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, (int64_t)item->token);
+	sqlite3_bind_int64(st, 3, dura_sqlite_after(now, lock_ms));
+	dura_rc rc = dura_sqlite_exec(s, st, "locking a work item", err);
+	if (rc != DURA_OK) {
+		free(block);
+		return rc;
+	}
+	s->n_commits++;
+	*out = item;
+	return DURA_OK;
+}
+
+dura_rc dura_sqlite_fetch_work_item(dura_store *s, uint32_t lock_ms,
+                                    uint32_t wait_ms,
+                                    struct dura_work_item **out,
+                                    struct dura_err *err)
+{
+	*out = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	uint64_t deadline = dura_sqlite_mono_ns() + (uint64_t)wait_ms * 1000000u;
+	dura_rc rc;
+	for (;;) {
+		rc = try_fetch(s, lock_ms, out, err);
+		if (rc != DURA_EMPTY || wait_ms == 0 || dura_sqlite_mono_ns() >= deadline)
+			break;
+		dura_sqlite_wait(s, &s->work_cond, &s->work_waiters, deadline,
+		                 work_next_due(s));
+	}
+	if (rc == DURA_EMPTY)
+		s->n_empty_fetches++;
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static dura_rc lock_lost(struct dura_err *err, uint64_t token)
+{
+	dura_sqlite_err(err, "sqlite: token %" PRIu64 " holds no work item "
+	                "(unknown, expired or already used)", token);
+	return DURA_LOCK_LOST;
+}
+
+/* The ack (under s->mu).  Wakes orchestration fetchers on a completion. */
+static dura_rc do_ack(struct dura_store *s, uint64_t token,
+                      const struct dura_message *completion,
+                      struct dura_err *err)
+{
+	if (completion && !completion->instance) {
+		dura_sqlite_err(err, "sqlite: ack_work_item: completion has no instance id");
+		return DURA_PERMANENT;
+	}
+	int64_t now = dura_sqlite_now(s);
+	dura_rc rc;
+	if (completion && (rc = dura_sqlite_begin(s, err)) != DURA_OK)
+		return rc;
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_DELETE);
+	sqlite3_bind_int64(st, 1, (int64_t)token);
+	sqlite3_bind_int64(st, 2, now);
+	rc = dura_sqlite_exec(s, st, "deleting a work item", err);
+	if (rc == DURA_OK && sqlite3_changes(s->db) == 0)
+		rc = lock_lost(err, token);
+	if (rc == DURA_OK && completion)
+		rc = dura_sqlite_insert_orch_message(s, completion, now, err);
+	if (rc != DURA_OK) {
+		dura_sqlite_rollback(s);
+		return rc;
+	}
+	if (completion) {
+		if ((rc = dura_sqlite_commit(s, err)) != DURA_OK)
+			return rc;
+		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, 1);
+	} else {
+		s->n_commits++;
+	}
+	return DURA_OK;
+}
+
+dura_rc dura_sqlite_ack_work_item(dura_store *s, uint64_t token,
+                                  const struct dura_message *completion,
+                                  struct dura_err *err)
+{
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	dura_rc rc = do_ack(s, token, completion, err);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+dura_rc dura_sqlite_ack_work_item_and_fetch(dura_store *s, uint64_t token,
+                                            const struct dura_message *completion,
+                                            uint32_t lock_ms,
+                                            struct dura_work_item **next,
+                                            struct dura_err *err)
+{
+	*next = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	dura_rc rc = do_ack(s, token, completion, err);
+	if (rc == DURA_OK) {
+		struct dura_err ignored; /* a failed fetch just leaves *next NULL */
+		if (try_fetch(s, lock_ms, next, &ignored) == DURA_EMPTY)
+			s->n_empty_fetches++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Runs a token-guarded single-statement update (?1 token, ?2 now, ?3 time). */
+static dura_rc token_update(dura_store *s, enum dura_sqlite_stmt id,
+                            uint64_t token, uint32_t ms, const char *what,
+                            struct dura_err *err)
+{
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	int64_t now = dura_sqlite_now(s);
+	sqlite3_stmt *st = dura_sqlite_stmt(s, id);
+	sqlite3_bind_int64(st, 1, (int64_t)token);
+	sqlite3_bind_int64(st, 2, now);
+	/* An abandon without delay binds 0 so that max(visible_at, ?3) keeps
+	 * the item's place in line; a renewal always extends from now. */
+	sqlite3_bind_int64(st, 3, id == SQ_WORK_RELEASE && ms == 0 ? 0 :
+	                          dura_sqlite_after(now, ms));
+	dura_rc rc = dura_sqlite_exec(s, st, what, err);
+	if (rc == DURA_OK && sqlite3_changes(s->db) == 0) {
+		rc = lock_lost(err, token);
+	} else if (rc == DURA_OK) {
+		s->n_commits++;
+		if (id == SQ_WORK_RELEASE)
+			dura_sqlite_wake(&s->work_cond, s->work_waiters, 1);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+dura_rc dura_sqlite_abandon_work_item(dura_store *s, uint64_t token,
+                                      uint32_t delay_ms, struct dura_err *err)
+{
+	return token_update(s, SQ_WORK_RELEASE, token, delay_ms,
+	                    "abandoning a work item", err);
+}
+
+dura_rc dura_sqlite_renew_work_lock(dura_store *s, uint64_t token,
+                                    uint32_t extend_ms, struct dura_err *err)
+{
+	return token_update(s, SQ_WORK_RENEW, token, extend_ms,
+	                    "renewing a work item lock", err);
+}
+
+void dura_sqlite_release_work_item(dura_store *s, struct dura_work_item *item)
+{
+	(void)s;
+	free(item);
+}

@@ -1,0 +1,1043 @@
+/*
+ * memstore: a small, correct, in-memory reference provider.
+ *
+ * It exists for two reasons: it is the worked example of
+ * docs/writing-a-provider.md (everything a provider must do, nothing more:
+ * one mutex, one condition variable, a few arrays), and the conformance
+ * suite's own test subject.  Built with one of the MEMSTORE_BUG_* macros it
+ * becomes a deliberately broken provider, and tests/validate_broken.sh checks
+ * that `durabench validate` fails it on the right test:
+ *
+ *   MEMSTORE_BUG_IGNORE_LOCKS       fetch hands out instances that are locked
+ *   MEMSTORE_BUG_DELETE_ALL_ON_ACK  ack deletes messages that arrived during
+ *                                   the turn, not only the tagged ones
+ *   MEMSTORE_BUG_NO_ROLLBACK        a duplicate event id leaves the writes
+ *                                   made before it in place
+ *   MEMSTORE_BUG_RENEW_EXPIRED      renew accepts a token whose lock expired
+ *   MEMSTORE_BUG_RACE_EMPTY         fetch gives up (EMPTY) when the oldest
+ *                                   message's instance is locked
+ *   MEMSTORE_BUG_STALE_COMPLETION   ack_work_item with a stale token still
+ *                                   enqueues the completion
+ *   MEMSTORE_BUG_NO_ATTEMPTS        attempt counts never grow
+ *   MEMSTORE_BUG_IGNORE_DELAY       delay_ms is ignored (visible at once)
+ *   MEMSTORE_BUG_SHARED_HISTORY     history is not separated by execution
+ *   MEMSTORE_BUG_HANG               renew_work_lock never returns
+ *
+ * Design: everything lives in one struct guarded by one mutex.  Queues are
+ * arrays kept in enqueue order, so "oldest first" is a front-to-back scan.
+ * A fetch that finds nothing waits on a condition variable that every write
+ * broadcasts, bounded by wait_ms and by the next time a delayed message or
+ * an expiring lock could make something eligible.  Linear scans keep the
+ * code obvious; this is a reference, not a fast store.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h" /* in the durabench tree */
+#else
+#define _POSIX_C_SOURCE 200809L /* built alone: cc -shared -fPIC memstore.c */
+#endif
+
+#include <durabench/provider.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void set_err(struct dura_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_err(struct dura_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* Out of memory in a plugin: report it as a transient failure rather than
+ * crash the harness. */
+static void *xdup(const void *p, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+	if (q && n)
+		memcpy(q, p, n);
+	return q;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s ? xdup(s, strlen(s) + 1) : NULL;
+}
+
+/* Grows *arr (of *cap elements of size sz) so that it holds n + 1. */
+static int grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, ncap * sz);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ model */
+
+/* A queued message: orchestrator queue or worker queue. */
+struct msg {
+	char *instance;
+	uint8_t *body;
+	size_t len;
+	uint64_t visible_at;   /* now_ms() when it may be fetched */
+	uint64_t token;        /* orchestrator: tag of the fetch that took it;
+	                          worker: current peek-lock token; 0 = none */
+	uint64_t locked_until; /* worker queue only */
+	uint32_t attempts;
+};
+
+struct event {
+	uint64_t event_id;
+	uint8_t *body;
+	size_t len;
+};
+
+struct execution {
+	uint64_t id;
+	struct event *events; /* ascending event_id */
+	size_t n, cap;
+};
+
+struct instance {
+	char *id;
+	uint64_t token;        /* live lock while locked_until > now */
+	uint64_t locked_until;
+	int has_meta;
+	char *name;
+	int32_t status;
+	uint8_t *output;
+	size_t output_len;
+	char *parent;
+	uint64_t current;      /* current execution, 0 without metadata */
+	struct execution *execs;
+	size_t n_execs, cap_execs;
+};
+
+struct dura_store {
+	pthread_mutex_t mu;
+	pthread_cond_t changed; /* broadcast on every write (long poll) */
+	struct msg *orch;       /* enqueue order */
+	size_t n_orch, cap_orch;
+	struct msg *work;       /* enqueue order */
+	size_t n_work, cap_work;
+	struct instance *insts;
+	size_t n_insts, cap_insts;
+	uint64_t next_token;
+	unsigned sleep_us;      /* option: artificial latency per operation */
+	struct dura_stats st;
+};
+
+static struct instance *find_instance(dura_store *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_insts; i++)
+		if (strcmp(s->insts[i].id, id) == 0)
+			return &s->insts[i];
+	return NULL;
+}
+
+static struct instance *get_instance(dura_store *s, const char *id)
+{
+	struct instance *in = find_instance(s, id);
+	if (in)
+		return in;
+	if (grow((void **)&s->insts, &s->cap_insts, s->n_insts, sizeof *s->insts) != 0)
+		return NULL;
+	in = &s->insts[s->n_insts];
+	memset(in, 0, sizeof *in);
+	if (!(in->id = xstrdup_or_null(id)))
+		return NULL;
+	s->n_insts++;
+	return in;
+}
+
+static int lock_live(uint64_t token, uint64_t locked_until, uint64_t now)
+{
+	return token != 0 && locked_until > now;
+}
+
+/* The instance holding token under a live lock, or NULL. */
+static struct instance *instance_by_token(dura_store *s, uint64_t token, uint64_t now)
+{
+	if (token == 0)
+		return NULL;
+	for (size_t i = 0; i < s->n_insts; i++)
+		if (s->insts[i].token == token && lock_live(token, s->insts[i].locked_until, now))
+			return &s->insts[i];
+	return NULL;
+}
+
+static struct execution *find_execution(struct instance *in, uint64_t id)
+{
+#ifdef MEMSTORE_BUG_SHARED_HISTORY
+	id = 0; /* every execution shares one history */
+#endif
+	for (size_t i = 0; i < in->n_execs; i++)
+		if (in->execs[i].id == id)
+			return &in->execs[i];
+	return NULL;
+}
+
+static struct execution *get_execution(struct instance *in, uint64_t id)
+{
+	struct execution *ex = find_execution(in, id);
+	if (ex)
+		return ex;
+	if (grow((void **)&in->execs, &in->cap_execs, in->n_execs, sizeof *in->execs) != 0)
+		return NULL;
+	ex = &in->execs[in->n_execs++];
+	memset(ex, 0, sizeof *ex);
+#ifdef MEMSTORE_BUG_SHARED_HISTORY
+	id = 0;
+#endif
+	ex->id = id;
+	return ex;
+}
+
+static int has_event(const struct execution *ex, uint64_t event_id)
+{
+	for (size_t i = 0; ex && i < ex->n; i++)
+		if (ex->events[i].event_id == event_id)
+			return 1;
+	return 0;
+}
+
+/* Inserts keeping ascending order; the caller checked for duplicates. */
+static int add_event(struct execution *ex, const struct dura_event *e)
+{
+	if (grow((void **)&ex->events, &ex->cap, ex->n, sizeof *ex->events) != 0)
+		return -1;
+	uint8_t *body = xdup(e->body.data, e->body.len);
+	if (!body)
+		return -1;
+	size_t at = ex->n;
+	while (at > 0 && ex->events[at - 1].event_id > e->event_id)
+		at--;
+	memmove(&ex->events[at + 1], &ex->events[at], (ex->n - at) * sizeof *ex->events);
+	ex->events[at] = (struct event){ e->event_id, body, e->body.len };
+	ex->n++;
+	return 0;
+}
+
+static uint64_t visible_at(uint64_t now, int64_t delay_ms)
+{
+#ifdef MEMSTORE_BUG_IGNORE_DELAY
+	delay_ms = 0;
+#endif
+	return delay_ms > 0 ? now + (uint64_t)delay_ms : now;
+}
+
+/* Appends a message to a queue (orchestrator or worker). */
+static int push_msg(struct msg **q, size_t *n, size_t *cap, const struct dura_message *m, uint64_t now)
+{
+	if (grow((void **)q, cap, *n, sizeof **q) != 0)
+		return -1;
+	struct msg *x = &(*q)[*n];
+	memset(x, 0, sizeof *x);
+	x->instance = xstrdup_or_null(m->instance ? m->instance : "");
+	x->body = xdup(m->body.data, m->body.len);
+	if (!x->instance || !x->body) {
+		free(x->instance);
+		free(x->body);
+		return -1;
+	}
+	x->len = m->body.len;
+	x->visible_at = visible_at(now, m->delay_ms);
+	(*n)++;
+	return 0;
+}
+
+static void free_msg(struct msg *m)
+{
+	free(m->instance);
+	free(m->body);
+}
+
+/* Removes queue entries for which drop[i] is set, keeping order. */
+static void compact(struct msg *q, size_t *n, const unsigned char *drop)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < *n; r++) {
+		if (drop[r])
+			free_msg(&q[r]);
+		else
+			q[w++] = q[r];
+	}
+	*n = w;
+}
+
+static uint32_t bump(uint32_t attempts)
+{
+#ifdef MEMSTORE_BUG_NO_ATTEMPTS
+	(void)attempts;
+	return 1;
+#else
+	return attempts + 1;
+#endif
+}
+
+static void op_latency(dura_store *s)
+{
+	if (s->sleep_us) {
+		struct timespec ts = { (time_t)(s->sleep_us / 1000000u), (long)(s->sleep_us % 1000000u) * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Waits on the condition until deadline (monotonic ms).  Caller holds mu. */
+static void wait_until(dura_store *s, uint64_t deadline)
+{
+	struct timespec ts;
+	ts.tv_sec = (time_t)(deadline / 1000u);
+	ts.tv_nsec = (long)(deadline % 1000u) * 1000000L;
+	pthread_cond_timedwait(&s->changed, &s->mu, &ts);
+}
+
+/* ---------------------------------------------------------------- options */
+
+static const struct dura_option_spec memstore_options[] = {
+	{ "sleep_us", "0", "artificial latency added to every operation, in microseconds", 0 },
+	{ NULL, NULL, NULL, 0 },
+};
+
+static dura_rc ms_open(const struct dura_option *options, size_t n_options,
+                       dura_store **out, struct dura_err *err)
+{
+	unsigned sleep_us = 0;
+	for (size_t i = 0; i < n_options; i++) {
+		if (strcmp(options[i].key, "sleep_us") == 0) {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(options[i].value, &end, 10);
+			if (errno || end == options[i].value || *end || v > 10000000ul) {
+				set_err(err, "memstore: sleep_us = '%s': expected 0..10000000", options[i].value);
+				return DURA_CONFIG;
+			}
+			sleep_us = (unsigned)v;
+		} else {
+			set_err(err, "memstore: unknown option '%s' (accepted: sleep_us)", options[i].key);
+			return DURA_CONFIG;
+		}
+	}
+	dura_store *s = calloc(1, sizeof *s);
+	if (!s) {
+		set_err(err, "memstore: out of memory");
+		return DURA_RETRY;
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines use now_ms() */
+	pthread_cond_init(&s->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->mu, NULL);
+	s->next_token = 1;
+	s->sleep_us = sleep_us;
+	*out = s;
+	return DURA_OK;
+}
+
+static dura_rc ms_close(dura_store *s, int drop, struct dura_err *err)
+{
+	(void)drop; /* memory: nothing survives close either way */
+	(void)err;
+	for (size_t i = 0; i < s->n_orch; i++)
+		free_msg(&s->orch[i]);
+	for (size_t i = 0; i < s->n_work; i++)
+		free_msg(&s->work[i]);
+	for (size_t i = 0; i < s->n_insts; i++) {
+		struct instance *in = &s->insts[i];
+		for (size_t j = 0; j < in->n_execs; j++) {
+			for (size_t k = 0; k < in->execs[j].n; k++)
+				free(in->execs[j].events[k].body);
+			free(in->execs[j].events);
+		}
+		free(in->execs);
+		free(in->id);
+		free(in->name);
+		free(in->output);
+		free(in->parent);
+	}
+	free(s->orch);
+	free(s->work);
+	free(s->insts);
+	pthread_cond_destroy(&s->changed);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	return DURA_OK;
+}
+
+/* ------------------------------------------------------ orchestrator queue */
+
+static dura_rc ms_enqueue_orchestrator(dura_store *s, const struct dura_message *msgs, size_t n,
+                                       struct dura_err *err)
+{
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	uint64_t now = now_ms();
+	size_t before = s->n_orch;
+	for (size_t i = 0; i < n; i++) {
+		if (!get_instance(s, msgs[i].instance) ||
+		    push_msg(&s->orch, &s->n_orch, &s->cap_orch, &msgs[i], now) != 0) {
+			while (s->n_orch > before) /* all or nothing */
+				free_msg(&s->orch[--s->n_orch]);
+			pthread_mutex_unlock(&s->mu);
+			set_err(err, "memstore: out of memory");
+			return DURA_RETRY;
+		}
+	}
+	s->st.commits++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+static void release_orch(dura_store *s, struct dura_orch_item *it);
+
+/* Builds the item for instance `in` locked under `token`.  NULL on OOM. */
+static struct dura_orch_item *make_orch_item(dura_store *s, struct instance *in, uint64_t token)
+{
+	struct dura_orch_item *it = calloc(1, sizeof *it);
+	if (!it)
+		return NULL;
+	it->token = token;
+	it->instance = xstrdup_or_null(in->id);
+	it->execution = in->has_meta ? in->current : 0;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_orch; i++)
+		n += s->orch[i].token == token;
+	struct dura_fetched_message *m = calloc(n, sizeof *m);
+	it->messages = m;
+	for (size_t i = 0, j = 0; m && i < s->n_orch; i++) {
+		if (s->orch[i].token != token)
+			continue;
+		m[j].body.data = xdup(s->orch[i].body, s->orch[i].len);
+		m[j].body.len = s->orch[i].len;
+		m[j].attempts = s->orch[i].attempts;
+		if (m[j].attempts > it->attempts)
+			it->attempts = m[j].attempts;
+		if (!m[j].body.data)
+			goto oom;
+		it->n_messages = ++j;
+	}
+	const struct execution *ex = find_execution(in, it->execution);
+	if (ex && ex->n) {
+		struct dura_event *h = calloc(ex->n, sizeof *h);
+		it->history = h;
+		if (!h)
+			goto oom;
+		for (size_t i = 0; i < ex->n; i++) {
+			h[i].event_id = ex->events[i].event_id;
+			h[i].body.data = xdup(ex->events[i].body, ex->events[i].len);
+			h[i].body.len = ex->events[i].len;
+			if (!h[i].body.data)
+				goto oom;
+			it->n_history = i + 1;
+		}
+	}
+	if (!it->instance || !m)
+		goto oom;
+	return it;
+oom:
+	release_orch(s, it);
+	return NULL;
+}
+
+/* One attempt to lock an instance; caller holds mu.  *next_change is set to
+ * the earliest time something now ineligible may become eligible. */
+static dura_rc try_fetch_orch(dura_store *s, uint32_t lock_ms, struct dura_orch_item **out,
+                              uint64_t *next_change, struct dura_err *err)
+{
+	uint64_t now = now_ms();
+	*next_change = UINT64_MAX;
+	for (size_t i = 0; i < s->n_orch; i++) {
+		struct msg *m = &s->orch[i];
+		if (m->visible_at > now) {
+			if (m->visible_at < *next_change)
+				*next_change = m->visible_at;
+			continue;
+		}
+		struct instance *in = find_instance(s, m->instance);
+		if (!in)
+			continue; /* cannot happen: enqueue creates it */
+#ifndef MEMSTORE_BUG_IGNORE_LOCKS
+		if (lock_live(in->token, in->locked_until, now)) {
+			if (in->locked_until < *next_change)
+				*next_change = in->locked_until;
+			s->st.lock_conflicts++;
+#ifdef MEMSTORE_BUG_RACE_EMPTY
+			break; /* gives up instead of looking at the next instance */
+#else
+			continue;
+#endif
+		}
+#endif
+		uint64_t token = s->next_token++;
+		in->token = token;
+		in->locked_until = now + lock_ms;
+		/* Tag every visible message of the instance, including ones
+		 * tagged by an earlier fetch whose lock expired. */
+		for (size_t j = 0; j < s->n_orch; j++) {
+			struct msg *x = &s->orch[j];
+			if (x->visible_at <= now && strcmp(x->instance, in->id) == 0) {
+				x->token = token;
+				x->attempts = bump(x->attempts);
+			}
+		}
+		*out = make_orch_item(s, in, token);
+		if (!*out) {
+			set_err(err, "memstore: out of memory");
+			return DURA_RETRY;
+		}
+		return DURA_OK;
+	}
+	return DURA_EMPTY;
+}
+
+static dura_rc ms_fetch_orch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                             struct dura_orch_item **out, struct dura_err *err)
+{
+	op_latency(s);
+	*out = NULL;
+	uint64_t deadline = now_ms() + wait_ms;
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	for (;;) {
+		uint64_t next_change;
+		dura_rc rc = try_fetch_orch(s, lock_ms, out, &next_change, err);
+		if (rc != DURA_EMPTY || now_ms() >= deadline) {
+			if (rc == DURA_EMPTY)
+				s->st.empty_fetches++;
+			else if (rc == DURA_OK)
+				s->st.commits++;
+			pthread_mutex_unlock(&s->mu);
+			return rc;
+		}
+		wait_until(s, next_change < deadline ? next_change : deadline);
+	}
+}
+
+static void release_orch(dura_store *s, struct dura_orch_item *it)
+{
+	(void)s;
+	if (!it)
+		return;
+	for (size_t i = 0; i < it->n_messages; i++)
+		free((void *)it->messages[i].body.data);
+	for (size_t i = 0; i < it->n_history; i++)
+		free((void *)it->history[i].body.data);
+	free((void *)it->messages);
+	free((void *)it->history);
+	free((void *)it->instance);
+	free(it);
+}
+
+static int set_meta(struct instance *in, const struct dura_instance_meta *meta)
+{
+	char *name = xstrdup_or_null(meta->name);
+	char *parent = xstrdup_or_null(meta->parent);
+	uint8_t *output = xdup(meta->output.data, meta->output.len);
+	if ((meta->name && !name) || (meta->parent && !parent) || !output) {
+		free(name);
+		free(parent);
+		free(output);
+		return -1;
+	}
+	free(in->name);
+	free(in->parent);
+	free(in->output);
+	in->name = name;
+	in->parent = parent;
+	in->output = output;
+	in->output_len = meta->output.len;
+	in->status = meta->status;
+	in->current = meta->execution;
+	in->has_meta = 1;
+	return 0;
+}
+
+/* Checks an ack's history delta: 0, or -1 with the duplicate id in *dup. */
+static int find_duplicate(struct instance *in, const struct dura_orch_ack *ack, uint64_t *dup)
+{
+	const struct execution *ex = find_execution(in, ack->execution);
+	for (size_t i = 0; i < ack->n_history; i++) {
+		uint64_t id = ack->history[i].event_id;
+		int seen = has_event(ex, id);
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = ack->history[j].event_id == id;
+		if (seen) {
+			*dup = id;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+                           struct dura_err *err)
+{
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	uint64_t now = now_ms();
+	struct instance *in = instance_by_token(s, token, now);
+	if (!in) {
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: token %" PRIu64 " holds no live instance lock", token);
+		return DURA_LOCK_LOST;
+	}
+	/* Validate everything first, then apply: the ack is all or nothing.
+	 * (Out of memory half-way would break that; a reference store for
+	 * tests accepts the risk to stay short.) */
+	uint64_t dup;
+	if (find_duplicate(in, ack, &dup) != 0) {
+#ifdef MEMSTORE_BUG_NO_ROLLBACK
+		/* Broken: the writes made before the duplicate stay. */
+		for (size_t i = 0; i < ack->n_work_items; i++)
+			push_msg(&s->work, &s->n_work, &s->cap_work, &ack->work_items[i], now);
+		struct execution *bad = get_execution(in, ack->execution);
+		for (size_t i = 0; bad && i < ack->n_history && !has_event(bad, ack->history[i].event_id); i++)
+			add_event(bad, &ack->history[i]);
+#endif
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: duplicate event id %" PRIu64 " for instance '%s' execution %" PRIu64,
+		        dup, in->id, ack->execution);
+		return DURA_PERMANENT;
+	}
+	struct execution *ex = ack->n_history ? get_execution(in, ack->execution) : NULL;
+	for (size_t i = 0; ex && i < ack->n_history; i++)
+		add_event(ex, &ack->history[i]);
+	for (size_t i = 0; i < ack->n_work_items; i++)
+		push_msg(&s->work, &s->n_work, &s->cap_work, &ack->work_items[i], now);
+	/* Delete the messages this turn consumed, and only those. */
+	unsigned char *drop = calloc(s->n_orch ? s->n_orch : 1, 1);
+	for (size_t i = 0; drop && i < s->n_orch; i++) {
+#ifdef MEMSTORE_BUG_DELETE_ALL_ON_ACK
+		drop[i] = strcmp(s->orch[i].instance, in->id) == 0 && s->orch[i].visible_at <= now;
+#else
+		drop[i] = s->orch[i].token == token;
+#endif
+	}
+	if (drop)
+		compact(s->orch, &s->n_orch, drop);
+	free(drop);
+	size_t idx = (size_t)(in - s->insts);
+	for (size_t i = 0; i < ack->n_orch_items; i++) {
+		get_instance(s, ack->orch_items[i].instance);
+		push_msg(&s->orch, &s->n_orch, &s->cap_orch, &ack->orch_items[i], now);
+	}
+	/* get_instance may have moved the array; indexes stay valid. */
+	in = &s->insts[idx];
+	if (ack->meta)
+		set_meta(in, ack->meta);
+	in->token = 0;
+	in->locked_until = 0;
+	s->st.commits++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+static dura_rc ms_abandon_orch(dura_store *s, uint64_t token, uint32_t delay_ms, struct dura_err *err)
+{
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	uint64_t now = now_ms();
+	struct instance *in = instance_by_token(s, token, now);
+	if (!in) {
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: token %" PRIu64 " holds no live instance lock", token);
+		return DURA_LOCK_LOST;
+	}
+	for (size_t i = 0; i < s->n_orch; i++) {
+		if (s->orch[i].token == token) {
+			s->orch[i].token = 0;
+			s->orch[i].visible_at = visible_at(now, delay_ms);
+		}
+	}
+	in->token = 0;
+	in->locked_until = 0;
+	s->st.commits++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+static dura_rc ms_renew_orch(dura_store *s, uint64_t token, uint32_t extend_ms, struct dura_err *err)
+{
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	uint64_t now = now_ms();
+	struct instance *in = instance_by_token(s, token, now);
+#ifdef MEMSTORE_BUG_RENEW_EXPIRED
+	for (size_t i = 0; !in && token && i < s->n_insts; i++)
+		if (s->insts[i].token == token)
+			in = &s->insts[i];
+#endif
+	if (!in) {
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: token %" PRIu64 " holds no live instance lock", token);
+		return DURA_LOCK_LOST;
+	}
+	in->locked_until = now + extend_ms;
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+/* ------------------------------------------------------------ worker queue */
+
+static dura_rc ms_fetch_work(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                             struct dura_work_item **out, struct dura_err *err)
+{
+	op_latency(s);
+	*out = NULL;
+	uint64_t deadline = now_ms() + wait_ms;
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	for (;;) {
+		uint64_t now = now_ms(), next_change = UINT64_MAX;
+		for (size_t i = 0; i < s->n_work; i++) {
+			struct msg *w = &s->work[i];
+			uint64_t ready = w->visible_at;
+			if (lock_live(w->token, w->locked_until, now) && w->locked_until > ready)
+				ready = w->locked_until;
+			if (ready > now) {
+				if (ready < next_change)
+					next_change = ready;
+				continue;
+			}
+			w->token = s->next_token++;
+			w->locked_until = now + lock_ms;
+			w->attempts = bump(w->attempts);
+			struct dura_work_item *it = calloc(1, sizeof *it);
+			uint8_t *body = xdup(w->body, w->len);
+			char *inst = xstrdup_or_null(w->instance);
+			if (!it || !body || !inst) {
+				free(it);
+				free(body);
+				free(inst);
+				pthread_mutex_unlock(&s->mu);
+				set_err(err, "memstore: out of memory");
+				return DURA_RETRY;
+			}
+			*it = (struct dura_work_item){ w->token, inst, { body, w->len }, w->attempts };
+			*out = it;
+			s->st.commits++;
+			pthread_mutex_unlock(&s->mu);
+			return DURA_OK;
+		}
+		if (now >= deadline) {
+			s->st.empty_fetches++;
+			pthread_mutex_unlock(&s->mu);
+			return DURA_EMPTY;
+		}
+		wait_until(s, next_change < deadline ? next_change : deadline);
+	}
+}
+
+/* Index of the worker item held by token under a live lock, or -1. */
+static long work_by_token(dura_store *s, uint64_t token, uint64_t now)
+{
+	for (size_t i = 0; token && i < s->n_work; i++)
+		if (s->work[i].token == token && lock_live(token, s->work[i].locked_until, now))
+			return (long)i;
+	return -1;
+}
+
+static dura_rc ms_ack_work(dura_store *s, uint64_t token, const struct dura_message *completion,
+                           struct dura_err *err)
+{
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	uint64_t now = now_ms();
+	long i = work_by_token(s, token, now);
+	if (i < 0) {
+#ifdef MEMSTORE_BUG_STALE_COMPLETION
+		if (completion && get_instance(s, completion->instance))
+			push_msg(&s->orch, &s->n_orch, &s->cap_orch, completion, now);
+#endif
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: token %" PRIu64 " holds no live work item lock", token);
+		return DURA_LOCK_LOST;
+	}
+	if (completion && (!get_instance(s, completion->instance) ||
+	                   push_msg(&s->orch, &s->n_orch, &s->cap_orch, completion, now) != 0)) {
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: out of memory");
+		return DURA_RETRY;
+	}
+	free_msg(&s->work[i]);
+	memmove(&s->work[i], &s->work[i + 1], (s->n_work - (size_t)i - 1) * sizeof *s->work);
+	s->n_work--;
+	s->st.commits++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+static dura_rc ms_abandon_work(dura_store *s, uint64_t token, uint32_t delay_ms, struct dura_err *err)
+{
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	uint64_t now = now_ms();
+	long i = work_by_token(s, token, now);
+	if (i < 0) {
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: token %" PRIu64 " holds no live work item lock", token);
+		return DURA_LOCK_LOST;
+	}
+	s->work[i].token = 0;
+	s->work[i].locked_until = 0;
+	s->work[i].visible_at = visible_at(now, delay_ms);
+	s->st.commits++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+static dura_rc ms_renew_work(dura_store *s, uint64_t token, uint32_t extend_ms, struct dura_err *err)
+{
+#ifdef MEMSTORE_BUG_HANG
+	for (;;) {
+		struct timespec ts = { 1, 0 };
+		nanosleep(&ts, NULL);
+	}
+#endif
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	uint64_t now = now_ms();
+	long i = work_by_token(s, token, now);
+#ifdef MEMSTORE_BUG_RENEW_EXPIRED
+	for (size_t j = 0; i < 0 && token && j < s->n_work; j++)
+		if (s->work[j].token == token)
+			i = (long)j;
+#endif
+	if (i < 0) {
+		pthread_mutex_unlock(&s->mu);
+		set_err(err, "memstore: token %" PRIu64 " holds no live work item lock", token);
+		return DURA_LOCK_LOST;
+	}
+	s->work[i].locked_until = now + extend_ms;
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+static void ms_release_work(dura_store *s, struct dura_work_item *it)
+{
+	(void)s;
+	if (!it)
+		return;
+	free((void *)it->instance);
+	free((void *)it->body.data);
+	free(it);
+}
+
+/* ------------------------------------------------------------------ reads */
+
+static dura_rc ms_read_history(dura_store *s, const char *instance, uint64_t execution,
+                               struct dura_history **out, struct dura_err *err)
+{
+	op_latency(s);
+	*out = NULL;
+	struct dura_history *h = calloc(1, sizeof *h);
+	if (!h)
+		goto oom;
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	struct instance *in = find_instance(s, instance);
+	const struct execution *ex = in ? find_execution(in, execution) : NULL;
+	if (ex && ex->n) {
+		struct dura_event *ev = calloc(ex->n, sizeof *ev);
+		h->events = ev;
+		for (size_t i = 0; ev && i < ex->n; i++) {
+			ev[i].event_id = ex->events[i].event_id;
+			ev[i].body.len = ex->events[i].len;
+			ev[i].body.data = xdup(ex->events[i].body, ex->events[i].len);
+			if (!ev[i].body.data)
+				break;
+			h->n_events = i + 1;
+		}
+		if (h->n_events != ex->n) {
+			pthread_mutex_unlock(&s->mu);
+			goto oom;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	*out = h;
+	return DURA_OK;
+oom:
+	if (h) {
+		for (size_t i = 0; i < h->n_events; i++)
+			free((void *)h->events[i].body.data);
+		free((void *)h->events);
+		free(h);
+	}
+	set_err(err, "memstore: out of memory");
+	return DURA_RETRY;
+}
+
+static void ms_release_history(dura_store *s, struct dura_history *h)
+{
+	(void)s;
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_events; i++)
+		free((void *)h->events[i].body.data);
+	free((void *)h->events);
+	free(h);
+}
+
+static void ms_release_status(dura_store *s, struct dura_instance_meta *m)
+{
+	(void)s;
+	if (!m)
+		return;
+	free((void *)m->name);
+	free((void *)m->parent);
+	free((void *)m->output.data);
+	free(m);
+}
+
+static dura_rc ms_instance_status(dura_store *s, const char *instance,
+                                  struct dura_instance_meta **out, struct dura_err *err)
+{
+	op_latency(s);
+	*out = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	struct instance *in = find_instance(s, instance);
+	if (!in || !in->has_meta) {
+		pthread_mutex_unlock(&s->mu);
+		return DURA_EMPTY;
+	}
+	struct dura_instance_meta *m = calloc(1, sizeof *m);
+	int oom = !m;
+	if (m) {
+		m->name = xstrdup_or_null(in->name);
+		m->parent = xstrdup_or_null(in->parent);
+		m->output.data = xdup(in->output, in->output_len);
+		m->output.len = in->output_len;
+		m->status = in->status;
+		m->execution = in->current;
+		oom = (in->name && !m->name) || (in->parent && !m->parent) || !m->output.data;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (oom) {
+		ms_release_status(s, m);
+		set_err(err, "memstore: out of memory");
+		return DURA_RETRY;
+	}
+	*out = m;
+	return DURA_OK;
+}
+
+/* ------------------------------------------------------ optional operations */
+
+static dura_rc ms_stats(dura_store *s, struct dura_stats *out)
+{
+	pthread_mutex_lock(&s->mu);
+	struct dura_stats st = s->st;
+	pthread_mutex_unlock(&s->mu);
+	/* Copy only what the caller's struct has room for: it may be an
+	 * older, shorter struct dura_stats. */
+	st.struct_size = out->struct_size;
+	memcpy(out, &st, out->struct_size < sizeof st ? out->struct_size : sizeof st);
+	return DURA_OK;
+}
+
+static dura_rc ms_ping(dura_store *s, struct dura_err *err)
+{
+	(void)s;
+	(void)err;
+	return DURA_OK;
+}
+
+static dura_rc ms_ack_work_and_fetch(dura_store *s, uint64_t token,
+                                     const struct dura_message *completion, uint32_t lock_ms,
+                                     struct dura_work_item **next, struct dura_err *err)
+{
+	*next = NULL;
+	dura_rc rc = ms_ack_work(s, token, completion, err);
+	if (rc == DURA_OK) {
+		struct dura_err ignored;
+		ms_fetch_work(s, lock_ms, 0, next, &ignored);
+	}
+	return rc;
+}
+
+static dura_rc ms_ack_orch_and_fetch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+                                     uint32_t lock_ms, struct dura_orch_item **next,
+                                     struct dura_err *err)
+{
+	*next = NULL;
+	dura_rc rc = ms_ack_orch(s, token, ack, err);
+	if (rc == DURA_OK) {
+		struct dura_err ignored;
+		ms_fetch_orch(s, lock_ms, 0, next, &ignored);
+	}
+	return rc;
+}
+
+static void ms_describe(dura_store *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "memstore (in-memory reference provider), sleep_us %u", s->sleep_us);
+}
+
+static const struct dura_provider_ops memstore_ops = {
+	DURA_PROVIDER_PREFIX("memstore", "in-memory reference provider (test and example)"),
+	.options = memstore_options,
+	.open = ms_open,
+	.close = ms_close,
+	.enqueue_orchestrator = ms_enqueue_orchestrator,
+	.fetch_orchestration_item = ms_fetch_orch,
+	.ack_orchestration_item = ms_ack_orch,
+	.abandon_orchestration_item = ms_abandon_orch,
+	.renew_orchestration_lock = ms_renew_orch,
+	.release_orchestration_item = release_orch,
+	.fetch_work_item = ms_fetch_work,
+	.ack_work_item = ms_ack_work,
+	.abandon_work_item = ms_abandon_work,
+	.renew_work_lock = ms_renew_work,
+	.release_work_item = ms_release_work,
+	.read_history = ms_read_history,
+	.release_history = ms_release_history,
+	.instance_status = ms_instance_status,
+	.release_instance_status = ms_release_status,
+	.stats = ms_stats,
+	.ping = ms_ping,
+	.ack_work_item_and_fetch = ms_ack_work_and_fetch,
+	.ack_orchestration_item_and_fetch = ms_ack_orch_and_fetch,
+	.describe = ms_describe,
+};
+
+const struct dura_provider_ops *dura_provider_entry(void)
+{
+	return &memstore_ops;
+}

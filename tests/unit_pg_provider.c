@@ -1,0 +1,605 @@
+#include "config.h"
+
+/*
+ * Direct tests of the PostgreSQL provider plugin: dlopen the built .so and
+ * call its operations against a real server, either $DURA_PG_TEST_URL or a
+ * throwaway one started like url = auto.  Skipped (TAP skip_all) when the
+ * provider is not built.
+ *
+ * Checks: options and error messages (unknown option, bad schema,
+ * unreachable server with the password masked), every operation, delayed
+ * visibility, duplicate-event rollback with the lock kept, lock expiry and
+ * stale tokens, abandon with delay, long polling, the combined ack+fetch
+ * operations, 8 concurrent fetcher threads (each instance processed exactly
+ * once, never by two threads at a time), a killed backend followed by a
+ * successful retry with the reconnect counted, and schema drop/keep.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include <durabench/provider.h>
+
+#include "pgserver.h"
+#include "tap.h"
+
+static const struct dura_provider_ops *ops;
+static const char *url;
+static PGconn *admin;
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static dura_store *open_store(const char *extra_key, const char *extra_val,
+                              const char *appname)
+{
+	struct dura_option o[4] = {
+		{ "url", url },
+		{ "application_name", appname ? appname : "unit_pg_provider" },
+	};
+	size_t n = 2;
+	if (extra_key)
+		o[n++] = (struct dura_option){ extra_key, extra_val };
+	dura_store *st = NULL;
+	struct dura_err err = { "" };
+	dura_rc rc = ops->open(o, n, &st, &err);
+	if (rc != DURA_OK)
+		tap_diag("open failed: %s", err.msg);
+	return st;
+}
+
+static int schema_exists(const char *schema)
+{
+	const char *vals[1] = { schema };
+	PGresult *r = PQexecParams(admin, "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+	                           1, NULL, vals, NULL, NULL, 0);
+	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return n;
+}
+
+static struct dura_message msg(const char *inst, const char *body, int64_t delay)
+{
+	return (struct dura_message){ inst, { (const uint8_t *)body, strlen(body) }, delay };
+}
+
+static int body_is(struct dura_bytes b, const char *s)
+{
+	return b.len == strlen(s) && memcmp(b.data, s, b.len) == 0;
+}
+
+static void test_options(void)
+{
+	struct dura_err err = { "" };
+	dura_store *st = NULL;
+	struct dura_option bad[] = { { "url", url }, { "colour", "blue" } };
+	tap_ok(ops->open(bad, 2, &st, &err) == DURA_CONFIG && strstr(err.msg, "colour"),
+	       "unknown option refused: %s", err.msg);
+	struct dura_option badschema[] = { { "url", url }, { "schema", "Robert'); DROP" } };
+	tap_ok(ops->open(badschema, 2, &st, &err) == DURA_CONFIG && strstr(err.msg, "schema"),
+	       "invalid schema name refused: %s", err.msg);
+	struct dura_option badpool[] = { { "url", url }, { "pool_size", "lots" } };
+	tap_ok(ops->open(badpool, 2, &st, &err) == DURA_CONFIG, "bad pool_size refused");
+	struct dura_option down[] = {
+		{ "url", "postgresql://bob:secretpw@127.0.0.1:1/postgres" },
+		{ "connect_timeout", "2s" },
+	};
+	dura_rc rc = ops->open(down, 2, &st, &err);
+	tap_ok((rc == DURA_CONFIG || rc == DURA_RETRY) && strstr(err.msg, "127.0.0.1:1") &&
+	       !strstr(err.msg, "secretpw"),
+	       "unreachable server named, password masked: %s", err.msg);
+	tap_ok(ops->options && ops->options[0].name && strcmp(ops->name, "postgres") == 0,
+	       "name and options declared");
+}
+
+static void test_basic(void)
+{
+	dura_store *st = open_store(NULL, NULL, NULL);
+	if (!tap_ok(st != NULL, "open"))
+		return;
+	struct dura_err err = { "" };
+	char desc[200];
+	ops->describe(st, desc, sizeof desc);
+	tap_ok(strstr(desc, "PostgreSQL ") && strstr(desc, "pool_size 10") && strstr(desc, "durabench_"),
+	       "describe: %s", desc);
+	tap_ok(ops->ping(st, &err) == DURA_OK, "ping");
+
+	/* enqueue: A (two now, one delayed), B */
+	struct dura_message m[4] = {
+		msg("A", "a1", 0), msg("B", "b1", 0), msg("A", "a2", 0), msg("A", "a3-late", 400),
+	};
+	tap_ok(ops->enqueue_orchestrator(st, m, 4, &err) == DURA_OK, "enqueue 4 messages");
+
+	struct dura_orch_item *a = NULL, *b = NULL, *none = NULL;
+	dura_rc rc = ops->fetch_orchestration_item(st, 30000, 0, &a, &err);
+	tap_ok(rc == DURA_OK && a && strcmp(a->instance, "A") == 0 && a->n_messages == 2 &&
+	       body_is(a->messages[0].body, "a1") && body_is(a->messages[1].body, "a2") &&
+	       a->attempts == 1 && a->execution == 0 && a->n_history == 0 && a->token,
+	       "fetch: oldest instance A with its two visible messages in order");
+	rc = ops->fetch_orchestration_item(st, 30000, 0, &b, &err);
+	tap_ok(rc == DURA_OK && b && strcmp(b->instance, "B") == 0 && b->n_messages == 1 &&
+	       b->token != a->token, "fetch: B next (A is locked), new token");
+	rc = ops->fetch_orchestration_item(st, 30000, 0, &none, &err);
+	tap_ok(rc == DURA_EMPTY && !none, "fetch: nothing else eligible -> EMPTY");
+
+	/* a message that arrives during A's turn survives the ack */
+	struct dura_message during = msg("A", "a-during", 0);
+	ops->enqueue_orchestrator(st, &during, 1, &err);
+
+	struct dura_event hist[2] = { { 1, { (const uint8_t *)"e1", 2 } },
+	                              { 2, { (const uint8_t *)"e2", 2 } } };
+	struct dura_message work[2] = { msg("A", "w1", 0), msg("A", "w2", 0) };
+	struct dura_message self = msg("A", "timer", 300);
+	struct dura_instance_meta meta = { "orchA", DURA_STATUS_RUNNING,
+	                                   { (const uint8_t *)"", 0 }, NULL, 1 };
+	struct dura_orch_ack ack = { 1, hist, 2, work, 2, &self, 1, &meta };
+	tap_ok(ops->ack_orchestration_item(st, a->token, &ack, &err) == DURA_OK, "ack A: %s", err.msg);
+	tap_ok(ops->ack_orchestration_item(st, a->token, &ack, &err) == DURA_LOCK_LOST,
+	       "second ack with the same token: LOCK_LOST (%s)", err.msg);
+	ops->release_orchestration_item(st, a);
+	struct dura_orch_ack empty_ack = { 0 };
+	tap_ok(ops->ack_orchestration_item(st, b->token, &empty_ack, &err) == DURA_OK, "ack B");
+	ops->release_orchestration_item(st, b);
+
+	struct dura_instance_meta *im = NULL;
+	rc = ops->instance_status(st, "A", &im, &err);
+	tap_ok(rc == DURA_OK && im && strcmp(im->name, "orchA") == 0 &&
+	       im->status == DURA_STATUS_RUNNING && im->execution == 1 && im->parent == NULL &&
+	       im->output.len == 0, "instance_status A");
+	ops->release_instance_status(st, im);
+	im = NULL;
+	tap_ok(ops->instance_status(st, "nobody", &im, &err) == DURA_EMPTY && !im,
+	       "instance_status of unknown instance: EMPTY");
+	struct dura_history *h = NULL;
+	rc = ops->read_history(st, "A", 1, &h, &err);
+	tap_ok(rc == DURA_OK && h && h->n_events == 2 && h->events[0].event_id == 1 &&
+	       body_is(h->events[1].body, "e2"), "read_history A/1");
+	ops->release_history(st, h);
+	h = NULL;
+	rc = ops->read_history(st, "A", 7, &h, &err);
+	tap_ok(rc == DURA_OK && h && h->n_events == 0, "read_history of unknown execution: empty");
+	ops->release_history(st, h);
+
+	/* A again: the message that arrived during the turn, with history */
+	rc = ops->fetch_orchestration_item(st, 30000, 0, &a, &err);
+	tap_ok(rc == DURA_OK && strcmp(a->instance, "A") == 0 && a->n_messages == 1 &&
+	       body_is(a->messages[0].body, "a-during") && a->execution == 1 && a->n_history == 2,
+	       "message enqueued during the turn survived; history returned");
+
+	/* duplicate event id: whole ack rolls back, lock kept */
+	struct dura_event dup[2] = { { 3, { (const uint8_t *)"e3", 2 } },
+	                             { 1, { (const uint8_t *)"dup", 3 } } };
+	struct dura_message w3 = msg("A", "w3", 0);
+	struct dura_orch_ack bad = { 1, dup, 2, &w3, 1, NULL, 0, NULL };
+	rc = ops->ack_orchestration_item(st, a->token, &bad, &err);
+	tap_ok(rc == DURA_PERMANENT, "duplicate event id: PERMANENT (%s)", err.msg);
+	tap_ok(ops->renew_orchestration_lock(st, a->token, 30000, &err) == DURA_OK,
+	       "lock still held after the rolled back ack");
+	rc = ops->read_history(st, "A", 1, &h, &err);
+	tap_ok(rc == DURA_OK && h->n_events == 2, "history unchanged after rollback");
+	ops->release_history(st, h);
+
+	/* work items FIFO (w3 must not exist) */
+	struct dura_work_item *w = NULL;
+	rc = ops->fetch_work_item(st, 30000, 0, &w, &err);
+	tap_ok(rc == DURA_OK && body_is(w->body, "w1") && strcmp(w->instance, "A") == 0 &&
+	       w->attempts == 1, "fetch work: w1 first");
+	struct dura_work_item *w2 = NULL;
+	rc = ops->fetch_work_item(st, 30000, 0, &w2, &err);
+	tap_ok(rc == DURA_OK && body_is(w2->body, "w2"), "fetch work: w2 second");
+	struct dura_work_item *w_none = NULL;
+	tap_ok(ops->fetch_work_item(st, 30000, 0, &w_none, &err) == DURA_EMPTY,
+	       "no third work item (rolled back ack left nothing)");
+	struct dura_message done1 = msg("A", "done1", 0);
+	tap_ok(ops->ack_work_item(st, w->token, &done1, &err) == DURA_OK, "ack work w1 with completion");
+	tap_ok(ops->ack_work_item(st, w->token, &done1, &err) == DURA_LOCK_LOST, "ack w1 again: LOCK_LOST");
+	tap_ok(ops->renew_work_lock(st, w2->token, 30000, &err) == DURA_OK, "renew w2");
+	tap_ok(ops->abandon_work_item(st, w2->token, 0, &err) == DURA_OK, "abandon w2");
+	ops->release_work_item(st, w);
+	ops->release_work_item(st, w2);
+	rc = ops->fetch_work_item(st, 30000, 0, &w2, &err);
+	tap_ok(rc == DURA_OK && body_is(w2->body, "w2") && w2->attempts == 2,
+	       "abandoned w2 redelivered with attempts 2");
+	/* combined ack + fetch: nothing left -> next NULL */
+	struct dura_work_item *wn = (struct dura_work_item *)1;
+	struct dura_message done2 = msg("A", "done2", 0);
+	rc = ops->ack_work_item_and_fetch(st, w2->token, &done2, 30000, &wn, &err);
+	tap_ok(rc == DURA_OK && wn == NULL, "ack_work_item_and_fetch: acked, nothing next");
+	ops->release_work_item(st, w2);
+
+	/* ack A with combined fetch: A's completions are waiting -> A again */
+	struct dura_event e3 = { 3, { (const uint8_t *)"e3", 2 } };
+	struct dura_orch_ack ok3 = { 1, &e3, 1, NULL, 0, NULL, 0, &meta };
+	struct dura_orch_item *next = NULL;
+	rc = ops->ack_orchestration_item_and_fetch(st, a->token, &ok3, 30000, &next, &err);
+	tap_ok(rc == DURA_OK && next && strcmp(next->instance, "A") == 0 && next->n_messages == 2 &&
+	       body_is(next->messages[0].body, "done1") && next->n_history == 3,
+	       "ack_orchestration_item_and_fetch returns A's completions (%s)", err.msg);
+	ops->release_orchestration_item(st, a);
+
+	/* abandon with delay */
+	rc = ops->abandon_orchestration_item(st, next->token, 300, &err);
+	tap_ok(rc == DURA_OK, "abandon with 300 ms delay");
+	ops->release_orchestration_item(st, next);
+	struct dura_orch_item *x = NULL;
+	tap_ok(ops->fetch_orchestration_item(st, 30000, 0, &x, &err) == DURA_EMPTY,
+	       "abandoned messages invisible during the delay (the timer too)");
+	/* long poll: the abandoned messages, the timer and a3-late become
+	 * visible over the next 400 ms; collect them all */
+	int got_done1 = 0, got_late = 0, polls = 0, all_ok = 1;
+	uint32_t done1_attempts = 0;
+	while ((!got_done1 || !got_late) && polls++ < 10) {
+		rc = ops->fetch_orchestration_item(st, 30000, 3000, &x, &err);
+		if (rc != DURA_OK) {
+			all_ok = 0;
+			break;
+		}
+		for (size_t i = 0; i < x->n_messages; i++) {
+			if (body_is(x->messages[i].body, "done1")) {
+				got_done1 = 1;
+				done1_attempts = x->messages[i].attempts;
+			}
+			if (body_is(x->messages[i].body, "a3-late"))
+				got_late = 1;
+		}
+		struct dura_orch_ack nothing = { 1, NULL, 0, NULL, 0, NULL, 0, NULL };
+		if (ops->ack_orchestration_item(st, x->token, &nothing, &err) != DURA_OK)
+			all_ok = 0;
+		ops->release_orchestration_item(st, x);
+		x = NULL;
+	}
+	tap_ok(all_ok && got_done1 && got_late && done1_attempts == 2,
+	       "long polls wake for delayed visibility; abandoned message redelivered "
+	       "with attempts %u", done1_attempts);
+	/* lock expiry */
+	struct dura_orch_item *y = NULL, *z = NULL;
+	struct dura_orch_ack nothing = { 1, NULL, 0, NULL, 0, NULL, 0, NULL };
+	struct dura_message c1 = msg("C", "c1", 0);
+	ops->enqueue_orchestrator(st, &c1, 1, &err);
+	rc = ops->fetch_orchestration_item(st, 200, 0, &y, &err);
+	tap_ok(rc == DURA_OK && strcmp(y->instance, "C") == 0, "fetch C with a 200 ms lock");
+	tap_ok(ops->fetch_orchestration_item(st, 30000, 0, &z, &err) == DURA_EMPTY,
+	       "C locked: EMPTY");
+	msleep(350);
+	tap_ok(ops->renew_orchestration_lock(st, y->token, 1000, &err) == DURA_LOCK_LOST,
+	       "renew after expiry: LOCK_LOST");
+	rc = ops->fetch_orchestration_item(st, 30000, 0, &z, &err);
+	tap_ok(rc == DURA_OK && strcmp(z->instance, "C") == 0 && z->attempts == 2 &&
+	       z->token != y->token, "expired lock: C refetched with attempts 2");
+	tap_ok(ops->ack_orchestration_item(st, y->token, &nothing, &err) == DURA_LOCK_LOST,
+	       "ack with the expired token: LOCK_LOST");
+	tap_ok(ops->ack_orchestration_item(st, z->token, &nothing, &err) == DURA_OK,
+	       "ack with the new token");
+	ops->release_orchestration_item(st, y);
+	ops->release_orchestration_item(st, z);
+	tap_ok(ops->abandon_orchestration_item(st, 123456789, 0, &err) == DURA_LOCK_LOST,
+	       "abandon with an unknown token: LOCK_LOST");
+	tap_ok(ops->abandon_work_item(st, 123456789, 0, &err) == DURA_LOCK_LOST,
+	       "abandon work with an unknown token: LOCK_LOST");
+
+	struct dura_stats s = { .struct_size = sizeof s };
+	ops->stats(st, &s);
+	tap_ok(s.round_trips > 20 && s.commits > 10 && s.empty_fetches >= 3,
+	       "stats: %llu round trips, %llu commits, %llu empty",
+	       (unsigned long long)s.round_trips, (unsigned long long)s.commits,
+	       (unsigned long long)s.empty_fetches);
+	char schema[80];
+	const char *p = strstr(desc, "schema ");
+	snprintf(schema, sizeof schema, "%s", p ? p + 7 : "?");
+	tap_ok(schema_exists(schema) == 1, "schema %s exists while open", schema);
+	tap_ok(ops->close(st, 1, &err) == DURA_OK, "close(drop)");
+	tap_ok(schema_exists(schema) == 0, "schema dropped at close");
+}
+
+/* ---- long poll woken by another thread ---- */
+
+struct poller {
+	dura_store *st;
+	dura_rc rc;
+	struct dura_work_item *item;
+};
+
+static void *poll_work(void *arg)
+{
+	struct poller *p = arg;
+	struct dura_err err;
+	p->rc = ops->fetch_work_item(p->st, 30000, 5000, &p->item, &err);
+	return NULL;
+}
+
+static void test_long_poll(void)
+{
+	dura_store *st = open_store(NULL, NULL, NULL);
+	if (!st)
+		return;
+	struct dura_err err;
+	struct poller p = { st, DURA_CONFIG, NULL };
+	pthread_t t;
+	pthread_create(&t, NULL, poll_work, &p);
+	msleep(200);
+	struct dura_orch_item *o = NULL;
+	struct dura_message start = msg("L", "start", 0);
+	ops->enqueue_orchestrator(st, &start, 1, &err);
+	ops->fetch_orchestration_item(st, 30000, 1000, &o, &err);
+	struct dura_message w = msg("L", "work", 0);
+	struct dura_orch_ack ack = { 1, NULL, 0, &w, 1, NULL, 0, NULL };
+	if (o)
+		ops->ack_orchestration_item(st, o->token, &ack, &err);
+	ops->release_orchestration_item(st, o);
+	pthread_join(t, NULL);
+	tap_ok(p.rc == DURA_OK && p.item && body_is(p.item->body, "work"),
+	       "a waiting work fetcher is woken by an ack that creates work");
+	ops->release_work_item(st, p.item);
+	ops->close(st, 1, &err);
+}
+
+/* ---- 8 threads ---- */
+
+#define N_INST 200
+#define N_THREADS 8
+
+struct conc {
+	dura_store *st;
+	atomic_int busy[N_INST];    /* being processed by an orchestration turn */
+	atomic_int turns[N_INST];
+	atomic_int works[N_INST];
+	atomic_int double_lock;
+	atomic_int failures;
+	atomic_int done;            /* completed instances */
+};
+
+static void *orch_thread(void *arg)
+{
+	struct conc *c = arg;
+	struct dura_err err;
+	struct dura_orch_item *it = NULL;
+	int idle = 0;
+	while (atomic_load(&c->done) < N_INST && idle < 50) {
+		if (!it) {
+			dura_rc rc = ops->fetch_orchestration_item(c->st, 30000, 100, &it, &err);
+			if (rc == DURA_EMPTY) {
+				idle++;
+				continue;
+			}
+			if (rc != DURA_OK) {
+				atomic_fetch_add(&c->failures, 1);
+				continue;
+			}
+		}
+		idle = 0;
+		int i = atoi(it->instance + 1);
+		if (atomic_fetch_add(&c->busy[i], 1) != 0)
+			atomic_fetch_add(&c->double_lock, 1);
+		int turn = atomic_fetch_add(&c->turns[i], 1);
+		struct dura_orch_ack ack = { 1, NULL, 0, NULL, 0, NULL, 0, NULL };
+		struct dura_event ev = { (uint64_t)turn + 1, { (const uint8_t *)"ev", 2 } };
+		struct dura_message w = msg(it->instance, "job", 0);
+		ack.history = &ev;
+		ack.n_history = 1;
+		if (turn == 0) {
+			ack.work_items = &w;
+			ack.n_work_items = 1;
+		} else {
+			atomic_fetch_add(&c->done, 1);
+		}
+		atomic_fetch_sub(&c->busy[i], 1);
+		struct dura_orch_item *next = NULL;
+		dura_rc rc = ops->ack_orchestration_item_and_fetch(c->st, it->token, &ack, 30000,
+		                                                    &next, &err);
+		if (rc != DURA_OK)
+			atomic_fetch_add(&c->failures, 1);
+		ops->release_orchestration_item(c->st, it);
+		it = next;
+	}
+	ops->release_orchestration_item(c->st, it);
+	return NULL;
+}
+
+static void *work_thread(void *arg)
+{
+	struct conc *c = arg;
+	struct dura_err err;
+	struct dura_work_item *it = NULL;
+	int idle = 0;
+	while (atomic_load(&c->done) < N_INST && idle < 50) {
+		if (!it) {
+			dura_rc rc = ops->fetch_work_item(c->st, 30000, 100, &it, &err);
+			if (rc == DURA_EMPTY) {
+				idle++;
+				continue;
+			}
+			if (rc != DURA_OK) {
+				atomic_fetch_add(&c->failures, 1);
+				continue;
+			}
+		}
+		idle = 0;
+		int i = atoi(it->instance + 1);
+		atomic_fetch_add(&c->works[i], 1);
+		struct dura_message done = msg(it->instance, "done", 0);
+		struct dura_work_item *next = NULL;
+		if (ops->ack_work_item_and_fetch(c->st, it->token, &done, 30000, &next, &err) != DURA_OK)
+			atomic_fetch_add(&c->failures, 1);
+		ops->release_work_item(c->st, it);
+		it = next;
+	}
+	ops->release_work_item(c->st, it);
+	return NULL;
+}
+
+static void test_concurrency(void)
+{
+	dura_store *st = open_store(NULL, NULL, NULL);
+	if (!st)
+		return;
+	struct dura_err err;
+	struct conc *c = calloc(1, sizeof *c);
+	c->st = st;
+	static char names[N_INST][8];
+	struct dura_message m[N_INST];
+	for (int i = 0; i < N_INST; i++) {
+		snprintf(names[i], sizeof names[i], "i%d", i);
+		m[i] = msg(names[i], "start", 0);
+	}
+	tap_ok(ops->enqueue_orchestrator(st, m, N_INST, &err) == DURA_OK, "enqueue %d starts", N_INST);
+	pthread_t t[2 * N_THREADS];
+	for (int i = 0; i < N_THREADS; i++) {
+		pthread_create(&t[i], NULL, orch_thread, c);
+		pthread_create(&t[N_THREADS + i], NULL, work_thread, c);
+	}
+	for (int i = 0; i < 2 * N_THREADS; i++)
+		pthread_join(t[i], NULL);
+	int bad_turns = 0, bad_works = 0;
+	for (int i = 0; i < N_INST; i++) {
+		bad_turns += c->turns[i] != 2;
+		bad_works += c->works[i] != 1;
+	}
+	tap_ok(atomic_load(&c->done) == N_INST && bad_turns == 0 && bad_works == 0,
+	       "%d threads x2: every instance exactly 2 turns and 1 activity (bad turns %d, bad works %d)",
+	       N_THREADS, bad_turns, bad_works);
+	tap_ok(atomic_load(&c->double_lock) == 0, "no instance processed by two threads at once");
+	tap_ok(atomic_load(&c->failures) == 0, "no failed operation");
+	struct dura_history *h = NULL;
+	ops->read_history(st, "i7", 1, &h, &err);
+	tap_ok(h && h->n_events == 2, "history of i7 has both turns");
+	ops->release_history(st, h);
+	struct dura_stats s = { .struct_size = sizeof s };
+	ops->stats(st, &s);
+	tap_diag("concurrency stats: round trips %llu, commits %llu, empty %llu, conflicts %llu "
+	         "(%.1f round trips per instance)",
+	         (unsigned long long)s.round_trips, (unsigned long long)s.commits,
+	         (unsigned long long)s.empty_fetches, (unsigned long long)s.lock_conflicts,
+	         (double)s.round_trips / N_INST);
+	ops->close(st, 1, &err);
+	free(c);
+}
+
+/* ---- killed backends ---- */
+
+static int kill_backends(const char *appname)
+{
+	const char *vals[1] = { appname };
+	PGresult *r = PQexecParams(admin,
+	                           "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	                           "WHERE application_name = $1",
+	                           1, NULL, vals, NULL, NULL, 0);
+	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return n;
+}
+
+static void test_killed_backend(void)
+{
+	const char *app = "unit_pg_kill";
+	dura_store *st = open_store(NULL, NULL, app);
+	if (!st)
+		return;
+	struct dura_err err;
+	tap_ok(ops->ping(st, &err) == DURA_OK, "ping before the kill");
+	int n = kill_backends(app);
+	tap_ok(n >= 2, "terminated %d backends (pool + listener)", n);
+	msleep(200);
+	struct dura_message m = msg("K", "k1", 0);
+	dura_rc rc = DURA_RETRY;
+	int tries = 0;
+	while (rc == DURA_RETRY && tries++ < 5)
+		rc = ops->enqueue_orchestrator(st, &m, 1, &err);
+	tap_ok(rc == DURA_OK, "enqueue succeeds after the kill (%d tries)", tries);
+	struct dura_orch_item *it = NULL;
+	rc = ops->fetch_orchestration_item(st, 30000, 0, &it, &err);
+	tap_ok(rc == DURA_OK && it && body_is(it->messages[0].body, "k1"), "fetch after the kill");
+	ops->release_orchestration_item(st, it);
+	/* kill in the middle of use, then retry as a caller would */
+	kill_backends(app);
+	rc = ops->ping(st, &err);
+	int retried = 0;
+	while (rc == DURA_RETRY && retried++ < 5)
+		rc = ops->ping(st, &err);
+	tap_ok(rc == DURA_OK, "ping after a second kill (%d caller retries)", retried);
+	msleep(800); /* the listener reconnects after its back-off */
+	struct dura_stats s = { .struct_size = sizeof s };
+	ops->stats(st, &s);
+	tap_ok(s.reconnects >= 2, "reconnects counted: %llu (retries %llu)",
+	       (unsigned long long)s.reconnects, (unsigned long long)s.retries);
+	ops->close(st, 1, &err);
+}
+
+static void test_keep(void)
+{
+	dura_store *st = open_store("schema", "dura_unit_keep", NULL);
+	struct dura_err err;
+	dura_store *st2 = open_store("schema", "dura_unit_keep", NULL);
+	tap_ok(st && !st2, "an existing schema is refused");
+	if (st)
+		ops->close(st, 1, &err);
+	tap_ok(schema_exists("dura_unit_keep") == 0, "given schema dropped");
+	struct dura_option o[] = { { "url", url }, { "schema", "dura_unit_keep" }, { "keep", "true" } };
+	st = NULL;
+	ops->open(o, 3, &st, &err);
+	if (st)
+		ops->close(st, 1, &err);
+	tap_ok(schema_exists("dura_unit_keep") == 1, "keep = true keeps the schema");
+	PQclear(PQexec(admin, "DROP SCHEMA dura_unit_keep CASCADE"));
+}
+
+int main(int argc, char **argv)
+{
+	const char *with = getenv("DURA_WITH_POSTGRES");
+	if (with && strcmp(with, "0") == 0) {
+		printf("1..0 # SKIP PostgreSQL provider not built\n");
+		return 0;
+	}
+	char path[4096];
+	const char *bd = getenv("top_builddir");
+	if (argc > 1)
+		snprintf(path, sizeof path, "%s", argv[1]);
+	else
+		snprintf(path, sizeof path, "%s/plugins/postgres/.libs/postgres.so", bd ? bd : ".");
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		printf("not ok 1 - dlopen %s: %s\n1..1\n", path, dlerror());
+		return 1;
+	}
+	const struct dura_provider_ops *(*entry)(void) =
+		(const struct dura_provider_ops *(*)(void))dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
+	ops = entry ? entry() : NULL;
+	if (!tap_ok(ops && ops->abi_major == DURA_ABI_MAJOR, "entry point"))
+		return tap_done();
+
+	struct dura_pgserver *srv = NULL;
+	url = getenv("DURA_PG_TEST_URL");
+	if (!url) {
+		char err[1024];
+		if (dura_pgserver_start(NULL, &srv, err, sizeof err) != 0) {
+			printf("1..0 # SKIP cannot start a PostgreSQL server: %s\n", err);
+			return 0;
+		}
+		url = dura_pgserver_url(srv);
+	}
+	admin = PQconnectdb(url);
+	PQclear(PQexec(admin, "SET client_min_messages = warning"));
+	if (!tap_ok(PQstatus(admin) == CONNECTION_OK, "admin connection")) {
+		dura_pgserver_stop(srv);
+		return tap_done();
+	}
+	test_options();
+	test_basic();
+	test_long_poll();
+	test_concurrency();
+	test_killed_backend();
+	test_keep();
+	PQfinish(admin);
+	dura_pgserver_stop(srv);
+	dlclose(h);
+	return tap_done();
+}

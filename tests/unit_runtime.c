@@ -1,0 +1,601 @@
+/*
+ * Runtime tests on the real SQLite provider (dlopened from the build tree,
+ * path from DURA_TEST_SQLITE_PLUGIN or $DURA_UNIT_RUNTIME_PLUGIN):
+ * fan-out under 1:1 and 3:2, timer, sub-orchestration, continue-as-new,
+ * activity failure, unregistered names, lock renewal of a long activity,
+ * retries and poison through a fault-injecting wrapper, and a stop with
+ * work in flight followed by a second runtime that finishes the rest.
+ */
+#include "config.h"
+
+#include "orchestration.h"
+#include "runtime.h"
+#include "tap.h"
+#include "util.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef DURA_TEST_SQLITE_PLUGIN
+#define DURA_TEST_SQLITE_PLUGIN "plugins/sqlite/.libs/sqlite.so"
+#endif
+
+static const struct dura_provider_ops *real_ops;
+
+/* ------------------------------------------------ completion tracking */
+
+#define MAX_DONE 512
+struct done {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t n;
+	char *instance[MAX_DONE];
+	enum dura_outcome outcome[MAX_DONE];
+	char *output[MAX_DONE];
+};
+
+static void done_init(struct done *d)
+{
+	memset(d, 0, sizeof *d);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+}
+
+static void done_free(struct done *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->instance[i]);
+		free(d->output[i]);
+	}
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+}
+
+static void on_done(void *arg, const char *instance, enum dura_outcome outcome,
+                    const uint8_t *output, size_t len)
+{
+	struct done *d = arg;
+	pthread_mutex_lock(&d->mu);
+	if (d->n < MAX_DONE) {
+		d->instance[d->n] = dura_xstrdup(instance);
+		d->outcome[d->n] = outcome;
+		d->output[d->n] = dura_xstrndup((const char *)output, len);
+		d->n++;
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Waits until n instances (any) completed or timeout_ms passed. */
+static size_t done_wait(struct done *d, size_t n, uint32_t timeout_ms)
+{
+	uint64_t until = dura_now_ms() + timeout_ms;
+	pthread_mutex_lock(&d->mu);
+	while (d->n < n && dura_now_ms() < until) {
+		pthread_mutex_unlock(&d->mu);
+		dura_sleep_ms(5);
+		pthread_mutex_lock(&d->mu);
+	}
+	size_t got = d->n;
+	pthread_mutex_unlock(&d->mu);
+	return got;
+}
+
+/* Index of instance in d, -1 if absent; counts duplicates into *count. */
+static int done_find(struct done *d, const char *instance, int *count)
+{
+	int idx = -1, c = 0;
+	pthread_mutex_lock(&d->mu);
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->instance[i], instance) == 0) {
+			idx = (int)i;
+			c++;
+		}
+	pthread_mutex_unlock(&d->mu);
+	if (count)
+		*count = c;
+	return idx;
+}
+
+/* ------------------------------------------------------ the workloads */
+
+static _Atomic int long_runs;
+
+static int act_upper(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = (char)in[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		dura_buf_append(out, &c, 1);
+	}
+	return 0;
+}
+
+static int act_slow(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
+{
+	dura_sleep_ms(40);
+	return act_upper(in, len, out, user);
+}
+
+/* Sleeps 3x the work lock: only lock renewal keeps it from running twice. */
+static int act_long(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
+{
+	atomic_fetch_add(&long_runs, 1);
+	dura_sleep_ms(600);
+	dura_buf_append(out, "long", 4);
+	return 0;
+}
+
+static int act_fail(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
+{
+	dura_buf_printf(out, "disk on fire");
+	return 1;
+}
+
+/* Input: "<activity>:<prefix>"; calls the activity 5 times with
+ * prefix0..prefix4 and completes with the results joined by ','. */
+static enum dura_orch_rc orch_fan(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
+                                  void *user)
+{
+	char act[32], prefix[64], buf[96];
+	const char *colon = memchr(input, ':', len);
+	if (!colon)
+		return dura_fail(ctx, "bad input");
+	snprintf(act, sizeof act, "%.*s", (int)(colon - (const char *)input), (const char *)input);
+	snprintf(prefix, sizeof prefix, "%.*s", (int)(len - (size_t)(colon + 1 - (const char *)input)),
+	         colon + 1);
+	dura_task t[5];
+	for (int i = 0; i < 5; i++) {
+		int n = snprintf(buf, sizeof buf, "%s%d", prefix, i);
+		t[i] = dura_call_activity(ctx, act, buf, (size_t)n);
+	}
+	struct dura_buf out = { 0 };
+	for (int i = 0; i < 5; i++) {
+		enum dura_task_state st = dura_task_state(ctx, t[i]);
+		const uint8_t *d;
+		size_t dl;
+		if (st == DURA_TASK_PENDING) {
+			dura_buf_free(&out);
+			return DURA_ORCH_PENDING;
+		}
+		if (dura_task_result(ctx, t[i], &d, &dl) != 0)
+			dl = 0; /* a call that failed itself (config error) */
+		if (st == DURA_TASK_FAILED) {
+			char why[128];
+			snprintf(why, sizeof why, "task %d: %.*s", i, (int)dl, (const char *)d);
+			dura_buf_free(&out);
+			return dura_fail(ctx, why);
+		}
+		if (i)
+			dura_buf_append(&out, ",", 1);
+		dura_buf_append(&out, d, dl);
+	}
+	enum dura_orch_rc rc = dura_complete(ctx, out.data, out.len);
+	dura_buf_free(&out);
+	return rc;
+}
+
+static enum dura_orch_rc orch_timer(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
+                                    void *user)
+{
+	dura_task t = dura_create_timer(ctx, 50);
+	if (dura_task_state(ctx, t) != DURA_TASK_COMPLETED)
+		return DURA_ORCH_PENDING;
+	dura_task a = dura_call_activity(ctx, "upper", "after", 5);
+	const uint8_t *d;
+	size_t dl;
+	if (dura_task_result(ctx, a, &d, &dl) != 0)
+		return DURA_ORCH_PENDING;
+	return dura_complete(ctx, d, dl);
+}
+
+static enum dura_orch_rc orch_parent(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
+                                     void *user)
+{
+	dura_task a = dura_call_sub_orchestration(ctx, "fan", NULL, "upper:a", 7);
+	dura_task b = dura_call_sub_orchestration(ctx, "fan", NULL, "upper:b", 7);
+	const uint8_t *da, *db;
+	size_t la, lb;
+	if (dura_task_result(ctx, a, &da, &la) != 0 || dura_task_result(ctx, b, &db, &lb) != 0)
+		return DURA_ORCH_PENDING;
+	if (dura_task_state(ctx, a) != DURA_TASK_COMPLETED ||
+	    dura_task_state(ctx, b) != DURA_TASK_COMPLETED)
+		return dura_fail(ctx, "child failed");
+	char out[128];
+	int n = snprintf(out, sizeof out, "%.*s|%.*s", (int)la, (const char *)da, (int)lb,
+	                 (const char *)db);
+	return dura_complete(ctx, out, (size_t)n);
+}
+
+static enum dura_orch_rc orch_counter(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
+                                      void *user)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%.*s", (int)len, (const char *)input);
+	int n = atoi(buf);
+	dura_task t = dura_call_activity(ctx, "upper", "x", 1);
+	if (dura_task_state(ctx, t) == DURA_TASK_PENDING)
+		return DURA_ORCH_PENDING;
+	if (n >= 5)
+		return dura_complete(ctx, buf, strlen(buf));
+	int k = snprintf(buf, sizeof buf, "%d", n + 1);
+	return dura_continue_as_new(ctx, buf, (size_t)k);
+}
+
+static struct dura_registry *make_registry(void)
+{
+	struct dura_registry *reg = dura_registry_new();
+	dura_registry_add_activity(reg, "upper", act_upper, NULL);
+	dura_registry_add_activity(reg, "slow", act_slow, NULL);
+	dura_registry_add_activity(reg, "long", act_long, NULL);
+	dura_registry_add_activity(reg, "fail", act_fail, NULL);
+	dura_registry_add_orchestration(reg, "fan", orch_fan, NULL);
+	dura_registry_add_orchestration(reg, "timer", orch_timer, NULL);
+	dura_registry_add_orchestration(reg, "parent", orch_parent, NULL);
+	dura_registry_add_orchestration(reg, "counter", orch_counter, NULL);
+	return reg;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static dura_store *open_store(const struct dura_provider_ops *ops)
+{
+	struct dura_option opt = { "database", ":memory:" };
+	struct dura_err err;
+	dura_store *store = NULL;
+	if (ops->open(&opt, 1, &store, &err) != DURA_OK) {
+		tap_diag("open: %s", err.msg);
+		return NULL;
+	}
+	return store;
+}
+
+static void close_store(const struct dura_provider_ops *ops, dura_store *store)
+{
+	struct dura_err err;
+	if (store)
+		ops->close(store, 1, &err);
+}
+
+static struct dura_runtime *start_rt(const struct dura_provider_ops *ops, dura_store *store,
+                                     const struct dura_registry *reg, unsigned o, unsigned w,
+                                     struct dura_runtime_config *cfg_in, struct done *d)
+{
+	struct dura_runtime_config cfg;
+	if (cfg_in)
+		cfg = *cfg_in;
+	else
+		dura_runtime_config_defaults(&cfg);
+	cfg.orch_workers = o;
+	cfg.activity_workers = w;
+	struct dura_runtime *rt = NULL;
+	char err[256];
+	if (dura_runtime_start(ops, store, reg, &cfg, on_done, d, &rt, err, sizeof err) != 0)
+		tap_diag("runtime start: %s", err);
+	return rt;
+}
+
+static int start_inst(struct dura_runtime *rt, const char *id, const char *name,
+                      const char *input)
+{
+	char err[256];
+	if (dura_runtime_start_orchestration(rt, id, name, input, strlen(input), err,
+	                                     sizeof err) != 0) {
+		tap_diag("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks one finished instance's outcome and output. */
+static int expect(struct done *d, const char *id, enum dura_outcome outcome,
+                  const char *output_part)
+{
+	int count;
+	int i = done_find(d, id, &count);
+	if (i < 0 || count != 1) {
+		tap_diag("%s: reported %d times", id, count);
+		return 0;
+	}
+	if (d->outcome[i] != outcome || !strstr(d->output[i], output_part)) {
+		tap_diag("%s: outcome %d output '%s', expected %d with '%s'", id,
+		         (int)d->outcome[i], d->output[i], (int)outcome, output_part);
+		return 0;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void test_fanout(unsigned o, unsigned w)
+{
+	const struct dura_provider_ops *ops = real_ops;
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, o, w, NULL, &d) : NULL;
+	enum { N = 40 };
+	int ok = rt != NULL;
+	char id[32], in[32], want[128];
+	for (int i = 0; ok && i < N; i++) {
+		snprintf(id, sizeof id, "fan-%d", i);
+		snprintf(in, sizeof in, "upper:i%d.", i);
+		ok = start_inst(rt, id, "fan", in) == 0;
+	}
+	size_t got = ok ? done_wait(&d, N, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	for (int i = 0; ok && i < N; i++) {
+		snprintf(id, sizeof id, "fan-%d", i);
+		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
+		ok = expect(&d, id, DURA_OUTCOME_COMPLETED, want);
+	}
+	tap_ok(ok && got == N, "%u:%u fan-out: %zu/%d instances completed with the right output",
+	       o, w, got, N);
+	tap_ok(st.activities_executed == 5 * N && st.turns >= 2 * N && st.poisoned == 0 &&
+	       st.infra_errors == 0,
+	       "%u:%u stats: %llu activities, %llu turns, %llu ignored", o, w,
+	       (unsigned long long)st.activities_executed, (unsigned long long)st.turns,
+	       (unsigned long long)st.ignored_messages);
+
+	/* Stored status agrees with the callback. */
+	struct dura_instance_meta *meta = NULL;
+	struct dura_err err;
+	int meta_ok = store && ops->instance_status(store, "fan-7", &meta, &err) == DURA_OK && meta &&
+	              meta->status == DURA_STATUS_COMPLETED && meta->execution == 1 &&
+	              meta->output.len == strlen("I7.0,I7.1,I7.2,I7.3,I7.4");
+	if (meta)
+		ops->release_instance_status(store, meta);
+	tap_ok(meta_ok, "%u:%u stored metadata: completed, execution 1, output", o, w);
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
+static void test_features(void)
+{
+	const struct dura_provider_ops *ops = real_ops;
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 2, NULL, &d) : NULL;
+	int ok = rt && start_inst(rt, "timer", "timer", "") == 0 &&
+	         start_inst(rt, "parent", "parent", "") == 0 &&
+	         start_inst(rt, "counter", "counter", "1") == 0 &&
+	         start_inst(rt, "failing", "fan", "fail:z") == 0 &&
+	         start_inst(rt, "no-act", "fan", "nosuch:z") == 0 &&
+	         start_inst(rt, "no-orch", "nosuch", "") == 0;
+	/* parent + its two children count as three completions */
+	size_t got = ok ? done_wait(&d, 8, 20000) : 0;
+	dura_runtime_stop(rt);
+	tap_ok(got == 8, "feature instances all finished (%zu/8)", got);
+	tap_ok(expect(&d, "timer", DURA_OUTCOME_COMPLETED, "AFTER"), "timer then activity completes");
+	tap_ok(expect(&d, "parent", DURA_OUTCOME_COMPLETED, "A0,A1,A2,A3,A4|B0,B1,B2,B3,B4") &&
+	       expect(&d, "parent/2", DURA_OUTCOME_COMPLETED, "A0") &&
+	       expect(&d, "parent/3", DURA_OUTCOME_COMPLETED, "B0"),
+	       "sub-orchestrations complete and the parent combines their outputs");
+	tap_ok(expect(&d, "counter", DURA_OUTCOME_COMPLETED, "5"), "continue-as-new reaches 5");
+	struct dura_instance_meta *meta = NULL;
+	struct dura_history *h = NULL;
+	struct dura_err err;
+	struct dura_history_shape sh = { 0 };
+	char serr[128];
+	int cok = store && ops->instance_status(store, "counter", &meta, &err) == DURA_OK && meta &&
+	          meta->execution == 5 && meta->status == DURA_STATUS_COMPLETED &&
+	          ops->read_history(store, "counter", 5, &h, &err) == DURA_OK &&
+	          dura_history_shape(h->events, h->n_events, &sh, serr, sizeof serr) == 0 &&
+	          sh.started == 1 && sh.activities_completed == 1 &&
+	          sh.terminal_status == DURA_STATUS_COMPLETED;
+	if (h)
+		ops->release_history(store, h);
+	h = NULL;
+	int old_ok = store && ops->read_history(store, "counter", 4, &h, &err) == DURA_OK &&
+	             dura_history_shape(h->events, h->n_events, &sh, serr, sizeof serr) == 0 &&
+	             sh.terminal_status == DURA_STATUS_CONTINUED_AS_NEW;
+	if (h)
+		ops->release_history(store, h);
+	if (meta)
+		ops->release_instance_status(store, meta);
+	tap_ok(cok && old_ok, "continue-as-new: execution 5 stored, execution 4 ended as continued");
+	tap_ok(expect(&d, "failing", DURA_OUTCOME_FAILED_APP, "task 0: disk on fire"),
+	       "activity failure fails the orchestration (app)");
+	tap_ok(expect(&d, "no-act", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
+	       "unregistered activity: config failure");
+	tap_ok(expect(&d, "no-orch", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
+	       "unregistered orchestration: config failure");
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
+static void test_lock_renewal(void)
+{
+	const struct dura_provider_ops *ops = real_ops;
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.work_lock_ms = 200;
+	cfg.poll_wait_ms = 20;
+	atomic_store(&long_runs, 0);
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 1, 3, &cfg, &d) : NULL;
+	int ok = rt && start_inst(rt, "long", "fan", "long:") == 0;
+	size_t got = ok ? done_wait(&d, 1, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	tap_ok(got == 1 && expect(&d, "long", DURA_OUTCOME_COMPLETED, "long,long,long,long,long") &&
+	       atomic_load(&long_runs) == 5 && st.lock_lost == 0,
+	       "activities 3x longer than their lock run exactly once (%d runs, %llu lost)",
+	       atomic_load(&long_runs), (unsigned long long)st.lock_lost);
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
+static void test_stop_in_flight(void)
+{
+	const struct dura_provider_ops *ops = real_ops;
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	enum { N = 12 };
+	char id[32];
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 2, NULL, &d) : NULL;
+	int ok = rt != NULL;
+	for (int i = 0; ok && i < N; i++) {
+		snprintf(id, sizeof id, "stop-%d", i);
+		ok = start_inst(rt, id, "fan", "slow:s") == 0;
+	}
+	dura_sleep_ms(150); /* some activities are running now */
+	uint64_t t0 = dura_now_ms();
+	dura_runtime_stop(rt);
+	uint64_t stop_ms = dura_now_ms() - t0;
+	size_t before = d.n;
+	tap_ok(ok && before < N, "stop with work in flight returns (%llu ms, %zu/%d done)",
+	       (unsigned long long)stop_ms, before, N);
+	/* Nothing was lost: a new runtime on the same store finishes the rest. */
+	rt = ok ? start_rt(ops, store, reg, 2, 2, NULL, &d) : NULL;
+	size_t got = rt ? done_wait(&d, N, 20000) : 0;
+	dura_runtime_stop(rt);
+	int all = got == N;
+	for (int i = 0; all && i < N; i++) {
+		snprintf(id, sizeof id, "stop-%d", i);
+		all = expect(&d, id, DURA_OUTCOME_COMPLETED, "S0,S1,S2,S3,S4");
+	}
+	tap_ok(all, "after a restart every instance completes exactly once (%zu/%d)", got, N);
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
+/* ---------------------------------------------------- fault injection */
+
+/* The ops table has no user pointer, so the wrapper's state is file-global
+ * (test only). */
+static struct dura_provider_ops fault_ops;
+static _Atomic unsigned fault_acks;
+static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t poison_tokens[64];
+static size_t n_poison_tokens;
+
+static dura_rc fault_fetch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                           struct dura_orch_item **out, struct dura_err *err)
+{
+	dura_rc rc = real_ops->fetch_orchestration_item(s, lock_ms, wait_ms, out, err);
+	if (rc == DURA_OK && strcmp((*out)->instance, "poison") == 0) {
+		pthread_mutex_lock(&fault_mu);
+		poison_tokens[n_poison_tokens++ % 64] = (*out)->token;
+		pthread_mutex_unlock(&fault_mu);
+	}
+	return rc;
+}
+
+static dura_rc fault_ack(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+                         struct dura_err *err)
+{
+	int poison = 0;
+	pthread_mutex_lock(&fault_mu);
+	for (size_t i = 0; i < 64; i++)
+		poison |= poison_tokens[i] == token;
+	pthread_mutex_unlock(&fault_mu);
+	/* The "poison" instance can only store its own failure. */
+	if (poison && !(ack->meta && ack->meta->status == DURA_STATUS_FAILED)) {
+		dura_err_set(err, "injected permanent error");
+		return DURA_PERMANENT;
+	}
+	/* Every third ack fails transiently (nothing changed). */
+	if (atomic_fetch_add(&fault_acks, 1) % 3 == 2) {
+		dura_err_set(err, "injected busy");
+		return DURA_RETRY;
+	}
+	return real_ops->ack_orchestration_item(s, token, ack, err);
+}
+
+static void test_faults(void)
+{
+	fault_ops = *real_ops;
+	fault_ops.fetch_orchestration_item = fault_fetch;
+	fault_ops.ack_orchestration_item = fault_ack;
+	fault_ops.ack_orchestration_item_and_fetch = NULL;
+	fault_ops.ack_work_item_and_fetch = NULL;
+	const struct dura_provider_ops *ops = &fault_ops;
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.max_attempts = 3;
+	cfg.retry_base_ms = 1;
+	cfg.poll_wait_ms = 20;
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 2, &cfg, &d) : NULL;
+	int ok = rt && start_inst(rt, "poison", "fan", "upper:p") == 0;
+	char id[32];
+	for (int i = 0; ok && i < 10; i++) {
+		snprintf(id, sizeof id, "busy-%d", i);
+		ok = start_inst(rt, id, "fan", "upper:b") == 0;
+	}
+	size_t got = ok ? done_wait(&d, 11, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	int all = got == 11;
+	for (int i = 0; all && i < 10; i++) {
+		snprintf(id, sizeof id, "busy-%d", i);
+		all = expect(&d, id, DURA_OUTCOME_COMPLETED, "B0,B1,B2,B3,B4");
+	}
+	tap_ok(all && st.retries > 0, "transient ack errors are retried (%llu retries), all complete",
+	       (unsigned long long)st.retries);
+	tap_ok(expect(&d, "poison", DURA_OUTCOME_FAILED_INFRA, "poison") && st.poisoned == 1 &&
+	       st.abandons >= 3,
+	       "a turn that can never be stored is abandoned, then poisoned (infra) after "
+	       "max_attempts (%llu abandons)", (unsigned long long)st.abandons);
+	struct dura_instance_meta *meta = NULL;
+	struct dura_err err;
+	int mok = store && real_ops->instance_status(store, "poison", &meta, &err) == DURA_OK &&
+	          meta && meta->status == DURA_STATUS_FAILED;
+	if (meta)
+		real_ops->release_instance_status(store, meta);
+	tap_ok(mok, "the poisoned instance is stored as failed");
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
+int main(void)
+{
+	const char *path = getenv("DURA_UNIT_RUNTIME_PLUGIN");
+	if (!path || !*path)
+		path = DURA_TEST_SQLITE_PLUGIN;
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	const struct dura_provider_ops *(*entry)(void) = NULL;
+	if (h)
+		*(void **)&entry = dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
+	real_ops = entry ? entry() : NULL;
+	if (!tap_ok(real_ops != NULL && real_ops->abi_major == DURA_ABI_MAJOR,
+	            "load provider %s", path)) {
+		tap_diag("%s", dlerror());
+		return tap_done();
+	}
+	test_fanout(1, 1);
+	test_fanout(3, 2);
+	test_features();
+	test_lock_renewal();
+	test_stop_in_flight();
+	test_faults();
+	dlclose(h);
+	return tap_done();
+}
