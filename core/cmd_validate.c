@@ -30,6 +30,7 @@ static void usage(FILE *f)
 	        "                       in a scenario file\n"
 	        "  --plugin-dir DIR     search DIR first\n"
 	        "  --only SUBSTRING     run only the tests whose name contains SUBSTRING\n"
+	        "                       (repeatable: tests matching any of them)\n"
 	        "  --timeout SECONDS    time limit per test (default %u); a test that runs\n"
 	        "                       longer fails with 'timed out'\n"
 	        "  --in-process         run tests in this process without time limit (for a\n"
@@ -45,7 +46,8 @@ static void usage(FILE *f)
 struct args {
 	const char *plugin;
 	const char *plugin_dir;
-	const char *only;
+	const char **only;   /* owned array of argv strings */
+	size_t n_only;
 	unsigned timeout_s;
 	int in_process;
 	int list;
@@ -58,6 +60,7 @@ static void args_free(struct args *a)
 	for (size_t i = 0; i < a->n_options; i++)
 		free((char *)a->options[i].key);
 	free(a->options);
+	free(a->only);
 }
 
 /* Returns 0, 1 (--help printed) or -1 (error printed). */
@@ -115,7 +118,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		}
 		case 2: a->plugin_dir = val; break;
-		case 3: a->only = val; break;
+		case 3:
+			a->only = dura_xrealloc(a->only, (a->n_only + 1) * sizeof *a->only);
+			a->only[a->n_only++] = val;
+			break;
 		case 4: {
 			uint64_t v;
 			char why[256];
@@ -127,6 +133,29 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		}
 		}
+	}
+	return 0;
+}
+
+/* Opens and drops one store; 0, or -1 with the plugin's message. */
+static int probe_open(const struct dura_provider_ops *ops, const struct dura_prepared *prep,
+                      char *why, size_t len)
+{
+	struct dura_err err;
+	memset(&err, 0, sizeof err);
+	dura_store *store = NULL;
+	dura_rc rc = ops->open(prep->options, prep->n_options, &store, &err);
+	if (rc != DURA_OK) {
+		dura_errbuf(why, len, "open failed (%s): %.*s", dura_vrc_name(rc),
+		            (int)strnlen(err.msg, sizeof err.msg), err.msg);
+		return -1;
+	}
+	memset(&err, 0, sizeof err);
+	rc = ops->close(store, 1, &err);
+	if (rc != DURA_OK) {
+		dura_errbuf(why, len, "close(drop = 1) failed (%s): %.*s", dura_vrc_name(rc),
+		            (int)strnlen(err.msg, sizeof err.msg), err.msg);
+		return -1;
 	}
 	return 0;
 }
@@ -181,18 +210,32 @@ int dura_cmd_validate(int argc, char **argv)
 		printf("# option %s = %s\n", prep.options[i].key, prep.options[i].value);
 	}
 	fflush(stdout);
+	/* A store that cannot be opened at all is a configuration problem
+	 * (bad value, unreachable server): say so once, exit 2, instead of
+	 * failing every test with the same message. */
+	char why[1024];
+	if (probe_open(plugin.ops, &prep, why, sizeof why) != 0) {
+		fprintf(stderr, "durabench validate: plugin '%s': %s\n", plugin.ops->name, why);
+		dura_prepared_free(&prep);
+		dura_env_free(env);
+		dura_plugin_unload(&plugin);
+		args_free(&a);
+		return DURA_EXIT_USAGE;
+	}
 	struct dura_validate_opts vo = {
 		.ops = plugin.ops,
 		.options = prep.options,
 		.n_options = prep.n_options,
 		.only = a.only,
+		.n_only = a.n_only,
 		.timeout_s = a.timeout_s,
 		.in_process = a.in_process,
 	};
 	int failed = dura_validate_run(&vo, stdout);
 	int rc = DURA_EXIT_OK;
 	if (failed < 0) {
-		fprintf(stderr, "durabench validate: no test name contains '%s' (see --list)\n", a.only);
+		fprintf(stderr, "durabench validate: no test name contains %s'%s' (see --list)\n",
+		        a.n_only > 1 ? "any of the --only strings, e.g. " : "", a.only[0]);
 		rc = DURA_EXIT_USAGE;
 	} else if (failed > 0) {
 		rc = DURA_EXIT_FAIL;

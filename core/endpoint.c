@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,13 @@ static int start_pgserver_locked(struct dura_env *env, char *err, size_t errlen)
 	return 0;
 }
 
+/* A client the proxy could not connect to its target would otherwise only
+ * be seen by the plugin as a closed connection: name the target. */
+static void log_proxy_failure(void *arg, const char *message)
+{
+	fprintf(stderr, "durabench: delay proxy: %s\n", message);
+}
+
 /* Puts a proxy in front of *url and replaces *url with the rewritten one. */
 static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, char **url,
                               char *err, size_t errlen)
@@ -96,7 +104,7 @@ static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, cha
 	char host[256], why[512];
 	int port;
 	if (dura_url_endpoint(*url, host, sizeof host, &port, why, sizeof why) != 0) {
-		dura_errbuf(err, errlen, "emulate_rtt: %s", why);
+		dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
 		return -1;
 	}
 	struct dura_proxy_config cfg = {
@@ -107,6 +115,7 @@ static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, cha
 		.rtt_us = p->emulate_rtt_us,
 		.jitter_us = p->emulate_jitter_us,
 		.bandwidth_bps = p->emulate_bandwidth_bps,
+		.log = log_proxy_failure,
 	};
 	struct dura_proxy *proxy;
 	if (dura_proxy_start(&cfg, &proxy, why, sizeof why) != 0) {
@@ -117,7 +126,7 @@ static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, cha
 	env->proxies[env->n_proxies++] = proxy;
 	char *rewritten = dura_url_rewrite(*url, "127.0.0.1", dura_proxy_port(proxy), why, sizeof why);
 	if (!rewritten) {
-		dura_errbuf(err, errlen, "emulate_rtt: %s", why);
+		dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
 		return -1;
 	}
 	p->target_display = dura_url_mask(*url);
@@ -188,21 +197,21 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	uint64_t v;
 	if (emulate[0]) {
 		if (dura_parse_duration_us(emulate[0], &v, why, sizeof why) != 0) {
-			dura_errbuf(err, errlen, "emulate_rtt: %s", why);
+			dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
 			goto fail;
 		}
 		out->emulate_rtt_us = v;
 	}
 	if (emulate[1]) {
 		if (dura_parse_duration_us(emulate[1], &v, why, sizeof why) != 0) {
-			dura_errbuf(err, errlen, "emulate_jitter: %s", why);
+			dura_errbuf(err, errlen, "'emulate_jitter': %s", why);
 			goto fail;
 		}
 		out->emulate_jitter_us = v;
 	}
 	if (emulate[2]) {
 		if (dura_parse_bandwidth(emulate[2], &v, why, sizeof why) != 0) {
-			dura_errbuf(err, errlen, "emulate_bandwidth: %s", why);
+			dura_errbuf(err, errlen, "'emulate_bandwidth': %s", why);
 			goto fail;
 		}
 		out->emulate_bandwidth_bps = v;
@@ -210,7 +219,8 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	int emulating = emulate[0] || emulate[1] || emulate[2];
 	if (emulating && !url_spec) {
 		dura_errbuf(err, errlen,
-		            "emulate_* options need a networked provider; plugin '%s' has no address option",
+		            "'%s' needs a networked provider; plugin '%s' has no address option",
+		            emulate[0] ? "emulate_rtt" : emulate[1] ? "emulate_jitter" : "emulate_bandwidth",
 		            ops->name);
 		goto fail;
 	}

@@ -218,21 +218,23 @@ static void reap(pid_t pid)
 		;
 }
 
-/* Reads the guardian's status report until it closes the pipe. */
+/* Reads the guardian's one-line status report.  Stops at the newline rather
+ * than waiting for EOF: a child forked meanwhile by another thread of ours
+ * may hold a copy of the write end. */
 static void read_status(int fd, char *buf, size_t len)
 {
 	size_t off = 0;
-	for (;;) {
+	buf[0] = '\0';
+	while (off < len - 1 && !memchr(buf, '\n', off)) {
 		ssize_t r = read(fd, buf + off, len - 1 - off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		off += (size_t)r;
-		if (off == len - 1)
-			break;
 	}
 	buf[off] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,

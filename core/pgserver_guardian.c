@@ -525,13 +525,16 @@ _Noreturn void dura_pg_guardian_main(const struct dura_pg_plan *plan, int ctl_fd
 			s = start_server(plan, ctl_fd, log_fd, &server, &port, msg, sizeof msg);
 	}
 	if (s == STEP_OK) {
-		snprintf(status, sizeof status, "OK %d", port);
+		snprintf(status, sizeof status, "OK %d\n", port);
 		report(status_fd, status);
 		while (!parent_gone(ctl_fd, -1))
 			;
 		stop_child(server);
 	} else if (s == STEP_FAILED) {
-		snprintf(status, sizeof status, "ERR %s", msg);
+		for (char *c = msg; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = ' '; /* the report is one line */
+		snprintf(status, sizeof status, "ERR %s\n", msg);
 		report(status_fd, status);
 	}
 	dura_pg_remove_tree(plan->dir);

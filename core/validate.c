@@ -187,12 +187,22 @@ static void run_forked(const struct dura_validate_opts *o, const struct dura_vte
 	res->reason[sizeof res->reason - 1] = 0;
 }
 
+int dura_validate_selected(const struct dura_validate_opts *o, const char *name)
+{
+	if (o->n_only == 0)
+		return 1;
+	for (size_t i = 0; i < o->n_only; i++)
+		if (strstr(name, o->only[i]))
+			return 1;
+	return 0;
+}
+
 int dura_validate_run(const struct dura_validate_opts *o, FILE *out)
 {
 	size_t n = 0, passed = 0, failed = 0;
 	for (size_t i = 0; i < N_THEMES; i++) {
 		for (const struct dura_vtest *test = themes[i]; test->name; test++) {
-			if (o->only && !strstr(test->name, o->only))
+			if (!dura_validate_selected(o, test->name))
 				continue;
 			n++;
 			struct child_result res;

@@ -63,7 +63,8 @@ struct dura_validate_opts {
 	const struct dura_provider_ops *ops;
 	const struct dura_option *options; /* prepared options for open() */
 	size_t n_options;
-	const char *only;     /* run only tests whose name contains this, or NULL */
+	const char *const *only; /* run only tests whose name contains one of */
+	size_t n_only;           /* these n_only substrings (0: every test) */
 	unsigned timeout_s;   /* per test; 0 = default */
 	int in_process;       /* 1: no child process, no time limit (debugging) */
 };
@@ -73,6 +74,7 @@ struct dura_validate_opts {
 /* Runs the selected tests, printing "ok N name" / "not ok N name: reason"
  * per test and "P passed, F failed" last, to out.  Returns the number of
  * failures, or -1 when no test matches opts->only. */
+int dura_validate_selected(const struct dura_validate_opts *opts, const char *name);
 int dura_validate_run(const struct dura_validate_opts *opts, FILE *out);
 
 /* Prints every test's name and description, one per line. */

@@ -246,10 +246,15 @@ static struct dura_registry *make_registry(void)
 
 static dura_store *open_store(const struct dura_provider_ops *ops)
 {
+	/* database = :memory: for SQLite; other providers (via
+	 * $DURA_UNIT_RUNTIME_PLUGIN) get their defaults. */
 	struct dura_option opt = { "database", ":memory:" };
+	size_t n_opt = 0;
+	for (const struct dura_option_spec *o = ops->options; o && o->name; o++)
+		n_opt |= strcmp(o->name, "database") == 0;
 	struct dura_err err;
 	dura_store *store = NULL;
-	if (ops->open(&opt, 1, &store, &err) != DURA_OK) {
+	if (ops->open(&opt, n_opt, &store, &err) != DURA_OK) {
 		tap_diag("open: %s", err.msg);
 		return NULL;
 	}

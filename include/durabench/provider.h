@@ -363,6 +363,36 @@ struct dura_provider_ops {
 	 * block, e.g. "PostgreSQL 15.18, pool_size 10" or "SQLite 3.40.1,
 	 * :memory:".  Never includes a password. */
 	void (*describe)(dura_store *store, char *buf, size_t len);
+
+	/* Batch peek-lock: like fetch_work_item, but up to max_items items
+	 * (oldest first) in one round trip, each with its own token.  The
+	 * caller provides items[max_items]; on DURA_OK, items[0..*n_items) are
+	 * set (1 <= *n_items <= max_items) and each is released with
+	 * release_work_item.  DURA_EMPTY (with *n_items = 0) when nothing was
+	 * visible after waiting up to wait_ms.  Lets a distant worker pay one
+	 * round trip for several activities. */
+	dura_rc (*fetch_work_items)(dura_store *store, uint32_t lock_ms,
+	                            uint32_t wait_ms, size_t max_items,
+	                            struct dura_work_item **items,
+	                            size_t *n_items, struct dura_err *err);
+
+	/* Acks n work items and then fetches up to max_next new ones
+	 * (wait_ms = 0), in one round trip.  Each item is acked as by
+	 * ack_work_item (delete if tokens[i] still holds it and, if
+	 * completions[i].instance != NULL, enqueue completions[i]); results[i]
+	 * receives DURA_OK or DURA_LOCK_LOST for item i (a lost item enqueues
+	 * nothing).  All acks of a call commit together.  The return code is
+	 * DURA_OK when the acks were processed (whatever results[] holds); any
+	 * other code means none was applied.  next[max_next] is caller-provided;
+	 * *n_next receives the number fetched (0 when max_next is 0 or nothing
+	 * was visible, or the fetch part failed). */
+	dura_rc (*ack_work_items_and_fetch)(dura_store *store, size_t n,
+	                                    const uint64_t *tokens,
+	                                    const struct dura_message *completions,
+	                                    dura_rc *results, uint32_t lock_ms,
+	                                    size_t max_next,
+	                                    struct dura_work_item **next,
+	                                    size_t *n_next, struct dura_err *err);
 };
 
 /* The struct must be at least this large: every required operation. */

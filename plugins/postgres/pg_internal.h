@@ -205,6 +205,9 @@ struct dura_pg_waitq {
 	pthread_cond_t cv;           /* CLOCK_MONOTONIC */
 	uint64_t gen[2];             /* bumped whenever work may have appeared */
 	unsigned waiters[2];
+	/* wake-ups owed to waiters: one per item that appeared (capped at the
+	 * number of waiters), so one new item wakes one waiter, not all */
+	unsigned tickets[2];
 	/* "known empty": the last server fetch found nothing at generation
 	 * empty_gen; until empty_until (monotonic ns) nothing can have become
 	 * visible without a bump, so a long poll may skip the round trip. */
@@ -283,8 +286,10 @@ dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
 
 dura_rc dura_pg_waitq_init(struct dura_pg_waitq *w);
 void dura_pg_waitq_destroy(struct dura_pg_waitq *w);
-/* Work may have appeared in the queues of mask (1 << PG_Q_*). */
-void dura_pg_wake(struct dura_store *st, unsigned mask);
+/* n items (visible now or later) may have appeared in queue q: wakes up to
+ * n waiters (PG_WAKE_ALL: every one). */
+#define PG_WAKE_ALL 0xffffffffu
+void dura_pg_wake(struct dura_store *st, enum dura_pg_queue q, unsigned n);
 /* 1 if any fetcher of this store is waiting (so NOTIFY is worth it). */
 int dura_pg_have_waiters(struct dura_store *st);
 uint64_t dura_pg_gen(struct dura_store *st, enum dura_pg_queue q);
@@ -294,9 +299,11 @@ void dura_pg_note_empty(struct dura_store *st, enum dura_pg_queue q,
                         uint64_t gen, int64_t next_ms);
 /* 1 if a fetch right now would surely find nothing (see empty_gen). */
 int dura_pg_known_empty(struct dura_store *st, enum dura_pg_queue q);
-/* Waits until the generation moves past gen, the queue's next-visible time
- * arrives, or deadline_ns (monotonic).  Returns 1 if it is worth fetching
- * again, 0 if the deadline passed. */
+/* Called after a fetch started at generation gen found nothing: waits for
+ * a wake-up meant for this waiter, the queue's next-visible time, or
+ * deadline_ns (monotonic).  Returns 1 if it is worth fetching again
+ * (also at once if the generation moved during the fetch), 0 if the
+ * deadline passed. */
 int dura_pg_wait(struct dura_store *st, enum dura_pg_queue q, uint64_t gen,
                  uint64_t deadline_ns);
 

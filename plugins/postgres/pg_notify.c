@@ -61,20 +61,19 @@ void dura_pg_waitq_destroy(struct dura_pg_waitq *w)
 	pthread_cond_destroy(&w->cv);
 }
 
-void dura_pg_wake(struct dura_store *st, unsigned mask)
+void dura_pg_wake(struct dura_store *st, enum dura_pg_queue q, unsigned n)
 {
 	struct dura_pg_waitq *w = &st->waitq;
+	if (n == 0)
+		return;
 	pthread_mutex_lock(&w->mu);
-	int any = 0;
-	for (int q = 0; q < 2; q++) {
-		if (!(mask & (1u << q)))
-			continue;
-		w->gen[q]++;
-		w->empty_valid[q] = 0;
-		any |= w->waiters[q] != 0;
-	}
-	if (any)
+	w->gen[q]++;
+	w->empty_valid[q] = 0;
+	if (w->waiters[q]) {
+		unsigned t = w->tickets[q] + (n > w->waiters[q] ? w->waiters[q] : n);
+		w->tickets[q] = t > w->waiters[q] ? w->waiters[q] : t;
 		pthread_cond_broadcast(&w->cv);
+	}
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -105,6 +104,8 @@ void dura_pg_note_empty(struct dura_store *st, enum dura_pg_queue q,
 		w->empty_valid[q] = 1;
 		w->empty_gen[q] = gen;
 		w->empty_until[q] = until;
+		if (w->waiters[q]) /* they may be sleeping past `until` */
+			pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 }
@@ -126,40 +127,47 @@ int dura_pg_wait(struct dura_store *st, enum dura_pg_queue q, uint64_t gen,
 	struct dura_pg_waitq *w = &st->waitq;
 	int again = 0;
 	pthread_mutex_lock(&w->mu);
+	if (w->gen[q] != gen) {
+		/* something appeared while our fetch ran: look again */
+		pthread_mutex_unlock(&w->mu);
+		return dura_pg_now_ns() < deadline_ns;
+	}
 	w->waiters[q]++;
 	atomic_fetch_add(&w->total_waiters, 1);
 	for (;;) {
-		if (w->gen[q] != gen) {
+		if (w->tickets[q] > 0) {
+			w->tickets[q]--;
 			again = 1;
 			break;
 		}
 		uint64_t now = dura_pg_now_ns();
+		if (now >= deadline_ns)
+			break;
 		uint64_t wake = deadline_ns;
-		if (w->empty_valid[q] && w->empty_gen[q] == gen) {
+		int known = w->empty_valid[q] && w->empty_gen[q] == w->gen[q];
+		if (known) {
 			if (now >= w->empty_until[q]) {
-				again = now < deadline_ns;
+				again = 1; /* something becomes visible now */
 				break;
 			}
 			if (w->empty_until[q] < wake)
 				wake = w->empty_until[q];
-		} else if (now < deadline_ns) {
-			/* nobody recorded when to look again: do not sleep past
-			 * the safety interval */
-			if (now + KNOWN_EMPTY_MAX_NS < wake)
-				wake = now + KNOWN_EMPTY_MAX_NS;
+		} else if (now + KNOWN_EMPTY_MAX_NS < wake) {
+			/* nobody knows when to look again: not past the safety
+			 * interval */
+			wake = now + KNOWN_EMPTY_MAX_NS;
 		}
-		if (now >= deadline_ns)
-			break;
 		struct timespec ts = { (time_t)(wake / 1000000000ull),
 		                       (long)(wake % 1000000000ull) };
 		int r = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-		if (r == ETIMEDOUT && wake < deadline_ns &&
-		    !(w->empty_valid[q] && w->empty_gen[q] == gen)) {
+		if (r == ETIMEDOUT && !known && wake < deadline_ns) {
 			again = 1;
 			break;
 		}
 	}
 	w->waiters[q]--;
+	if (w->tickets[q] > w->waiters[q])
+		w->tickets[q] = w->waiters[q];
 	atomic_fetch_sub(&w->total_waiters, 1);
 	pthread_mutex_unlock(&w->mu);
 	return again;
@@ -206,7 +214,8 @@ static void *listener_main(void *arg)
 				continue;
 			atomic_fetch_add(&st->stats.reconnects, 1);
 			/* notifications may have been missed while we were away */
-			dura_pg_wake(st, 3u);
+			dura_pg_wake(st, PG_Q_ORCH, PG_WAKE_ALL);
+			dura_pg_wake(st, PG_Q_WORK, PG_WAKE_ALL);
 		}
 		struct pollfd pfd[2] = {
 			{ .fd = PQsocket(conn), .events = POLLIN },
@@ -224,19 +233,17 @@ static void *listener_main(void *arg)
 			conn = NULL;
 			continue;
 		}
-		unsigned mask = 0;
+		unsigned count[2] = { 0, 0 };
 		PGnotify *n;
 		while ((n = PQnotifies(conn))) {
-			if (!dura_pg_pool_owns_pid(st, n->be_pid)) {
-				if (n->extra && n->extra[0] == 'w')
-					mask |= 1u << PG_Q_WORK;
-				else
-					mask |= 1u << PG_Q_ORCH;
-			}
+			/* one notification per transaction and payload: we do not
+			 * know how many items it stands for, so wake everyone */
+			if (!dura_pg_pool_owns_pid(st, n->be_pid))
+				count[n->extra && n->extra[0] == 'w' ? PG_Q_WORK : PG_Q_ORCH] = PG_WAKE_ALL;
 			PQfreemem(n);
 		}
-		if (mask)
-			dura_pg_wake(st, mask);
+		dura_pg_wake(st, PG_Q_ORCH, count[PG_Q_ORCH]);
+		dura_pg_wake(st, PG_Q_WORK, count[PG_Q_WORK]);
 	}
 	PQfinish(conn);
 	return NULL;

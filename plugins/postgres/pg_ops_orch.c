@@ -182,7 +182,7 @@ dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
 		return rc;
 	PQclear(res);
 	atomic_fetch_add(&st->stats.commits, 1);
-	dura_pg_wake(st, 1u << PG_Q_ORCH);
+	dura_pg_wake(st, PG_Q_ORCH, n > PG_WAKE_ALL ? PG_WAKE_ALL : (unsigned)n);
 	return DURA_OK;
 }
 
@@ -270,13 +270,9 @@ static dura_rc check_ack(const struct dura_orch_ack *ack, struct dura_err *err)
 static void after_ack(struct dura_store *st, const struct dura_orch_ack *ack, int more)
 {
 	atomic_fetch_add(&st->stats.commits, 1);
-	unsigned mask = 0;
-	if (ack->n_work_items)
-		mask |= 1u << PG_Q_WORK;
-	if (ack->n_orch_items || more)
-		mask |= 1u << PG_Q_ORCH;
-	if (mask)
-		dura_pg_wake(st, mask);
+	size_t nw = ack->n_work_items, no = ack->n_orch_items + (more ? 1 : 0);
+	dura_pg_wake(st, PG_Q_WORK, nw > PG_WAKE_ALL ? PG_WAKE_ALL : (unsigned)nw);
+	dura_pg_wake(st, PG_Q_ORCH, no > PG_WAKE_ALL ? PG_WAKE_ALL : (unsigned)no);
 }
 
 dura_rc dura_pg_ack_orchestration_item(dura_store *st, uint64_t token,
@@ -354,7 +350,7 @@ dura_rc dura_pg_abandon_orchestration_item(dura_store *st, uint64_t token,
 		return rc;
 	PQclear(res);
 	atomic_fetch_add(&st->stats.commits, 1);
-	dura_pg_wake(st, 1u << PG_Q_ORCH);
+	dura_pg_wake(st, PG_Q_ORCH, 1);
 	return DURA_OK;
 }
 

@@ -141,7 +141,7 @@ dura_rc dura_pg_ack_work_item(dura_store *st, uint64_t token,
 	PQclear(res);
 	atomic_fetch_add(&st->stats.commits, 1);
 	if (completion)
-		dura_pg_wake(st, 1u << PG_Q_ORCH);
+		dura_pg_wake(st, PG_Q_ORCH, 1);
 	return DURA_OK;
 }
 
@@ -164,7 +164,7 @@ dura_rc dura_pg_ack_work_item_and_fetch(dura_store *st, uint64_t token,
 		return rc;
 	atomic_fetch_add(&st->stats.commits, 1);
 	if (completion)
-		dura_pg_wake(st, 1u << PG_Q_ORCH);
+		dura_pg_wake(st, PG_Q_ORCH, 1);
 	int64_t next_ms;
 	struct dura_err ferr;
 	if (parse_item(res, next, &next_ms, &ferr) == DURA_EMPTY) {
@@ -189,7 +189,7 @@ dura_rc dura_pg_abandon_work_item(dura_store *st, uint64_t token,
 		return rc;
 	PQclear(res);
 	atomic_fetch_add(&st->stats.commits, 1);
-	dura_pg_wake(st, 1u << PG_Q_WORK);
+	dura_pg_wake(st, PG_Q_WORK, 1);
 	return DURA_OK;
 }
 

@@ -141,12 +141,13 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 		" VALUES(?1, ?2, ?3, ?4)",
 	[SQ_WORK_INSERT] =
 		"INSERT INTO dura_work_queue(instance, visible_at, body) VALUES(?1, ?2, ?3)",
-	/* ?1 now */
+	/* ?1 now, ?2 how many (1 for fetch_work_item, up to max_items for a
+	 * batch fetch) */
 	[SQ_WORK_PICK] =
 		"SELECT seq, instance, body, attempts FROM dura_work_queue"
 		" INDEXED BY dura_work_queue_ready"
 		" WHERE visible_at <= ?1 AND locked_until <= ?1"
-		" ORDER BY visible_at, seq LIMIT 1",
+		" ORDER BY visible_at, seq LIMIT ?2",
 	/* ?1 seq, ?2 token, ?3 locked_until */
 	[SQ_WORK_LOCK] =
 		"UPDATE dura_work_queue SET token = ?2, locked_until = ?3,"

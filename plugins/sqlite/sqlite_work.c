@@ -1,5 +1,6 @@
 /*
- * SQLite provider: the worker queue (peek-lock per item).
+ * SQLite provider: the worker queue (peek-lock per item; batch fetches lock
+ * each item under its own token, and batch acks commit together).
  *
  * A locked item carries its token and locked_until; an item whose lock
  * expired is simply eligible again and the next fetch overwrites the token,
@@ -53,37 +54,20 @@ static int64_t work_next_due(struct dura_store *s)
 	return a;
 }
 
-/* One fetch attempt without waiting (under s->mu).  The returned item is
- * one malloc block (struct, instance id, body); release_work_item frees it. */
-static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms,
-                         struct dura_work_item **out, struct dura_err *err)
+/* Copies the current row of SQ_WORK_PICK into one malloc block (struct,
+ * body, NUL-terminated instance id) that release_work_item frees.  The row's
+ * seq is parked in ->token until the item is locked.  NULL when out of
+ * memory. */
+static struct dura_work_item *item_from_row(sqlite3_stmt *st)
 {
-	int64_t now = dura_sqlite_now(s);
-	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_PICK);
-	sqlite3_bind_int64(st, 1, now);
-	int src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return DURA_EMPTY;
-	}
-	if (src != SQLITE_ROW) {
-		dura_rc rc = dura_sqlite_fail(s, src, "picking a work item", err);
-		sqlite3_reset(st);
-		return rc;
-	}
-	int64_t seq = sqlite3_column_int64(st, 0);
 	const char *inst = (const char *)sqlite3_column_text(st, 1);
 	size_t inst_len = (size_t)sqlite3_column_bytes(st, 1);
 	const void *body = sqlite3_column_blob(st, 2);
 	size_t body_len = (size_t)sqlite3_column_bytes(st, 2);
-	uint32_t attempts = (uint32_t)sqlite3_column_int64(st, 3) + 1;
 
 	uint8_t *block = malloc(sizeof(struct dura_work_item) + body_len + inst_len + 1);
-	if (!block) {
-		sqlite3_reset(st);
-		dura_sqlite_err(err, "sqlite: out of memory building a work item");
-		return DURA_RETRY;
-	}
+	if (!block)
+		return NULL;
 	struct dura_work_item *item = (struct dura_work_item *)block;
 	uint8_t *bytes = block + sizeof *item;
 	char *inst_copy = (char *)(bytes + body_len);
@@ -92,40 +76,100 @@ static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms,
 	if (inst_len)
 		memcpy(inst_copy, inst, inst_len);
 	inst_copy[inst_len] = '\0';
-	sqlite3_reset(st);
-
-	item->token = dura_sqlite_new_token(s);
+	item->token = (uint64_t)sqlite3_column_int64(st, 0);
 	item->instance = inst_copy;
 	item->body.data = bytes;
 	item->body.len = body_len;
-	item->attempts = attempts;
+	item->attempts = (uint32_t)sqlite3_column_int64(st, 3) + 1;
+	return item;
+}
 
-	st = dura_sqlite_stmt(s, SQ_WORK_LOCK);
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, (int64_t)item->token);
-	sqlite3_bind_int64(st, 3, dura_sqlite_after(now, lock_ms));
-	dura_rc rc = dura_sqlite_exec(s, st, "locking a work item", err);
-	if (rc != DURA_OK) {
-		free(block);
+static void free_items(struct dura_work_item **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(items[i]);
+		items[i] = NULL;
+	}
+}
+
+/* One fetch attempt without waiting (under s->mu): peek-locks up to max
+ * items, oldest first, each under its own token, exactly as a single fetch
+ * does (attempts + 1, locked until now + lock_ms).  Several items are locked
+ * in one transaction (one commit); a single item needs none.  On DURA_OK
+ * items[0..*n) are set; on anything else nothing is locked and *n is 0. */
+static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms, size_t max,
+                         struct dura_work_item **items, size_t *n,
+                         struct dura_err *err)
+{
+	*n = 0;
+	if (max == 0)
+		return DURA_EMPTY;
+	int64_t now = dura_sqlite_now(s);
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_PICK);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	/* Collect first, lock afterwards: updating rows of the table a SELECT
+	 * is still stepping through is best avoided. */
+	size_t got = 0;
+	int src;
+	while (got < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(items[got] = item_from_row(st))) {
+			sqlite3_reset(st);
+			free_items(items, got);
+			dura_sqlite_err(err, "sqlite: out of memory building a work item");
+			return DURA_RETRY;
+		}
+		got++;
+	}
+	if (got < max && src != SQLITE_DONE) {
+		dura_rc rc = dura_sqlite_fail(s, src, "picking work items", err);
+		sqlite3_reset(st);
+		free_items(items, got);
 		return rc;
 	}
-	s->n_commits++;
-	*out = item;
+	sqlite3_reset(st);
+	if (got == 0)
+		return DURA_EMPTY;
+
+	dura_rc rc = DURA_OK;
+	if (got > 1 && (rc = dura_sqlite_begin(s, err)) != DURA_OK) {
+		free_items(items, got);
+		return rc;
+	}
+	int64_t until = dura_sqlite_after(now, lock_ms);
+	for (size_t i = 0; i < got && rc == DURA_OK; i++) {
+		int64_t seq = (int64_t)items[i]->token;
+		items[i]->token = dura_sqlite_new_token(s);
+		st = dura_sqlite_stmt(s, SQ_WORK_LOCK);
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int64(st, 2, (int64_t)items[i]->token);
+		sqlite3_bind_int64(st, 3, until);
+		rc = dura_sqlite_exec(s, st, "locking a work item", err);
+	}
+	if (rc == DURA_OK && got > 1)
+		rc = dura_sqlite_commit(s, err); /* counts the commit */
+	else if (rc == DURA_OK)
+		s->n_commits++;
+	if (rc != DURA_OK) {
+		dura_sqlite_rollback(s);
+		free_items(items, got);
+		return rc;
+	}
+	*n = got;
 	return DURA_OK;
 }
 
-dura_rc dura_sqlite_fetch_work_item(dura_store *s, uint32_t lock_ms,
-                                    uint32_t wait_ms,
-                                    struct dura_work_item **out,
-                                    struct dura_err *err)
+/* Fetch with long poll (takes s->mu). */
+static dura_rc fetch_wait(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                          size_t max, struct dura_work_item **items, size_t *n,
+                          struct dura_err *err)
 {
-	*out = NULL;
 	pthread_mutex_lock(&s->mu);
 	s->n_ops++;
 	uint64_t deadline = dura_sqlite_mono_ns() + (uint64_t)wait_ms * 1000000u;
 	dura_rc rc;
 	for (;;) {
-		rc = try_fetch(s, lock_ms, out, err);
+		rc = try_fetch(s, lock_ms, max, items, n, err);
 		if (rc != DURA_EMPTY || wait_ms == 0 || dura_sqlite_mono_ns() >= deadline)
 			break;
 		dura_sqlite_wait(s, &s->work_cond, &s->work_waiters, deadline,
@@ -135,6 +179,29 @@ dura_rc dura_sqlite_fetch_work_item(dura_store *s, uint32_t lock_ms,
 		s->n_empty_fetches++;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+dura_rc dura_sqlite_fetch_work_item(dura_store *s, uint32_t lock_ms,
+                                    uint32_t wait_ms,
+                                    struct dura_work_item **out,
+                                    struct dura_err *err)
+{
+	size_t n;
+	*out = NULL;
+	return fetch_wait(s, lock_ms, wait_ms, 1, out, &n, err);
+}
+
+dura_rc dura_sqlite_fetch_work_items(dura_store *s, uint32_t lock_ms,
+                                     uint32_t wait_ms, size_t max_items,
+                                     struct dura_work_item **items,
+                                     size_t *n_items, struct dura_err *err)
+{
+	*n_items = 0;
+	if (max_items == 0) {
+		dura_sqlite_err(err, "sqlite: fetch_work_items: max_items is 0");
+		return DURA_PERMANENT;
+	}
+	return fetch_wait(s, lock_ms, wait_ms, max_items, items, n_items, err);
 }
 
 static dura_rc lock_lost(struct dura_err *err, uint64_t token)
@@ -202,7 +269,72 @@ dura_rc dura_sqlite_ack_work_item_and_fetch(dura_store *s, uint64_t token,
 	dura_rc rc = do_ack(s, token, completion, err);
 	if (rc == DURA_OK) {
 		struct dura_err ignored; /* a failed fetch just leaves *next NULL */
-		if (try_fetch(s, lock_ms, next, &ignored) == DURA_EMPTY)
+		size_t n;
+		if (try_fetch(s, lock_ms, 1, next, &n, &ignored) == DURA_EMPTY)
+			s->n_empty_fetches++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* The acks of ack_work_items_and_fetch, one transaction (under s->mu).
+ * Returns the number of completions enqueued through *n_enqueued. */
+static dura_rc do_ack_many(struct dura_store *s, size_t n, const uint64_t *tokens,
+                           const struct dura_message *completions, dura_rc *results,
+                           size_t *n_enqueued, struct dura_err *err)
+{
+	*n_enqueued = 0;
+	if (n == 0)
+		return DURA_OK;
+	int64_t now = dura_sqlite_now(s);
+	dura_rc rc = dura_sqlite_begin(s, err);
+	for (size_t i = 0; i < n && rc == DURA_OK; i++) {
+		sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_DELETE);
+		sqlite3_bind_int64(st, 1, (int64_t)tokens[i]);
+		sqlite3_bind_int64(st, 2, now);
+		rc = dura_sqlite_exec(s, st, "deleting a work item", err);
+		if (rc != DURA_OK)
+			break;
+		if (sqlite3_changes(s->db) == 0) {
+			/* lost: enqueue nothing for this one, the others go on */
+			results[i] = DURA_LOCK_LOST;
+			continue;
+		}
+		results[i] = DURA_OK;
+		if (completions && completions[i].instance) {
+			rc = dura_sqlite_insert_orch_message(s, &completions[i], now, err);
+			++*n_enqueued;
+		}
+	}
+	if (rc == DURA_OK)
+		rc = dura_sqlite_commit(s, err);
+	if (rc != DURA_OK) {
+		dura_sqlite_rollback(s);
+		*n_enqueued = 0;
+	}
+	return rc;
+}
+
+dura_rc dura_sqlite_ack_work_items_and_fetch(dura_store *s, size_t n,
+                                             const uint64_t *tokens,
+                                             const struct dura_message *completions,
+                                             dura_rc *results, uint32_t lock_ms,
+                                             size_t max_next,
+                                             struct dura_work_item **next,
+                                             size_t *n_next, struct dura_err *err)
+{
+	*n_next = 0;
+	pthread_mutex_lock(&s->mu);
+	s->n_ops++;
+	size_t enqueued = 0;
+	dura_rc rc = do_ack_many(s, n, tokens, completions, results, &enqueued, err);
+	if (rc == DURA_OK) {
+		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, enqueued);
+		/* The fetch part runs after the acks committed: the acks stand
+		 * whatever it does, and a failed fetch just returns nothing. */
+		struct dura_err ignored;
+		if (max_next > 0 &&
+		    try_fetch(s, lock_ms, max_next, next, n_next, &ignored) == DURA_EMPTY)
 			s->n_empty_fetches++;
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -22,6 +22,7 @@
  *   MEMSTORE_BUG_IGNORE_DELAY       delay_ms is ignored (visible at once)
  *   MEMSTORE_BUG_SHARED_HISTORY     history is not separated by execution
  *   MEMSTORE_BUG_HANG               renew_work_lock never returns
+ *   MEMSTORE_BUG_RELEASE_NULL       release_orchestration_item(NULL) crashes
  *
  * Design: everything lives in one struct guarded by one mutex.  Queues are
  * arrays kept in enqueue order, so "oldest first" is a front-to-back scan.
@@ -542,8 +543,10 @@ static dura_rc ms_fetch_orch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
 static void release_orch(dura_store *s, struct dura_orch_item *it)
 {
 	(void)s;
+#ifndef MEMSTORE_BUG_RELEASE_NULL
 	if (!it)
 		return;
+#endif
 	for (size_t i = 0; i < it->n_messages; i++)
 		free((void *)it->messages[i].body.data);
 	for (size_t i = 0; i < it->n_history; i++)

@@ -1,0 +1,108 @@
+#!/bin/sh
+# The conformance suite catches real bugs: memstore built with one injected
+# bug each must fail on exactly the test(s) that check that contract, and
+# the correct memstore must pass those same tests.  A hanging provider
+# fails with "timed out", a crashing one with "crashed", and the suite goes
+# on.
+set -u
+: "${DURABENCH:?DURABENCH must point at the durabench program}"
+: "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/validate_broken.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+n=0
+failed=0
+
+# expect VARIANT REASON_PATTERN TEST... : runs only TEST... on
+# memstore_VARIANT; each must be reported "not ok N TEST: ...", the first
+# one's reason must contain REASON_PATTERN, and the exit code must be 1.
+# Then the same tests must pass on the correct memstore.
+expect() {
+	variant=$1
+	pattern=$2
+	shift 2
+	only=
+	for t in "$@"; do only="$only --only $t"; done
+	# shellcheck disable=SC2086
+	"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_$variant.so" --timeout 10 $only \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	why=
+	[ "$rc" -eq 1 ] || why="exit code $rc, expected 1"
+	for t in "$@"; do
+		grep -qE "^not ok [0-9]+ $t: " "$tmp/out" || why="${why:+$why; }$t did not fail"
+	done
+	grep -qE "^not ok [0-9]+ $1: .*$pattern" "$tmp/out" || why="${why:+$why; }$1's reason lacks '$pattern'"
+	n=$((n + 1))
+	if [ -z "$why" ]; then
+		echo "ok $n - memstore_$variant fails $*"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - memstore_$variant: $why"
+		sed 's/^/# /' "$tmp/out" "$tmp/err"
+	fi
+	# shellcheck disable=SC2086
+	"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore.so" $only >"$tmp/good" 2>&1
+	rc=$?
+	n=$((n + 1))
+	if [ "$rc" -eq 0 ] && tail -n 1 "$tmp/good" | grep -qE "^$# passed, 0 failed$"; then
+		echo "ok $n - correct memstore passes $*"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - correct memstore fails $* (exit $rc)"
+		sed 's/^/# /' "$tmp/good"
+	fi
+}
+
+echo "1..22"
+expect ignore_locks "second fetch while 'i1' is locked" \
+	instance_lock_exclusive concurrent_fetchers_exclusive lost_race_returns_other_work
+expect delete_all_on_ack "fetch_orchestration_item: returned EMPTY, expected OK" \
+	messages_during_turn_survive_ack
+expect no_rollback "history changed" \
+	ack_duplicate_event_rolls_back ack_duplicate_within_ack_rolls_back
+expect renew_expired "returned OK, expected LOCK_LOST" \
+	orch_renew_expired_lock work_renew_expired_lock
+expect race_empty "returned EMPTY, expected OK" \
+	fetch_skips_locked_instance lost_race_returns_other_work
+expect stale_completion "enqueued its completion" \
+	work_ack_stale_token_enqueues_nothing
+expect no_attempts "attempts 1, expected 2" \
+	instance_lock_expiry orch_abandon_redelivers attempts_per_message work_attempts_per_item
+expect ignore_delay "visible at once" \
+	delayed_message_visibility delayed_items_from_ack orch_abandon_with_delay work_completion_delay
+expect shared_history "execution 2 starts with 3 history events, expected 0" \
+	continue_as_new_isolation
+expect release_null "crashed" \
+	release_accepts_null
+
+# A hung operation fails its test with "timed out" and the next test still
+# runs (the exact 2 s limit keeps make check short).
+"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_hang.so" --timeout 2 \
+	--only work_renew_expired_lock --only work_fifo >"$tmp/out" 2>&1
+rc=$?
+n=$((n + 1))
+if [ "$rc" -eq 1 ] && grep -qE "^not ok 1 work_fifo: |^ok 1 work_fifo$" "$tmp/out" &&
+   grep -qE "^not ok 2 work_renew_expired_lock: timed out after 2 s" "$tmp/out" &&
+   grep -qE "^1 passed, 1 failed$" "$tmp/out"; then
+	echo "ok $n - a hanging provider times out and the suite goes on"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - hanging provider (exit $rc)"
+	sed 's/^/# /' "$tmp/out"
+fi
+
+# The crash of one test does not stop the others.
+"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_release_null.so" \
+	--only release_accepts_null --only work_fifo >"$tmp/out" 2>&1
+rc=$?
+n=$((n + 1))
+if [ "$rc" -eq 1 ] && grep -qE "^not ok [0-9]+ release_accepts_null: crashed: .*signal" "$tmp/out" &&
+   grep -qE "^ok [0-9]+ work_fifo$" "$tmp/out" && grep -qE "^1 passed, 1 failed$" "$tmp/out"; then
+	echo "ok $n - a crashing provider fails one test and the suite goes on"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - crashing provider (exit $rc)"
+	sed 's/^/# /' "$tmp/out"
+fi
+[ "$failed" -eq 0 ]

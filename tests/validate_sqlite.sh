@@ -1,0 +1,44 @@
+#!/bin/sh
+# The SQLite provider passes the conformance suite, in memory and on a file
+# database.
+set -u
+: "${DURABENCH:?DURABENCH must point at the durabench program}"
+: "${top_builddir:?top_builddir must point at the build tree}"
+
+plugin="$top_builddir/plugins/sqlite/.libs/sqlite.so"
+if [ ! -f "$plugin" ]; then
+	echo "1..0 # SKIP sqlite plugin not built ($plugin)"
+	exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/validate_sqlite.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+n=0
+failed=0
+
+# run DESCRIPTION PLUGIN OPTION...: the whole suite must pass, >= 40 tests.
+run() {
+	desc=$1
+	shift
+	"$DURABENCH" validate --plugin "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	last=$(tail -n 1 "$tmp/out")
+	passed=${last%% passed*}
+	n=$((n + 1))
+	if [ "$rc" -eq 0 ] && echo "$last" | grep -qE '^[0-9]+ passed, 0 failed$' &&
+	   [ "$passed" -ge 40 ]; then
+		echo "ok $n - $desc: $last"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $desc: exit $rc, last line '$last'"
+		grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
+		sed 's/^/# stderr: /' "$tmp/err"
+	fi
+}
+
+echo "1..3"
+run "sqlite :memory:" "$plugin" --option database=:memory:
+run "sqlite file database" "$plugin" --option "database=$tmp/validate.db"
+# By name, through the build tree's plugin directory.
+run "sqlite found by name, default options" sqlite
+[ "$failed" -eq 0 ]
