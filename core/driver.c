@@ -194,40 +194,111 @@ static void progress(struct driver *d, struct dura_progress *pg, const char *pha
 	                     d->outcomes[DURA_OUTCOME_COMPLETED], failed, d->in_flight, force);
 }
 
-/* Starts instance number `launched`.  Called without mu. */
-static void launch_one(struct driver *d, struct dura_runtime *rt, const struct dura_workload *wl,
-                       struct dura_buf *input, struct dura_buf *id)
+/* The launching thread's reusable buffers: one input and one id per
+ * instance a single launch may start.  Owned by dura_driver_run (freed by
+ * launch_bufs_free). */
+struct launch_bufs {
+	size_t cap;
+	struct dura_buf *input;
+	struct dura_buf *id;
+	const char **ids;
+	const void **inputs;
+	size_t *lens;
+	const char **names;
+};
+
+static void launch_bufs_grow(struct launch_bufs *lb, size_t k)
 {
+	if (k <= lb->cap)
+		return;
+	lb->input = dura_xrealloc(lb->input, k * sizeof *lb->input);
+	lb->id = dura_xrealloc(lb->id, k * sizeof *lb->id);
+	memset(lb->input + lb->cap, 0, (k - lb->cap) * sizeof *lb->input);
+	memset(lb->id + lb->cap, 0, (k - lb->cap) * sizeof *lb->id);
+	lb->ids = dura_xrealloc(lb->ids, k * sizeof *lb->ids);
+	lb->inputs = dura_xrealloc(lb->inputs, k * sizeof *lb->inputs);
+	lb->lens = dura_xrealloc(lb->lens, k * sizeof *lb->lens);
+	lb->names = dura_xrealloc(lb->names, k * sizeof *lb->names);
+	lb->cap = k;
+}
+
+static void launch_bufs_free(struct launch_bufs *lb)
+{
+	for (size_t i = 0; i < lb->cap; i++) {
+		dura_buf_free(&lb->input[i]);
+		dura_buf_free(&lb->id[i]);
+	}
+	free(lb->input);
+	free(lb->id);
+	free(lb->ids);
+	free(lb->inputs);
+	free(lb->lens);
+	free(lb->names);
+}
+
+/* Starts instances number launched .. launched + k - 1.  Consecutive ones
+ * of the same orchestration go in one dura_runtime_start_orchestrations
+ * call (one round trip): a closed loop refilling k free slots pays one
+ * round trip, not k.  Each instance's start time is taken just before the
+ * call that starts it.  Called without mu. */
+static void launch_many(struct driver *d, struct dura_runtime *rt, const struct dura_workload *wl,
+                        struct launch_bufs *lb, size_t k)
+{
+	if (k == 0)
+		return;
+	launch_bufs_grow(lb, k);
+	/* Only this thread changes launched, so seq0 stays valid unlocked. */
 	pthread_mutex_lock(&d->mu);
-	uint64_t seq = d->launched;
-	if (seq == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 4096;
-		d->inst = dura_xrealloc(d->inst, d->cap * sizeof *d->inst);
+	uint64_t seq0 = d->launched;
+	if (seq0 + k > d->cap) {
+		size_t cap = d->cap ? d->cap : 4096;
+		while (cap < seq0 + k)
+			cap *= 2;
+		d->inst = dura_xrealloc(d->inst, cap * sizeof *d->inst);
+		d->cap = cap;
 	}
 	pthread_mutex_unlock(&d->mu);
 
-	const char *name = dura_workload_input(wl, seq, input);
-	dura_buf_reset(id);
-	dura_buf_printf(id, "%s%" PRIu64, d->prefix, seq);
+	for (size_t i = 0; i < k; i++) {
+		lb->names[i] = dura_workload_input(wl, seq0 + i, &lb->input[i]);
+		dura_buf_reset(&lb->id[i]);
+		dura_buf_printf(&lb->id[i], "%s%" PRIu64, d->prefix, seq0 + i);
+		lb->ids[i] = (const char *)lb->id[i].data;
+		lb->inputs[i] = lb->input[i].data;
+		lb->lens[i] = lb->input[i].len;
+	}
 
-	pthread_mutex_lock(&d->mu);
-	d->inst[seq].outcome = OUT_RUNNING;
-	d->inst[seq].start_ns = dura_now_ns(); /* just before the start call */
-	d->launched++;
-	d->in_flight++;
-	pthread_mutex_unlock(&d->mu);
-
-	char err[512];
-	if (dura_runtime_start_orchestration(rt, (const char *)id->data, name, input->data,
-	                                     input->len, err, sizeof err) != 0) {
+	for (size_t i = 0; i < k;) {
+		size_t j = i + 1;
+		while (j < k && strcmp(lb->names[j], lb->names[i]) == 0)
+			j++;
 		pthread_mutex_lock(&d->mu);
-		if (d->inst[seq].outcome == OUT_RUNNING) {
-			d->inst[seq].outcome = DURA_OUTCOME_FAILED_INFRA;
-			d->outcomes[DURA_OUTCOME_FAILED_INFRA]++;
-			d->in_flight--;
-			record_failure(d, "instance %s: start failed: %s", (const char *)id->data, err);
+		uint64_t now = dura_now_ns(); /* just before the start call */
+		for (size_t m = i; m < j; m++) {
+			d->inst[seq0 + m].outcome = OUT_RUNNING;
+			d->inst[seq0 + m].start_ns = now;
 		}
+		d->launched += j - i;
+		d->in_flight += j - i;
 		pthread_mutex_unlock(&d->mu);
+
+		char err[512];
+		if (dura_runtime_start_orchestrations(rt, j - i, lb->ids + i, lb->names[i],
+		                                      lb->inputs + i, lb->lens + i, err,
+		                                      sizeof err) != 0) {
+			pthread_mutex_lock(&d->mu);
+			for (size_t m = i; m < j; m++) {
+				struct inst *in = &d->inst[seq0 + m];
+				if (in->outcome != OUT_RUNNING)
+					continue;
+				in->outcome = DURA_OUTCOME_FAILED_INFRA;
+				d->outcomes[DURA_OUTCOME_FAILED_INFRA]++;
+				d->in_flight--;
+				record_failure(d, "instance %s: start failed: %s", lb->ids[m], err);
+			}
+			pthread_mutex_unlock(&d->mu);
+		}
+		i = j;
 	}
 }
 
@@ -381,6 +452,7 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	dura_runtime_config_defaults(&cfg);
 	cfg.orch_workers = p->orch_workers ? p->orch_workers : 1;
 	cfg.activity_workers = p->activity_workers ? p->activity_workers : 1;
+	cfg.activity_batch = p->activity_batch ? p->activity_batch : 1;
 	struct dura_runtime *rt = NULL;
 	if (dura_runtime_start(ops, store, reg, &cfg, on_complete, &d, &rt, err, errlen) != 0) {
 		dura_registry_free(reg);
@@ -396,7 +468,7 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	uint64_t warmup_ns = p->warmup_ms < p->duration_ms ? p->warmup_ms * 1000000u : 0;
 	double total_s = (double)p->duration_ms / 1e3;
 	unsigned max_conc = wd->max_concurrent ? wd->max_concurrent : 1;
-	struct dura_buf input = { 0 }, id = { 0 };
+	struct launch_bufs lb = { 0 };
 	double cpu0 = cpu_ms();
 	uint64_t t0 = dura_now_ns(), end = t0 + duration_ns;
 	pthread_mutex_lock(&d.mu);
@@ -424,14 +496,15 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 			next_wake = t0 + warmup_ns;
 		if (next_wake > end)
 			next_wake = end;
-		int go;
+		size_t go; /* instances to start now */
 		if (wd->rate > 0) {
 			uint64_t due = t0 + (uint64_t)((double)open_loop_n * 1e9 / wd->rate);
 			go = now >= due;
 			if (!go && due < next_wake)
 				next_wake = due;
 		} else {
-			go = d.in_flight < max_conc;
+			/* every free slot at once: one start call refills them all */
+			go = d.in_flight < max_conc ? (size_t)(max_conc - d.in_flight) : 0;
 		}
 		if (!go) {
 			wait_until(&d, next_wake);
@@ -439,8 +512,8 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 			continue;
 		}
 		pthread_mutex_unlock(&d.mu);
-		launch_one(&d, rt, wl, &input, &id);
-		open_loop_n++;
+		launch_many(&d, rt, wl, &lb, go);
+		open_loop_n += go;
 	}
 	act_at_end = dura_workload_activities_run(wl);
 	if (!window_open)
@@ -521,8 +594,7 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	verify_all(&d, wl, ops, store, out);
 	dura_progress_done(vpg);
 
-	dura_buf_free(&input);
-	dura_buf_free(&id);
+	launch_bufs_free(&lb);
 	free(d.inst);
 	dura_histogram_free(d.latency_ns);
 	pthread_cond_destroy(&d.cv);

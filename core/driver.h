@@ -25,6 +25,9 @@ struct dura_run_params {
 	const char *instance_prefix; /* unique per run, e.g. "r3." */
 	int progress;              /* 1: live one-line progress on stderr */
 	const char *label;         /* for progress: "sqlite-mem 2:2" */
+	unsigned activity_batch;   /* work items per activity round trip
+	                              (dura_runtime_config.activity_batch);
+	                              0 means 1 */
 };
 
 struct dura_latency {

@@ -211,11 +211,13 @@ static void build_env(struct plan_storage *s)
 
 /* ---- start / stop ---- */
 
-static void reap(pid_t pid)
+/* Returns the wait status (0 if it cannot be had). */
+static int reap(pid_t pid)
 {
-	int status;
+	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	return status;
 }
 
 /* Reads the guardian's one-line status report.  Stops at the newline rather
@@ -378,7 +380,13 @@ void dura_pgserver_stop(struct dura_pgserver *srv)
 	 * guardian that is not its child. */
 	if (getpid() == srv->owner) {
 		kill(srv->guardian, SIGTERM);
-		reap(srv->guardian); /* returns once the server is down and the dir gone */
+		/* Returns once the server is down and the directory gone. */
+		int status = reap(srv->guardian);
+		/* A guardian killed by someone else could not clean up; its death
+		 * told the server to shut down (PR_SET_PDEATHSIG), the directory is
+		 * ours to remove. */
+		if (WIFSIGNALED(status))
+			dura_pg_remove_tree(srv->dir);
 	}
 	free(srv->dir);
 	free(srv->url);

@@ -29,6 +29,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #define INITDB_TIMEOUT_MS 180000u /* initdb on a slow disk, under load */
@@ -150,6 +153,7 @@ static void null_stdio(void)
  * the child pid, or -1 with errno. */
 static pid_t spawn(const struct dura_pg_plan *plan, char *const argv[], int log_fd)
 {
+	pid_t guardian = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
@@ -173,6 +177,14 @@ static pid_t spawn(const struct dura_pg_plan *plan, char *const argv[], int log_
 			_exit(126);
 		}
 	}
+#ifdef __linux__
+	/* Should the guardian itself be killed (kill -9), the server must not
+	 * run on forever: SIGINT is a fast shutdown for postgres.  Set after the
+	 * uid change, which clears it; the getppid check closes the race with a
+	 * guardian that died before the prctl. */
+	if (prctl(PR_SET_PDEATHSIG, SIGINT) != 0 || getppid() != guardian)
+		_exit(125);
+#endif
 	if (access(plan->dir, W_OK | X_OK) != 0) {
 		dprintf(2, "durabench: the server user (uid %ld) cannot write %s: %s; "
 		        "set TMPDIR to a directory it can reach\n",

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "plugin_loader.h"
 #include "runtime_int.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ void dura_runtime_config_defaults(struct dura_runtime_config *cfg)
 	cfg->max_attempts = 10;
 	cfg->retry_limit = 8;
 	cfg->retry_base_ms = 5;
+	cfg->activity_batch = 1;
 }
 
 static int check_config(const struct dura_runtime_config *cfg, char *err, size_t errlen)
@@ -42,6 +44,11 @@ static int check_config(const struct dura_runtime_config *cfg, char *err, size_t
 	}
 	if (cfg->orch_lock_ms == 0 || cfg->work_lock_ms == 0) {
 		dura_errbuf(err, errlen, "runtime: lock durations must be positive");
+		return -1;
+	}
+	if (cfg->activity_batch > DURA_RT_MAX_BATCH) {
+		dura_errbuf(err, errlen, "runtime: activity_batch %u is more than %u",
+		            cfg->activity_batch, DURA_RT_MAX_BATCH);
 		return -1;
 	}
 	if (cfg->max_attempts == 0) {
@@ -108,12 +115,13 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	rt->cb = cb;
 	rt->cb_arg = cb_arg;
 	/* Optional operations, NULL when beyond the plugin's struct_size. */
-	if (offsetof(struct dura_provider_ops, ack_orchestration_item_and_fetch) +
-	    sizeof ops->ack_orchestration_item_and_fetch <= ops->struct_size)
-		rt->ack_orch_fetch = ops->ack_orchestration_item_and_fetch;
-	if (offsetof(struct dura_provider_ops, ack_work_item_and_fetch) +
-	    sizeof ops->ack_work_item_and_fetch <= ops->struct_size)
-		rt->ack_work_fetch = ops->ack_work_item_and_fetch;
+	rt->ack_orch_fetch = DURA_OPT_OP(ops, ack_orchestration_item_and_fetch);
+	rt->ack_work_fetch = DURA_OPT_OP(ops, ack_work_item_and_fetch);
+	rt->fetch_items = DURA_OPT_OP(ops, fetch_work_items);
+	rt->ack_items_fetch = DURA_OPT_OP(ops, ack_work_items_and_fetch);
+	/* Batches need both operations; otherwise one item at a time. */
+	rt->batch = cfg->activity_batch > 1 && rt->fetch_items && rt->ack_items_fetch
+	            ? cfg->activity_batch : 1;
 	pthread_mutex_init(&rt->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -122,7 +130,9 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	pthread_condattr_destroy(&ca);
 	rt->orch_threads = dura_xcalloc(cfg->orch_workers, sizeof(pthread_t));
 	rt->work_threads = dura_xcalloc(cfg->activity_workers, sizeof(pthread_t));
-	rt->slots = dura_xcalloc(cfg->activity_workers, sizeof *rt->slots);
+	/* One renewal slot per item a worker may hold: its whole batch. */
+	rt->n_slots = (size_t)cfg->activity_workers * rt->batch;
+	rt->slots = dura_xcalloc(rt->n_slots, sizeof *rt->slots);
 	rt->worker_args = dura_xcalloc(cfg->activity_workers, sizeof *rt->worker_args);
 
 	int prc = pthread_create(&rt->renewer, NULL, dura_rt_renewer_main, rt);
@@ -191,6 +201,67 @@ int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instan
 	if (rc != DURA_OK) {
 		DURA_COUNT(rt, infra_errors);
 		dura_errbuf(err, errlen, "start %s: %s", instance, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
+                                      const char *const *instances, const char *name,
+                                      const void *const *inputs, const size_t *lens,
+                                      char *err, size_t errlen)
+{
+	if (n == 0)
+		return 0;
+	if (!instances || !name || !*name) {
+		dura_errbuf(err, errlen, "start: no instance ids or empty orchestration name");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!instances[i] || !*instances[i]) {
+			dura_errbuf(err, errlen, "start: empty instance id (start %zu of %zu)",
+			            i + 1, n);
+			return -1;
+		}
+	/* All bodies go into one buffer (owned here, freed below); the
+	 * messages point into it once it no longer moves. */
+	struct dura_rec r = { 0 };
+	r.kind = DURA_MSG_START;
+	r.execution = 1;
+	r.name = dura_slice_str(name);
+	struct dura_message *m = dura_xcalloc(n, sizeof *m);
+	size_t *off = dura_xcalloc(n, sizeof *off);
+	struct dura_buf bodies = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		const void *in = inputs ? inputs[i] : NULL;
+		r.data.data = in;
+		r.data.len = in && lens ? lens[i] : 0;
+		off[i] = bodies.len;
+		dura_codec_encode(&bodies, &r);
+	}
+	for (size_t i = 0; i < n; i++) {
+		m[i].instance = instances[i];
+		m[i].delay_ms = 0;
+		m[i].body.data = bodies.data + off[i];
+		m[i].body.len = (i + 1 < n ? off[i + 1] : bodies.len) - off[i];
+	}
+	struct dura_err e;
+	dura_rc rc;
+	for (unsigned attempt = 0;; attempt++) {
+		rc = rt->ops->enqueue_orchestrator(rt->store, m, n, &e);
+		if (rc != DURA_RETRY || dura_rt_backoff(rt, attempt) != 0)
+			break;
+	}
+	dura_buf_free(&bodies);
+	free(off);
+	free(m);
+	if (rc != DURA_OK) {
+		DURA_COUNT(rt, infra_errors);
+		if (n == 1)
+			dura_errbuf(err, errlen, "start %s: %s", instances[0], e.msg);
+		else
+			dura_errbuf(err, errlen, "start of %zu instances (%s ... %s): %s", n,
+			            instances[0], instances[n - 1], e.msg);
 		return -1;
 	}
 	return 0;

@@ -31,6 +31,18 @@ struct dura_runtime_config {
 	uint32_t max_attempts;      /* poison after this many deliveries; default 10 */
 	uint32_t retry_limit;       /* RETRY errors retried this often; default 8 */
 	uint32_t retry_base_ms;     /* backoff base, doubled each time; default 5 */
+	uint32_t activity_batch;    /* work items per activity round trip; default
+	                               1 (0 means 1, at most 1024).  When > 1 and
+	                               the provider offers fetch_work_items and
+	                               ack_work_items_and_fetch, each activity
+	                               worker fetches up to this many items at
+	                               once, runs them one after another (locks of
+	                               waiting items are renewed), then acks them
+	                               all together with fetching the next batch:
+	                               one round trip per batch instead of one per
+	                               item, for workers far from their database.
+	                               Without those operations the runtime falls
+	                               back to one item at a time. */
 };
 /* Fills the defaults above (O = W = 1). */
 void dura_runtime_config_defaults(struct dura_runtime_config *cfg);
@@ -69,6 +81,18 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instance,
                                      const char *name, const void *input,
                                      size_t len, char *err, size_t errlen);
+
+/* Enqueues the starts of n new instances in ONE enqueue_orchestrator call
+ * (one round trip, one transaction): instance i gets instances[i], the
+ * orchestration `name` and input inputs[i] of lens[i] bytes (inputs may be
+ * NULL for no input; inputs[i] NULL likewise).  Same retries as
+ * dura_runtime_start_orchestration.  All or nothing: returns 0 when every
+ * start was enqueued, or -1 with err filled when none was.  n = 0 is a
+ * no-op returning 0. */
+int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
+                                      const char *const *instances, const char *name,
+                                      const void *const *inputs, const size_t *lens,
+                                      char *err, size_t errlen);
 
 void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *out);
 

@@ -1,8 +1,9 @@
 /*
  * Internals shared by the runtime's files: runtime.c (start/stop, stats,
  * starting instances), runtime_retry.c (backoff and stop-aware sleeping),
- * runtime_orch.c (orchestration dispatchers) and runtime_worker.c (activity
- * workers and their lock renewer).
+ * runtime_orch.c (orchestration dispatchers), runtime_worker.c (activity
+ * workers and their lock renewer) and runtime_batch.c (activity workers
+ * that fetch and ack several items per round trip).
  */
 #ifndef DURA_RUNTIME_INT_H
 #define DURA_RUNTIME_INT_H
@@ -14,6 +15,7 @@
 #include <durabench/provider.h>
 
 #include "runtime.h"
+#include "util.h"
 
 struct dura_worker_arg;
 
@@ -43,6 +45,17 @@ typedef dura_rc (*dura_ack_work_fetch_fn)(dura_store *, uint64_t,
                                           const struct dura_message *, uint32_t,
                                           struct dura_work_item **, struct dura_err *);
 
+typedef dura_rc (*dura_fetch_items_fn)(dura_store *, uint32_t, uint32_t, size_t,
+                                       struct dura_work_item **, size_t *,
+                                       struct dura_err *);
+typedef dura_rc (*dura_ack_items_fetch_fn)(dura_store *, size_t, const uint64_t *,
+                                           const struct dura_message *, dura_rc *,
+                                           uint32_t, size_t, struct dura_work_item **,
+                                           size_t *, struct dura_err *);
+
+/* Upper limit of dura_runtime_config.activity_batch. */
+#define DURA_RT_MAX_BATCH 1024u
+
 struct dura_runtime {
 	const struct dura_provider_ops *ops;
 	dura_store *store;
@@ -52,6 +65,11 @@ struct dura_runtime {
 	void *cb_arg;
 	dura_ack_orch_fetch_fn ack_orch_fetch; /* optional ops, NULL if absent */
 	dura_ack_work_fetch_fn ack_work_fetch;
+	dura_fetch_items_fn fetch_items;
+	dura_ack_items_fetch_fn ack_items_fetch;
+	unsigned batch;             /* items per activity round trip: cfg's
+	                               activity_batch when the provider has both
+	                               batch operations, else 1 */
 
 	atomic_int stopping;        /* dispatchers: stop fetching */
 	atomic_int renewer_stopping;
@@ -62,7 +80,9 @@ struct dura_runtime {
 	unsigned n_orch_threads;
 	pthread_t *work_threads;    /* owned */
 	unsigned n_work_threads;
-	struct dura_work_slot *slots; /* owned, one per activity worker */
+	struct dura_work_slot *slots; /* owned, `batch` per activity worker:
+	                                 worker i uses [i * batch, (i+1) * batch) */
+	size_t n_slots;
 	struct dura_worker_arg *worker_args; /* owned, one per activity worker */
 	pthread_t renewer;
 	int renewer_started;
@@ -101,5 +121,20 @@ struct dura_worker_arg {
 	struct dura_runtime *rt;
 	unsigned index;
 };
+
+/* runtime_worker.c: runs one work item -- decode, poison check, registry
+ * lookup, the activity itself -- and encodes the completion to send into
+ * msg (out is scratch for the activity's output).  Returns 1 when msg holds
+ * a completion, 0 when there is nobody to answer (corrupt item: ack it
+ * without completion).  *ran is set when the activity function ran.  When
+ * slot is not NULL, the item's token is published there for the lock
+ * renewer while the activity runs (a batch worker publishes its whole
+ * batch itself and passes NULL). */
+int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
+                     struct dura_work_slot *slot, struct dura_buf *out,
+                     struct dura_buf *msg, int *ran);
+
+/* runtime_batch.c: the body of an activity worker when rt->batch > 1. */
+void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots);
 
 #endif

@@ -6,7 +6,9 @@
  * (chained with the next fetch when the provider offers
  * ack_work_item_and_fetch).  While an activity runs, its token sits in the
  * worker's slot; the renewer thread extends locks that are half used up,
- * so an activity may run longer than work_lock_ms.
+ * so an activity may run longer than work_lock_ms.  With activity_batch > 1
+ * the worker runs batches instead (runtime_batch.c); it shares
+ * dura_rt_run_item and the renewer with this file.
  *
  * Outcomes sent to the orchestration: TaskCompleted with the result;
  * TaskFailed (app) when the activity returns non-zero; TaskFailed (config)
@@ -47,8 +49,8 @@ static dura_rc ack_item(struct dura_runtime *rt, const struct dura_work_item *it
 	}
 }
 
-/* Fills w->msg with the completion of work item r. */
-static void encode_completion(struct worker *w, const struct dura_rec *r, int kind,
+/* Fills msg with the completion of work item r. */
+static void encode_completion(struct dura_buf *msg, const struct dura_rec *r, int kind,
                               uint8_t category, const void *data, size_t len)
 {
 	struct dura_rec c = { 0 };
@@ -58,8 +60,58 @@ static void encode_completion(struct worker *w, const struct dura_rec *r, int ki
 	c.category = category;
 	c.data.data = data;
 	c.data.len = len;
-	dura_buf_reset(&w->msg);
-	dura_codec_encode(&w->msg, &c);
+	dura_buf_reset(msg);
+	dura_codec_encode(msg, &c);
+}
+
+int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
+                     struct dura_work_slot *slot, struct dura_buf *out,
+                     struct dura_buf *msg, int *ran)
+{
+	struct dura_rec r;
+	char text[160];
+	*ran = 0;
+
+	if (dura_codec_decode(item->body.data, item->body.len, &r, NULL) != 0 ||
+	    r.kind != DURA_WORK_ITEM) {
+		DURA_COUNT(rt, infra_errors);
+		return 0; /* nobody to answer: drop it */
+	}
+	if (item->attempts > rt->cfg.max_attempts) {
+		DURA_COUNT(rt, poisoned);
+		int n = snprintf(text, sizeof text,
+		                 "poison: work item delivered %u times (max_attempts %u)",
+		                 item->attempts, rt->cfg.max_attempts);
+		encode_completion(msg, &r, DURA_MSG_TASK_FAILED, DURA_OUTCOME_FAILED_INFRA, text,
+		                  (size_t)n);
+		return 1;
+	}
+	void *user = NULL;
+	dura_activity_fn fn = dura_registry_find_activity(rt->reg, r.name.data, r.name.len, &user);
+	if (!fn) {
+		int n = snprintf(text, sizeof text, "activity '%.*s' is not registered",
+		                 (int)(r.name.len > 100 ? 100 : r.name.len),
+		                 (const char *)r.name.data);
+		encode_completion(msg, &r, DURA_MSG_TASK_FAILED, DURA_OUTCOME_FAILED_CONFIG, text,
+		                  (size_t)n);
+		return 1;
+	}
+	if (slot) {
+		/* Publish the token for the renewer while the activity runs. */
+		atomic_store_explicit(&slot->locked_at, dura_now_ms(), memory_order_relaxed);
+		atomic_store_explicit(&slot->token, item->token, memory_order_release);
+	}
+	dura_buf_reset(out);
+	int arc = fn(r.data.data, r.data.len, out, user);
+	if (slot)
+		atomic_store_explicit(&slot->token, 0, memory_order_release);
+	*ran = 1;
+	if (arc == 0)
+		encode_completion(msg, &r, DURA_MSG_TASK_COMPLETED, 0, out->data, out->len);
+	else
+		encode_completion(msg, &r, DURA_MSG_TASK_FAILED, DURA_OUTCOME_FAILED_APP, out->data,
+		                  out->len);
+	return 1;
 }
 
 /* Runs one item; returns the next item fetched along with the ack, or
@@ -67,54 +119,16 @@ static void encode_completion(struct worker *w, const struct dura_rec *r, int ki
 static struct dura_work_item *process(struct worker *w, struct dura_work_item *item)
 {
 	struct dura_runtime *rt = w->rt;
-	struct dura_rec r;
 	struct dura_err err;
 	struct dura_work_item *next = NULL;
 	struct dura_message completion = { .instance = item->instance, .delay_ms = 0 };
-	const struct dura_message *send = &completion;
-	int ran = 0;
-	char text[160];
+	int ran;
+	const struct dura_message *send = NULL;
 
-	if (dura_codec_decode(item->body.data, item->body.len, &r, NULL) != 0 ||
-	    r.kind != DURA_WORK_ITEM) {
-		send = NULL; /* nobody to answer: drop it */
-		DURA_COUNT(rt, infra_errors);
-	} else if (item->attempts > rt->cfg.max_attempts) {
-		DURA_COUNT(rt, poisoned);
-		int n = snprintf(text, sizeof text,
-		                 "poison: work item delivered %u times (max_attempts %u)",
-		                 item->attempts, rt->cfg.max_attempts);
-		encode_completion(w, &r, DURA_MSG_TASK_FAILED, DURA_OUTCOME_FAILED_INFRA, text,
-		                  (size_t)n);
-	} else {
-		void *user = NULL;
-		dura_activity_fn fn = dura_registry_find_activity(rt->reg, r.name.data,
-		                                                  r.name.len, &user);
-		if (!fn) {
-			int n = snprintf(text, sizeof text, "activity '%.*s' is not registered",
-			                 (int)(r.name.len > 100 ? 100 : r.name.len),
-			                 (const char *)r.name.data);
-			encode_completion(w, &r, DURA_MSG_TASK_FAILED, DURA_OUTCOME_FAILED_CONFIG,
-			                  text, (size_t)n);
-		} else {
-			/* Publish the token for the renewer while the activity runs. */
-			atomic_store_explicit(&w->slot->locked_at, dura_now_ms(), memory_order_relaxed);
-			atomic_store_explicit(&w->slot->token, item->token, memory_order_release);
-			dura_buf_reset(&w->out);
-			int arc = fn(r.data.data, r.data.len, &w->out, user);
-			atomic_store_explicit(&w->slot->token, 0, memory_order_release);
-			ran = 1;
-			if (arc == 0)
-				encode_completion(w, &r, DURA_MSG_TASK_COMPLETED, 0, w->out.data,
-				                  w->out.len);
-			else
-				encode_completion(w, &r, DURA_MSG_TASK_FAILED, DURA_OUTCOME_FAILED_APP,
-				                  w->out.data, w->out.len);
-		}
-	}
-	if (send) {
+	if (dura_rt_run_item(rt, item, w->slot, &w->out, &w->msg, &ran)) {
 		completion.body.data = w->msg.data;
 		completion.body.len = w->msg.len;
+		send = &completion;
 	}
 
 	dura_rc rc = ack_item(rt, item, send, &next, &err);
@@ -137,8 +151,12 @@ static struct dura_work_item *process(struct worker *w, struct dura_work_item *i
 void *dura_rt_worker_main(void *arg)
 {
 	const struct dura_worker_arg *wa = arg;
-	struct worker w = { .rt = wa->rt, .slot = &wa->rt->slots[wa->index] };
+	struct worker w = { .rt = wa->rt, .slot = &wa->rt->slots[(size_t)wa->index * wa->rt->batch] };
 	struct dura_runtime *rt = w.rt;
+	if (rt->batch > 1) {
+		dura_rt_batch_worker(rt, w.slot);
+		return NULL;
+	}
 	struct dura_work_item *item = NULL;
 	unsigned failures = 0;
 
@@ -203,7 +221,7 @@ void *dura_rt_renewer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&rt->mu);
 		uint64_t now = dura_now_ms();
-		for (unsigned i = 0; i < rt->cfg.activity_workers; i++) {
+		for (size_t i = 0; i < rt->n_slots; i++) {
 			struct dura_work_slot *s = &rt->slots[i];
 			uint64_t token = atomic_load_explicit(&s->token, memory_order_acquire);
 			uint64_t at = atomic_load_explicit(&s->locked_at, memory_order_relaxed);

@@ -13,7 +13,8 @@ static int open_rejects_unknown_option(struct dura_vctx *t)
 	/* The store under test is already open: this opens a second one. */
 	size_t n = t->n_options + 1;
 	struct dura_option *opts = dura_xcalloc(n, sizeof *opts);
-	memcpy(opts, t->options, t->n_options * sizeof *opts);
+	if (t->n_options) /* options may be NULL when there are none */
+		memcpy(opts, t->options, t->n_options * sizeof *opts);
 	opts[n - 1] = (struct dura_option){ "durabench_no_such_option", "1" };
 	struct dura_err err;
 	memset(&err, 0, sizeof err);

@@ -472,6 +472,31 @@ static void test_start_stop(void)
 	close(canary[1]);
 }
 
+/* Someone kills the guardian itself: the server shuts down on its own
+ * (parent-death signal) and stop still removes the directory. */
+static void test_guardian_killed(void)
+{
+	char err[512] = "";
+	struct dura_pgserver *srv = NULL;
+	if (dura_pgserver_start(NULL, &srv, err, sizeof err) != 0) {
+		tap_ok(0, "start: %s", err);
+		return;
+	}
+	int port = dura_pgserver_port(srv);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", dura_pgserver_dir(srv));
+	pid_t guardian = find_child(getpid());
+	tap_ok(guardian > 0 && kill(guardian, SIGKILL) == 0, "guardian %ld killed", (long)guardian);
+	uint64_t deadline = dura_now_ms() + CLEANUP_WAIT_MS;
+	while (tcp_answers(port) && dura_now_ms() < deadline)
+		dura_sleep_ms(50);
+	tap_ok(!tcp_answers(port), "guardian killed: the server shut down by itself");
+	dura_pgserver_stop(srv);
+	tap_ok(!path_exists(dir), "guardian killed: stop still removed %s", dir);
+	reap_all_children(CLEANUP_WAIT_MS);
+	tap_ok(no_children_left(), "guardian killed: nothing left behind");
+}
+
 int main(void)
 {
 	alarm(600); /* a hang (stop never returning) fails the test instead */
@@ -488,5 +513,6 @@ int main(void)
 	test_owner_dies(SIGKILL, 0, "kill -9 of the owner");
 	test_owner_dies(SIGINT, 1, "Ctrl-C to the owner's process group");
 	test_start_stop();
+	test_guardian_killed();
 	return tap_done();
 }

@@ -5,9 +5,16 @@
  * activity failure, unregistered names, lock renewal of a long activity,
  * retries and poison through a fault-injecting wrapper, and a stop with
  * work in flight followed by a second runtime that finishes the rest.
+ * Batched activity work (activity_batch = 4): fan-out at 1:1 and 3:2 through
+ * a counting wrapper (proves the batch operations are used), batched
+ * instance starts, renewal of locks waiting in a batch, a lock lost in the
+ * middle of a batch, transient and permanent batch-ack errors (poison), and
+ * the fallback to single items on providers without the batch operations
+ * (memstore, and SQLite with them hidden).
  */
 #include "config.h"
 
+#include "codec.h"
 #include "orchestration.h"
 #include "runtime.h"
 #include "tap.h"
@@ -23,6 +30,9 @@
 
 #ifndef DURA_TEST_SQLITE_PLUGIN
 #define DURA_TEST_SQLITE_PLUGIN "plugins/sqlite/.libs/sqlite.so"
+#endif
+#ifndef DURA_TEST_MEMSTORE_PLUGIN
+#define DURA_TEST_MEMSTORE_PLUGIN "tests/plugins/.libs/memstore.so"
 #endif
 
 static const struct dura_provider_ops *real_ops;
@@ -105,9 +115,12 @@ static int done_find(struct done *d, const char *instance, int *count)
 /* ------------------------------------------------------ the workloads */
 
 static _Atomic int long_runs;
+static _Atomic int upper_runs;
+static _Atomic int batch_long_runs;
 
 static int act_upper(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
 {
+	atomic_fetch_add(&upper_runs, 1);
 	for (size_t i = 0; i < len; i++) {
 		char c = (char)in[i];
 		if (c >= 'a' && c <= 'z')
@@ -130,6 +143,15 @@ static int act_long(const uint8_t *in, size_t len, struct dura_buf *out, void *u
 	dura_sleep_ms(600);
 	dura_buf_append(out, "long", 4);
 	return 0;
+}
+
+/* 1.5x the work lock of the batch renewal test: a batch of four waits
+ * 6x the lock for its ack. */
+static int act_long300(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
+{
+	atomic_fetch_add(&batch_long_runs, 1);
+	dura_sleep_ms(300);
+	return act_upper(in, len, out, user);
 }
 
 static int act_fail(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
@@ -235,6 +257,7 @@ static struct dura_registry *make_registry(void)
 	dura_registry_add_activity(reg, "slow", act_slow, NULL);
 	dura_registry_add_activity(reg, "long", act_long, NULL);
 	dura_registry_add_activity(reg, "fail", act_fail, NULL);
+	dura_registry_add_activity(reg, "long300", act_long300, NULL);
 	dura_registry_add_orchestration(reg, "fan", orch_fan, NULL);
 	dura_registry_add_orchestration(reg, "timer", orch_timer, NULL);
 	dura_registry_add_orchestration(reg, "parent", orch_parent, NULL);
@@ -318,22 +341,60 @@ static int expect(struct done *d, const char *id, enum dura_outcome outcome,
 
 /* ------------------------------------------------------------- tests */
 
-static void test_fanout(unsigned o, unsigned w)
+/* Starts instances "<prefix><i>" (i < n) of "fan" with input
+ * "<act>:i<i>.", in groups of `group` per dura_runtime_start_orchestrations
+ * call (0: one dura_runtime_start_orchestration call each). */
+static int start_fans(struct dura_runtime *rt, const char *prefix, const char *act, int n,
+                      int group)
 {
-	const struct dura_provider_ops *ops = real_ops;
+	char err[256];
+	char id[64][32], in[64][48];
+	for (int i = 0; i < n;) {
+		int k = group > 0 ? group : 1;
+		if (k > 64)
+			k = 64;
+		if (k > n - i)
+			k = n - i;
+		const char *ids[64];
+		const void *ins[64];
+		size_t lens[64];
+		for (int j = 0; j < k; j++) {
+			snprintf(id[j], sizeof id[j], "%s%d", prefix, i + j);
+			lens[j] = (size_t)snprintf(in[j], sizeof in[j], "%s:i%d.", act, i + j);
+			ids[j] = id[j];
+			ins[j] = in[j];
+		}
+		int rc = group > 0
+		         ? dura_runtime_start_orchestrations(rt, (size_t)k, ids, "fan", ins, lens, err,
+		                                             sizeof err)
+		         : dura_runtime_start_orchestration(rt, ids[0], "fan", ins[0], lens[0], err,
+		                                            sizeof err);
+		if (rc != 0) {
+			tap_diag("%s", err);
+			return -1;
+		}
+		i += k;
+	}
+	return 0;
+}
+
+/* Fan-out of N instances under o:w with activity_batch `batch`; instances
+ * started `group` at a time (see start_fans). */
+static void test_fanout_with(const struct dura_provider_ops *ops, const char *what, unsigned o,
+                             unsigned w, unsigned batch, int group)
+{
 	dura_store *store = open_store(ops);
 	struct dura_registry *reg = make_registry();
 	struct done d;
 	done_init(&d);
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, o, w, NULL, &d) : NULL;
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.activity_batch = batch;
+	atomic_store(&upper_runs, 0);
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, o, w, &cfg, &d) : NULL;
 	enum { N = 40 };
-	int ok = rt != NULL;
-	char id[32], in[32], want[128];
-	for (int i = 0; ok && i < N; i++) {
-		snprintf(id, sizeof id, "fan-%d", i);
-		snprintf(in, sizeof in, "upper:i%d.", i);
-		ok = start_inst(rt, id, "fan", in) == 0;
-	}
+	int ok = rt != NULL && start_fans(rt, "fan-", "upper", N, group) == 0;
+	char id[32], want[128];
 	size_t got = ok ? done_wait(&d, N, 20000) : 0;
 	struct dura_runtime_stats st;
 	dura_runtime_get_stats(rt, &st);
@@ -343,13 +404,14 @@ static void test_fanout(unsigned o, unsigned w)
 		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
 		ok = expect(&d, id, DURA_OUTCOME_COMPLETED, want);
 	}
-	tap_ok(ok && got == N, "%u:%u fan-out: %zu/%d instances completed with the right output",
-	       o, w, got, N);
-	tap_ok(st.activities_executed == 5 * N && st.turns >= 2 * N && st.poisoned == 0 &&
-	       st.infra_errors == 0,
-	       "%u:%u stats: %llu activities, %llu turns, %llu ignored", o, w,
-	       (unsigned long long)st.activities_executed, (unsigned long long)st.turns,
-	       (unsigned long long)st.ignored_messages);
+	tap_ok(ok && got == N,
+	       "%s%u:%u fan-out: %zu/%d instances completed once with the right output",
+	       what, o, w, got, N);
+	tap_ok(st.activities_executed == 5 * N && atomic_load(&upper_runs) == 5 * N &&
+	       st.turns >= 2 * N && st.poisoned == 0 && st.infra_errors == 0 && st.lock_lost == 0,
+	       "%s%u:%u stats: %llu activities (%d runs), %llu turns, %llu ignored", what, o, w,
+	       (unsigned long long)st.activities_executed, atomic_load(&upper_runs),
+	       (unsigned long long)st.turns, (unsigned long long)st.ignored_messages);
 
 	/* Stored status agrees with the callback. */
 	struct dura_instance_meta *meta = NULL;
@@ -359,10 +421,15 @@ static void test_fanout(unsigned o, unsigned w)
 	              meta->output.len == strlen("I7.0,I7.1,I7.2,I7.3,I7.4");
 	if (meta)
 		ops->release_instance_status(store, meta);
-	tap_ok(meta_ok, "%u:%u stored metadata: completed, execution 1, output", o, w);
+	tap_ok(meta_ok, "%s%u:%u stored metadata: completed, execution 1, output", what, o, w);
 	close_store(ops, store);
 	dura_registry_free(reg);
 	done_free(&d);
+}
+
+static void test_fanout(unsigned o, unsigned w)
+{
+	test_fanout_with(real_ops, "", o, w, 1, 0);
 }
 
 static void test_features(void)
@@ -580,6 +647,266 @@ static void test_faults(void)
 	done_free(&d);
 }
 
+/* ------------------------------------------------ batched activities */
+
+/* A wrapper around a provider's batch operations that counts their use and
+ * injects faults (file-global like the fault wrapper above: the ops table
+ * has no user pointer). */
+static struct dura_provider_ops bw_ops;
+static const struct dura_provider_ops *bw_base;
+static _Atomic unsigned bw_fetch_calls, bw_ack_calls, bw_max_items, bw_single_fetches;
+static _Atomic int bw_lose_once;   /* next ack of >= 2 items: steal item 1's lock */
+static _Atomic unsigned bw_retry_every; /* every n-th batch ack: RETRY */
+static _Atomic int bw_poison;      /* acks carrying a "wpoison" completion that is
+                                      not a failure: PERMANENT */
+
+static void bw_seen(size_t n)
+{
+	unsigned m = atomic_load(&bw_max_items);
+	while (n > m && !atomic_compare_exchange_weak(&bw_max_items, &m, (unsigned)n))
+		;
+}
+
+static dura_rc bw_fetch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms, size_t max,
+                        struct dura_work_item **items, size_t *n, struct dura_err *err)
+{
+	atomic_fetch_add(&bw_fetch_calls, 1);
+	dura_rc rc = bw_base->fetch_work_items(s, lock_ms, wait_ms, max, items, n, err);
+	if (rc == DURA_OK)
+		bw_seen(*n);
+	return rc;
+}
+
+static dura_rc bw_single_fetch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                               struct dura_work_item **out, struct dura_err *err)
+{
+	atomic_fetch_add(&bw_single_fetches, 1);
+	return bw_base->fetch_work_item(s, lock_ms, wait_ms, out, err);
+}
+
+static dura_rc bw_ack(dura_store *s, size_t n, const uint64_t *tokens,
+                      const struct dura_message *completions, dura_rc *results,
+                      uint32_t lock_ms, size_t max_next, struct dura_work_item **next,
+                      size_t *n_next, struct dura_err *err)
+{
+	unsigned call = atomic_fetch_add(&bw_ack_calls, 1);
+	unsigned every = atomic_load(&bw_retry_every);
+	*n_next = 0;
+	if (every && call % every == every - 1) {
+		dura_err_set(err, "injected busy (batch ack)");
+		return DURA_RETRY;
+	}
+	for (size_t i = 0; atomic_load(&bw_poison) && completions && i < n; i++) {
+		struct dura_rec r;
+		if (completions[i].instance && strcmp(completions[i].instance, "wpoison") == 0 &&
+		    (dura_codec_decode(completions[i].body.data, completions[i].body.len, &r,
+		                       NULL) != 0 || r.kind != DURA_MSG_TASK_FAILED)) {
+			dura_err_set(err, "injected permanent error (batch ack)");
+			return DURA_PERMANENT;
+		}
+	}
+	if (n >= 2 && atomic_exchange(&bw_lose_once, 0)) {
+		/* another worker's view: the lock of item 1 is gone */
+		struct dura_err e;
+		bw_base->abandon_work_item(s, tokens[1], 0, &e);
+	}
+	dura_rc rc = bw_base->ack_work_items_and_fetch(s, n, tokens, completions, results,
+	                                               lock_ms, max_next, next, n_next, err);
+	bw_seen(*n_next);
+	return rc;
+}
+
+static const struct dura_provider_ops *bw_wrap(const struct dura_provider_ops *base)
+{
+	bw_base = base;
+	bw_ops = *base;
+	bw_ops.fetch_work_items = base->fetch_work_items ? bw_fetch : NULL;
+	bw_ops.ack_work_items_and_fetch = base->ack_work_items_and_fetch ? bw_ack : NULL;
+	bw_ops.fetch_work_item = bw_single_fetch;
+	atomic_store(&bw_fetch_calls, 0);
+	atomic_store(&bw_ack_calls, 0);
+	atomic_store(&bw_max_items, 0);
+	atomic_store(&bw_single_fetches, 0);
+	atomic_store(&bw_lose_once, 0);
+	atomic_store(&bw_retry_every, 0);
+	atomic_store(&bw_poison, 0);
+	return &bw_ops;
+}
+
+static void test_batch_fanout(unsigned o, unsigned w)
+{
+	const struct dura_provider_ops *ops = bw_wrap(real_ops);
+	char what[32];
+	snprintf(what, sizeof what, "batch 4, %s ", o == 1 ? "single starts," : "batched starts,");
+	test_fanout_with(ops, what, o, w, 4, o == 1 ? 0 : 8);
+	tap_ok(atomic_load(&bw_fetch_calls) > 0 && atomic_load(&bw_ack_calls) > 0 &&
+	       atomic_load(&bw_max_items) > 1 && atomic_load(&bw_max_items) <= 4 &&
+	       atomic_load(&bw_single_fetches) == 0,
+	       "batch 4, %u:%u: the batch operations carried the work (%u fetches, %u acks, "
+	       "up to %u items, %u single fetches)", o, w, atomic_load(&bw_fetch_calls),
+	       atomic_load(&bw_ack_calls), atomic_load(&bw_max_items),
+	       atomic_load(&bw_single_fetches));
+}
+
+/* Four 300 ms items with a 200 ms lock in one batch: the items waiting in
+ * the batch (to run, or for the ack) would expire without renewal, and the
+ * second worker would run them again. */
+static void test_batch_renewal(void)
+{
+	const struct dura_provider_ops *ops = bw_wrap(real_ops);
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.work_lock_ms = 200;
+	cfg.poll_wait_ms = 20;
+	cfg.activity_batch = 4;
+	atomic_store(&batch_long_runs, 0);
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 1, 2, &cfg, &d) : NULL;
+	int ok = rt && start_inst(rt, "blong", "fan", "long300:q") == 0;
+	size_t got = ok ? done_wait(&d, 1, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	tap_ok(got == 1 && expect(&d, "blong", DURA_OUTCOME_COMPLETED, "Q0,Q1,Q2,Q3,Q4") &&
+	       atomic_load(&batch_long_runs) == 5 && st.lock_lost == 0 &&
+	       atomic_load(&bw_max_items) == 4,
+	       "batch of four 300 ms items under a 200 ms lock: renewed, each runs exactly once "
+	       "(%d runs, %llu lost, batch up to %u)", atomic_load(&batch_long_runs),
+	       (unsigned long long)st.lock_lost, atomic_load(&bw_max_items));
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
+/* A lock lost in the middle of a batch, transient batch-ack errors, and a
+ * batch ack that can never be stored (poison per item). */
+static void test_batch_faults(void)
+{
+	const struct dura_provider_ops *ops = bw_wrap(real_ops);
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.activity_batch = 4;
+	cfg.max_attempts = 3;
+	cfg.retry_base_ms = 1;
+	cfg.poll_wait_ms = 20;
+	atomic_store(&bw_lose_once, 1);
+	atomic_store(&bw_retry_every, 3);
+	atomic_store(&upper_runs, 0);
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 1, &cfg, &d) : NULL;
+	enum { N = 10 };
+	int ok = rt && start_fans(rt, "bf-", "upper", N, 5) == 0;
+	size_t got = ok ? done_wait(&d, N, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	int all = got == N;
+	char id[32], want[64];
+	for (int i = 0; all && i < N; i++) {
+		snprintf(id, sizeof id, "bf-%d", i);
+		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
+		all = expect(&d, id, DURA_OUTCOME_COMPLETED, want);
+	}
+	tap_ok(all && atomic_load(&bw_lose_once) == 0 && st.lock_lost == 1 &&
+	       st.activities_executed == 5 * N && atomic_load(&upper_runs) == 5 * N + 1,
+	       "a lock lost mid-batch: counted once, that item alone runs again, every instance "
+	       "completes once (%llu lost, %d runs)", (unsigned long long)st.lock_lost,
+	       atomic_load(&upper_runs));
+	tap_ok(all && st.retries > 0 && st.infra_errors == 0,
+	       "transient batch-ack errors are retried (%llu retries)",
+	       (unsigned long long)st.retries);
+
+	/* now an instance whose activities' completions can never be stored */
+	atomic_store(&bw_retry_every, 0);
+	atomic_store(&bw_poison, 1);
+	ok = rt && start_inst(rt, "wpoison", "fan", "upper:p") == 0;
+	got = ok ? done_wait(&d, N + 1, 20000) : 0;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	tap_ok(got == N + 1 && expect(&d, "wpoison", DURA_OUTCOME_FAILED_APP, "poison") &&
+	       st.poisoned >= 1 && st.abandons >= 3,
+	       "a batch ack that always fails: items abandoned, then poisoned after "
+	       "max_attempts (%llu abandons, %llu poisoned)", (unsigned long long)st.abandons,
+	       (unsigned long long)st.poisoned);
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
+/* activity_batch = 4 on providers without (both) batch operations. */
+static void test_batch_fallback(void)
+{
+	/* SQLite with the batch ack hidden: half the pair is not enough */
+	struct dura_provider_ops half = *real_ops;
+	half.ack_work_items_and_fetch = NULL;
+	const struct dura_provider_ops *ops = bw_wrap(&half);
+	test_fanout_with(ops, "batch 4 without batch ack, ", 2, 2, 4, 8);
+	tap_ok(atomic_load(&bw_fetch_calls) == 0 && atomic_load(&bw_single_fetches) > 0,
+	       "without ack_work_items_and_fetch the runtime falls back to single items "
+	       "(%u batch fetches, %u single)", atomic_load(&bw_fetch_calls),
+	       atomic_load(&bw_single_fetches));
+
+	void *h = dlopen(DURA_TEST_MEMSTORE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+	const struct dura_provider_ops *(*entry)(void) = NULL;
+	if (h)
+		*(void **)&entry = dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
+	const struct dura_provider_ops *ms = entry ? entry() : NULL;
+	if (!tap_ok(ms != NULL, "load memstore %s", DURA_TEST_MEMSTORE_PLUGIN)) {
+		tap_diag("%s", dlerror());
+		if (h)
+			dlclose(h);
+		return;
+	}
+	tap_ok(ms->fetch_work_items == NULL || ms->ack_work_items_and_fetch == NULL,
+	       "memstore lacks the batch operations");
+	test_fanout_with(ms, "memstore, batch 4, ", 2, 2, 4, 8);
+	dlclose(h);
+}
+
+/* dura_runtime_start_orchestrations: argument checks, all or nothing. */
+static void test_start_many(void)
+{
+	const struct dura_provider_ops *ops = real_ops;
+	dura_store *store = open_store(ops);
+	struct dura_registry *reg = make_registry();
+	struct done d;
+	done_init(&d);
+	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 1, 1, NULL, &d) : NULL;
+	char err[256] = "";
+	const char *bad[] = { "sm-a", "" };
+	const void *ins[] = { "upper:a", "upper:b" };
+	size_t lens[] = { 7, 7 };
+	int rc_bad = rt ? dura_runtime_start_orchestrations(rt, 2, bad, "fan", ins, lens, err,
+	                                                    sizeof err) : 0;
+	int rc_zero = rt ? dura_runtime_start_orchestrations(rt, 0, NULL, "fan", NULL, NULL, err,
+	                                                     sizeof err) : -1;
+	const char *good[] = { "sm-b", "sm-c" };
+	int rc_good = rt ? dura_runtime_start_orchestrations(rt, 2, good, "fan", ins, lens, err,
+	                                                     sizeof err) : -1;
+	size_t got = rc_good == 0 ? done_wait(&d, 2, 20000) : 0;
+	dura_sleep_ms(50); /* a wrongly enqueued sm-a would finish meanwhile */
+	dura_runtime_stop(rt);
+	struct dura_instance_meta *meta = NULL;
+	struct dura_err e;
+	dura_rc src = store ? ops->instance_status(store, "sm-a", &meta, &e) : DURA_OK;
+	if (meta)
+		ops->release_instance_status(store, meta);
+	tap_ok(rc_bad == -1 && src == DURA_EMPTY && rc_zero == 0,
+	       "start_orchestrations: an empty id refuses the whole call (nothing started), "
+	       "n = 0 is a no-op");
+	tap_ok(got == 2 && expect(&d, "sm-b", DURA_OUTCOME_COMPLETED, "A0,A1,A2,A3,A4") &&
+	       expect(&d, "sm-c", DURA_OUTCOME_COMPLETED, "B0,B1,B2,B3,B4"),
+	       "start_orchestrations: two instances, each with its own input");
+	close_store(ops, store);
+	dura_registry_free(reg);
+	done_free(&d);
+}
+
 int main(void)
 {
 	const char *path = getenv("DURA_UNIT_RUNTIME_PLUGIN");
@@ -601,6 +928,12 @@ int main(void)
 	test_lock_renewal();
 	test_stop_in_flight();
 	test_faults();
+	test_start_many();
+	test_batch_fanout(1, 1);
+	test_batch_fanout(3, 2);
+	test_batch_renewal();
+	test_batch_faults();
+	test_batch_fallback();
 	dlclose(h);
 	return tap_done();
 }

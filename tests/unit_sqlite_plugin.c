@@ -2,7 +2,8 @@
  * Smoke test of the SQLite provider plugin, through dlopen like the core:
  * every operation, the lock/tag/ack rules, the duplicate-event rollback,
  * lock expiry, delayed visibility, long polls woken by another thread,
- * several threads processing concurrently, file databases.  The full
+ * several threads processing concurrently, file databases, and the batch
+ * work operations (fetch_work_items, ack_work_items_and_fetch).  The full
  * contract suite is `durabench validate`; this one keeps the plugin honest
  * on its own.  With DURA_SQLITE_BENCH=N it also times N fetch+ack pairs.
  */
@@ -299,6 +300,213 @@ static void test_work(void)
 	P->release_work_item(s, w);
 	tap_ok(P->ack_work_item(s, next->token, NULL, &err) == DURA_OK, "ack last item");
 	P->release_work_item(s, next);
+	P->close(s, 1, &err);
+}
+
+/* ---- batch operations: fetch_work_items, ack_work_items_and_fetch ---- */
+
+static void release_all(dura_store *s, struct dura_work_item **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		P->release_work_item(s, v[i]);
+		v[i] = NULL;
+	}
+}
+
+/* Orchestration fetch of instance "i": the bodies of its messages joined
+ * by ',' into buf ("" when nothing is there); the item is acked away. */
+static void drain_orch(dura_store *s, char *buf, size_t len)
+{
+	struct dura_err err;
+	struct dura_orch_item *o = NULL;
+	buf[0] = '\0';
+	if (P->fetch_orchestration_item(s, 30000, 0, &o, &err) != DURA_OK)
+		return;
+	size_t at = 0;
+	for (size_t i = 0; i < o->n_messages && at + 1 < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%.*s", i ? "," : "",
+		                       (int)o->messages[i].body.len,
+		                       (const char *)o->messages[i].body.data);
+	struct dura_orch_ack ack = { o->execution ? o->execution : 1, NULL, 0, NULL, 0,
+	                             NULL, 0, NULL };
+	P->ack_orchestration_item(s, o->token, &ack, &err);
+	P->release_orchestration_item(s, o);
+}
+
+static void test_work_batch(void)
+{
+	dura_store *s = open_store(":memory:");
+	struct dura_err err = { "" };
+	struct dura_orch_item *o = NULL;
+	struct dura_work_item *a[8] = { 0 }, *b[8] = { 0 }, *c[8] = { 0 };
+	size_t na = 0, nb = 0, nc = 0;
+	char text[256];
+	if (!s)
+		return;
+	tap_ok(P->fetch_work_items != NULL && P->ack_work_items_and_fetch != NULL,
+	       "batch: the plugin offers both batch operations");
+	enqueue1(s, "i", "start", 0);
+	P->fetch_orchestration_item(s, 30000, 0, &o, &err);
+	struct dura_message work[] = {
+		{ "i", B("w0"), 0 }, { "i", B("w1"), 0 }, { "i", B("w2"), 0 }, { "i", B("w3"), 0 },
+		{ "i", B("w4"), 0 }, { "i", B("w5"), 0 }, { "i", B("w6"), 0 }, { "i", B("late"), 700 },
+	};
+	struct dura_orch_ack ack = { 1, NULL, 0, work, 8, NULL, 0, NULL };
+	tap_ok(o && P->ack_orchestration_item(s, o->token, &ack, &err) == DURA_OK,
+	       "batch: ack enqueues 8 work items (one delayed)");
+	P->release_orchestration_item(s, o);
+
+	dura_rc rc = P->fetch_work_items(s, 30000, 0, 3, a, &na, &err);
+	tap_ok(rc == DURA_OK && na == 3 && body_is(a[0]->body, "w0") && body_is(a[1]->body, "w1") &&
+	       body_is(a[2]->body, "w2") && a[0]->attempts == 1 && a[2]->attempts == 1 &&
+	       strcmp(a[1]->instance, "i") == 0 && a[3] == NULL,
+	       "fetch_work_items: max_items 3 gives w0,w1,w2 in FIFO order, attempts 1");
+	tap_ok(na == 3 && a[0]->token && a[0]->token != a[1]->token &&
+	       a[1]->token != a[2]->token && a[0]->token != a[2]->token,
+	       "fetch_work_items: one distinct token per item");
+	rc = P->fetch_work_items(s, 30000, 0, 8, b, &nb, &err);
+	tap_ok(rc == DURA_OK && nb == 4 && body_is(b[0]->body, "w3") && body_is(b[3]->body, "w6"),
+	       "fetch_work_items: the next batch skips locked items, stops at invisible ones "
+	       "(%zu items)", nb);
+	rc = P->fetch_work_items(s, 30000, 0, 4, c, &nc, &err);
+	tap_ok(rc == DURA_EMPTY && nc == 0, "fetch_work_items: EMPTY when all are locked");
+	tap_ok(P->fetch_work_item(s, 30000, 0, &c[0], &err) == DURA_EMPTY,
+	       "batch-locked items are locked for fetch_work_item too");
+
+	/* a lost token in the middle of a batch */
+	tap_ok(na == 3 && P->abandon_work_item(s, a[1]->token, 0, &err) == DURA_OK,
+	       "abandon w1: its token is lost");
+	uint64_t tokens[4] = { a[0]->token, a[1]->token, a[2]->token, 0 };
+	struct dura_message comp[3] = {
+		{ "i", B("c0"), 0 }, { "i", B("c1"), 0 }, { NULL, B(""), 0 },
+	};
+	dura_rc res[3] = { DURA_CONFIG, DURA_CONFIG, DURA_CONFIG };
+	rc = P->ack_work_items_and_fetch(s, 3, tokens, comp, res, 30000, 2, c, &nc, &err);
+	tap_ok(rc == DURA_OK && res[0] == DURA_OK && res[1] == DURA_LOCK_LOST && res[2] == DURA_OK,
+	       "ack_work_items_and_fetch: per-item results OK, LOCK_LOST, OK (rc %d: %d %d %d)",
+	       rc, res[0], res[1], res[2]);
+	tap_ok(nc == 1 && body_is(c[0]->body, "w1") && c[0]->attempts == 2 &&
+	       c[0]->token != a[1]->token,
+	       "the fetch part returns the abandoned w1 (attempts 2), not more than is visible");
+	drain_orch(s, text, sizeof text);
+	tap_ok(strcmp(text, "c0") == 0,
+	       "completions enqueued iff acked: only c0 reached the orchestrator (got '%s')", text);
+	tap_ok(P->ack_work_item(s, a[0]->token, NULL, &err) == DURA_LOCK_LOST &&
+	       P->ack_work_item(s, a[2]->token, NULL, &err) == DURA_LOCK_LOST,
+	       "acked items are gone: their tokens are used up");
+	release_all(s, a, na);
+
+	/* duplicate token within one call; no fetch asked */
+	uint64_t dup[2] = { b[0]->token, b[0]->token };
+	struct dura_message dcomp[2] = { { "i", B("d0"), 0 }, { "i", B("d1"), 0 } };
+	dura_rc dres[2] = { DURA_CONFIG, DURA_CONFIG };
+	struct dura_work_item *none[1] = { NULL };
+	size_t nn = 99;
+	rc = P->ack_work_items_and_fetch(s, 2, dup, dcomp, dres, 30000, 0, none, &nn, &err);
+	drain_orch(s, text, sizeof text);
+	tap_ok(rc == DURA_OK && dres[0] == DURA_OK && dres[1] == DURA_LOCK_LOST && nn == 0 &&
+	       !none[0] && strcmp(text, "d0") == 0,
+	       "the same token twice in one call: acked once, one completion; max_next 0 "
+	       "fetches nothing");
+
+	/* lock expiry, as for single items */
+	uint64_t rest[3] = { b[1]->token, b[2]->token, b[3]->token };
+	tap_ok(P->renew_work_lock(s, b[1]->token, 40, &err) == DURA_OK &&
+	       P->renew_work_lock(s, b[2]->token, 40, &err) == DURA_OK &&
+	       P->renew_work_lock(s, b[3]->token, 40, &err) == DURA_OK,
+	       "renew a batch's locks to 40 ms, one by one");
+	sleep_ms(70);
+	struct dura_work_item *d[4] = { 0 };
+	size_t nd = 0;
+	rc = P->fetch_work_items(s, 30000, 0, 4, d, &nd, &err);
+	tap_ok(rc == DURA_OK && nd == 3 && body_is(d[0]->body, "w4") && d[0]->attempts == 2 &&
+	       body_is(d[2]->body, "w6") && d[2]->attempts == 2,
+	       "expired batch locks: items redelivered in order with attempts 2 (%zu)", nd);
+	dura_rc rres[3];
+	struct dura_message rcomp[3] = { { "i", B("x"), 0 }, { "i", B("y"), 0 },
+	                                 { "i", B("z"), 0 } };
+	rc = P->ack_work_items_and_fetch(s, 3, rest, rcomp, rres, 30000, 4, c + 1, &nn, &err);
+	drain_orch(s, text, sizeof text);
+	tap_ok(rc == DURA_OK && rres[0] == DURA_LOCK_LOST && rres[1] == DURA_LOCK_LOST &&
+	       rres[2] == DURA_LOCK_LOST && nn == 0 && text[0] == '\0',
+	       "old tokens of an expired batch: all LOCK_LOST, nothing enqueued");
+	release_all(s, b, nb);
+
+	/* ack everything left, with the fetch part reaching the delayed item
+	 * through a long poll afterwards */
+	uint64_t left[4] = { c[0]->token, d[0]->token, d[1]->token, d[2]->token };
+	struct dura_message lcomp[4] = { { "i", B("l0"), 0 }, { "i", B("l1"), 0 },
+	                                 { "i", B("l2"), 0 }, { "i", B("l3"), 0 } };
+	dura_rc lres[4];
+	struct dura_work_item *e[2] = { 0 };
+	size_t ne = 9;
+	rc = P->ack_work_items_and_fetch(s, 4, left, lcomp, lres, 30000, 2, e, &ne, &err);
+	drain_orch(s, text, sizeof text);
+	tap_ok(rc == DURA_OK && lres[0] == DURA_OK && lres[3] == DURA_OK && ne == 0 &&
+	       strcmp(text, "l0,l1,l2,l3") == 0,
+	       "four acks in one call: all completions in order, nothing visible to fetch "
+	       "(got '%s')", text);
+	release_all(s, c, 1);
+	release_all(s, d, nd);
+	uint64_t t0 = mono_ms();
+	rc = P->fetch_work_items(s, 30000, 3000, 4, e, &ne, &err);
+	tap_ok(rc == DURA_OK && ne == 1 && body_is(e[0]->body, "late"),
+	       "fetch_work_items long poll wakes for the delayed item");
+	tap_diag("delayed item arrived after %" PRIu64 " ms of batch long poll", mono_ms() - t0);
+	dura_rc one;
+	rc = P->ack_work_items_and_fetch(s, 1, &e[0]->token, NULL, &one, 30000, 2, e + 1, &ne,
+	                                 &err);
+	tap_ok(rc == DURA_OK && one == DURA_OK && ne == 0,
+	       "ack without completions (completions NULL)");
+	release_all(s, e, 1);
+	t0 = mono_ms();
+	rc = P->fetch_work_items(s, 1000, 150, 4, e, &ne, &err);
+	tap_ok(rc == DURA_EMPTY && ne == 0 && mono_ms() - t0 >= 140,
+	       "idle fetch_work_items returns EMPTY after wait_ms");
+	P->close(s, 1, &err);
+}
+
+/* A batch long poll woken by another thread's ack. */
+struct batch_poller {
+	dura_store *s;
+	dura_rc rc;
+	size_t n;
+	uint64_t waited_ms;
+};
+
+static void *batch_poll_thread(void *arg)
+{
+	struct batch_poller *p = arg;
+	struct dura_err err;
+	struct dura_work_item *v[4] = { 0 };
+	uint64_t t0 = mono_ms();
+	p->rc = P->fetch_work_items(p->s, 30000, 10000, 4, v, &p->n, &err);
+	p->waited_ms = mono_ms() - t0;
+	release_all(p->s, v, p->n);
+	return NULL;
+}
+
+static void test_batch_long_poll(void)
+{
+	dura_store *s = open_store(NULL);
+	struct dura_err err;
+	if (!s)
+		return;
+	struct batch_poller p = { s, DURA_CONFIG, 0, 0 };
+	pthread_t th;
+	pthread_create(&th, NULL, batch_poll_thread, &p);
+	sleep_ms(100);
+	struct dura_orch_item *o = NULL;
+	enqueue1(s, "z", "1", 0);
+	P->fetch_orchestration_item(s, 30000, 0, &o, &err);
+	struct dura_message w[] = { { "z", B("w1"), 0 }, { "z", B("w2"), 0 } };
+	struct dura_orch_ack ack = { 1, NULL, 0, w, 2, NULL, 0, NULL };
+	P->ack_orchestration_item(s, o->token, &ack, &err);
+	P->release_orchestration_item(s, o);
+	pthread_join(th, NULL);
+	tap_ok(p.rc == DURA_OK && p.n >= 1 && p.n <= 2 && p.waited_ms >= 90 && p.waited_ms < 10000,
+	       "fetch_work_items long poll woken by an ack (%zu items after %" PRIu64 " ms)",
+	       p.n, p.waited_ms);
 	P->close(s, 1, &err);
 }
 
@@ -614,7 +822,9 @@ int main(void)
 	test_options();
 	test_orchestration();
 	test_work();
+	test_work_batch();
 	test_long_poll();
+	test_batch_long_poll();
 	test_threads(":memory:");
 	test_file();
 	{

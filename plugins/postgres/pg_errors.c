@@ -16,10 +16,21 @@
  * A failure without SQLSTATE comes from libpq itself: a lost connection
  * (RETRY) unless the connection is still fine (PERMANENT).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pg_internal.h"
+
+void dura_pg_err(struct dura_err *err, const char *fmt, ...)
+{
+	if (!err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
 
 dura_rc dura_pg_sqlstate_rc(const char *s, int conn_ok)
 {

@@ -6,7 +6,6 @@
  * plugin may be driven by anything, so open() checks again.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +39,6 @@ const struct dura_option_spec dura_pg_option_specs[] = {
 	  "application_name reported to the server (pg_stat_activity)", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
-
-void dura_pg_err(struct dura_err *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
-}
 
 static int parse_bool(const char *s, int *out)
 {

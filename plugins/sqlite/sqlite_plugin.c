@@ -34,6 +34,8 @@ static const struct dura_provider_ops sqlite_ops = {
 	.ack_work_item_and_fetch = dura_sqlite_ack_work_item_and_fetch,
 	.ack_orchestration_item_and_fetch = dura_sqlite_ack_orchestration_item_and_fetch,
 	.describe = dura_sqlite_describe,
+	.fetch_work_items = dura_sqlite_fetch_work_items,
+	.ack_work_items_and_fetch = dura_sqlite_ack_work_items_and_fetch,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

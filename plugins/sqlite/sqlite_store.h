@@ -211,6 +211,17 @@ dura_rc dura_sqlite_ack_work_item_and_fetch(dura_store *s, uint64_t token,
                                             uint32_t lock_ms,
                                             struct dura_work_item **next,
                                             struct dura_err *err);
+dura_rc dura_sqlite_fetch_work_items(dura_store *s, uint32_t lock_ms,
+                                     uint32_t wait_ms, size_t max_items,
+                                     struct dura_work_item **items,
+                                     size_t *n_items, struct dura_err *err);
+dura_rc dura_sqlite_ack_work_items_and_fetch(dura_store *s, size_t n,
+                                             const uint64_t *tokens,
+                                             const struct dura_message *completions,
+                                             dura_rc *results, uint32_t lock_ms,
+                                             size_t max_next,
+                                             struct dura_work_item **next,
+                                             size_t *n_next, struct dura_err *err);
 dura_rc dura_sqlite_abandon_work_item(dura_store *s, uint64_t token,
                                       uint32_t delay_ms, struct dura_err *err);
 dura_rc dura_sqlite_renew_work_lock(dura_store *s, uint64_t token,

@@ -111,7 +111,7 @@ static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms, size_t max,
 	/* Collect first, lock afterwards: updating rows of the table a SELECT
 	 * is still stepping through is best avoided. */
 	size_t got = 0;
-	int src;
+	int src = SQLITE_DONE;
 	while (got < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!(items[got] = item_from_row(st))) {
 			sqlite3_reset(st);

@@ -1,0 +1,40 @@
+#!/bin/sh
+# The PostgreSQL provider passes the conformance suite against a real server
+# (url = auto: a throwaway server durabench starts and removes), directly and
+# through the delay proxy, and leaves no server behind.
+set -u
+. "${top_srcdir:?}/tests/pg_common.sh"
+
+# validate_all DESC OPTIONS...: the whole suite passes, >= 40 tests
+validate_all() {
+	desc=$1
+	shift
+	"$DURABENCH" validate --plugin postgres "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	last=$(tail -n 1 "$tmp/out")
+	passed=${last%% passed*}
+	if [ "$rc" -eq 0 ] && echo "$last" | grep -qE '^[0-9]+ passed, 0 failed$' && [ "$passed" -ge 40 ]; then
+		ok "$desc: $last"
+	else
+		notok "$desc: exit $rc, '$last'"
+		grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
+		sed 's/^/# stderr: /' "$tmp/err"
+	fi
+}
+validate_all "postgres, url = auto" --option url=auto
+validate_all "postgres through the delay proxy" --option url=auto --option emulate_rtt=2ms \
+	--option emulate_jitter=500us
+[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
+check $? "no throwaway server or directory left behind"
+
+# A target that refuses connections: a clear error, not a hang or a crash.
+"$DURABENCH" validate --plugin postgres --option 'url=postgresql://u:pw@127.0.0.1:1/x' \
+	--option emulate_rtt=5ms >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -ne 0 ] && grep -qi "127.0.0.1:1" "$tmp/out" "$tmp/err" && ! grep -q ':pw@' "$tmp/out" "$tmp/err"; then
+	ok "refused target through the proxy: clear error (exit $rc), password masked"
+else
+	notok "refused target through the proxy (exit $rc)"
+	sed 's/^/# /' "$tmp/out" "$tmp/err" | head -20
+fi
+finish
