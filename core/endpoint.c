@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const dura_core_option_keys[] = {
 	"plugin", "emulate_rtt", "emulate_jitter", "emulate_bandwidth", NULL,
@@ -29,6 +30,8 @@ int dura_is_core_option(const char *key)
 struct dura_env {
 	pthread_mutex_t lock;            /* validate may prepare from threads */
 	struct dura_pgserver *pgserver;  /* shared by every url = auto */
+	char *pgserver_error;            /* why it could not start (owned): a
+	                                    second url = auto fails at once */
 	struct dura_proxy **proxies;
 	size_t n_proxies;
 };
@@ -48,6 +51,7 @@ void dura_env_free(struct dura_env *env)
 		dura_proxy_stop(env->proxies[i]);
 	free(env->proxies);
 	dura_pgserver_stop(env->pgserver);
+	free(env->pgserver_error);
 	pthread_mutex_destroy(&env->lock);
 	free(env);
 }
@@ -82,12 +86,15 @@ static int start_pgserver_locked(struct dura_env *env, char *err, size_t errlen)
 {
 	if (env->pgserver)
 		return 0;
-	char why[512];
-	if (dura_pgserver_start(NULL, &env->pgserver, why, sizeof why) != 0) {
-		dura_errbuf(err, errlen, "url = auto: cannot start a local PostgreSQL server: %s", why);
-		return -1;
+	if (!env->pgserver_error) {
+		char why[1024];
+		if (dura_pgserver_start(NULL, &env->pgserver, why, sizeof why) == 0)
+			return 0;
+		env->pgserver_error = dura_xstrdup(why);
 	}
-	return 0;
+	dura_errbuf(err, errlen, "url = auto: cannot start a local PostgreSQL server: %s",
+	            env->pgserver_error);
+	return -1;
 }
 
 /* A client the proxy could not connect to its target would otherwise only
@@ -238,7 +245,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	}
 	pthread_mutex_lock(&env->lock);
 	int rc = 0;
-	if (strcmp(url, "auto") == 0) {
+	if (strcasecmp(url, "auto") == 0) {
 		rc = start_pgserver_locked(env, err, errlen);
 		if (rc == 0) {
 			free(url);

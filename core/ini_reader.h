@@ -1,29 +1,29 @@
 /*
- * A small INI reader that never truncates and always knows its line number.
+ * Scenario-file reader: libinih (ini_parse_stream) with a line reader of our
+ * own that counts lines and never lets a value be cut.
  *
- * Why not inih: Debian 12's libinih (r55) is compiled with a 200-byte line
- * buffer (INI_MAX_LINE, fixed when the library was built) and calls the
- * handler without a line number.  A longer line -- a libpq URL with a few
- * parameters easily is one -- is cut at 199 bytes and its tail parsed as a
- * new line.  ini_parse_stream with a reader of our own could count lines and
- * refuse long lines, but it could never pass a 500-byte value through that
- * buffer; handing inih placeholders instead would mean splitting every line
- * ourselves anyway.  So this file is the whole parser: the grammar is tiny
- * and matches inih's defaults where they are sensible.
+ * Debian 12's libinih (r55) is compiled with a 200-byte line buffer
+ * (INI_MAX_LINE; the runtime knobs its header exports do not change the
+ * stack buffer the library was built with) and calls the handler without a
+ * line number.  Left alone it cuts a longer line at 199 bytes and parses the
+ * tail as a new line with a wrong number.  Our reader hands inih exactly one
+ * physical line per call, so line numbers stay exact, and refuses a line
+ * longer than DURA_INI_MAX_LINE with its file:line; a long value (a libpq
+ * URL with many parameters) goes into an environment variable and the file
+ * says ${NAME}, which the scenario loader expands without any limit.
  *
  * Grammar, one construct per physical line:
  *   - a UTF-8 byte-order mark at the start of the file is skipped;
  *   - leading and trailing whitespace is ignored (also '\r' of CRLF files);
+ *     an indented line is an ordinary line (no multi-line values);
  *   - an empty line, or one starting with ';' or '#', is a comment;
  *   - "[text]" starts a section; after ']' only whitespace or a comment
  *     (';' or '#') may follow; text is trimmed and may not be empty;
  *   - "key = value": split at the FIRST '=' (values may contain '=', as in
- *     URL query strings); an inline comment starts at a ';' preceded by a
- *     space or tab; key and value are trimmed; the value may be empty;
- *   - anything else is an error.  There are no multi-line values, no
- *     quoting and no ':' delimiter (unlike inih).
- * A line may hold at most DURA_INI_MAX_LINE bytes (without its newline); a
- * longer line is an error, never cut.  A NUL byte in a line is an error.
+ *     URL query strings); an inline comment starts at a ';' preceded by
+ *     whitespace; key and value are trimmed; the value may be empty;
+ *   - anything else (including inih's "key: value") is an error.
+ * A NUL byte in a line is an error.
  */
 #ifndef DURA_INI_READER_H
 #define DURA_INI_READER_H
@@ -31,7 +31,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define DURA_INI_MAX_LINE 8192
+/* Longest line, in bytes without its newline: libinih's buffer less the
+ * "\r\n\0" it needs. */
+#define DURA_INI_MAX_LINE 197
 
 /* Called for every section header (key and value NULL) and every key/value
  * pair, in file order.  section is the trimmed text between the brackets

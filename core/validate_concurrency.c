@@ -34,8 +34,9 @@ struct shared {
 	int n_items;
 	unsigned *work_seen;
 	int work_done;
-	/* lost race */
-	pthread_barrier_t barrier;
+	/* lost race: fetchers wait for go, then start together */
+	pthread_cond_t start;
+	int go;
 };
 
 static void shared_init(struct shared *sh, struct dura_vctx *t)
@@ -295,7 +296,10 @@ static void *race_fetcher(void *arg)
 {
 	struct race_slot *slot = arg;
 	struct dura_vctx t = *slot->sh->t;
-	pthread_barrier_wait(&slot->sh->barrier);
+	pthread_mutex_lock(&slot->sh->mu);
+	while (!slot->sh->go)
+		pthread_cond_wait(&slot->sh->start, &slot->sh->mu);
+	pthread_mutex_unlock(&slot->sh->mu);
 	int r = slot->work ? dura_vfetch_work(&t, DURA_VLOCK_MS, 0, DURA_OK, &slot->witem)
 	                   : dura_vfetch(&t, DURA_VLOCK_MS, 0, DURA_OK, &slot->item);
 	if (r != 0)
@@ -308,17 +312,25 @@ static int race_round(struct dura_vctx *t, struct shared *sh, int work, int roun
 	struct race_slot slots[THREADS];
 	pthread_t th[THREADS];
 	memset(slots, 0, sizeof slots);
-	pthread_barrier_init(&sh->barrier, NULL, THREADS);
+	pthread_cond_init(&sh->start, NULL);
+	sh->go = 0;
+	int started = 0;
 	for (int i = 0; i < THREADS; i++) {
 		slots[i].sh = sh;
 		slots[i].work = work;
 		if (pthread_create(&th[i], NULL, race_fetcher, &slots[i]) != 0)
-			abort(); /* the barrier would wait forever; cannot happen in practice */
+			break;
+		started++;
 	}
-	for (int i = 0; i < THREADS; i++)
+	/* Everyone is parked on the gate: open it at once. */
+	pthread_mutex_lock(&sh->mu);
+	sh->go = 1;
+	pthread_cond_broadcast(&sh->start);
+	pthread_mutex_unlock(&sh->mu);
+	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	pthread_barrier_destroy(&sh->barrier);
-	int r = 0;
+	pthread_cond_destroy(&sh->start);
+	int r = started == THREADS ? 0 : dura_vfail(t, "cannot create %d test threads", THREADS);
 	for (int i = 0; i < THREADS; i++) {
 		if (r == 0 && slots[i].reason[0])
 			r = dura_vfail(t, "round %d: %d fetchers raced for %d eligible %s; one got: %s", round,

@@ -828,10 +828,10 @@ static void test_batch_faults(void)
 	got = ok ? done_wait(&d, N + 1, 20000) : 0;
 	dura_runtime_get_stats(rt, &st);
 	dura_runtime_stop(rt);
-	tap_ok(got == N + 1 && expect(&d, "wpoison", DURA_OUTCOME_FAILED_APP, "poison") &&
+	tap_ok(got == N + 1 && expect(&d, "wpoison", DURA_OUTCOME_FAILED_INFRA, "poison") &&
 	       st.poisoned >= 1 && st.abandons >= 3,
-	       "a batch ack that always fails: items abandoned, then poisoned after "
-	       "max_attempts (%llu abandons, %llu poisoned)", (unsigned long long)st.abandons,
+	       "a batch ack that always fails: items abandoned, then poisoned (infra) "
+	       "after max_attempts (%llu abandons, %llu poisoned)", (unsigned long long)st.abandons,
 	       (unsigned long long)st.poisoned);
 	close_store(ops, store);
 	dura_registry_free(reg);

@@ -13,6 +13,8 @@
  *   pg_notify.c      LISTEN connection, long-poll waits and wake-ups
  *   pg_ops_orch.c    orchestration operations
  *   pg_ops_work.c    work item operations
+ *   pg_ops_batch.c   work items in batches (fetch_work_items,
+ *                    ack_work_items_and_fetch)
  *   pg_ops_read.c    read_history, instance_status
  *
  * Nothing here is exported from the shared object: the libtool flags export
@@ -66,6 +68,8 @@ enum dura_pg_stmt {
 	PG_STMT_FETCH_WORK,
 	PG_STMT_ACK_WORK,
 	PG_STMT_ACK_FETCH_WORK,
+	PG_STMT_FETCH_WORKS,      /* batch: fetch_work_items */
+	PG_STMT_ACK_FETCH_WORKS,  /* batch: ack_work_items_and_fetch */
 	PG_STMT_ABANDON_WORK,
 	PG_STMT_RENEW_WORK,
 	PG_STMT_HISTORY,
@@ -126,11 +130,14 @@ struct dura_pg_array {
 	size_t len, cap;
 	uint32_t n;
 	uint32_t elem_oid;
+	int has_nulls;
 	int oom;
 };
 void dura_pg_array_init(struct dura_pg_array *a, uint32_t elem_oid);
 void dura_pg_array_add(struct dura_pg_array *a, const void *p, size_t n);
 void dura_pg_array_add_int8(struct dura_pg_array *a, int64_t v);
+/* A NULL element (e.g. "no completion" in a text[]). */
+void dura_pg_array_add_null(struct dura_pg_array *a);
 /* Writes the header; returns 0, or -1 if memory ran out along the way. */
 int dura_pg_array_finish(struct dura_pg_array *a);
 void dura_pg_array_free(struct dura_pg_array *a);
@@ -355,6 +362,21 @@ dura_rc dura_pg_abandon_work_item(dura_store *st, uint64_t token,
 dura_rc dura_pg_renew_work_lock(dura_store *st, uint64_t token,
                                 uint32_t extend_ms, struct dura_err *err);
 void dura_pg_release_work_item(dura_store *st, struct dura_work_item *item);
+/* A work item that owns copies of instance and body (one allocation), for
+ * items parsed out of a batch result; released by dura_pg_release_work_item.
+ * NULL if memory ran out. */
+struct dura_work_item *dura_pg_work_item_new(uint64_t token, const uint8_t *instance,
+                                             size_t instance_len, const uint8_t *body,
+                                             size_t body_len, uint32_t attempts);
+
+dura_rc dura_pg_fetch_work_items(dura_store *st, uint32_t lock_ms, uint32_t wait_ms,
+                                 size_t max_items, struct dura_work_item **items,
+                                 size_t *n_items, struct dura_err *err);
+dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_t *tokens,
+                                         const struct dura_message *completions,
+                                         dura_rc *results, uint32_t lock_ms,
+                                         size_t max_next, struct dura_work_item **next,
+                                         size_t *n_next, struct dura_err *err);
 
 dura_rc dura_pg_read_history(dura_store *st, const char *instance,
                              uint64_t execution, struct dura_history **out,

@@ -61,6 +61,30 @@ static dura_rc parse_item(PGresult *res, struct dura_work_item **out,
 	return DURA_OK;
 }
 
+struct dura_work_item *dura_pg_work_item_new(uint64_t token, const uint8_t *instance,
+                                             size_t instance_len, const uint8_t *body,
+                                             size_t body_len, uint32_t attempts)
+{
+	/* struct, then the instance (NUL-terminated), then the body; res stays
+	 * NULL so release only frees the block */
+	struct pg_work_item *it = calloc(1, sizeof *it + instance_len + 1 + body_len);
+	if (!it)
+		return NULL;
+	char *inst = (char *)(it + 1);
+	uint8_t *b = (uint8_t *)inst + instance_len + 1;
+	if (instance_len)
+		memcpy(inst, instance, instance_len);
+	inst[instance_len] = '\0';
+	if (body_len)
+		memcpy(b, body, body_len);
+	it->pub.token = token;
+	it->pub.instance = inst;
+	it->pub.body.data = b;
+	it->pub.body.len = body_len;
+	it->pub.attempts = attempts;
+	return &it->pub;
+}
+
 void dura_pg_release_work_item(dura_store *st, struct dura_work_item *item)
 {
 	if (!item)

@@ -192,6 +192,8 @@ static const struct dura_provider_ops pg_ops = {
 	.ack_work_item_and_fetch = dura_pg_ack_work_item_and_fetch,
 	.ack_orchestration_item_and_fetch = dura_pg_ack_orchestration_item_and_fetch,
 	.describe = pg_describe,
+	.fetch_work_items = dura_pg_fetch_work_items,
+	.ack_work_items_and_fetch = dura_pg_ack_work_items_and_fetch,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

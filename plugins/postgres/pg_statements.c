@@ -30,6 +30,7 @@ struct stmt_def {
 	"o_token, o_instance, o_execution, o_bodies, o_attempts, o_hist_ids, " \
 	"o_hist_bodies, o_lost, o_next_ms"
 #define FETCH_WORK_COLS "o_token, o_instance, o_body, o_attempts, o_next_ms"
+#define FETCH_WORKS_COLS "o_tokens, o_instances, o_bodies, o_attempts, o_next_ms"
 
 static const struct stmt_def stmts[PG_STMT_COUNT] = {
 	[PG_STMT_ENQUEUE] = { "dura_enqueue", "text[], bytea[], bigint[], boolean",
@@ -51,6 +52,12 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 	[PG_STMT_ACK_FETCH_WORK] = { "dura_ack_fetch_work",
 		"bigint, text, bytea, bigint, boolean, integer",
 		"SELECT " FETCH_WORK_COLS " FROM dura_ack_fetch_work($1, $2, $3, $4, $5, $6)" },
+	[PG_STMT_FETCH_WORKS] = { "dura_fetch_works", "integer, integer",
+		"SELECT " FETCH_WORKS_COLS " FROM dura_fetch_works($1, $2)" },
+	[PG_STMT_ACK_FETCH_WORKS] = { "dura_ack_fetch_works",
+		"bigint[], text[], bytea[], bigint[], boolean, integer, integer",
+		"SELECT o_acked, " FETCH_WORKS_COLS
+		" FROM dura_ack_fetch_works($1, $2, $3, $4, $5, $6, $7)" },
 	[PG_STMT_ABANDON_WORK] = { "dura_abandon_work", "bigint, integer, boolean",
 		"SELECT dura_abandon_work($1, $2, $3)" },
 	[PG_STMT_RENEW_WORK] = { "dura_renew_work", "bigint, integer",

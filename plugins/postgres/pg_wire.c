@@ -107,6 +107,16 @@ void dura_pg_array_add_int8(struct dura_pg_array *a, int64_t v)
 	dura_pg_array_add(a, b, 8);
 }
 
+void dura_pg_array_add_null(struct dura_pg_array *a)
+{
+	if (reserve(a, 4) != 0)
+		return;
+	dura_pg_put_u32(a->data + a->len, 0xffffffffu); /* length -1 */
+	a->len += 4;
+	a->n++;
+	a->has_nulls = 1;
+}
+
 int dura_pg_array_finish(struct dura_pg_array *a)
 {
 	if (a->oom)
@@ -120,7 +130,7 @@ int dura_pg_array_finish(struct dura_pg_array *a)
 		return 0;
 	}
 	dura_pg_put_u32(a->data, 1);
-	dura_pg_put_u32(a->data + 4, 0);
+	dura_pg_put_u32(a->data + 4, a->has_nulls ? 1 : 0);
 	dura_pg_put_u32(a->data + 8, a->elem_oid);
 	dura_pg_put_u32(a->data + 12, a->n);
 	dura_pg_put_u32(a->data + 16, 1);
