@@ -39,6 +39,7 @@ struct run_args {
 	const char *warmup;
 	const char *configs;
 	const char *repeat;
+	const char *activity_batch;
 	double min_orch_per_sec;  /* --min-orch-per-sec gate, 0 = none */
 	const char **only;        /* --provider NAME (may repeat) */
 	size_t n_only;
@@ -74,6 +75,7 @@ static void run_usage(FILE *f, int check)
 	        "  --warmup D          override [run] warmup\n"
 	        "  --configs LIST      override [run] configs (e.g. 1:1,2:2)\n"
 	        "  --repeat N          override [run] repeat\n"
+	        "  --activity-batch N  override [run] activity_batch\n"
 	        "  --provider NAME     run only this provider (may repeat)\n"
 	        "  --database-url URL  use URL for every networked provider (e.g. PostgreSQL)\n"
 	        "  --plugin-dir DIR    look for plugins in DIR first\n"
@@ -89,12 +91,13 @@ static void run_usage(FILE *f, int check)
 static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 {
 	enum { O_DURATION = 256, O_WARMUP, O_CONFIGS, O_REPEAT, O_PROVIDER, O_DBURL,
-	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT };
+	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH };
 	static const struct option run_opts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "warmup", required_argument, NULL, O_WARMUP },
 		{ "configs", required_argument, NULL, O_CONFIGS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "activity-batch", required_argument, NULL, O_BATCH },
 		{ "provider", required_argument, NULL, O_PROVIDER },
 		{ "database-url", required_argument, NULL, O_DBURL },
 		{ "plugin-dir", required_argument, NULL, O_PLUGINDIR },
@@ -121,6 +124,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		case O_WARMUP: a->warmup = optarg; break;
 		case O_CONFIGS: a->configs = optarg; break;
 		case O_REPEAT: a->repeat = optarg; break;
+		case O_BATCH: a->activity_batch = optarg; break;
 		case O_PROVIDER:
 			a->only = dura_xrealloc(a->only, (a->n_only + 1) * sizeof *a->only);
 			a->only[a->n_only++] = optarg;
@@ -198,6 +202,13 @@ static int apply_overrides(const struct run_args *a, struct dura_scenario *sc)
 			return -1;
 		}
 		sc->repeat = (unsigned)v;
+	}
+	if (a->activity_batch) {
+		if (dura_parse_uint(a->activity_batch, 1, 64, &v, err, sizeof err) != 0) {
+			fprintf(stderr, "durabench run: --activity-batch: %s\n", err);
+			return -1;
+		}
+		sc->activity_batch = (unsigned)v;
 	}
 	return 0;
 }
@@ -415,6 +426,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.drain_timeout_ms = sc->drain_timeout_ms,
 					.workload = &sc->workload,
 					.instance_prefix = prefix,
+					.activity_batch = sc->activity_batch,
 					.progress = progress,
 					.label = label,
 				};

@@ -85,4 +85,31 @@ void dura_report_markdown(FILE *f, const struct dura_report *r);
 int dura_report_json(const struct dura_report *r, const char *path,
                      char *err, size_t errlen);
 
+/* ---- added by the report extras (CSV, SVG, track history) ---- */
+
+struct dura_json;
+
+/* Writes the "scenario" key and object of the JSON report to j (the track
+ * history reuses it). */
+void dura_report_json_write_scenario(struct dura_json *j, const struct dura_scenario *sc);
+
+/* `--csv FILE`: header line plus one RFC 4180 row per run ("-" = stdout);
+ * -1 with err on I/O failure.  The _write form writes to an open stream. */
+int dura_report_csv(const struct dura_report *r, const char *path, char *err, size_t errlen);
+void dura_report_csv_write(FILE *f, const struct dura_report *r);
+
+/* `--svg FILE`: self-contained SVG bar chart of Orch/s per provider per
+ * config ("-" = stdout); -1 with err on I/O failure. */
+int dura_report_svg(const struct dura_report *r, const char *path, char *err, size_t errlen);
+void dura_report_svg_write(FILE *f, const struct dura_report *r);
+
+/* `--track FILE`: appends one JSON Lines entry (see docs/reporting.md) to
+ * the history FILE, creating it.  The line goes out in one write() under an
+ * exclusive flock() on an O_APPEND descriptor, so concurrent appenders never
+ * interleave; a previous line missing its newline is terminated first.  -1
+ * with err on failure. */
+int dura_report_track(const struct dura_report *r, const char *path, char *err, size_t errlen);
+/* The entry itself, one line without the newline; caller frees. */
+char *dura_report_track_line(const struct dura_report *r);
+
 #endif

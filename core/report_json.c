@@ -93,6 +93,12 @@ static void write_scenario(struct dura_json *j, const struct dura_scenario *sc)
 	dura_json_end_object(j);
 }
 
+/* Also used by the --track history so both describe a scenario alike. */
+void dura_report_json_write_scenario(struct dura_json *j, const struct dura_scenario *sc)
+{
+	write_scenario(j, sc);
+}
+
 static void write_environment(struct dura_json *j, const struct dura_report *r)
 {
 	char date[64] = "";

@@ -205,6 +205,7 @@ static const struct key_spec run_keys[] = {
 	{ "drain_timeout", V_DURATION_MS, SC_OFF(drain_timeout_ms), 0, 0 },
 	{ "configs", V_CONFIGS, 0, 0, 0 },
 	{ "repeat", V_UINT, SC_OFF(repeat), 1, 1000 },
+	{ "activity_batch", V_UINT, SC_OFF(activity_batch), 1, 64 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -732,6 +733,7 @@ static void set_defaults(struct dura_scenario *sc)
 	char unused[8];
 	(void)dura_parse_configs("1:1,2:2,4:4", &sc->configs, &sc->n_configs, unused, sizeof unused);
 	sc->repeat = 1;
+	sc->activity_batch = 1;
 	struct dura_workload_def *w = &sc->workload;
 	w->scenario = dura_xstrdup("fanout");
 	w->max_concurrent = 20;

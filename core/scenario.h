@@ -65,6 +65,8 @@ struct dura_scenario {
 	struct dura_config_def *configs;
 	size_t n_configs;
 	unsigned repeat;
+	unsigned activity_batch;     /* work items an activity worker takes per
+	                                round trip (1 = one at a time) */
 	/* [workload] */
 	struct dura_workload_def workload;
 	/* [provider ...] / [compare ...] in file order */

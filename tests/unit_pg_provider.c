@@ -11,7 +11,11 @@
  * visibility, duplicate-event rollback with the lock kept, lock expiry and
  * stale tokens, abandon with delay, long polling, the combined ack+fetch
  * operations, 8 concurrent fetcher threads (each instance processed exactly
- * once, never by two threads at a time), a killed backend followed by a
+ * once, never by two threads at a time), the batch work operations (FIFO,
+ * max respected, a lost token mid-batch, completions enqueued iff acked,
+ * one round trip each, all-or-nothing acks, lock expiry, long poll) and 4
+ * threads batching over 200 items (each processed exactly once), a killed
+ * backend followed by a
  * successful retry with the reconnect counted, and schema drop/keep.
  */
 #include <dlfcn.h>
@@ -484,6 +488,341 @@ static void test_concurrency(void)
 	free(c);
 }
 
+/* ---- batch work operations ---- */
+
+static const char *schema_of(dura_store *st, char *buf, size_t len)
+{
+	char desc[200];
+	ops->describe(st, desc, sizeof desc);
+	const char *p = strstr(desc, "schema ");
+	snprintf(buf, len, "%s", p ? p + 7 : "?");
+	return buf;
+}
+
+/* SELECT what FROM <the store's schema>.table [WHERE cond] on the admin
+ * connection: one integer, -1 on error. */
+static long long store_count(dura_store *st, const char *what, const char *table,
+                             const char *cond)
+{
+	char schema[80], sql[512];
+	schema_of(st, schema, sizeof schema);
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s.%s%s%s", what, schema, table,
+	         cond ? " WHERE " : "", cond ? cond : "");
+	PGresult *r = PQexec(admin, sql);
+	long long v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+	              ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	if (v < 0)
+		tap_diag("%s: %s", sql, PQerrorMessage(admin));
+	PQclear(r);
+	return v;
+}
+
+static uint64_t round_trips(dura_store *st)
+{
+	struct dura_stats s = { .struct_size = sizeof s };
+	ops->stats(st, &s);
+	return s.round_trips;
+}
+
+/* Puts work items with the given bodies (and delays) on the worker queue
+ * through one orchestration turn of instance `inst`. */
+static int make_work(dura_store *st, const char *inst, char (*bodies)[8], const int64_t *delays,
+                     size_t n)
+{
+	struct dura_err err;
+	struct dura_message start = msg(inst, "start", 0);
+	if (ops->enqueue_orchestrator(st, &start, 1, &err) != DURA_OK)
+		return 0;
+	struct dura_orch_item *o = NULL;
+	if (ops->fetch_orchestration_item(st, 30000, 0, &o, &err) != DURA_OK)
+		return 0;
+	struct dura_message *w = calloc(n, sizeof *w);
+	for (size_t i = 0; i < n; i++)
+		w[i] = msg(inst, bodies[i], delays ? delays[i] : 0);
+	struct dura_orch_ack ack = { 1, NULL, 0, w, n, NULL, 0, NULL };
+	dura_rc rc = ops->ack_orchestration_item(st, o->token, &ack, &err);
+	ops->release_orchestration_item(st, o);
+	free(w);
+	return rc == DURA_OK;
+}
+
+static void release_items(dura_store *st, struct dura_work_item **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ops->release_work_item(st, items[i]);
+		items[i] = NULL;
+	}
+}
+
+static void test_batch(void)
+{
+	dura_store *st = open_store(NULL, NULL, NULL);
+	if (!tap_ok(st != NULL, "batch: open"))
+		return;
+	tap_ok(ops->fetch_work_items && ops->ack_work_items_and_fetch,
+	       "batch operations offered");
+	struct dura_err err = { "" };
+	struct dura_work_item *it[8] = { 0 };
+	size_t n = 99;
+	dura_rc rc = ops->fetch_work_items(st, 30000, 0, 4, it, &n, &err);
+	tap_ok(rc == DURA_EMPTY && n == 0, "fetch_work_items on an empty queue: EMPTY, 0 items");
+
+	char bodies[6][8] = { "w0", "w1", "w2", "w3", "w4", "w5" };
+	tap_ok(make_work(st, "B", bodies, NULL, 6), "6 work items queued");
+
+	uint64_t rt0 = round_trips(st);
+	rc = ops->fetch_work_items(st, 30000, 0, 4, it, &n, &err);
+	int fifo = rc == DURA_OK && n == 4;
+	for (size_t i = 0; fifo && i < n; i++)
+		fifo = body_is(it[i]->body, bodies[i]) && strcmp(it[i]->instance, "B") == 0 &&
+		       it[i]->attempts == 1 && it[i]->token != 0;
+	tap_ok(fifo, "fetch_work_items(max 4): w0..w3 in queue order, attempts 1 (rc %d, n %zu)",
+	       (int)rc, n);
+	tap_ok(round_trips(st) - rt0 == 1, "the batch fetch took one round trip");
+	int distinct = 1;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			distinct &= it[i]->token != it[j]->token;
+	tap_ok(distinct, "each item has its own token");
+	/* each token works with the single-item operations too */
+	tap_ok(ops->renew_work_lock(st, it[2]->token, 30000, &err) == DURA_OK,
+	       "renew_work_lock on a batch-fetched item");
+
+	/* ack 5 slots: w0 (completion to C0), w1 lost (abandoned first), a
+	 * bogus token, w2 (no completion), w3 (completion to C3); fetch up to
+	 * 3 more: w4, w5, then the abandoned w1 (attempts 2) */
+	tap_ok(ops->abandon_work_item(st, it[1]->token, 0, &err) == DURA_OK, "abandon w1");
+	uint64_t tokens[5] = { it[0]->token, it[1]->token, 987654321, it[2]->token, it[3]->token };
+	struct dura_message comp[5] = {
+		msg("C0", "done0", 0), msg("C1", "done1", 0), msg("Cx", "bogus", 0),
+		{ NULL, { NULL, 0 }, 0 }, msg("C3", "done3", 0),
+	};
+	dura_rc results[5] = { DURA_CONFIG, DURA_CONFIG, DURA_CONFIG, DURA_CONFIG, DURA_CONFIG };
+	struct dura_work_item *next[4] = { 0 };
+	size_t n_next = 99;
+	rt0 = round_trips(st);
+	rc = ops->ack_work_items_and_fetch(st, 5, tokens, comp, results, 30000, 3, next, &n_next,
+	                                   &err);
+	tap_ok(rc == DURA_OK, "ack_work_items_and_fetch with a lost token mid-batch: OK (%s)",
+	       rc == DURA_OK ? "" : err.msg);
+	tap_ok(round_trips(st) - rt0 == 1, "the batch ack + fetch took one round trip");
+	tap_ok(results[0] == DURA_OK && results[1] == DURA_LOCK_LOST &&
+	       results[2] == DURA_LOCK_LOST && results[3] == DURA_OK && results[4] == DURA_OK,
+	       "per-item results: OK, LOCK_LOST, LOCK_LOST, OK, OK (%d %d %d %d %d)",
+	       results[0], results[1], results[2], results[3], results[4]);
+	tap_ok(n_next == 3 && body_is(next[0]->body, "w4") && body_is(next[1]->body, "w5") &&
+	       body_is(next[2]->body, "w1") && next[2]->attempts == 2 && next[0]->attempts == 1,
+	       "fetch part after the acks: w4, w5, then the abandoned w1 with attempts 2");
+	tap_ok(store_count(st, "count(*)", "orch_queue", "instance IN ('C0', 'C3')") == 2 &&
+	       store_count(st, "count(*)", "orch_queue", "instance IN ('C1', 'Cx')") == 0 &&
+	       store_count(st, "count(*)", "orch_queue", NULL) == 2,
+	       "completions enqueued exactly for the acked items that carry one");
+	tap_ok(store_count(st, "count(*)", "work_queue", NULL) == 3,
+	       "acked items deleted, 3 left (locked by the fetch part)");
+	release_items(st, it, 4);
+
+	/* an error in the middle of the call applies no ack at all: w4 has a
+	 * good completion, w5's delay overflows the server's interval range */
+	uint64_t t2[2] = { next[0]->token, next[1]->token };
+	struct dura_message c2[2] = { msg("D4", "done4", 0), msg("D5", "done5", INT64_MAX) };
+	dura_rc r2[2];
+	size_t n2 = 99;
+	struct dura_work_item *more[2] = { 0 };
+	rc = ops->ack_work_items_and_fetch(st, 2, t2, c2, r2, 30000, 2, more, &n2, &err);
+	tap_ok(rc != DURA_OK && rc != DURA_RETRY && n2 == 0,
+	       "a failing item fails the whole call (rc %d: %s)", (int)rc, err.msg);
+	tap_ok(ops->renew_work_lock(st, next[0]->token, 30000, &err) == DURA_OK &&
+	       store_count(st, "count(*)", "orch_queue", "instance = 'D4'") == 0,
+	       "... and applied none of its acks (w4 still locked, no completion)");
+
+	/* acks without fetching (max_next 0), w1's completion delayed */
+	uint64_t t3[3] = { next[0]->token, next[1]->token, next[2]->token };
+	struct dura_message c3[3] = { msg("E", "e4", 0), msg("E", "e5", 0), msg("E", "e1", 60000) };
+	dura_rc r3[3];
+	size_t n3 = 99;
+	rc = ops->ack_work_items_and_fetch(st, 3, t3, c3, r3, 30000, 0, NULL, &n3, &err);
+	tap_ok(rc == DURA_OK && n3 == 0 && r3[0] == DURA_OK && r3[1] == DURA_OK && r3[2] == DURA_OK,
+	       "ack 3 without fetching");
+	tap_ok(store_count(st, "count(*)", "orch_queue", "instance = 'E'") == 3 &&
+	       store_count(st, "count(*)", "work_queue", NULL) == 0,
+	       "their completions enqueued, the worker queue empty");
+	struct dura_orch_item *o = NULL;
+	int order_ok = 1, seen = 0;
+	while (ops->fetch_orchestration_item(st, 30000, 0, &o, &err) == DURA_OK) {
+		if (strcmp(o->instance, "E") == 0)
+			order_ok = o->n_messages == 2 && body_is(o->messages[0].body, "e4") &&
+			           body_is(o->messages[1].body, "e5");
+		seen++;
+		struct dura_orch_ack nothing = { 1, NULL, 0, NULL, 0, NULL, 0, NULL };
+		ops->ack_orchestration_item(st, o->token, &nothing, &err);
+		ops->release_orchestration_item(st, o);
+		o = NULL;
+	}
+	tap_ok(order_ok && seen == 3, "completions visible in ack order, the delayed one not yet "
+	       "(%d instances)", seen);
+	release_items(st, next, 3);
+
+	/* ack of nothing + fetch = a fetch; lock expiry on the server clock */
+	char b2[3][8] = { "x0", "x1", "x2" };
+	make_work(st, "X", b2, NULL, 3);
+	rc = ops->ack_work_items_and_fetch(st, 0, NULL, NULL, NULL, 200, 8, next, &n_next, &err);
+	tap_ok(rc == DURA_OK && n_next == 3, "ack of nothing with max_next 8: fetches the 3 items");
+	msleep(350);
+	uint64_t t4[3] = { next[0]->token, next[1]->token, next[2]->token };
+	struct dura_message c4[3] = { msg("Y", "y", 0), msg("Y", "y", 0), msg("Y", "y", 0) };
+	dura_rc r4[3];
+	rc = ops->ack_work_items_and_fetch(st, 3, t4, c4, r4, 30000, 2, it, &n, &err);
+	tap_ok(rc == DURA_OK && r4[0] == DURA_LOCK_LOST && r4[1] == DURA_LOCK_LOST &&
+	       r4[2] == DURA_LOCK_LOST, "acks after the 200 ms locks expired: all LOCK_LOST");
+	tap_ok(n == 2 && body_is(it[0]->body, "x0") && it[0]->attempts == 2 &&
+	       body_is(it[1]->body, "x1") &&
+	       store_count(st, "count(*)", "orch_queue", "instance = 'Y'") == 0,
+	       "expired items refetched in order with attempts 2 (max 2 respected), no completion");
+	release_items(st, next, 3);
+	uint64_t t5[2] = { it[0]->token, it[1]->token };
+	dura_rc r5[2];
+	ops->ack_work_items_and_fetch(st, 2, t5, NULL, r5, 30000, 0, NULL, &n_next, &err);
+	release_items(st, it, n);
+	rc = ops->fetch_work_items(st, 30000, 0, 8, it, &n, &err);
+	tap_ok(rc == DURA_OK && n == 1 && body_is(it[0]->body, "x2"), "last item left");
+	uint64_t t6 = it[0]->token;
+	ops->ack_work_items_and_fetch(st, 1, &t6, NULL, r5, 30000, 0, NULL, &n_next, &err);
+	release_items(st, it, n);
+
+	/* long poll for a delayed item */
+	char b3[1][8] = { "late" };
+	int64_t d3 = 300;
+	make_work(st, "L", b3, &d3, 1);
+	rc = ops->fetch_work_items(st, 30000, 0, 4, it, &n, &err);
+	tap_ok(rc == DURA_EMPTY && n == 0, "delayed item invisible at first");
+	rc = ops->fetch_work_items(st, 30000, 3000, 4, it, &n, &err);
+	tap_ok(rc == DURA_OK && n == 1 && body_is(it[0]->body, "late"),
+	       "fetch_work_items long poll wakes when the delayed item becomes visible");
+	release_items(st, it, n);
+	ops->close(st, 1, &err);
+}
+
+/* ---- 4 threads batching over 200 items ---- */
+
+#define N_BATCH_ITEMS 200
+#define N_BATCH_THREADS 4
+#define BATCH 5
+
+struct batch_conc {
+	dura_store *st;
+	atomic_int processed[N_BATCH_ITEMS];
+	atomic_int total;
+	atomic_int lost;
+	atomic_int failures;
+};
+
+/* k of a body "j<k>" (bodies are not NUL-terminated); -1 if malformed */
+static int body_index(struct dura_bytes b)
+{
+	if (b.len < 2 || b.len > 6 || b.data[0] != 'j')
+		return -1;
+	int k = 0;
+	for (size_t i = 1; i < b.len; i++) {
+		if (b.data[i] < '0' || b.data[i] > '9')
+			return -1;
+		k = k * 10 + (b.data[i] - '0');
+	}
+	return k;
+}
+
+static void *batch_thread(void *arg)
+{
+	struct batch_conc *c = arg;
+	struct dura_err err;
+	struct dura_work_item *cur[BATCH] = { 0 }, *next[BATCH] = { 0 };
+	size_t n = 0;
+	int idle = 0;
+	while (atomic_load(&c->total) < N_BATCH_ITEMS && idle < 30) {
+		if (n == 0) {
+			dura_rc rc = ops->fetch_work_items(c->st, 30000, 100, BATCH, cur, &n, &err);
+			if (rc == DURA_EMPTY) {
+				idle++;
+				continue;
+			}
+			if (rc != DURA_OK) {
+				atomic_fetch_add(&c->failures, 1);
+				continue;
+			}
+		}
+		idle = 0;
+		uint64_t tokens[BATCH];
+		struct dura_message comp[BATCH];
+		dura_rc results[BATCH];
+		for (size_t i = 0; i < n; i++) {
+			int k = body_index(cur[i]->body);
+			if (k >= 0 && k < N_BATCH_ITEMS)
+				atomic_fetch_add(&c->processed[k], 1);
+			tokens[i] = cur[i]->token;
+			comp[i] = (struct dura_message){ "R", cur[i]->body, 0 };
+		}
+		size_t n_next = 0;
+		if (ops->ack_work_items_and_fetch(c->st, n, tokens, comp, results, 30000, BATCH,
+		                                  next, &n_next, &err) != DURA_OK) {
+			atomic_fetch_add(&c->failures, 1);
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				if (results[i] == DURA_OK)
+					atomic_fetch_add(&c->total, 1);
+				else
+					atomic_fetch_add(&c->lost, 1);
+			}
+		}
+		release_items(c->st, cur, n);
+		memcpy(cur, next, sizeof cur);
+		memset(next, 0, sizeof next);
+		n = n_next;
+	}
+	release_items(c->st, cur, n);
+	return NULL;
+}
+
+static void test_batch_concurrency(void)
+{
+	dura_store *st = open_store(NULL, NULL, NULL);
+	if (!st)
+		return;
+	struct dura_err err;
+	static char bodies[N_BATCH_ITEMS][8];
+	for (int i = 0; i < N_BATCH_ITEMS; i++)
+		snprintf(bodies[i], sizeof bodies[i], "j%d", i);
+	tap_ok(make_work(st, "P", bodies, NULL, N_BATCH_ITEMS), "%d work items queued",
+	       N_BATCH_ITEMS);
+	struct batch_conc *c = calloc(1, sizeof *c);
+	c->st = st;
+	uint64_t rt0 = round_trips(st);
+	pthread_t t[N_BATCH_THREADS];
+	for (int i = 0; i < N_BATCH_THREADS; i++)
+		pthread_create(&t[i], NULL, batch_thread, c);
+	for (int i = 0; i < N_BATCH_THREADS; i++)
+		pthread_join(t[i], NULL);
+	uint64_t used = round_trips(st) - rt0;
+	int bad = 0;
+	for (int i = 0; i < N_BATCH_ITEMS; i++)
+		bad += atomic_load(&c->processed[i]) != 1;
+	tap_ok(bad == 0 && atomic_load(&c->total) == N_BATCH_ITEMS,
+	       "%d threads batching by %d: each of %d items processed exactly once "
+	       "(%d not once, %d acked)", N_BATCH_THREADS, BATCH, N_BATCH_ITEMS, bad,
+	       atomic_load(&c->total));
+	tap_ok(atomic_load(&c->lost) == 0 && atomic_load(&c->failures) == 0,
+	       "no lost lock, no failed call (%d lost, %d failures)", atomic_load(&c->lost),
+	       atomic_load(&c->failures));
+	tap_ok(store_count(st, "count(*)", "orch_queue", "instance = 'R'") ==
+	               N_BATCH_ITEMS &&
+	       store_count(st, "count(DISTINCT body)", "orch_queue", "instance = 'R'") ==
+	               N_BATCH_ITEMS &&
+	       store_count(st, "count(*)", "work_queue", NULL) == 0,
+	       "one completion per item, worker queue empty");
+	tap_diag("batch concurrency: %llu round trips for %d items",
+	         (unsigned long long)used, N_BATCH_ITEMS);
+	ops->close(st, 1, &err);
+	free(c);
+}
+
 /* ---- killed backends ---- */
 
 static int kill_backends(const char *appname)
@@ -596,6 +935,8 @@ int main(int argc, char **argv)
 	test_basic();
 	test_long_poll();
 	test_concurrency();
+	test_batch();
+	test_batch_concurrency();
 	test_killed_backend();
 	test_keep();
 	PQfinish(admin);
