@@ -15,10 +15,12 @@
 #include "config.h"
 
 #include "commands.h"
+#include "dura_commit.h"
 #include "driver.h"
 #include "endpoint.h"
 #include "plugin_loader.h"
 #include "report.h"
+#include "report_extras.h"
 #include "scenario.h"
 #include "units.h"
 #include "util.h"
@@ -33,6 +35,7 @@
 struct run_args {
 	const char *file;
 	const char *json_path;
+	struct dura_report_extras extras; /* --csv, --svg, --track, --baseline gate */
 	const char *plugin_dir;
 	const char *database_url;
 	const char *duration;
@@ -80,6 +83,15 @@ static void run_usage(FILE *f, int check)
 	        "  --database-url URL  use URL for every networked provider (e.g. PostgreSQL)\n"
 	        "  --plugin-dir DIR    look for plugins in DIR first\n"
 	        "  --json FILE         also write the results as JSON\n"
+	        "  --csv FILE          also write one CSV row per run\n"
+	        "  --svg FILE          also write an SVG bar chart of Orch/s\n"
+	        "  --track FILE        append a dated entry to a JSON Lines results history\n"
+	        "  --baseline FILE     compare with a --json report or --track history (its\n"
+	        "                      last entry); needs --max-drop\n"
+	        "  --max-drop P        fail (exit 1) if a run's orch/s is more than P%% below\n"
+	        "                      the baseline's (\"20\" or \"20%%\")\n"
+	        "  --max-latency-rise P  with --baseline, also fail if a run's p99 latency is\n"
+	        "                      more than P%% above the baseline's\n"
 	        "  --min-orch-per-sec R  fail (exit 1) if any run's throughput is below R\n"
 	        "  --quiet             no progress display or informational messages\n"
 	        "  --no-progress       no live progress display\n"
@@ -91,7 +103,8 @@ static void run_usage(FILE *f, int check)
 static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 {
 	enum { O_DURATION = 256, O_WARMUP, O_CONFIGS, O_REPEAT, O_PROVIDER, O_DBURL,
-	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH };
+	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH,
+	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT };
 	static const struct option run_opts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "warmup", required_argument, NULL, O_WARMUP },
@@ -102,6 +115,12 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		{ "database-url", required_argument, NULL, O_DBURL },
 		{ "plugin-dir", required_argument, NULL, O_PLUGINDIR },
 		{ "json", required_argument, NULL, O_JSON },
+		{ "csv", required_argument, NULL, O_CSV },
+		{ "svg", required_argument, NULL, O_SVG },
+		{ "track", required_argument, NULL, O_TRACK },
+		{ "baseline", required_argument, NULL, O_BASELINE },
+		{ "max-drop", required_argument, NULL, O_MAXDROP },
+		{ "max-latency-rise", required_argument, NULL, O_MAXLAT },
 		{ "min-orch-per-sec", required_argument, NULL, O_MINTPUT },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "no-progress", no_argument, NULL, O_NOPROGRESS },
@@ -132,6 +151,12 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		case O_DBURL: a->database_url = optarg; break;
 		case O_PLUGINDIR: a->plugin_dir = optarg; break;
 		case O_JSON: a->json_path = optarg; break;
+		case O_CSV: a->extras.csv_path = optarg; break;
+		case O_SVG: a->extras.svg_path = optarg; break;
+		case O_TRACK: a->extras.track_path = optarg; break;
+		case O_BASELINE: a->extras.baseline_path = optarg; break;
+		case O_MAXDROP: a->extras.max_drop = optarg; break;
+		case O_MAXLAT: a->extras.max_latency_rise = optarg; break;
 		case O_MINTPUT: {
 			char *end;
 			a->min_orch_per_sec = strtod(optarg, &end);
@@ -157,6 +182,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		return -1;
 	}
 	a->file = argv[optind];
+	if (!check && dura_report_extras_check(&a->extras, stderr) != 0)
+		return -1;
 	return 0;
 }
 
@@ -536,6 +563,9 @@ static int run_or_check(int argc, char **argv, int check)
 		fprintf(stderr, "durabench run: --json %s: %s\n", a.json_path, err);
 		exit_code = DURA_EXIT_FAIL;
 	}
+	int extras_rc = dura_report_extras_write(&report, &a.extras, stdout, stderr);
+	if (extras_rc > exit_code)
+		exit_code = extras_rc;
 	if (unclean)
 		fprintf(stderr, "durabench run: %zu of %zu runs did not complete and verify every instance\n",
 		        unclean, report.n_runs);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "commands.h"
+#include "dura_commit.h"
 
 #include <signal.h>
 #include <stdio.h>

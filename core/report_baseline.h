@@ -66,10 +66,11 @@ struct dura_baseline_row {
 size_t dura_baseline_compare(const struct dura_report *r, const struct dura_baseline *b,
                              const struct dura_gate *g, struct dura_baseline_row **rows);
 
-/* The "Baseline comparison" Markdown section. */
-void dura_baseline_markdown(FILE *f, const char *path, const struct dura_baseline *b,
-                            const struct dura_gate *g, const struct dura_baseline_row *rows,
-                            size_t n);
+/* The "Baseline comparison" Markdown section (rows from dura_baseline_compare
+ * on r), with a note naming the pairs of r that were not compared. */
+void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *path,
+                            const struct dura_baseline *b, const struct dura_gate *g,
+                            const struct dura_baseline_row *rows, size_t n);
 
 /* Parses "20" or "20%" (also "12.5 %") into *out, refusing anything outside
  * [0, max] (max < 0: no upper bound) or not a plain decimal number. */

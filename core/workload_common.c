@@ -199,6 +199,31 @@ out:
 	return step;
 }
 
+int dura_wl_fanout_await(dura_orch_ctx *ctx, const char *activity, uint64_t seq, uint32_t salt,
+                         unsigned n, size_t payload, uint64_t *digest, enum dura_orch_rc *rc)
+{
+	char why[300];
+	switch (dura_wl_fanout_step(ctx, activity, seq, salt, n, payload, digest, why,
+	                            sizeof why)) {
+	case DURA_WL_PENDING:
+		*rc = DURA_ORCH_PENDING;
+		return 0;
+	case DURA_WL_FAILED:
+		*rc = dura_fail(ctx, why);
+		return 0;
+	case DURA_WL_DONE:
+		break;
+	}
+	return 1;
+}
+
+enum dura_orch_rc dura_wl_complete_buf(dura_orch_ctx *ctx, struct dura_buf *out)
+{
+	enum dura_orch_rc rc = dura_complete(ctx, out->data, out->len);
+	dura_buf_free(out);
+	return rc;
+}
+
 /* Printable excerpt of bytes for messages. */
 static void excerpt(char *dst, size_t cap, const uint8_t *p, size_t n)
 {

@@ -17,41 +17,39 @@ static uint64_t step_digest(uint64_t acc, uint64_t seq, uint32_t k, unsigned tas
 	return dura_wl_mix64(acc ^ dura_wl_fanout_digest(seq, SALT_BASE + k, tasks));
 }
 
+/* The output of the final execution (orchestration and verification). */
+static void can_output(struct dura_buf *out, uint64_t seq, uint32_t k, uint64_t acc)
+{
+	dura_buf_printf(out, "continue_as_new:%" PRIu64 ":%u:%016" PRIx64, seq, k, acc);
+}
+
 static enum dura_orch_rc can_orch(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
                                   void *user)
 {
 	const struct dura_wl_env *env = user;
 	uint64_t seq, acc, digest = 0;
 	uint32_t k;
-	char why[300];
+	enum dura_orch_rc rc;
 	if (dura_wl_get_u64(&input, &len, &seq) != 0 || dura_wl_get_u32(&input, &len, &k) != 0 ||
 	    dura_wl_get_u64(&input, &len, &acc) != 0)
 		return dura_fail(ctx, "continue_as_new: bad input");
 	if (dura_execution_id(ctx) != (uint64_t)k + 1)
 		return dura_fail(ctx, "continue_as_new: execution id does not follow the counter");
-	switch (dura_wl_fanout_step(ctx, ACTIVITY, seq, SALT_BASE + k, env->def.tasks_per_instance,
-	                            env->def.payload_bytes, &digest, why, sizeof why)) {
-	case DURA_WL_PENDING:
-		return DURA_ORCH_PENDING;
-	case DURA_WL_FAILED:
-		return dura_fail(ctx, why);
-	case DURA_WL_DONE:
-		break;
-	}
+	if (!dura_wl_fanout_await(ctx, ACTIVITY, seq, SALT_BASE + k, env->def.tasks_per_instance,
+	                          env->def.payload_bytes, &digest, &rc))
+		return rc;
 	acc = step_digest(acc, seq, k, env->def.tasks_per_instance);
 	struct dura_buf b = { 0 };
-	enum dura_orch_rc rc;
 	if (k < env->def.iterations) {
 		dura_wl_put_u64(&b, seq);
 		dura_wl_put_u32(&b, k + 1);
 		dura_wl_put_u64(&b, acc);
 		rc = dura_continue_as_new(ctx, b.data, b.len);
-	} else {
-		dura_buf_printf(&b, "continue_as_new:%" PRIu64 ":%u:%016" PRIx64, seq, k, acc);
-		rc = dura_complete(ctx, b.data, b.len);
+		dura_buf_free(&b);
+		return rc;
 	}
-	dura_buf_free(&b);
-	return rc;
+	can_output(&b, seq, k, acc);
+	return dura_wl_complete_buf(ctx, &b);
 }
 
 static void can_register(struct dura_registry *reg, struct dura_wl_env *env)
@@ -74,8 +72,7 @@ static void can_expected(const struct dura_wl_env *env, uint64_t seq, struct dur
 	uint64_t acc = 0;
 	for (uint32_t k = 0; k <= env->def.iterations; k++)
 		acc = step_digest(acc, seq, k, env->def.tasks_per_instance);
-	dura_buf_printf(out, "continue_as_new:%" PRIu64 ":%u:%016" PRIx64, seq,
-	                env->def.iterations, acc);
+	can_output(out, seq, env->def.iterations, acc);
 }
 
 static int can_verify(const struct dura_wl_env *env, uint64_t seq, const char *instance,

@@ -11,28 +11,26 @@
 #define ACTIVITY "fanout.work"
 #define SALT 1u
 
+/* The output of a completed instance (orchestration and verification). */
+static void fanout_output(struct dura_buf *out, uint64_t seq, uint64_t digest)
+{
+	dura_buf_printf(out, "fanout:%" PRIu64 ":%016" PRIx64, seq, digest);
+}
+
 static enum dura_orch_rc fanout_orch(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
                                      void *user)
 {
 	const struct dura_wl_env *env = user;
 	uint64_t seq, digest = 0;
-	char why[300];
+	enum dura_orch_rc rc;
 	if (dura_wl_get_u64(&input, &len, &seq) != 0)
 		return dura_fail(ctx, "fanout: bad input");
-	switch (dura_wl_fanout_step(ctx, ACTIVITY, seq, SALT, env->def.tasks_per_instance,
-	                            env->def.payload_bytes, &digest, why, sizeof why)) {
-	case DURA_WL_PENDING:
-		return DURA_ORCH_PENDING;
-	case DURA_WL_FAILED:
-		return dura_fail(ctx, why);
-	case DURA_WL_DONE:
-		break;
-	}
+	if (!dura_wl_fanout_await(ctx, ACTIVITY, seq, SALT, env->def.tasks_per_instance,
+	                          env->def.payload_bytes, &digest, &rc))
+		return rc;
 	struct dura_buf out = { 0 };
-	dura_buf_printf(&out, "fanout:%" PRIu64 ":%016" PRIx64, seq, digest);
-	enum dura_orch_rc rc = dura_complete(ctx, out.data, out.len);
-	dura_buf_free(&out);
-	return rc;
+	fanout_output(&out, seq, digest);
+	return dura_wl_complete_buf(ctx, &out);
 }
 
 static void fanout_register(struct dura_registry *reg, struct dura_wl_env *env)
@@ -50,8 +48,7 @@ static const char *fanout_input(const struct dura_wl_env *env, uint64_t seq, str
 
 static void fanout_expected(const struct dura_wl_env *env, uint64_t seq, struct dura_buf *out)
 {
-	dura_buf_printf(out, "fanout:%" PRIu64 ":%016" PRIx64, seq,
-	                dura_wl_fanout_digest(seq, SALT, env->def.tasks_per_instance));
+	fanout_output(out, seq, dura_wl_fanout_digest(seq, SALT, env->def.tasks_per_instance));
 }
 
 static int fanout_verify(const struct dura_wl_env *env, uint64_t seq, const char *instance,

@@ -92,6 +92,13 @@ enum dura_wl_step { DURA_WL_PENDING, DURA_WL_DONE, DURA_WL_FAILED };
 enum dura_wl_step dura_wl_fanout_step(dura_orch_ctx *ctx, const char *activity, uint64_t seq,
                                       uint32_t salt, unsigned n, size_t payload,
                                       uint64_t *digest, char *why, size_t whylen);
+/* dura_wl_fanout_step where the orchestration returns as soon as the
+ * fan-out is not done: returns 1 when DONE (*digest set), else 0 with *rc
+ * what the orchestration returns (PENDING, or failed with the reason). */
+int dura_wl_fanout_await(dura_orch_ctx *ctx, const char *activity, uint64_t seq, uint32_t salt,
+                         unsigned n, size_t payload, uint64_t *digest, enum dura_orch_rc *rc);
+/* Completes the orchestration with out's bytes; frees out. */
+enum dura_orch_rc dura_wl_complete_buf(dura_orch_ctx *ctx, struct dura_buf *out);
 /* What dura_wl_fanout_step's digest must be. */
 uint64_t dura_wl_fanout_digest(uint64_t seq, uint32_t salt, unsigned n);
 

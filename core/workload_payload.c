@@ -23,6 +23,18 @@ static size_t payload_size(const struct dura_workload_def *def)
 	return def->payload_bytes ? (size_t)def->payload_bytes : DEFAULT_PAYLOAD;
 }
 
+/* The parent's output (orchestration and verification). */
+static void parent_output(struct dura_buf *out, uint64_t seq, size_t payload, uint64_t digest)
+{
+	dura_buf_printf(out, "payload:%" PRIu64 ":%zu:%016" PRIx64, seq, payload, digest);
+}
+
+/* Instance id of parent's child (orchestration and verification). */
+static void child_id(char *id, size_t cap, const char *parent)
+{
+	snprintf(id, cap, "%s/p", parent);
+}
+
 /* Child input: seq, then the payload the child's activity gets. */
 static enum dura_orch_rc child_orch(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
                                     void *user)
@@ -62,7 +74,8 @@ static enum dura_orch_rc parent_orch(dura_orch_ctx *ctx, const uint8_t *input, s
 	const struct dura_wl_env *env = user;
 	size_t n = payload_size(&env->def);
 	uint64_t seq, digest = 0;
-	char why[300], id[512];
+	enum dura_orch_rc rc;
+	char id[512];
 	if (dura_wl_get_u64(&input, &len, &seq) != 0)
 		return dura_fail(ctx, "payload: bad input");
 	/* child first, so it runs alongside the fan-out */
@@ -73,20 +86,14 @@ static enum dura_orch_rc parent_orch(dura_orch_ctx *ctx, const uint8_t *input, s
 	dura_wl_put_u64(&cin, seq);
 	dura_buf_append(&cin, b.data + 16, b.len - 16);
 	dura_buf_free(&b);
-	snprintf(id, sizeof id, "%s/p", dura_instance_id(ctx));
+	child_id(id, sizeof id, dura_instance_id(ctx));
 	dura_task child = dura_call_sub_orchestration(ctx, CHILD, id, cin.data, cin.len);
 	dura_buf_free(&cin);
 	if (child < 0)
 		return dura_fail(ctx, "payload: starting the child failed");
-	switch (dura_wl_fanout_step(ctx, ACTIVITY, seq, SALT, env->def.tasks_per_instance, n,
-	                            &digest, why, sizeof why)) {
-	case DURA_WL_PENDING:
-		return DURA_ORCH_PENDING;
-	case DURA_WL_FAILED:
-		return dura_fail(ctx, why);
-	case DURA_WL_DONE:
-		break;
-	}
+	if (!dura_wl_fanout_await(ctx, ACTIVITY, seq, SALT, env->def.tasks_per_instance, n,
+	                          &digest, &rc))
+		return rc;
 	enum dura_task_state st = dura_task_state(ctx, child);
 	if (st == DURA_TASK_PENDING)
 		return DURA_ORCH_PENDING;
@@ -98,10 +105,8 @@ static enum dura_orch_rc parent_orch(dura_orch_ctx *ctx, const uint8_t *input, s
 	if (!dura_wl_work_result_ok(d, l, seq, CHILD_SALT, 0, n))
 		return dura_fail(ctx, "payload: child returned a wrong output");
 	struct dura_buf out = { 0 };
-	dura_buf_printf(&out, "payload:%" PRIu64 ":%zu:%016" PRIx64, seq, n, digest);
-	enum dura_orch_rc rc = dura_complete(ctx, out.data, out.len);
-	dura_buf_free(&out);
-	return rc;
+	parent_output(&out, seq, n, digest);
+	return dura_wl_complete_buf(ctx, &out);
 }
 
 static void payload_register(struct dura_registry *reg, struct dura_wl_env *env)
@@ -120,8 +125,8 @@ static const char *payload_input(const struct dura_wl_env *env, uint64_t seq, st
 
 static void payload_expected(const struct dura_wl_env *env, uint64_t seq, struct dura_buf *out)
 {
-	dura_buf_printf(out, "payload:%" PRIu64 ":%zu:%016" PRIx64, seq, payload_size(&env->def),
-	                dura_wl_fanout_digest(seq, SALT, env->def.tasks_per_instance));
+	parent_output(out, seq, payload_size(&env->def),
+	              dura_wl_fanout_digest(seq, SALT, env->def.tasks_per_instance));
 }
 
 static int payload_verify(const struct dura_wl_env *env, uint64_t seq, const char *instance,
@@ -142,7 +147,7 @@ static int payload_verify(const struct dura_wl_env *env, uint64_t seq, const cha
 	int rc = dura_wl_verify_simple(rd, instance, &want, &parent, err, errlen);
 	if (rc == 0) {
 		char id[512];
-		snprintf(id, sizeof id, "%s/p", instance);
+		child_id(id, sizeof id, instance);
 		dura_wl_work_result(&want, seq, CHILD_SALT, 0, payload_size(&env->def));
 		rc = dura_wl_verify_simple(rd, id, &want, &child, err, errlen);
 	}

@@ -31,29 +31,34 @@ static uint64_t parent_digest(uint64_t seq, unsigned children, unsigned tasks)
 	return d;
 }
 
+/* The parent's output (orchestration and verification). */
+static void parent_output(struct dura_buf *out, uint64_t seq, unsigned children, unsigned tasks)
+{
+	dura_buf_printf(out, "suborch:%" PRIu64 ":%u:%016" PRIx64, seq, children,
+	                parent_digest(seq, children, tasks));
+}
+
+/* Instance id of child i of parent (orchestration and verification). */
+static void child_id(char *id, size_t cap, const char *parent, unsigned i)
+{
+	snprintf(id, cap, "%s/c%u", parent, i);
+}
+
 static enum dura_orch_rc child_orch(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
                                     void *user)
 {
 	const struct dura_wl_env *env = user;
 	uint64_t seq, digest = 0;
 	uint32_t idx;
-	char why[300];
+	enum dura_orch_rc rc;
 	if (dura_wl_get_u64(&input, &len, &seq) != 0 || dura_wl_get_u32(&input, &len, &idx) != 0)
 		return dura_fail(ctx, "suborch child: bad input");
-	switch (dura_wl_fanout_step(ctx, ACTIVITY, seq, SALT_BASE + idx, env->def.tasks_per_instance,
-	                            env->def.payload_bytes, &digest, why, sizeof why)) {
-	case DURA_WL_PENDING:
-		return DURA_ORCH_PENDING;
-	case DURA_WL_FAILED:
-		return dura_fail(ctx, why);
-	case DURA_WL_DONE:
-		break;
-	}
+	if (!dura_wl_fanout_await(ctx, ACTIVITY, seq, SALT_BASE + idx, env->def.tasks_per_instance,
+	                          env->def.payload_bytes, &digest, &rc))
+		return rc;
 	struct dura_buf out = { 0 };
 	child_output(&out, seq, idx, env->def.tasks_per_instance);
-	enum dura_orch_rc rc = dura_complete(ctx, out.data, out.len);
-	dura_buf_free(&out);
-	return rc;
+	return dura_wl_complete_buf(ctx, &out);
 }
 
 static enum dura_orch_rc parent_orch(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
@@ -72,7 +77,7 @@ static enum dura_orch_rc parent_orch(dura_orch_ctx *ctx, const uint8_t *input, s
 	int pending = 0, failed = 0;
 	for (unsigned i = 0; i < n && !failed; i++) {
 		char id[512];
-		snprintf(id, sizeof id, "%s/c%u", dura_instance_id(ctx), i);
+		child_id(id, sizeof id, dura_instance_id(ctx), i);
 		dura_buf_reset(&b);
 		dura_wl_put_u64(&b, seq);
 		dura_wl_put_u32(&b, i);
@@ -107,8 +112,7 @@ static enum dura_orch_rc parent_orch(dura_orch_ctx *ctx, const uint8_t *input, s
 		rc = dura_fail(ctx, why);
 	} else if (!pending) {
 		dura_buf_reset(&b);
-		dura_buf_printf(&b, "suborch:%" PRIu64 ":%u:%016" PRIx64, seq, n,
-		                parent_digest(seq, n, tasks));
+		parent_output(&b, seq, n, tasks);
 		rc = dura_complete(ctx, b.data, b.len);
 	}
 	free(t);
@@ -133,8 +137,7 @@ static const char *suborch_input(const struct dura_wl_env *env, uint64_t seq, st
 
 static void suborch_expected(const struct dura_wl_env *env, uint64_t seq, struct dura_buf *out)
 {
-	dura_buf_printf(out, "suborch:%" PRIu64 ":%u:%016" PRIx64, seq, env->def.children,
-	                parent_digest(seq, env->def.children, env->def.tasks_per_instance));
+	parent_output(out, seq, env->def.children, env->def.tasks_per_instance);
 }
 
 static int suborch_verify(const struct dura_wl_env *env, uint64_t seq, const char *instance,
@@ -154,7 +157,7 @@ static int suborch_verify(const struct dura_wl_env *env, uint64_t seq, const cha
 	int rc = dura_wl_verify_simple(rd, instance, &want, &parent, err, errlen);
 	for (unsigned i = 0; i < n && rc == 0; i++) {
 		char id[512];
-		snprintf(id, sizeof id, "%s/c%u", instance, i);
+		child_id(id, sizeof id, instance, i);
 		child_output(&want, seq, i, tasks);
 		rc = dura_wl_verify_simple(rd, id, &want, &child, err, errlen);
 	}

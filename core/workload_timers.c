@@ -10,12 +10,18 @@
 #define ACTIVITY "timers.work"
 #define SALT 2u
 
+/* The output of a completed instance (orchestration and verification). */
+static void timers_output(struct dura_buf *out, uint64_t seq, unsigned timers, uint64_t digest)
+{
+	dura_buf_printf(out, "timers:%" PRIu64 ":%u:%016" PRIx64, seq, timers, digest);
+}
+
 static enum dura_orch_rc timers_orch(dura_orch_ctx *ctx, const uint8_t *input, size_t len,
                                      void *user)
 {
 	const struct dura_wl_env *env = user;
 	uint64_t seq, digest = 0;
-	char why[300];
+	enum dura_orch_rc rc;
 	if (dura_wl_get_u64(&input, &len, &seq) != 0)
 		return dura_fail(ctx, "timers: bad input");
 	/* sequential: each timer is created only once the previous one fired,
@@ -30,20 +36,12 @@ static enum dura_orch_rc timers_orch(dura_orch_ctx *ctx, const uint8_t *input, s
 		if (st == DURA_TASK_FAILED)
 			return dura_fail(ctx, "timers: a timer failed");
 	}
-	switch (dura_wl_fanout_step(ctx, ACTIVITY, seq, SALT, env->def.tasks_per_instance,
-	                            env->def.payload_bytes, &digest, why, sizeof why)) {
-	case DURA_WL_PENDING:
-		return DURA_ORCH_PENDING;
-	case DURA_WL_FAILED:
-		return dura_fail(ctx, why);
-	case DURA_WL_DONE:
-		break;
-	}
+	if (!dura_wl_fanout_await(ctx, ACTIVITY, seq, SALT, env->def.tasks_per_instance,
+	                          env->def.payload_bytes, &digest, &rc))
+		return rc;
 	struct dura_buf out = { 0 };
-	dura_buf_printf(&out, "timers:%" PRIu64 ":%u:%016" PRIx64, seq, env->def.timers, digest);
-	enum dura_orch_rc rc = dura_complete(ctx, out.data, out.len);
-	dura_buf_free(&out);
-	return rc;
+	timers_output(&out, seq, env->def.timers, digest);
+	return dura_wl_complete_buf(ctx, &out);
 }
 
 static void timers_register(struct dura_registry *reg, struct dura_wl_env *env)
@@ -61,8 +59,8 @@ static const char *timers_input(const struct dura_wl_env *env, uint64_t seq, str
 
 static void timers_expected(const struct dura_wl_env *env, uint64_t seq, struct dura_buf *out)
 {
-	dura_buf_printf(out, "timers:%" PRIu64 ":%u:%016" PRIx64, seq, env->def.timers,
-	                dura_wl_fanout_digest(seq, SALT, env->def.tasks_per_instance));
+	timers_output(out, seq, env->def.timers,
+	              dura_wl_fanout_digest(seq, SALT, env->def.tasks_per_instance));
 }
 
 static int timers_verify(const struct dura_wl_env *env, uint64_t seq, const char *instance,
