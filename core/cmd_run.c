@@ -97,7 +97,9 @@ static void run_usage(FILE *f, int check)
 	        "  --no-progress       no live progress display\n"
 	        "  --help              this text\n\n"
 	        "Exit status: 0 all runs completed every instance and verified, 1 a run\n"
-	        "lost, failed or mis-verified instances, 2 bad usage or configuration.\n");
+	        "lost, failed or mis-verified instances or regressed against --baseline,\n"
+	        "2 bad usage or configuration (including an unusable baseline).\n"
+	        "See docs/reporting.md for every report field, the history and the gate.\n");
 }
 
 static int parse_run_args(int argc, char **argv, struct run_args *a, int check)

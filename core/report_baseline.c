@@ -197,9 +197,15 @@ int dura_baseline_parse(const char *text, size_t len, const char *name,
 			dura_errbuf(err, errlen, "%s: not valid JSON: %s", name, perr);
 			return -1;
 		}
-		if (dura_jval_parse(text + start, end - start, NULL, &root, lerr, sizeof lerr) != 0) {
+		if (dura_jval_parse(text + start, end - start, NULL, &root, lerr, sizeof lerr) != 0 ||
+		    !dura_jval_string(dura_jval_get(root, "format"))) {
+			/* a truncated pretty report can end in a line that is valid
+			 * JSON on its own ("3.40.1",): it is still no history */
+			if (root)
+				dura_errbuf(lerr, sizeof lerr, "not a --track entry");
 			dura_errbuf(err, errlen, "%s: neither a JSON report (%s) nor a --track history "
 			            "(last entry, line %zu: %s)", name, perr, line, lerr);
+			dura_jval_free(root);
 			return -1;
 		}
 		rc = from_document(root, line, name, b, err, errlen);
@@ -430,16 +436,17 @@ void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *pa
 
 int dura_parse_percent(const char *s, double max, double *out, char *err, size_t errlen)
 {
-	/* strtod alone would accept " 1", "inf", "nan", "0x10": require a plain
-	 * decimal starting with a digit or '.' */
-	if (!s || !((*s >= '0' && *s <= '9') || *s == '.')) {
+	/* strtod alone would accept " 1", "inf", "nan", "0x10", "1e2": require a
+	 * plain decimal (digits and one optional point) */
+	size_t digits = s ? strspn(s, "0123456789.") : 0;
+	if (!s || digits == 0 || memchr(s, '.', digits) != memrchr(s, '.', digits)) {
 		dura_errbuf(err, errlen, "'%s' is not a percentage (e.g. 20 or 20%%)", s ? s : "");
 		return -1;
 	}
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (end == s || errno == ERANGE) {
+	if (end != s + digits || errno == ERANGE) {
 		dura_errbuf(err, errlen, "'%s' is not a percentage (e.g. 20 or 20%%)", s);
 		return -1;
 	}

@@ -152,22 +152,27 @@ void dura_report_svg_write(FILE *f, const struct dura_report *r)
 		if (isfinite(c.value[k]) && c.value[k] > max)
 			max = c.value[k];
 	double step = nice_step(max), ymax = max > 0 ? step * ceil(max / step) : 5 * step;
-	if (ymax < max * 1.0001)
+	if (max > ymax * 0.92)
 		ymax += step; /* room for the value label of the tallest bar */
 
 	double group_w = (double)P * BAR_W + (double)(P - 1) * BAR_GAP;
 	double plot_w = (double)c.n_configs * group_w + (double)(c.n_configs + 1) * GROUP_GAP;
-	if (plot_w < 320)
-		plot_w = 320;
 	const char *scen = r->scenario && r->scenario->workload.scenario
 	                           ? r->scenario->workload.scenario : "fanout";
 	const char *path = r->scenario && r->scenario->path ? r->scenario->path : NULL;
+	/* the title (about 7.5 px per character at 15 px bold) sets a minimum
+	 * width too; the plot then fills whatever width there is */
 	size_t title_len = strlen(scen) + (path ? strlen(path) : 0) + 48;
+	double min_w = (double)title_len * 7.5 + 40;
+	if (plot_w < 320)
+		plot_w = 320;
+	if (MARGIN_LEFT + plot_w + MARGIN_RIGHT < min_w)
+		plot_w = min_w - MARGIN_LEFT - MARGIN_RIGHT;
 	double width = MARGIN_LEFT + plot_w + MARGIN_RIGHT;
-	if (width < (double)title_len * 7.5 + 40)
-		width = (double)title_len * 7.5 + 40;
+	/* spread the groups evenly over the plot */
+	double gap = (plot_w - (double)c.n_configs * group_w) / (double)(c.n_configs + 1);
 	double x0 = MARGIN_LEFT, y0 = MARGIN_TOP, yb = MARGIN_TOP + PLOT_H;
-	double legend_y = yb + 48;
+	double legend_y = yb + 60;
 	double height = legend_y + (double)c.n_providers * LEGEND_ROW + 16;
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -208,7 +213,7 @@ void dura_report_svg_write(FILE *f, const struct dura_report *r)
 
 	/* bars, one group per config */
 	for (size_t g = 0; g < c.n_configs; g++) {
-		double gx = x0 + GROUP_GAP + (double)g * (group_w + GROUP_GAP);
+		double gx = x0 + gap + (double)g * (group_w + gap);
 		for (size_t p = 0; p < c.n_providers; p++) {
 			double v = c.value[g * c.n_providers + p];
 			double bx = gx + (double)p * (BAR_W + BAR_GAP);

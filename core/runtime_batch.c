@@ -159,25 +159,14 @@ static dura_rc ack_all(struct batch *b, size_t *n_next)
 /* Books the per-item results of an ack and releases the batch. */
 static void settle(struct batch *b, dura_rc rc)
 {
-	struct dura_runtime *rt = b->rt;
-	struct dura_err err;
 	for (size_t i = 0; i < b->n_cur; i++) {
-		struct dura_work_item *item = b->cur[i];
-		if (rc == DURA_OK && b->results[i] == DURA_OK) {
-			if (b->ran[i])
-				DURA_COUNT(rt, activities_executed);
-		} else if (rc == DURA_OK) {
-			/* The lock expired and another worker has (or will) run it. */
-			DURA_COUNT(rt, lock_lost);
-		} else {
-			/* No ack of the call was applied: give every item back with
-			 * backoff; its attempt count grows toward poison. */
-			DURA_COUNT(rt, infra_errors);
-			DURA_COUNT(rt, abandons);
-			rt->ops->abandon_work_item(rt->store, item->token,
-			                           dura_rt_abandon_delay(rt, item->attempts), &err);
-		}
-		rt->ops->release_work_item(rt->store, item);
+		/* A failed call applied no ack of the batch: every item is
+		 * given back.  Any per-item result but OK means the lock was
+		 * lost. */
+		enum dura_rt_ack_result result = rc != DURA_OK                ? DURA_RT_NOT_ACKED
+		                                 : b->results[i] == DURA_OK ? DURA_RT_ACKED
+		                                                            : DURA_RT_LOCK_LOST;
+		dura_rt_settle_work_item(b->rt, b->cur[i], result, b->ran[i]);
 		b->cur[i] = NULL;
 	}
 	b->n_cur = 0;
@@ -197,21 +186,8 @@ void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots)
 			size_t n = 0;
 			dura_rc rc = rt->fetch_items(rt->store, rt->cfg.work_lock_ms,
 			                             rt->cfg.poll_wait_ms, b.cap, b.cur, &n, &err);
-			if (rc == DURA_EMPTY || (rc == DURA_OK && n == 0)) {
-				failures = 0;
-				if (rt->cfg.poll_wait_ms == 0)
-					dura_rt_sleep(rt, 1); /* no long poll: do not spin */
+			if (!dura_rt_fetched(rt, rc, n != 0, &failures))
 				continue;
-			}
-			if (rc != DURA_OK) {
-				if (rc == DURA_RETRY)
-					DURA_COUNT(rt, retries);
-				else
-					DURA_COUNT(rt, infra_errors);
-				dura_rt_sleep(rt, dura_rt_abandon_delay(rt, ++failures));
-				continue;
-			}
-			failures = 0;
 			b.n_cur = n < b.cap ? n : b.cap;
 		}
 		publish(&b);

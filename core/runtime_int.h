@@ -1,6 +1,6 @@
 /*
  * Internals shared by the runtime's files: runtime.c (start/stop, stats,
- * starting instances), runtime_retry.c (backoff and stop-aware sleeping),
+ * starting instances), runtime_retry.c (backoff, fetch pacing, sleeping),
  * runtime_orch.c (orchestration dispatchers), runtime_worker.c (activity
  * workers and their lock renewer) and runtime_batch.c (activity workers
  * that fetch and ack several items per round trip).
@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <durabench/provider.h>
 
@@ -109,6 +110,16 @@ int dura_rt_sleep(struct dura_runtime *rt, uint32_t ms);
 int dura_rt_backoff(struct dura_runtime *rt, unsigned attempt);
 /* Delay of an abandon after `attempts` deliveries: exponential, capped. */
 uint32_t dura_rt_abandon_delay(const struct dura_runtime *rt, uint32_t attempts);
+/* *until = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on rt->cv,
+ * which runtime.c creates on the monotonic clock). */
+void dura_rt_deadline(struct timespec *until, uint32_t ms);
+/* What a dispatcher or activity worker does with the result of its fetch
+ * (got: non-zero when work came back).  Returns 1 when there is work to
+ * run (the failure streak *failures ends); else 0 after pausing: 1 ms when
+ * nothing came and the provider does not long-poll (so the loop does not
+ * spin), or, after an error (counted), the abandon backoff of the grown
+ * failure streak. */
+int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, unsigned *failures);
 
 /* runtime_orch.c / runtime_worker.c: thread bodies (arg = runtime /
  * worker index packed by runtime.c). */
@@ -133,6 +144,18 @@ struct dura_worker_arg {
 int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
                      struct dura_work_slot *slot, struct dura_buf *out,
                      struct dura_buf *msg, int *ran);
+
+/* How the ack of one work item went, for dura_rt_settle_work_item. */
+enum dura_rt_ack_result {
+	DURA_RT_ACKED,      /* applied */
+	DURA_RT_LOCK_LOST,  /* the lock expired: another worker has or will run it */
+	DURA_RT_NOT_ACKED   /* the ack could not be stored at all */
+};
+/* runtime_worker.c: books the ack of item (ran: its activity ran) and
+ * releases item.  A NOT_ACKED item is given back with backoff, so its
+ * attempt count grows toward poison. */
+void dura_rt_settle_work_item(struct dura_runtime *rt, struct dura_work_item *item,
+                              enum dura_rt_ack_result result, int ran);
 
 /* runtime_batch.c: the body of an activity worker when rt->batch > 1. */
 void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots);

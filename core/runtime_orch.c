@@ -122,23 +122,10 @@ void *dura_rt_orch_main(void *arg)
 			struct dura_err err;
 			dura_rc rc = rt->ops->fetch_orchestration_item(rt->store, rt->cfg.orch_lock_ms,
 			                                               rt->cfg.poll_wait_ms, &item, &err);
-			if (rc == DURA_EMPTY || (rc == DURA_OK && !item)) {
+			if (!dura_rt_fetched(rt, rc, item != NULL, &failures)) {
 				item = NULL;
-				failures = 0;
-				if (rt->cfg.poll_wait_ms == 0)
-					dura_rt_sleep(rt, 1); /* no long poll: do not spin */
 				continue;
 			}
-			if (rc != DURA_OK) {
-				item = NULL;
-				if (rc == DURA_RETRY)
-					DURA_COUNT(rt, retries);
-				else
-					DURA_COUNT(rt, infra_errors);
-				dura_rt_sleep(rt, dura_rt_abandon_delay(rt, ++failures));
-				continue;
-			}
-			failures = 0;
 		}
 		/* An item fetched along with the last ack is processed even when
 		 * stopping: it is in flight (locked) already. */

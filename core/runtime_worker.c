@@ -8,7 +8,8 @@
  * worker's slot; the renewer thread extends locks that are half used up,
  * so an activity may run longer than work_lock_ms.  With activity_batch > 1
  * the worker runs batches instead (runtime_batch.c); it shares
- * dura_rt_run_item and the renewer with this file.
+ * dura_rt_run_item, dura_rt_settle_work_item and the renewer with this
+ * file.
  *
  * Outcomes sent to the orchestration: TaskCompleted with the result;
  * TaskFailed (app) when the activity returns non-zero; TaskFailed (config)
@@ -114,6 +115,28 @@ int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
 	return 1;
 }
 
+void dura_rt_settle_work_item(struct dura_runtime *rt, struct dura_work_item *item,
+                              enum dura_rt_ack_result result, int ran)
+{
+	struct dura_err err;
+	switch (result) {
+	case DURA_RT_ACKED:
+		if (ran)
+			DURA_COUNT(rt, activities_executed);
+		break;
+	case DURA_RT_LOCK_LOST:
+		DURA_COUNT(rt, lock_lost);
+		break;
+	case DURA_RT_NOT_ACKED:
+		DURA_COUNT(rt, infra_errors);
+		DURA_COUNT(rt, abandons);
+		rt->ops->abandon_work_item(rt->store, item->token,
+		                           dura_rt_abandon_delay(rt, item->attempts), &err);
+		break;
+	}
+	rt->ops->release_work_item(rt->store, item);
+}
+
 /* Runs one item; returns the next item fetched along with the ack, or
  * NULL.  Releases item. */
 static struct dura_work_item *process(struct worker *w, struct dura_work_item *item)
@@ -132,19 +155,11 @@ static struct dura_work_item *process(struct worker *w, struct dura_work_item *i
 	}
 
 	dura_rc rc = ack_item(rt, item, send, &next, &err);
-	if (rc == DURA_OK) {
-		if (ran)
-			DURA_COUNT(rt, activities_executed);
-	} else if (rc == DURA_LOCK_LOST) {
-		/* The lock expired and another worker has (or will) run it. */
-		DURA_COUNT(rt, lock_lost);
-	} else {
-		DURA_COUNT(rt, infra_errors);
-		DURA_COUNT(rt, abandons);
-		rt->ops->abandon_work_item(rt->store, item->token,
-		                           dura_rt_abandon_delay(rt, item->attempts), &err);
-	}
-	rt->ops->release_work_item(rt->store, item);
+	dura_rt_settle_work_item(rt, item,
+	                         rc == DURA_OK          ? DURA_RT_ACKED
+	                         : rc == DURA_LOCK_LOST ? DURA_RT_LOCK_LOST
+	                                                : DURA_RT_NOT_ACKED,
+	                         ran);
 	return next;
 }
 
@@ -167,23 +182,10 @@ void *dura_rt_worker_main(void *arg)
 			struct dura_err err;
 			dura_rc rc = rt->ops->fetch_work_item(rt->store, rt->cfg.work_lock_ms,
 			                                      rt->cfg.poll_wait_ms, &item, &err);
-			if (rc == DURA_EMPTY || (rc == DURA_OK && !item)) {
+			if (!dura_rt_fetched(rt, rc, item != NULL, &failures)) {
 				item = NULL;
-				failures = 0;
-				if (rt->cfg.poll_wait_ms == 0)
-					dura_rt_sleep(rt, 1); /* no long poll: do not spin */
 				continue;
 			}
-			if (rc != DURA_OK) {
-				item = NULL;
-				if (rc == DURA_RETRY)
-					DURA_COUNT(rt, retries);
-				else
-					DURA_COUNT(rt, infra_errors);
-				dura_rt_sleep(rt, dura_rt_abandon_delay(rt, ++failures));
-				continue;
-			}
-			failures = 0;
 		} else if (dura_rt_stopping(rt)) {
 			/* Fetched along with the last ack while stopping: give it
 			 * back at once instead of starting a possibly long activity. */
@@ -209,13 +211,7 @@ void *dura_rt_renewer_main(void *arg)
 
 	pthread_mutex_lock(&rt->mu);
 	while (!atomic_load(&rt->renewer_stopping)) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += period / 1000;
-		until.tv_nsec += (long)(period % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		dura_rt_deadline(&until, period);
 		pthread_cond_timedwait(&rt->cv, &rt->mu, &until);
 		if (atomic_load(&rt->renewer_stopping))
 			break;

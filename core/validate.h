@@ -26,6 +26,10 @@
 /* Lock duration for tests that do not test expiry: long enough that no
  * provider, however slow, loses a lock by accident. */
 #define DURA_VLOCK_MS 60000u
+/* Short lock for expiry tests, and how long to sleep to be sure it is gone
+ * on any provider clock. */
+#define DURA_VSHORT_LOCK_MS 200u
+#define DURA_VPAST_SHORT_LOCK_MS 600u
 
 #define DURA_VREASON_MAX 1024
 
@@ -158,6 +162,12 @@ int dura_vexpect_history(struct dura_vctx *t, const char *instance, uint64_t exe
 int dura_vstatus(struct dura_vctx *t, const char *instance, dura_rc want,
                  struct dura_instance_meta **out);
 void dura_vrelease_status(struct dura_vctx *t, struct dura_instance_meta *m);
+
+/* Lock expiry set-ups: fetch the item (instance's, with exactly one
+ * message; the next work item) under DURA_VSHORT_LOCK_MS, release it and
+ * sleep DURA_VPAST_SHORT_LOCK_MS; *token gets the token that expired. */
+int dura_vfetch_expired(struct dura_vctx *t, const char *instance, uint64_t *token);
+int dura_vfetch_work_expired(struct dura_vctx *t, uint64_t *token);
 
 /* The queues hold nothing visible right now (fetch with wait 0 is EMPTY). */
 int dura_vexpect_no_orch(struct dura_vctx *t, const char *why);

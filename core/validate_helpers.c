@@ -442,3 +442,25 @@ int dura_vexpect_no_work(struct dura_vctx *t, const char *why)
 	}
 	return 0;
 }
+
+int dura_vfetch_expired(struct dura_vctx *t, const char *instance, uint64_t *token)
+{
+	struct dura_orch_item *it;
+	if (dura_vfetch_instance(t, DURA_VSHORT_LOCK_MS, instance, 1, &it) != 0)
+		return -1;
+	*token = it->token;
+	dura_vrelease(t, it);
+	dura_sleep_ms(DURA_VPAST_SHORT_LOCK_MS);
+	return 0;
+}
+
+int dura_vfetch_work_expired(struct dura_vctx *t, uint64_t *token)
+{
+	struct dura_work_item *w;
+	if (dura_vfetch_work(t, DURA_VSHORT_LOCK_MS, 0, DURA_OK, &w) != 0)
+		return -1;
+	*token = w->token;
+	dura_vrelease_work(t, w);
+	dura_sleep_ms(DURA_VPAST_SHORT_LOCK_MS);
+	return 0;
+}

@@ -7,11 +7,6 @@
 
 #include <string.h>
 
-/* Short lock for expiry tests, and how long to sleep to be sure it is gone
- * on any provider clock. */
-#define SHORT_LOCK_MS 200u
-#define PAST_SHORT_LOCK_MS 600u
-
 static int fetch_returns_message(struct dura_vctx *t)
 {
 	VTRY(dura_venqueue(t, "i1", "start", 0));
@@ -67,11 +62,9 @@ static int fetch_skips_locked_instance(struct dura_vctx *t)
 static int instance_lock_expiry(struct dura_vctx *t)
 {
 	VTRY(dura_venqueue(t, "i1", "m1", 0));
+	uint64_t old;
+	VTRY(dura_vfetch_expired(t, "i1", &old));
 	struct dura_orch_item *it;
-	VTRY(dura_vfetch_instance(t, SHORT_LOCK_MS, "i1", 1, &it));
-	uint64_t old = it->token;
-	dura_vrelease(t, it);
-	dura_sleep_ms(PAST_SHORT_LOCK_MS);
 	/* The lock expired: another fetcher gets the instance again. */
 	VTRY(dura_vfetch_instance(t, DURA_VLOCK_MS, "i1", 1, &it));
 	VCHECK(t, it->token != old, "the refetch after expiry reused token %llu", (unsigned long long)old);
@@ -153,8 +146,8 @@ static int orch_expired_token_rejected(struct dura_vctx *t)
 {
 	VTRY(dura_venqueue(t, "i1", "m1", 0));
 	struct dura_orch_item *it;
-	VTRY(dura_vfetch_instance(t, SHORT_LOCK_MS, "i1", 1, &it));
-	dura_sleep_ms(PAST_SHORT_LOCK_MS);
+	VTRY(dura_vfetch_instance(t, DURA_VSHORT_LOCK_MS, "i1", 1, &it));
+	dura_sleep_ms(DURA_VPAST_SHORT_LOCK_MS);
 	struct dura_event ev = { 1, dura_vstr("e") };
 	struct dura_message w = { "i1", dura_vstr("w"), 0 };
 	struct dura_orch_ack ack = { .execution = 1, .history = &ev, .n_history = 1,
@@ -194,9 +187,9 @@ static int orch_renew_extends_lock(struct dura_vctx *t)
 {
 	VTRY(dura_venqueue(t, "i1", "m1", 0));
 	struct dura_orch_item *it;
-	VTRY(dura_vfetch_instance(t, SHORT_LOCK_MS * 2, "i1", 1, &it));
+	VTRY(dura_vfetch_instance(t, DURA_VSHORT_LOCK_MS * 2, "i1", 1, &it));
 	VTRY(dura_vrenew(t, it->token, DURA_VLOCK_MS, DURA_OK));
-	dura_sleep_ms(SHORT_LOCK_MS * 2 + PAST_SHORT_LOCK_MS);
+	dura_sleep_ms(DURA_VSHORT_LOCK_MS * 2 + DURA_VPAST_SHORT_LOCK_MS);
 	/* Past the original expiry: still locked. */
 	VTRY(dura_vexpect_no_orch(t, "renewed lock was lost at the original expiry"));
 	VTRY(dura_vrenew(t, it->token, DURA_VLOCK_MS, DURA_OK));
@@ -208,11 +201,9 @@ static int orch_renew_extends_lock(struct dura_vctx *t)
 static int orch_renew_expired_lock(struct dura_vctx *t)
 {
 	VTRY(dura_venqueue(t, "i1", "m1", 0));
+	uint64_t tok;
+	VTRY(dura_vfetch_expired(t, "i1", &tok));
 	struct dura_orch_item *it;
-	VTRY(dura_vfetch_instance(t, SHORT_LOCK_MS, "i1", 1, &it));
-	uint64_t tok = it->token;
-	dura_vrelease(t, it);
-	dura_sleep_ms(PAST_SHORT_LOCK_MS);
 	VTRY(dura_vrenew(t, tok, DURA_VLOCK_MS, DURA_LOCK_LOST));
 	/* The instance is free for another fetcher. */
 	VTRY(dura_vfetch_instance(t, DURA_VLOCK_MS, "i1", 1, &it));

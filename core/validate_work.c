@@ -7,9 +7,6 @@
 
 #include <string.h>
 
-#define SHORT_LOCK_MS 200u
-#define PAST_SHORT_LOCK_MS 600u
-
 static int work_fifo(struct dura_vctx *t)
 {
 	const char *first[] = { "w1", "w2", "w3" };
@@ -56,11 +53,9 @@ static int work_lock_expiry_redelivers(struct dura_vctx *t)
 {
 	const char *bodies[] = { "w1" };
 	VTRY(dura_vseed_work(t, "a", bodies, 1, 0));
+	uint64_t old;
+	VTRY(dura_vfetch_work_expired(t, &old));
 	struct dura_work_item *w;
-	VTRY(dura_vfetch_work(t, SHORT_LOCK_MS, 0, DURA_OK, &w));
-	uint64_t old = w->token;
-	dura_vrelease_work(t, w);
-	dura_sleep_ms(PAST_SHORT_LOCK_MS);
 	VTRY(dura_vfetch_work(t, DURA_VLOCK_MS, 0, DURA_OK, &w));
 	VCHECK(t, dura_vbytes_is(w->body, "w1") && w->attempts == 2,
 	       "after lock expiry: attempts %u, expected the same item with attempts 2", w->attempts);
@@ -93,11 +88,9 @@ static int work_ack_stale_token_enqueues_nothing(struct dura_vctx *t)
 {
 	const char *bodies[] = { "task" };
 	VTRY(dura_vseed_work(t, "i1", bodies, 1, 0));
+	uint64_t stale;
+	VTRY(dura_vfetch_work_expired(t, &stale));
 	struct dura_work_item *w;
-	VTRY(dura_vfetch_work(t, SHORT_LOCK_MS, 0, DURA_OK, &w));
-	uint64_t stale = w->token;
-	dura_vrelease_work(t, w);
-	dura_sleep_ms(PAST_SHORT_LOCK_MS);
 	struct dura_message c = { "i1", dura_vstr("late result"), 0 };
 	VTRY(dura_vack_work(t, stale, &c, DURA_LOCK_LOST));
 	VTRY(dura_vexpect_no_orch(t, "an ack with an expired token enqueued its completion"));
@@ -213,9 +206,9 @@ static int work_renew_extends_lock(struct dura_vctx *t)
 	const char *bodies[] = { "long task" };
 	VTRY(dura_vseed_work(t, "i1", bodies, 1, 0));
 	struct dura_work_item *w;
-	VTRY(dura_vfetch_work(t, SHORT_LOCK_MS * 2, 0, DURA_OK, &w));
+	VTRY(dura_vfetch_work(t, DURA_VSHORT_LOCK_MS * 2, 0, DURA_OK, &w));
 	VTRY(dura_vrenew_work(t, w->token, DURA_VLOCK_MS, DURA_OK));
-	dura_sleep_ms(SHORT_LOCK_MS * 2 + PAST_SHORT_LOCK_MS);
+	dura_sleep_ms(DURA_VSHORT_LOCK_MS * 2 + DURA_VPAST_SHORT_LOCK_MS);
 	VTRY(dura_vexpect_no_work(t, "renewed work lock was lost at the original expiry"));
 	VTRY(dura_vack_work(t, w->token, NULL, DURA_OK));
 	dura_vrelease_work(t, w);
@@ -226,11 +219,9 @@ static int work_renew_expired_lock(struct dura_vctx *t)
 {
 	const char *bodies[] = { "task" };
 	VTRY(dura_vseed_work(t, "i1", bodies, 1, 0));
+	uint64_t tok;
+	VTRY(dura_vfetch_work_expired(t, &tok));
 	struct dura_work_item *w;
-	VTRY(dura_vfetch_work(t, SHORT_LOCK_MS, 0, DURA_OK, &w));
-	uint64_t tok = w->token;
-	dura_vrelease_work(t, w);
-	dura_sleep_ms(PAST_SHORT_LOCK_MS);
 	VTRY(dura_vrenew_work(t, tok, DURA_VLOCK_MS, DURA_LOCK_LOST));
 	VTRY(dura_vfetch_work(t, DURA_VLOCK_MS, 0, DURA_OK, &w));
 	VCHECK(t, w->attempts == 2, "redelivery after expiry has attempts %u, expected 2", w->attempts);

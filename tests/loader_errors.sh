@@ -2,16 +2,8 @@
 # The loader refuses broken plugins with ONE line naming the file, what is
 # wrong and what was expected, and exit code 2 (never a crash).
 set -u
-: "${DURABENCH:?DURABENCH must point at the durabench program}"
+. "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/loader_errors.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 
 # expect_refusal DESCRIPTION PATTERN... -- ARGS...: runs durabench ARGS,
 # expects exit code 2, exactly one line on stderr, and every PATTERN (fixed

@@ -2,19 +2,8 @@
 # `durabench plugins` lists usable plugins with their options and refused
 # ones with the reason.
 set -u
-: "${DURABENCH:?DURABENCH must point at the durabench program}"
+. "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/loader_plugins.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-n=0
-failed=0
-check() { # DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $desc"; else failed=$((failed + 1)); echo "not ok $n - $desc"; fi
-}
 
 echo "1..8"
 "$DURABENCH" plugins --plugin-dir "$TEST_PLUGIN_DIR" >"$tmp/out" 2>"$tmp/err"

@@ -14,8 +14,9 @@
  * once, never by two threads at a time), the batch work operations (FIFO,
  * max respected, a lost token mid-batch, completions enqueued iff acked,
  * one round trip each, all-or-nothing acks, lock expiry, long poll) and 4
- * threads batching over 200 items (each processed exactly once), a killed
- * backend followed by a
+ * threads batching over 200 items (each processed exactly once), an
+ * enqueue whose reply is lost after the commit (its retry stores nothing
+ * twice), a killed backend followed by a
  * successful retry with the reconnect counted, and schema drop/keep.
  */
 #include <dlfcn.h>
@@ -32,7 +33,9 @@
 #include <durabench/provider.h>
 
 #include "pgserver.h"
+#include "proxy.h"
 #include "tap.h"
+#include "url.h"
 
 static const struct dura_provider_ops *ops;
 static const char *url;
@@ -603,7 +606,7 @@ static void test_batch(void)
 	rt0 = round_trips(st);
 	rc = ops->ack_work_items_and_fetch(st, 5, tokens, comp, results, 30000, 3, next, &n_next,
 	                                   &err);
-	tap_ok(rc == DURA_OK, "ack_work_items_and_fetch with a lost token mid-batch: OK (%s)",
+	tap_ok(rc == DURA_OK, "ack_work_items_and_fetch with a lost token mid-batch: OK %s",
 	       rc == DURA_OK ? "" : err.msg);
 	tap_ok(round_trips(st) - rt0 == 1, "the batch ack + fetch took one round trip");
 	tap_ok(results[0] == DURA_OK && results[1] == DURA_LOCK_LOST &&
@@ -823,6 +826,79 @@ static void test_batch_concurrency(void)
 	free(c);
 }
 
+/* ---- a commit whose reply is lost: the enqueue idempotency key ---- */
+
+struct enq_call {
+	dura_store *st;
+	struct dura_message m;
+	dura_rc rc;
+	struct dura_err err;
+};
+
+static void *enqueue_thread(void *arg)
+{
+	struct enq_call *c = arg;
+	c->rc = ops->enqueue_orchestrator(c->st, &c->m, 1, &c->err);
+	return NULL;
+}
+
+/* Through a 300 ms delay proxy, the proxy is stopped 225 ms after an
+ * enqueue was sent: the server has committed (at ~150 ms) but the reply is
+ * lost, so the call fails with RETRY although its messages are stored.
+ * The caller's retry with the same messages must not store them twice. */
+static void test_uncertain_commit(void)
+{
+	char host[256], perr[256] = "";
+	int port;
+	if (dura_url_endpoint(url, host, sizeof host, &port, perr, sizeof perr) != 0) {
+		tap_ok(0, "endpoint of the test server: %s", perr);
+		return;
+	}
+	struct dura_proxy_config pc = { .listen_host = "127.0.0.1", .target_host = host,
+	                                .target_port = port, .rtt_us = 300000 };
+	struct dura_proxy *px = NULL;
+	if (!tap_ok(dura_proxy_start(&pc, &px, perr, sizeof perr) == 0, "delay proxy started %s",
+	            perr))
+		return;
+	pc.listen_port = dura_proxy_port(px);
+	char *purl = dura_url_rewrite(url, "127.0.0.1", pc.listen_port, perr, sizeof perr);
+	struct dura_option o[] = { { "url", purl }, { "application_name", "unit_pg_uncertain" } };
+	dura_store *st = NULL;
+	struct dura_err err;
+	if (!tap_ok(purl && ops->open(o, 2, &st, &err) == DURA_OK, "open through the proxy")) {
+		dura_proxy_stop(px);
+		free(purl);
+		return;
+	}
+	ops->ping(st, &err); /* a warm pooled connection */
+	struct enq_call c = { st, msg("U", "once", 0), DURA_CONFIG, { "" } };
+	pthread_t t;
+	pthread_create(&t, NULL, enqueue_thread, &c);
+	msleep(225);
+	dura_proxy_stop(px);
+	pthread_join(t, NULL);
+	tap_ok(c.rc == DURA_RETRY, "enqueue whose reply was lost: RETRY (%s)", c.err.msg);
+	tap_ok(store_count(st, "count(*)", "orch_queue", "instance = 'U'") == 1,
+	       "... although it committed");
+	px = NULL;
+	if (dura_proxy_start(&pc, &px, perr, sizeof perr) != 0)
+		tap_diag("proxy restart: %s", perr);
+	dura_rc rc = DURA_RETRY;
+	for (int i = 0; i < 20 && rc == DURA_RETRY; i++) {
+		rc = ops->enqueue_orchestrator(st, &c.m, 1, &err);
+		if (rc == DURA_RETRY)
+			msleep(100);
+	}
+	tap_ok(rc == DURA_OK && store_count(st, "count(*)", "orch_queue", "instance = 'U'") == 1,
+	       "the caller's retry with the same message is a no-op (rc %d)", (int)rc);
+	rc = ops->enqueue_orchestrator(st, &c.m, 1, &err);
+	tap_ok(rc == DURA_OK && store_count(st, "count(*)", "orch_queue", "instance = 'U'") == 2,
+	       "a later call with the same message enqueues it again");
+	ops->close(st, 1, &err);
+	dura_proxy_stop(px);
+	free(purl);
+}
+
 /* ---- killed backends ---- */
 
 static int kill_backends(const char *appname)
@@ -938,6 +1014,7 @@ int main(int argc, char **argv)
 	test_batch();
 	test_batch_concurrency();
 	test_killed_backend();
+	test_uncertain_commit();
 	test_keep();
 	PQfinish(admin);
 	dura_pgserver_stop(srv);

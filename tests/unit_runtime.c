@@ -291,6 +291,31 @@ static void close_store(const struct dura_provider_ops *ops, dura_store *store)
 		ops->close(store, 1, &err);
 }
 
+/* What every runtime test sets up: a fresh store of ops (NULL when open
+ * failed, reported), the test registry and a completion collector. */
+struct fixture {
+	const struct dura_provider_ops *ops;
+	dura_store *store;
+	struct dura_registry *reg;
+	struct done d;
+};
+
+static void fixture_open(struct fixture *f, const struct dura_provider_ops *ops)
+{
+	f->ops = ops;
+	f->store = open_store(ops);
+	f->reg = make_registry();
+	done_init(&f->d);
+}
+
+/* Closes (and drops) the store, frees the registry and the collector. */
+static void fixture_close(struct fixture *f)
+{
+	close_store(f->ops, f->store);
+	dura_registry_free(f->reg);
+	done_free(&f->d);
+}
+
 static struct dura_runtime *start_rt(const struct dura_provider_ops *ops, dura_store *store,
                                      const struct dura_registry *reg, unsigned o, unsigned w,
                                      struct dura_runtime_config *cfg_in, struct done *d)
@@ -319,6 +344,22 @@ static int start_inst(struct dura_runtime *rt, const char *id, const char *name,
 		return -1;
 	}
 	return 0;
+}
+
+/* Runs an o:w runtime with cfg on f until instance id (orchestration "fan"
+ * with input) finished, at most 20 s; *st gets the stats at the end.
+ * Returns the number of completions (0 or 1). */
+static size_t run_one_fan(struct fixture *f, struct dura_runtime_config *cfg, unsigned o,
+                          unsigned w, const char *id, const char *input,
+                          struct dura_runtime_stats *st)
+{
+	struct dura_runtime *rt = f->store ? start_rt(f->ops, f->store, f->reg, o, w, cfg, &f->d)
+	                                   : NULL;
+	int ok = rt && start_inst(rt, id, "fan", input) == 0;
+	size_t got = ok ? done_wait(&f->d, 1, 20000) : 0;
+	dura_runtime_get_stats(rt, st);
+	dura_runtime_stop(rt);
+	return got;
 }
 
 /* Checks one finished instance's outcome and output. */
@@ -383,26 +424,24 @@ static int start_fans(struct dura_runtime *rt, const char *prefix, const char *a
 static void test_fanout_with(const struct dura_provider_ops *ops, const char *what, unsigned o,
                              unsigned w, unsigned batch, int group)
 {
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
+	struct fixture f;
+	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
 	dura_runtime_config_defaults(&cfg);
 	cfg.activity_batch = batch;
 	atomic_store(&upper_runs, 0);
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, o, w, &cfg, &d) : NULL;
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, o, w, &cfg, &f.d) : NULL;
 	enum { N = 40 };
 	int ok = rt != NULL && start_fans(rt, "fan-", "upper", N, group) == 0;
 	char id[32], want[128];
-	size_t got = ok ? done_wait(&d, N, 20000) : 0;
+	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
 	struct dura_runtime_stats st;
 	dura_runtime_get_stats(rt, &st);
 	dura_runtime_stop(rt);
 	for (int i = 0; ok && i < N; i++) {
 		snprintf(id, sizeof id, "fan-%d", i);
 		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
-		ok = expect(&d, id, DURA_OUTCOME_COMPLETED, want);
+		ok = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
 	}
 	tap_ok(ok && got == N,
 	       "%s%u:%u fan-out: %zu/%d instances completed once with the right output",
@@ -416,15 +455,13 @@ static void test_fanout_with(const struct dura_provider_ops *ops, const char *wh
 	/* Stored status agrees with the callback. */
 	struct dura_instance_meta *meta = NULL;
 	struct dura_err err;
-	int meta_ok = store && ops->instance_status(store, "fan-7", &meta, &err) == DURA_OK && meta &&
+	int meta_ok = f.store && ops->instance_status(f.store, "fan-7", &meta, &err) == DURA_OK && meta &&
 	              meta->status == DURA_STATUS_COMPLETED && meta->execution == 1 &&
 	              meta->output.len == strlen("I7.0,I7.1,I7.2,I7.3,I7.4");
 	if (meta)
-		ops->release_instance_status(store, meta);
+		ops->release_instance_status(f.store, meta);
 	tap_ok(meta_ok, "%s%u:%u stored metadata: completed, execution 1, output", what, o, w);
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 static void test_fanout(unsigned o, unsigned w)
@@ -435,11 +472,9 @@ static void test_fanout(unsigned o, unsigned w)
 static void test_features(void)
 {
 	const struct dura_provider_ops *ops = real_ops;
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 2, NULL, &d) : NULL;
+	struct fixture f;
+	fixture_open(&f, ops);
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, NULL, &f.d) : NULL;
 	int ok = rt && start_inst(rt, "timer", "timer", "") == 0 &&
 	         start_inst(rt, "parent", "parent", "") == 0 &&
 	         start_inst(rt, "counter", "counter", "1") == 0 &&
@@ -447,85 +482,73 @@ static void test_features(void)
 	         start_inst(rt, "no-act", "fan", "nosuch:z") == 0 &&
 	         start_inst(rt, "no-orch", "nosuch", "") == 0;
 	/* parent + its two children count as three completions */
-	size_t got = ok ? done_wait(&d, 8, 20000) : 0;
+	size_t got = ok ? done_wait(&f.d, 8, 20000) : 0;
 	dura_runtime_stop(rt);
 	tap_ok(got == 8, "feature instances all finished (%zu/8)", got);
-	tap_ok(expect(&d, "timer", DURA_OUTCOME_COMPLETED, "AFTER"), "timer then activity completes");
-	tap_ok(expect(&d, "parent", DURA_OUTCOME_COMPLETED, "A0,A1,A2,A3,A4|B0,B1,B2,B3,B4") &&
-	       expect(&d, "parent/2", DURA_OUTCOME_COMPLETED, "A0") &&
-	       expect(&d, "parent/3", DURA_OUTCOME_COMPLETED, "B0"),
+	tap_ok(expect(&f.d, "timer", DURA_OUTCOME_COMPLETED, "AFTER"), "timer then activity completes");
+	tap_ok(expect(&f.d, "parent", DURA_OUTCOME_COMPLETED, "A0,A1,A2,A3,A4|B0,B1,B2,B3,B4") &&
+	       expect(&f.d, "parent/2", DURA_OUTCOME_COMPLETED, "A0") &&
+	       expect(&f.d, "parent/3", DURA_OUTCOME_COMPLETED, "B0"),
 	       "sub-orchestrations complete and the parent combines their outputs");
-	tap_ok(expect(&d, "counter", DURA_OUTCOME_COMPLETED, "5"), "continue-as-new reaches 5");
+	tap_ok(expect(&f.d, "counter", DURA_OUTCOME_COMPLETED, "5"), "continue-as-new reaches 5");
 	struct dura_instance_meta *meta = NULL;
 	struct dura_history *h = NULL;
 	struct dura_err err;
 	struct dura_history_shape sh = { 0 };
 	char serr[128];
-	int cok = store && ops->instance_status(store, "counter", &meta, &err) == DURA_OK && meta &&
+	int cok = f.store && ops->instance_status(f.store, "counter", &meta, &err) == DURA_OK && meta &&
 	          meta->execution == 5 && meta->status == DURA_STATUS_COMPLETED &&
-	          ops->read_history(store, "counter", 5, &h, &err) == DURA_OK &&
+	          ops->read_history(f.store, "counter", 5, &h, &err) == DURA_OK &&
 	          dura_history_shape(h->events, h->n_events, &sh, serr, sizeof serr) == 0 &&
 	          sh.started == 1 && sh.activities_completed == 1 &&
 	          sh.terminal_status == DURA_STATUS_COMPLETED;
 	if (h)
-		ops->release_history(store, h);
+		ops->release_history(f.store, h);
 	h = NULL;
-	int old_ok = store && ops->read_history(store, "counter", 4, &h, &err) == DURA_OK &&
+	int old_ok = f.store && ops->read_history(f.store, "counter", 4, &h, &err) == DURA_OK &&
 	             dura_history_shape(h->events, h->n_events, &sh, serr, sizeof serr) == 0 &&
 	             sh.terminal_status == DURA_STATUS_CONTINUED_AS_NEW;
 	if (h)
-		ops->release_history(store, h);
+		ops->release_history(f.store, h);
 	if (meta)
-		ops->release_instance_status(store, meta);
+		ops->release_instance_status(f.store, meta);
 	tap_ok(cok && old_ok, "continue-as-new: execution 5 stored, execution 4 ended as continued");
-	tap_ok(expect(&d, "failing", DURA_OUTCOME_FAILED_APP, "task 0: disk on fire"),
+	tap_ok(expect(&f.d, "failing", DURA_OUTCOME_FAILED_APP, "task 0: disk on fire"),
 	       "activity failure fails the orchestration (app)");
-	tap_ok(expect(&d, "no-act", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
+	tap_ok(expect(&f.d, "no-act", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
 	       "unregistered activity: config failure");
-	tap_ok(expect(&d, "no-orch", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
+	tap_ok(expect(&f.d, "no-orch", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
 	       "unregistered orchestration: config failure");
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 static void test_lock_renewal(void)
 {
 	const struct dura_provider_ops *ops = real_ops;
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
+	struct fixture f;
+	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
 	dura_runtime_config_defaults(&cfg);
 	cfg.work_lock_ms = 200;
 	cfg.poll_wait_ms = 20;
 	atomic_store(&long_runs, 0);
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 1, 3, &cfg, &d) : NULL;
-	int ok = rt && start_inst(rt, "long", "fan", "long:") == 0;
-	size_t got = ok ? done_wait(&d, 1, 20000) : 0;
 	struct dura_runtime_stats st;
-	dura_runtime_get_stats(rt, &st);
-	dura_runtime_stop(rt);
-	tap_ok(got == 1 && expect(&d, "long", DURA_OUTCOME_COMPLETED, "long,long,long,long,long") &&
+	size_t got = run_one_fan(&f, &cfg, 1, 3, "long", "long:", &st);
+	tap_ok(got == 1 && expect(&f.d, "long", DURA_OUTCOME_COMPLETED, "long,long,long,long,long") &&
 	       atomic_load(&long_runs) == 5 && st.lock_lost == 0,
 	       "activities 3x longer than their lock run exactly once (%d runs, %llu lost)",
 	       atomic_load(&long_runs), (unsigned long long)st.lock_lost);
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 static void test_stop_in_flight(void)
 {
 	const struct dura_provider_ops *ops = real_ops;
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
+	struct fixture f;
+	fixture_open(&f, ops);
 	enum { N = 12 };
 	char id[32];
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 2, NULL, &d) : NULL;
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, NULL, &f.d) : NULL;
 	int ok = rt != NULL;
 	for (int i = 0; ok && i < N; i++) {
 		snprintf(id, sizeof id, "stop-%d", i);
@@ -535,22 +558,20 @@ static void test_stop_in_flight(void)
 	uint64_t t0 = dura_now_ms();
 	dura_runtime_stop(rt);
 	uint64_t stop_ms = dura_now_ms() - t0;
-	size_t before = d.n;
+	size_t before = f.d.n;
 	tap_ok(ok && before < N, "stop with work in flight returns (%llu ms, %zu/%d done)",
 	       (unsigned long long)stop_ms, before, N);
 	/* Nothing was lost: a new runtime on the same store finishes the rest. */
-	rt = ok ? start_rt(ops, store, reg, 2, 2, NULL, &d) : NULL;
-	size_t got = rt ? done_wait(&d, N, 20000) : 0;
+	rt = ok ? start_rt(ops, f.store, f.reg, 2, 2, NULL, &f.d) : NULL;
+	size_t got = rt ? done_wait(&f.d, N, 20000) : 0;
 	dura_runtime_stop(rt);
 	int all = got == N;
 	for (int i = 0; all && i < N; i++) {
 		snprintf(id, sizeof id, "stop-%d", i);
-		all = expect(&d, id, DURA_OUTCOME_COMPLETED, "S0,S1,S2,S3,S4");
+		all = expect(&f.d, id, DURA_OUTCOME_COMPLETED, "S0,S1,S2,S3,S4");
 	}
 	tap_ok(all, "after a restart every instance completes exactly once (%zu/%d)", got, N);
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 /* ---------------------------------------------------- fault injection */
@@ -604,47 +625,43 @@ static void test_faults(void)
 	fault_ops.ack_orchestration_item_and_fetch = NULL;
 	fault_ops.ack_work_item_and_fetch = NULL;
 	const struct dura_provider_ops *ops = &fault_ops;
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
+	struct fixture f;
+	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
 	dura_runtime_config_defaults(&cfg);
 	cfg.max_attempts = 3;
 	cfg.retry_base_ms = 1;
 	cfg.poll_wait_ms = 20;
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 2, &cfg, &d) : NULL;
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, &cfg, &f.d) : NULL;
 	int ok = rt && start_inst(rt, "poison", "fan", "upper:p") == 0;
 	char id[32];
 	for (int i = 0; ok && i < 10; i++) {
 		snprintf(id, sizeof id, "busy-%d", i);
 		ok = start_inst(rt, id, "fan", "upper:b") == 0;
 	}
-	size_t got = ok ? done_wait(&d, 11, 20000) : 0;
+	size_t got = ok ? done_wait(&f.d, 11, 20000) : 0;
 	struct dura_runtime_stats st;
 	dura_runtime_get_stats(rt, &st);
 	dura_runtime_stop(rt);
 	int all = got == 11;
 	for (int i = 0; all && i < 10; i++) {
 		snprintf(id, sizeof id, "busy-%d", i);
-		all = expect(&d, id, DURA_OUTCOME_COMPLETED, "B0,B1,B2,B3,B4");
+		all = expect(&f.d, id, DURA_OUTCOME_COMPLETED, "B0,B1,B2,B3,B4");
 	}
 	tap_ok(all && st.retries > 0, "transient ack errors are retried (%llu retries), all complete",
 	       (unsigned long long)st.retries);
-	tap_ok(expect(&d, "poison", DURA_OUTCOME_FAILED_INFRA, "poison") && st.poisoned == 1 &&
+	tap_ok(expect(&f.d, "poison", DURA_OUTCOME_FAILED_INFRA, "poison") && st.poisoned == 1 &&
 	       st.abandons >= 3,
 	       "a turn that can never be stored is abandoned, then poisoned (infra) after "
 	       "max_attempts (%llu abandons)", (unsigned long long)st.abandons);
 	struct dura_instance_meta *meta = NULL;
 	struct dura_err err;
-	int mok = store && real_ops->instance_status(store, "poison", &meta, &err) == DURA_OK &&
+	int mok = f.store && real_ops->instance_status(f.store, "poison", &meta, &err) == DURA_OK &&
 	          meta && meta->status == DURA_STATUS_FAILED;
 	if (meta)
-		real_ops->release_instance_status(store, meta);
+		real_ops->release_instance_status(f.store, meta);
 	tap_ok(mok, "the poisoned instance is stored as failed");
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 /* ------------------------------------------------ batched activities */
@@ -754,31 +771,23 @@ static void test_batch_fanout(unsigned o, unsigned w)
 static void test_batch_renewal(void)
 {
 	const struct dura_provider_ops *ops = bw_wrap(real_ops);
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
+	struct fixture f;
+	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
 	dura_runtime_config_defaults(&cfg);
 	cfg.work_lock_ms = 200;
 	cfg.poll_wait_ms = 20;
 	cfg.activity_batch = 4;
 	atomic_store(&batch_long_runs, 0);
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 1, 2, &cfg, &d) : NULL;
-	int ok = rt && start_inst(rt, "blong", "fan", "long300:q") == 0;
-	size_t got = ok ? done_wait(&d, 1, 20000) : 0;
 	struct dura_runtime_stats st;
-	dura_runtime_get_stats(rt, &st);
-	dura_runtime_stop(rt);
-	tap_ok(got == 1 && expect(&d, "blong", DURA_OUTCOME_COMPLETED, "Q0,Q1,Q2,Q3,Q4") &&
+	size_t got = run_one_fan(&f, &cfg, 1, 2, "blong", "long300:q", &st);
+	tap_ok(got == 1 && expect(&f.d, "blong", DURA_OUTCOME_COMPLETED, "Q0,Q1,Q2,Q3,Q4") &&
 	       atomic_load(&batch_long_runs) == 5 && st.lock_lost == 0 &&
 	       atomic_load(&bw_max_items) == 4,
 	       "batch of four 300 ms items under a 200 ms lock: renewed, each runs exactly once "
 	       "(%d runs, %llu lost, batch up to %u)", atomic_load(&batch_long_runs),
 	       (unsigned long long)st.lock_lost, atomic_load(&bw_max_items));
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 /* A lock lost in the middle of a batch, transient batch-ack errors, and a
@@ -786,10 +795,8 @@ static void test_batch_renewal(void)
 static void test_batch_faults(void)
 {
 	const struct dura_provider_ops *ops = bw_wrap(real_ops);
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
+	struct fixture f;
+	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
 	dura_runtime_config_defaults(&cfg);
 	cfg.activity_batch = 4;
@@ -799,10 +806,10 @@ static void test_batch_faults(void)
 	atomic_store(&bw_lose_once, 1);
 	atomic_store(&bw_retry_every, 3);
 	atomic_store(&upper_runs, 0);
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 2, 1, &cfg, &d) : NULL;
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 1, &cfg, &f.d) : NULL;
 	enum { N = 10 };
 	int ok = rt && start_fans(rt, "bf-", "upper", N, 5) == 0;
-	size_t got = ok ? done_wait(&d, N, 20000) : 0;
+	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
 	struct dura_runtime_stats st;
 	dura_runtime_get_stats(rt, &st);
 	int all = got == N;
@@ -810,7 +817,7 @@ static void test_batch_faults(void)
 	for (int i = 0; all && i < N; i++) {
 		snprintf(id, sizeof id, "bf-%d", i);
 		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
-		all = expect(&d, id, DURA_OUTCOME_COMPLETED, want);
+		all = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
 	}
 	tap_ok(all && atomic_load(&bw_lose_once) == 0 && st.lock_lost == 1 &&
 	       st.activities_executed == 5 * N && atomic_load(&upper_runs) == 5 * N + 1,
@@ -825,17 +832,15 @@ static void test_batch_faults(void)
 	atomic_store(&bw_retry_every, 0);
 	atomic_store(&bw_poison, 1);
 	ok = rt && start_inst(rt, "wpoison", "fan", "upper:p") == 0;
-	got = ok ? done_wait(&d, N + 1, 20000) : 0;
+	got = ok ? done_wait(&f.d, N + 1, 20000) : 0;
 	dura_runtime_get_stats(rt, &st);
 	dura_runtime_stop(rt);
-	tap_ok(got == N + 1 && expect(&d, "wpoison", DURA_OUTCOME_FAILED_INFRA, "poison") &&
+	tap_ok(got == N + 1 && expect(&f.d, "wpoison", DURA_OUTCOME_FAILED_INFRA, "poison") &&
 	       st.poisoned >= 1 && st.abandons >= 3,
 	       "a batch ack that always fails: items abandoned, then poisoned (infra) "
 	       "after max_attempts (%llu abandons, %llu poisoned)", (unsigned long long)st.abandons,
 	       (unsigned long long)st.poisoned);
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 /* activity_batch = 4 on providers without (both) batch operations. */
@@ -872,11 +877,9 @@ static void test_batch_fallback(void)
 static void test_start_many(void)
 {
 	const struct dura_provider_ops *ops = real_ops;
-	dura_store *store = open_store(ops);
-	struct dura_registry *reg = make_registry();
-	struct done d;
-	done_init(&d);
-	struct dura_runtime *rt = store ? start_rt(ops, store, reg, 1, 1, NULL, &d) : NULL;
+	struct fixture f;
+	fixture_open(&f, ops);
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 1, 1, NULL, &f.d) : NULL;
 	char err[256] = "";
 	const char *bad[] = { "sm-a", "" };
 	const void *ins[] = { "upper:a", "upper:b" };
@@ -888,23 +891,21 @@ static void test_start_many(void)
 	const char *good[] = { "sm-b", "sm-c" };
 	int rc_good = rt ? dura_runtime_start_orchestrations(rt, 2, good, "fan", ins, lens, err,
 	                                                     sizeof err) : -1;
-	size_t got = rc_good == 0 ? done_wait(&d, 2, 20000) : 0;
+	size_t got = rc_good == 0 ? done_wait(&f.d, 2, 20000) : 0;
 	dura_sleep_ms(50); /* a wrongly enqueued sm-a would finish meanwhile */
 	dura_runtime_stop(rt);
 	struct dura_instance_meta *meta = NULL;
 	struct dura_err e;
-	dura_rc src = store ? ops->instance_status(store, "sm-a", &meta, &e) : DURA_OK;
+	dura_rc src = f.store ? ops->instance_status(f.store, "sm-a", &meta, &e) : DURA_OK;
 	if (meta)
-		ops->release_instance_status(store, meta);
+		ops->release_instance_status(f.store, meta);
 	tap_ok(rc_bad == -1 && src == DURA_EMPTY && rc_zero == 0,
 	       "start_orchestrations: an empty id refuses the whole call (nothing started), "
 	       "n = 0 is a no-op");
-	tap_ok(got == 2 && expect(&d, "sm-b", DURA_OUTCOME_COMPLETED, "A0,A1,A2,A3,A4") &&
-	       expect(&d, "sm-c", DURA_OUTCOME_COMPLETED, "B0,B1,B2,B3,B4"),
+	tap_ok(got == 2 && expect(&f.d, "sm-b", DURA_OUTCOME_COMPLETED, "A0,A1,A2,A3,A4") &&
+	       expect(&f.d, "sm-c", DURA_OUTCOME_COMPLETED, "B0,B1,B2,B3,B4"),
 	       "start_orchestrations: two instances, each with its own input");
-	close_store(ops, store);
-	dura_registry_free(reg);
-	done_free(&d);
+	fixture_close(&f);
 }
 
 int main(void)

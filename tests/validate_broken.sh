@@ -5,13 +5,8 @@
 # fails with "timed out", a crashing one with "crashed", and the suite goes
 # on.
 set -u
-: "${DURABENCH:?DURABENCH must point at the durabench program}"
+. "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/validate_broken.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-n=0
-failed=0
 
 # expect VARIANT REASON_PATTERN TEST... : runs only TEST... on
 # memstore_VARIANT; each must be reported "not ok N TEST: ...", the first
@@ -33,23 +28,19 @@ expect() {
 		grep -qE "^not ok [0-9]+ $t: " "$tmp/out" || why="${why:+$why; }$t did not fail"
 	done
 	grep -qE "^not ok [0-9]+ $1: .*$pattern" "$tmp/out" || why="${why:+$why; }$1's reason lacks '$pattern'"
-	n=$((n + 1))
 	if [ -z "$why" ]; then
-		echo "ok $n - memstore_$variant fails $*"
+		ok "memstore_$variant fails $*"
 	else
-		failed=$((failed + 1))
-		echo "not ok $n - memstore_$variant: $why"
+		not_ok "memstore_$variant: $why"
 		sed 's/^/# /' "$tmp/out" "$tmp/err"
 	fi
 	# shellcheck disable=SC2086
 	"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore.so" $only >"$tmp/good" 2>&1
 	rc=$?
-	n=$((n + 1))
 	if [ "$rc" -eq 0 ] && tail -n 1 "$tmp/good" | grep -qE "^$# passed, 0 failed$"; then
-		echo "ok $n - correct memstore passes $*"
+		ok "correct memstore passes $*"
 	else
-		failed=$((failed + 1))
-		echo "not ok $n - correct memstore fails $* (exit $rc)"
+		not_ok "correct memstore fails $* (exit $rc)"
 		sed 's/^/# /' "$tmp/good"
 	fi
 }
@@ -81,14 +72,12 @@ expect release_null "crashed" \
 "$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_hang.so" --timeout 2 \
 	--only work_renew_expired_lock --only work_fifo >"$tmp/out" 2>&1
 rc=$?
-n=$((n + 1))
 if [ "$rc" -eq 1 ] && grep -qE "^not ok 1 work_fifo: |^ok 1 work_fifo$" "$tmp/out" &&
    grep -qE "^not ok 2 work_renew_expired_lock: timed out after 2 s" "$tmp/out" &&
    grep -qE "^1 passed, 1 failed$" "$tmp/out"; then
-	echo "ok $n - a hanging provider times out and the suite goes on"
+	ok "a hanging provider times out and the suite goes on"
 else
-	failed=$((failed + 1))
-	echo "not ok $n - hanging provider (exit $rc)"
+	not_ok "hanging provider (exit $rc)"
 	sed 's/^/# /' "$tmp/out"
 fi
 
@@ -96,13 +85,11 @@ fi
 "$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_release_null.so" \
 	--only release_accepts_null --only work_fifo >"$tmp/out" 2>&1
 rc=$?
-n=$((n + 1))
 if [ "$rc" -eq 1 ] && grep -qE "^not ok [0-9]+ release_accepts_null: crashed: .*signal" "$tmp/out" &&
    grep -qE "^ok [0-9]+ work_fifo$" "$tmp/out" && grep -qE "^1 passed, 1 failed$" "$tmp/out"; then
-	echo "ok $n - a crashing provider fails one test and the suite goes on"
+	ok "a crashing provider fails one test and the suite goes on"
 else
-	failed=$((failed + 1))
-	echo "not ok $n - crashing provider (exit $rc)"
+	not_ok "crashing provider (exit $rc)"
 	sed 's/^/# /' "$tmp/out"
 fi
 [ "$failed" -eq 0 ]

@@ -2,19 +2,8 @@
 # The reference provider passes the whole conformance suite, and the
 # command line of `durabench validate` behaves as documented.
 set -u
-: "${DURABENCH:?DURABENCH must point at the durabench program}"
+. "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/validate_memstore.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-n=0
-failed=0
-check() { # DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $desc"; else failed=$((failed + 1)); echo "not ok $n - $desc"; fi
-}
 
 echo "1..10"
 "$DURABENCH" validate --plugin memstore --plugin-dir "$TEST_PLUGIN_DIR" >"$tmp/out" 2>"$tmp/err"

@@ -2,7 +2,7 @@
 # The SQLite provider passes the conformance suite, in memory and on a file
 # database.
 set -u
-: "${DURABENCH:?DURABENCH must point at the durabench program}"
+. "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${top_builddir:?top_builddir must point at the build tree}"
 
 plugin="$top_builddir/plugins/sqlite/.libs/sqlite.so"
@@ -10,11 +10,6 @@ if [ ! -f "$plugin" ]; then
 	echo "1..0 # SKIP sqlite plugin not built ($plugin)"
 	exit 0
 fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/validate_sqlite.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-n=0
-failed=0
 
 # run DESCRIPTION PLUGIN OPTION...: the whole suite must pass, >= 40 tests.
 run() {
@@ -24,13 +19,11 @@ run() {
 	rc=$?
 	last=$(tail -n 1 "$tmp/out")
 	passed=${last%% passed*}
-	n=$((n + 1))
 	if [ "$rc" -eq 0 ] && echo "$last" | grep -qE '^[0-9]+ passed, 0 failed$' &&
 	   [ "$passed" -ge 40 ]; then
-		echo "ok $n - $desc: $last"
+		ok "$desc: $last"
 	else
-		failed=$((failed + 1))
-		echo "not ok $n - $desc: exit $rc, last line '$last'"
+		not_ok "$desc: exit $rc, last line '$last'"
 		grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
 		sed 's/^/# stderr: /' "$tmp/err"
 	fi
@@ -42,12 +35,10 @@ run "sqlite file database" "$plugin" --option "database=$tmp/validate.db"
 # By name, through the build tree's plugin directory (a few tests suffice).
 "$DURABENCH" validate --plugin sqlite --only tokens_unique --only work_fifo >"$tmp/out" 2>&1
 rc=$?
-n=$((n + 1))
 if [ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/out")" = "2 passed, 0 failed" ]; then
-	echo "ok $n - sqlite found by name in the build tree"
+	ok "sqlite found by name in the build tree"
 else
-	failed=$((failed + 1))
-	echo "not ok $n - sqlite by name: exit $rc"
+	not_ok "sqlite by name: exit $rc"
 	sed 's/^/# /' "$tmp/out"
 fi
 [ "$failed" -eq 0 ]

@@ -10,7 +10,8 @@
  *   - the server reported a rollback-class error (serialization failure,
  *     deadlock, lock not available) on a live connection.
  * Fetches and reads are retried on any transient error: a lost reply to a
- * fetch costs at most a lock that expires.  Everything else is returned as
+ * fetch costs at most a lock that expires.  So are writes that carry an
+ * idempotency key (enqueue, see pg_enqueue_keys.c).  Everything else is returned as
  * DURA_RETRY for the caller's own backoff.
  */
 #include <stdio.h>
@@ -96,7 +97,7 @@ dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
 		dura_pg_pool_release(st, c);
 		if (rc != DURA_RETRY)
 			return rc;
-		if (!rolled_back && policy != PG_RETRY_ALWAYS)
+		if (!rolled_back && policy == PG_RETRY_IF_UNSENT)
 			return rc;
 	}
 	return rc;

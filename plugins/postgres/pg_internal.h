@@ -15,6 +15,7 @@
  *   pg_ops_work.c    work item operations
  *   pg_ops_batch.c   work items in batches (fetch_work_items,
  *                    ack_work_items_and_fetch)
+ *   pg_enqueue_keys.c idempotency keys that make a retried enqueue safe
  *   pg_ops_read.c    read_history, instance_status
  *
  * Nothing here is exported from the shared object: the libtool flags export
@@ -231,6 +232,36 @@ struct dura_pg_listener {
 	PGconn *conn;              /* owned by the listener thread */
 };
 
+/* ---- enqueue idempotency keys (pg_enqueue_keys.c) ---- */
+
+#define PG_KEYS_PENDING 16
+
+/* An enqueue that returned DURA_RETRY: its messages and key. */
+struct dura_pg_pending_key {
+	uint8_t *content;   /* serialized messages (owned); NULL = free slot */
+	size_t len;
+	uint64_t key;
+	uint64_t at_ns;     /* monotonic */
+};
+
+struct dura_pg_keys {
+	pthread_mutex_t mu;                /* guards pending[] */
+	atomic_uint_fast64_t next;         /* random base + counter */
+	atomic_uint n_pending;             /* read lock-free: 0 = fast path */
+	struct dura_pg_pending_key pending[PG_KEYS_PENDING];
+};
+
+void dura_pg_keys_init(struct dura_pg_keys *k);
+void dura_pg_keys_destroy(struct dura_pg_keys *k);
+/* The key for an enqueue of msgs: the key of a remembered unsettled call
+ * with byte-identical messages (claimed), else a fresh one. */
+uint64_t dura_pg_enqueue_key(struct dura_store *st, const struct dura_message *msgs,
+                             size_t n);
+/* The enqueue with this key returned DURA_RETRY: remember it, so that the
+ * caller's retry reuses the key. */
+void dura_pg_enqueue_key_unsettled(struct dura_store *st, const struct dura_message *msgs,
+                                   size_t n, uint64_t key);
+
 /* ---- the store ---- */
 
 struct dura_pg_stats {
@@ -252,6 +283,7 @@ struct dura_store {
 	struct dura_pg_waitq waitq;
 	struct dura_pg_listener listener;
 	struct dura_pg_stats stats;
+	struct dura_pg_keys keys;
 	int schema_created;
 };
 
@@ -278,8 +310,10 @@ void dura_pg_pool_destroy(struct dura_store *st);
 enum dura_pg_retry {
 	PG_RETRY_IF_UNSENT = 0, /* writes: retry only when nothing reached the
 	                           server (or it surely rolled back) */
-	PG_RETRY_ALWAYS = 1     /* reads and fetches: a lost reply costs at
+	PG_RETRY_ALWAYS = 1,    /* reads and fetches: a lost reply costs at
 	                           most a lock that expires */
+	PG_RETRY_KEYED = 2      /* writes that carry an idempotency key: a
+	                           retry of one that did commit is a no-op */
 };
 
 /* Runs prepared statement s with p on a pooled connection: one round trip.

@@ -171,13 +171,19 @@ dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
 {
 	if (n == 0)
 		return DURA_OK;
+	/* the key makes every retry of this call safe, ours and the caller's
+	 * (pg_enqueue_keys.c) */
+	uint64_t key = dura_pg_enqueue_key(st, msgs, n);
 	struct dura_pg_params p;
 	dura_pg_params_init(&p);
+	dura_pg_param_int8(&p, (int64_t)key);
 	add_messages(&p, msgs, n);
 	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
 	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_ENQUEUE, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_rc rc = dura_pg_call(st, PG_STMT_ENQUEUE, &p, PG_RETRY_KEYED, &res, err);
 	dura_pg_params_free(&p);
+	if (rc == DURA_RETRY)
+		dura_pg_enqueue_key_unsettled(st, msgs, n, key);
 	if (rc != DURA_OK)
 		return rc;
 	PQclear(res);

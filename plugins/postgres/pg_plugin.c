@@ -23,6 +23,7 @@ static void store_free(struct dura_store *st)
 	dura_pg_listener_stop(st);
 	dura_pg_pool_destroy(st);
 	dura_pg_waitq_destroy(&st->waitq);
+	dura_pg_keys_destroy(&st->keys);
 	dura_pg_options_free(&st->opt);
 	free(st->quoted_schema);
 	free(st->setup_script);
@@ -51,6 +52,7 @@ static dura_rc pg_open(const struct dura_option *options, size_t n_options,
 		return DURA_CONFIG;
 	}
 	dura_pg_waitq_init(&st->waitq);
+	dura_pg_keys_init(&st->keys);
 	dura_rc rc = dura_pg_options_parse(options, n_options, &st->opt, err);
 	if (rc != DURA_OK)
 		goto fail;

@@ -15,13 +15,19 @@
  *                   "unlocked or expired" are the same index range
  *   history         (instance, execution, event_id) -> body
  *   instances       metadata
+ *   enqueue_keys    one idempotency key per enqueue call, so that
+ *                   retrying a call whose commit may have happened is a
+ *                   no-op (pruned after an hour)
  *
  * Hot paths and their indexes (no sequential scans):
  *   fetch orch   orch_queue_visible (visible_at, id) in order, anti-join on
  *                instance_locks' primary key, then orch_queue_instance to tag
  *   ack orch     instance_locks_token, orch_queue_instance, history pkey
- *   fetch work   work_queue_visible with FOR UPDATE SKIP LOCKED
- *   ack work     work_queue_token (partial: only locked items)
+ *   fetch work   work_queue_visible with FOR UPDATE SKIP LOCKED (batch:
+ *                the same, LIMIT n, then a TID scan per locked row)
+ *   ack work     work_queue_token (partial: only locked items; batch: a
+ *                nested loop over the tokens array, one probe each)
+ *   enqueue      enqueue_keys pkey (one probe + insert per call)
  *
  * Every function reads clock_timestamp() (the server's clock) for
  * visibility and locks.  Lock-lost conditions RAISE SQLSTATE 'DBL01', a
@@ -80,6 +86,13 @@ static const char schema_ddl[] =
 "  CONSTRAINT history_pkey PRIMARY KEY (instance, execution, event_id)\n"
 ");\n"
 "\n"
+/* idempotency keys of enqueue calls (see dura_pg_enqueue_orchestrator) */
+"CREATE TABLE enqueue_keys (\n"
+"  key bigint PRIMARY KEY,\n"
+"  created timestamptz NOT NULL\n"
+") WITH (autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 1000);\n"
+"CREATE INDEX enqueue_keys_created ON enqueue_keys (created);\n"
+"\n"
 "CREATE TABLE instances (\n"
 "  instance text PRIMARY KEY,\n"
 "  name text NOT NULL,\n"
@@ -94,11 +107,17 @@ static const char schema_ddl[] =
 "CREATE SEQUENCE lock_tokens CACHE 32;\n"
 "\n"
 /* ---- enqueue ---- */
-"CREATE FUNCTION dura_enqueue(p_inst text[], p_bodies bytea[], p_delays bigint[],\n"
-"                             p_notify boolean) RETURNS void\n"
+"CREATE FUNCTION dura_enqueue(p_key bigint, p_inst text[], p_bodies bytea[],\n"
+"                             p_delays bigint[], p_notify boolean) RETURNS boolean\n"
 "LANGUAGE plpgsql AS $fn$\n"
 "DECLARE v_ts timestamptz := clock_timestamp();\n"
 "BEGIN\n"
+/* a key seen before: an earlier attempt of this very call committed */
+"  INSERT INTO enqueue_keys (key, created) VALUES (p_key, v_ts)\n"
+"  ON CONFLICT (key) DO NOTHING;\n"
+"  IF NOT FOUND THEN\n"
+"    RETURN false;\n"
+"  END IF;\n"
 "  INSERT INTO orch_queue (instance, visible_at, body)\n"
 "  SELECT m.inst, v_ts + greatest(m.delay, 0) * interval '1 millisecond', m.body\n"
 "    FROM unnest(p_inst, p_bodies, p_delays) WITH ORDINALITY AS m(inst, body, delay, n)\n"
@@ -106,6 +125,12 @@ static const char schema_ddl[] =
 "  IF p_notify AND EXISTS (SELECT 1 FROM unnest(p_delays) d WHERE d <= 0) THEN\n"
 "    PERFORM pg_notify(current_schema(), 'o');\n"
 "  END IF;\n"
+/* keys only matter for seconds (a retry); about one call in 256 prunes
+ * those older than an hour through the created index */
+"  IF random() < 1.0 / 256 THEN\n"
+"    DELETE FROM enqueue_keys k WHERE k.created < v_ts - interval '1 hour';\n"
+"  END IF;\n"
+"  RETURN true;\n"
 "END $fn$;\n"
 "\n"
 /* ---- fetch an orchestration item ----

@@ -33,8 +33,8 @@ struct stmt_def {
 #define FETCH_WORKS_COLS "o_tokens, o_instances, o_bodies, o_attempts, o_next_ms"
 
 static const struct stmt_def stmts[PG_STMT_COUNT] = {
-	[PG_STMT_ENQUEUE] = { "dura_enqueue", "text[], bytea[], bigint[], boolean",
-		"SELECT dura_enqueue($1, $2, $3, $4)" },
+	[PG_STMT_ENQUEUE] = { "dura_enqueue", "bigint, text[], bytea[], bigint[], boolean",
+		"SELECT dura_enqueue($1, $2, $3, $4, $5)" },
 	[PG_STMT_FETCH_ORCH] = { "dura_fetch_orch", "integer",
 		"SELECT " FETCH_ORCH_COLS " FROM dura_fetch_orch($1)" },
 	[PG_STMT_ACK_ORCH] = { "dura_ack_orch", ACK_ORCH_TYPES,

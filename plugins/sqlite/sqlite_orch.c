@@ -66,67 +66,15 @@ dura_rc dura_sqlite_enqueue_orchestrator(dura_store *s,
 	return rc;
 }
 
-/* Reads a single int64 (NULL -> 0) from a one-row query bound with ?1. */
-static dura_rc query_min(struct dura_store *s, enum dura_sqlite_stmt id,
-                         int64_t arg, int64_t *out, struct dura_err *err)
-{
-	sqlite3_stmt *st = dura_sqlite_stmt(s, id);
-	sqlite3_bind_int64(st, 1, arg);
-	int src = sqlite3_step(st);
-	if (src != SQLITE_ROW) {
-		dura_rc rc = dura_sqlite_fail(s, src, "computing the next wake-up", err);
-		sqlite3_reset(st);
-		return rc;
-	}
-	*out = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return DURA_OK;
-}
-
-/* Earliest wall time something could become fetchable: a delayed message
- * turning visible or a live instance lock expiring (0: nothing known). */
-static int64_t orch_next_due(struct dura_store *s)
-{
-	int64_t now = dura_sqlite_now(s), a = 0, b = 0;
-	struct dura_err ignored;
-	if (query_min(s, SQ_ORCH_NEXT_VISIBLE, now, &a, &ignored) != DURA_OK ||
-	    query_min(s, SQ_LOCK_NEXT_EXPIRY, now, &b, &ignored) != DURA_OK)
-		return now + 10; /* cannot tell: look again soon */
-	if (a == 0 || (b != 0 && b < a))
-		a = b;
-	return a;
-}
-
-/* Copies the tagged messages into s->spans2 / s->scratch. */
+/* Copies the tagged messages (body, attempts) into s->spans2 / s->scratch. */
 static dura_rc collect_tagged(struct dura_store *s, uint64_t token,
                               struct dura_err *err)
 {
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_TAGGED);
 	sqlite3_bind_text(st, 1, (const char *)s->inst.data, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)token);
-	s->spans2.n = 0;
-	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *body = sqlite3_column_blob(st, 0);
-		struct dura_sqlite_span sp = {
-			.off = s->scratch.len,
-			.len = (size_t)sqlite3_column_bytes(st, 0),
-			.attempts = (uint32_t)sqlite3_column_int64(st, 1),
-		};
-		if (dura_sqlite_buf_append(&s->scratch, body, sp.len) != 0 ||
-		    dura_sqlite_spans_push(&s->spans2, &sp) != 0) {
-			sqlite3_reset(st);
-			dura_sqlite_err(err, "sqlite: out of memory reading messages");
-			return DURA_RETRY;
-		}
-	}
-	if (src != SQLITE_DONE) {
-		dura_rc rc = dura_sqlite_fail(s, src, "reading tagged messages", err);
-		sqlite3_reset(st);
-		return rc;
-	}
-	sqlite3_reset(st);
-	return DURA_OK;
+	return dura_sqlite_collect_spans(s, st, 0, -1, 1, &s->spans2,
+	                                 "reading tagged messages", err);
 }
 
 /* Builds the returned item as one malloc block: the struct, the message and
@@ -272,12 +220,29 @@ dura_rc dura_sqlite_fetch_orchestration_item(dura_store *s, uint32_t lock_ms,
 		if (rc != DURA_EMPTY || wait_ms == 0 || dura_sqlite_mono_ns() >= deadline)
 			break;
 		dura_sqlite_wait(s, &s->orch_cond, &s->orch_waiters, deadline,
-		                 orch_next_due(s));
+		                 dura_sqlite_next_due(s, SQ_ORCH_NEXT_VISIBLE,
+		                                      SQ_LOCK_NEXT_EXPIRY));
 	}
 	if (rc == DURA_EMPTY)
 		s->n_empty_fetches++;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+static dura_rc instance_lock_lost(struct dura_err *err, uint64_t token)
+{
+	dura_sqlite_err(err, "sqlite: token %" PRIu64 " holds no instance lock "
+	                "(unknown, expired or already used)", token);
+	return DURA_LOCK_LOST;
+}
+
+/* Deletes the instance lock of inst (inside a transaction). */
+static dura_rc delete_lock(struct dura_store *s, const char *inst,
+                           struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_LOCK_DELETE);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	return dura_sqlite_exec(s, st, "releasing the instance lock", err);
 }
 
 /* Looks up the live lock held by token; copies its instance to s->inst.
@@ -297,9 +262,7 @@ static dura_rc find_lock(struct dura_store *s, uint64_t token, int64_t now,
 			rc = DURA_RETRY;
 		}
 	} else if (src == SQLITE_DONE) {
-		dura_sqlite_err(err, "sqlite: token %" PRIu64 " holds no instance lock "
-		                "(unknown, expired or already used)", token);
-		rc = DURA_LOCK_LOST;
+		rc = instance_lock_lost(err, token);
 	} else {
 		rc = dura_sqlite_fail(s, src, "looking up an instance lock", err);
 	}
@@ -384,9 +347,7 @@ static dura_rc do_ack(struct dura_store *s, uint64_t token,
 			goto fail;
 	if (ack->meta && (rc = upsert_meta(s, inst, ack->meta, err)) != DURA_OK)
 		goto fail;
-	st = dura_sqlite_stmt(s, SQ_LOCK_DELETE);
-	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
-	if ((rc = dura_sqlite_exec(s, st, "releasing the instance lock", err)) != DURA_OK)
+	if ((rc = delete_lock(s, inst, err)) != DURA_OK)
 		goto fail;
 	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK)
 		return rc;
@@ -450,9 +411,7 @@ dura_rc dura_sqlite_abandon_orchestration_item(dura_store *s, uint64_t token,
 	sqlite3_bind_int64(st, 3, delay_ms ? dura_sqlite_after(now, delay_ms) : 0);
 	if ((rc = dura_sqlite_exec(s, st, "releasing tagged messages", err)) != DURA_OK)
 		goto fail;
-	st = dura_sqlite_stmt(s, SQ_LOCK_DELETE);
-	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
-	if ((rc = dura_sqlite_exec(s, st, "releasing the instance lock", err)) != DURA_OK)
+	if ((rc = delete_lock(s, inst, err)) != DURA_OK)
 		goto fail;
 	if ((rc = dura_sqlite_commit(s, err)) == DURA_OK)
 		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, 1);
@@ -477,9 +436,7 @@ dura_rc dura_sqlite_renew_orchestration_lock(dura_store *s, uint64_t token,
 	sqlite3_bind_int64(st, 3, dura_sqlite_after(now, extend_ms));
 	dura_rc rc = dura_sqlite_exec(s, st, "renewing an instance lock", err);
 	if (rc == DURA_OK && sqlite3_changes(s->db) == 0) {
-		dura_sqlite_err(err, "sqlite: token %" PRIu64 " holds no instance "
-		                "lock (unknown, expired or already used)", token);
-		rc = DURA_LOCK_LOST;
+		rc = instance_lock_lost(err, token);
 	} else if (rc == DURA_OK) {
 		s->n_commits++; /* a single statement commits by itself */
 	}

@@ -12,27 +12,8 @@ dura_rc dura_sqlite_collect_history(struct dura_store *s, const char *instance,
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_HISTORY_GET);
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)execution);
-	s->spans.n = 0;
-	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *body = sqlite3_column_blob(st, 1);
-		struct dura_sqlite_span sp = {
-			.off = s->scratch.len,
-			.len = (size_t)sqlite3_column_bytes(st, 1),
-			.id = (uint64_t)sqlite3_column_int64(st, 0),
-		};
-		if (dura_sqlite_buf_append(&s->scratch, body, sp.len) != 0 ||
-		    dura_sqlite_spans_push(&s->spans, &sp) != 0) {
-			sqlite3_reset(st);
-			dura_sqlite_err(err, "sqlite: out of memory reading history");
-			return DURA_RETRY;
-		}
-	}
-	dura_rc rc = DURA_OK;
-	if (src != SQLITE_DONE)
-		rc = dura_sqlite_fail(s, src, "reading history", err);
-	sqlite3_reset(st);
-	return rc;
+	/* rows: event id, body */
+	return dura_sqlite_collect_spans(s, st, 1, 0, -1, &s->spans, "reading history", err);
 }
 
 dura_rc dura_sqlite_read_history(dura_store *s, const char *instance,

@@ -194,7 +194,63 @@ int dura_sqlite_spans_push(struct dura_sqlite_spans *sp,
 	return 0;
 }
 
+dura_rc dura_sqlite_collect_spans(struct dura_store *s, sqlite3_stmt *st,
+                                  int body_col, int id_col, int attempts_col,
+                                  struct dura_sqlite_spans *out,
+                                  const char *what, struct dura_err *err)
+{
+	out->n = 0;
+	int src;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *body = sqlite3_column_blob(st, body_col);
+		struct dura_sqlite_span sp = {
+			.off = s->scratch.len,
+			.len = (size_t)sqlite3_column_bytes(st, body_col),
+			.id = id_col < 0 ? 0 : (uint64_t)sqlite3_column_int64(st, id_col),
+			.attempts = attempts_col < 0 ? 0 :
+			            (uint32_t)sqlite3_column_int64(st, attempts_col),
+		};
+		if (dura_sqlite_buf_append(&s->scratch, body, sp.len) != 0 ||
+		    dura_sqlite_spans_push(out, &sp) != 0) {
+			sqlite3_reset(st);
+			dura_sqlite_err(err, "sqlite: out of memory %s", what);
+			return DURA_RETRY;
+		}
+	}
+	dura_rc rc = DURA_OK;
+	if (src != SQLITE_DONE)
+		rc = dura_sqlite_fail(s, src, what, err);
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* ---- long poll ---- */
+
+/* Reads a single nullable int64 (NULL -> 0) from a one-row query bound
+ * with ?1; -1 when the query fails. */
+static int64_t query_min(struct dura_store *s, enum dura_sqlite_stmt id, int64_t arg)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, id);
+	sqlite3_bind_int64(st, 1, arg);
+	int64_t v = -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+int64_t dura_sqlite_next_due(struct dura_store *s, enum dura_sqlite_stmt visible,
+                             enum dura_sqlite_stmt expiry)
+{
+	int64_t now = dura_sqlite_now(s);
+	int64_t a = query_min(s, visible, now);
+	int64_t b = query_min(s, expiry, now);
+	if (a < 0 || b < 0)
+		return now + 10; /* cannot tell: look again soon */
+	if (a == 0 || (b != 0 && b < a))
+		a = b;
+	return a;
+}
 
 void dura_sqlite_wait(struct dura_store *s, pthread_cond_t *cond,
                       unsigned *waiters, uint64_t deadline_ns,

@@ -158,6 +158,14 @@ void dura_sqlite_rollback(struct dura_store *s);
 int dura_sqlite_buf_append(struct dura_sqlite_buf *b, const void *p, size_t n);
 int dura_sqlite_spans_push(struct dura_sqlite_spans *sp,
                            const struct dura_sqlite_span *v);
+/* Steps the bound statement st through all its rows: appends column
+ * body_col to s->scratch and pushes a span onto out (cleared first) with
+ * column id_col as ->id and attempts_col as ->attempts (-1: not in the
+ * row).  Resets st.  what names the read in error messages. */
+dura_rc dura_sqlite_collect_spans(struct dura_store *s, sqlite3_stmt *st,
+                                  int body_col, int id_col, int attempts_col,
+                                  struct dura_sqlite_spans *out,
+                                  const char *what, struct dura_err *err);
 
 /* Long poll: waits on cond until woken, until deadline_ns (monotonic) or
  * until wall-clock time wake_wall_ms (<= 0: none), whichever comes first. */
@@ -165,6 +173,12 @@ void dura_sqlite_wait(struct dura_store *s, pthread_cond_t *cond,
                       unsigned *waiters, uint64_t deadline_ns,
                       int64_t wake_wall_ms);
 uint64_t dura_sqlite_mono_ns(void);
+/* Earliest wall time (ms) something could become fetchable in a queue,
+ * from two one-row MIN queries bound with ?1 = now: visible (a delayed
+ * entry turning visible) and expiry (a lock running out).  0: nothing
+ * known; now + 10 when a query fails (look again soon). */
+int64_t dura_sqlite_next_due(struct dura_store *s, enum dura_sqlite_stmt visible,
+                             enum dura_sqlite_stmt expiry);
 /* Wake up to n long-polling fetchers (one per message that may have become
  * fetchable; each re-checks and goes back to sleep if it finds nothing). */
 void dura_sqlite_wake(pthread_cond_t *cond, unsigned waiters, size_t n);

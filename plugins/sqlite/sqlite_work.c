@@ -28,32 +28,6 @@ dura_rc dura_sqlite_insert_work_item(struct dura_store *s,
 	return dura_sqlite_exec(s, st, "inserting a work item", err);
 }
 
-/* Reads a single nullable int64 from a one-row query bound with ?1. */
-static int64_t query_min(struct dura_store *s, enum dura_sqlite_stmt id, int64_t arg)
-{
-	sqlite3_stmt *st = dura_sqlite_stmt(s, id);
-	sqlite3_bind_int64(st, 1, arg);
-	int64_t v = -1; /* error: caller looks again soon */
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return v;
-}
-
-/* Earliest wall time an item could become fetchable: a delayed item turning
- * visible or a lock expiring (0: nothing known). */
-static int64_t work_next_due(struct dura_store *s)
-{
-	int64_t now = dura_sqlite_now(s);
-	int64_t a = query_min(s, SQ_WORK_NEXT_VISIBLE, now);
-	int64_t b = query_min(s, SQ_WORK_NEXT_EXPIRY, now);
-	if (a < 0 || b < 0)
-		return now + 10;
-	if (a == 0 || (b != 0 && b < a))
-		a = b;
-	return a;
-}
-
 /* Copies the current row of SQ_WORK_PICK into one malloc block (struct,
  * body, NUL-terminated instance id) that release_work_item frees.  The row's
  * seq is parked in ->token until the item is locked.  NULL when out of
@@ -173,7 +147,8 @@ static dura_rc fetch_wait(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
 		if (rc != DURA_EMPTY || wait_ms == 0 || dura_sqlite_mono_ns() >= deadline)
 			break;
 		dura_sqlite_wait(s, &s->work_cond, &s->work_waiters, deadline,
-		                 work_next_due(s));
+		                 dura_sqlite_next_due(s, SQ_WORK_NEXT_VISIBLE,
+		                                      SQ_WORK_NEXT_EXPIRY));
 	}
 	if (rc == DURA_EMPTY)
 		s->n_empty_fetches++;

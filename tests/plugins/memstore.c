@@ -389,15 +389,41 @@ static dura_rc ms_close(dura_store *s, int drop, struct dura_err *err)
 	return DURA_OK;
 }
 
+/* Starts an operation: the configured latency, then the store's mutex
+ * (the operation unlocks it) with one round trip counted.  Returns the
+ * time the operation works with. */
+static uint64_t begin_op(dura_store *s)
+{
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	return now_ms();
+}
+
+/* Ends an operation that changed the store: counts the commit, wakes the
+ * long polls and unlocks. */
+static dura_rc commit_changed(dura_store *s)
+{
+	s->st.commits++;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+/* Ends an operation whose token holds no live lock of kind what. */
+static dura_rc lock_lost(dura_store *s, struct dura_err *err, uint64_t token, const char *what)
+{
+	pthread_mutex_unlock(&s->mu);
+	set_err(err, "memstore: token %" PRIu64 " holds no live %s lock", token, what);
+	return DURA_LOCK_LOST;
+}
+
 /* ------------------------------------------------------ orchestrator queue */
 
 static dura_rc ms_enqueue_orchestrator(dura_store *s, const struct dura_message *msgs, size_t n,
                                        struct dura_err *err)
 {
-	op_latency(s);
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = now_ms();
+	uint64_t now = begin_op(s);
 	size_t before = s->n_orch;
 	for (size_t i = 0; i < n; i++) {
 		if (!get_instance(s, msgs[i].instance) ||
@@ -409,10 +435,7 @@ static dura_rc ms_enqueue_orchestrator(dura_store *s, const struct dura_message 
 			return DURA_RETRY;
 		}
 	}
-	s->st.commits++;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return commit_changed(s);
 }
 
 static void release_orch(dura_store *s, struct dura_orch_item *it);
@@ -601,15 +624,10 @@ static int find_duplicate(struct instance *in, const struct dura_orch_ack *ack, 
 static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
                            struct dura_err *err)
 {
-	op_latency(s);
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = now_ms();
+	uint64_t now = begin_op(s);
 	struct instance *in = instance_by_token(s, token, now);
 	if (!in) {
-		pthread_mutex_unlock(&s->mu);
-		set_err(err, "memstore: token %" PRIu64 " holds no live instance lock", token);
-		return DURA_LOCK_LOST;
+		return lock_lost(s, err, token, "instance");
 	}
 	/* Validate everything first, then apply: the ack is all or nothing.
 	 * (Out of memory half-way would break that; a reference store for
@@ -657,23 +675,15 @@ static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch
 		set_meta(in, ack->meta);
 	in->token = 0;
 	in->locked_until = 0;
-	s->st.commits++;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return commit_changed(s);
 }
 
 static dura_rc ms_abandon_orch(dura_store *s, uint64_t token, uint32_t delay_ms, struct dura_err *err)
 {
-	op_latency(s);
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = now_ms();
+	uint64_t now = begin_op(s);
 	struct instance *in = instance_by_token(s, token, now);
 	if (!in) {
-		pthread_mutex_unlock(&s->mu);
-		set_err(err, "memstore: token %" PRIu64 " holds no live instance lock", token);
-		return DURA_LOCK_LOST;
+		return lock_lost(s, err, token, "instance");
 	}
 	for (size_t i = 0; i < s->n_orch; i++) {
 		if (s->orch[i].token == token) {
@@ -683,18 +693,12 @@ static dura_rc ms_abandon_orch(dura_store *s, uint64_t token, uint32_t delay_ms,
 	}
 	in->token = 0;
 	in->locked_until = 0;
-	s->st.commits++;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return commit_changed(s);
 }
 
 static dura_rc ms_renew_orch(dura_store *s, uint64_t token, uint32_t extend_ms, struct dura_err *err)
 {
-	op_latency(s);
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = now_ms();
+	uint64_t now = begin_op(s);
 	struct instance *in = instance_by_token(s, token, now);
 #ifdef MEMSTORE_BUG_RENEW_EXPIRED
 	for (size_t i = 0; !in && token && i < s->n_insts; i++)
@@ -702,9 +706,7 @@ static dura_rc ms_renew_orch(dura_store *s, uint64_t token, uint32_t extend_ms, 
 			in = &s->insts[i];
 #endif
 	if (!in) {
-		pthread_mutex_unlock(&s->mu);
-		set_err(err, "memstore: token %" PRIu64 " holds no live instance lock", token);
-		return DURA_LOCK_LOST;
+		return lock_lost(s, err, token, "instance");
 	}
 	in->locked_until = now + extend_ms;
 	pthread_mutex_unlock(&s->mu);
@@ -774,19 +776,14 @@ static long work_by_token(dura_store *s, uint64_t token, uint64_t now)
 static dura_rc ms_ack_work(dura_store *s, uint64_t token, const struct dura_message *completion,
                            struct dura_err *err)
 {
-	op_latency(s);
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = now_ms();
+	uint64_t now = begin_op(s);
 	long i = work_by_token(s, token, now);
 	if (i < 0) {
 #ifdef MEMSTORE_BUG_STALE_COMPLETION
 		if (completion && get_instance(s, completion->instance))
 			push_msg(&s->orch, &s->n_orch, &s->cap_orch, completion, now);
 #endif
-		pthread_mutex_unlock(&s->mu);
-		set_err(err, "memstore: token %" PRIu64 " holds no live work item lock", token);
-		return DURA_LOCK_LOST;
+		return lock_lost(s, err, token, "work item");
 	}
 	if (completion && (!get_instance(s, completion->instance) ||
 	                   push_msg(&s->orch, &s->n_orch, &s->cap_orch, completion, now) != 0)) {
@@ -797,31 +794,20 @@ static dura_rc ms_ack_work(dura_store *s, uint64_t token, const struct dura_mess
 	free_msg(&s->work[i]);
 	memmove(&s->work[i], &s->work[i + 1], (s->n_work - (size_t)i - 1) * sizeof *s->work);
 	s->n_work--;
-	s->st.commits++;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return commit_changed(s);
 }
 
 static dura_rc ms_abandon_work(dura_store *s, uint64_t token, uint32_t delay_ms, struct dura_err *err)
 {
-	op_latency(s);
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = now_ms();
+	uint64_t now = begin_op(s);
 	long i = work_by_token(s, token, now);
 	if (i < 0) {
-		pthread_mutex_unlock(&s->mu);
-		set_err(err, "memstore: token %" PRIu64 " holds no live work item lock", token);
-		return DURA_LOCK_LOST;
+		return lock_lost(s, err, token, "work item");
 	}
 	s->work[i].token = 0;
 	s->work[i].locked_until = 0;
 	s->work[i].visible_at = visible_at(now, delay_ms);
-	s->st.commits++;
-	pthread_cond_broadcast(&s->changed);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return commit_changed(s);
 }
 
 static dura_rc ms_renew_work(dura_store *s, uint64_t token, uint32_t extend_ms, struct dura_err *err)
@@ -832,10 +818,7 @@ static dura_rc ms_renew_work(dura_store *s, uint64_t token, uint32_t extend_ms, 
 		nanosleep(&ts, NULL);
 	}
 #endif
-	op_latency(s);
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = now_ms();
+	uint64_t now = begin_op(s);
 	long i = work_by_token(s, token, now);
 #ifdef MEMSTORE_BUG_RENEW_EXPIRED
 	for (size_t j = 0; i < 0 && token && j < s->n_work; j++)
@@ -843,9 +826,7 @@ static dura_rc ms_renew_work(dura_store *s, uint64_t token, uint32_t extend_ms, 
 			i = (long)j;
 #endif
 	if (i < 0) {
-		pthread_mutex_unlock(&s->mu);
-		set_err(err, "memstore: token %" PRIu64 " holds no live work item lock", token);
-		return DURA_LOCK_LOST;
+		return lock_lost(s, err, token, "work item");
 	}
 	s->work[i].locked_until = now + extend_ms;
 	pthread_mutex_unlock(&s->mu);

@@ -1,0 +1,19 @@
+# Shared by the loader and validate shell tests (sourced first thing:
+#   . "${top_srcdir:?...}/tests/common.sh"):
+# checks $DURABENCH, makes the scratch directory $tmp (removed on exit,
+# named after the test) and keeps the TAP count:
+#   ok DESCRIPTION, not_ok DESCRIPTION   print the next result line
+#   check DESCRIPTION COMMAND...         ok when COMMAND succeeds
+# $failed counts the not-ok lines; a test ends with [ "$failed" -eq 0 ].
+: "${DURABENCH:?DURABENCH must point at the durabench program}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { # DESCRIPTION COMMAND...
+	desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
