@@ -43,6 +43,7 @@ static void write_scenario(struct dura_json *j, const struct dura_scenario *sc)
 	}
 	dura_json_end_array(j);
 	dura_json_kv_uint(j, "repeat", sc->repeat);
+	dura_json_kv_uint(j, "activity_batch", sc->activity_batch);
 	dura_json_end_object(j);
 
 	const struct dura_workload_def *w = &sc->workload;
