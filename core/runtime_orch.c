@@ -8,6 +8,10 @@
  *   OK         the turn is durable; terminal -> callback.
  *   RETRY      retried with backoff up to retry_limit, then as below.
  *   LOCK_LOST  another dispatcher owns the instance now: counted, dropped.
+ *              Except after a RETRY of a terminal turn: a connection lost
+ *              during the commit leaves it unknown whether the first try
+ *              committed (then the retry finds the token gone).  The stored
+ *              status decides, so a committed completion is never lost.
  *   other      the turn cannot be stored: abandoned with backoff, so the
  *              messages come back with a higher attempt count; after
  *              max_attempts deliveries the instance is failed (infra)
@@ -25,10 +29,13 @@
 /* Acks (and, unless stopping, fetches the next item in the same call). */
 static dura_rc ack_turn(struct dura_runtime *rt, const struct dura_orch_item *item,
                         const struct dura_orch_ack *ack, struct dura_orch_item **next,
-                        struct dura_err *err)
+                        int *retried, struct dura_err *err)
 {
 	dura_rc rc;
+	*retried = 0;
 	for (unsigned attempt = 0;; attempt++) {
+		if (attempt)
+			*retried = 1;
 		if (rt->ack_orch_fetch && !dura_rt_stopping(rt))
 			rc = rt->ack_orch_fetch(rt->store, item->token, ack, rt->cfg.orch_lock_ms,
 			                        next, err);
@@ -56,6 +63,26 @@ static void notify(struct dura_runtime *rt, const char *instance, enum dura_outc
 		rt->cb(rt->cb_arg, instance, outcome, output, len);
 }
 
+/* After a retried terminal ack ended in LOCK_LOST: 1 if storage shows that
+ * an earlier try committed it (the instance holds exactly the metadata the
+ * turn wrote). */
+static int terminal_ack_committed(struct dura_runtime *rt, const char *instance,
+                                  const struct dura_instance_meta *wrote)
+{
+	struct dura_instance_meta *meta = NULL;
+	struct dura_err err;
+	int same = 0;
+	if (!wrote ||
+	    rt->ops->instance_status(rt->store, instance, &meta, &err) != DURA_OK || !meta)
+		return 0;
+	same = meta->status == wrote->status && meta->execution == wrote->execution &&
+	       meta->output.len == wrote->output.len &&
+	       (wrote->output.len == 0 ||
+	        memcmp(meta->output.data, wrote->output.data, wrote->output.len) == 0);
+	rt->ops->release_instance_status(rt->store, meta);
+	return same;
+}
+
 /* Processes one fetched item; returns the next item fetched along with the
  * ack, or NULL.  Releases item. */
 static struct dura_orch_item *process(struct dura_runtime *rt, dura_orch_ctx *ctx,
@@ -77,7 +104,11 @@ static struct dura_orch_item *process(struct dura_runtime *rt, dura_orch_ctx *ct
 		dura_replay_run(ctx, rt->reg, item, &res);
 	}
 
-	dura_rc rc = ack_turn(rt, item, &res.ack, &next, &err);
+	int retried;
+	dura_rc rc = ack_turn(rt, item, &res.ack, &next, &retried, &err);
+	if (rc == DURA_LOCK_LOST && retried && res.terminal &&
+	    terminal_ack_committed(rt, item->instance, res.ack.meta))
+		rc = DURA_OK;
 	if (rc == DURA_OK) {
 		DURA_COUNT(rt, turns);
 		if (res.ignored_messages)

@@ -181,7 +181,8 @@ static void run_forked(const struct dura_validate_opts *o, const struct dura_vte
 			         strsignal(WTERMSIG(status)), WTERMSIG(status));
 		else
 			snprintf(res->reason, sizeof res->reason,
-			         "the test process exited with status %d before reporting",
+			         "crashed: the test process exited with status %d before reporting "
+			         "(exit() or a sanitizer report inside the provider or the test)",
 			         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	res->reason[sizeof res->reason - 1] = 0;

@@ -664,6 +664,58 @@ static void test_faults(void)
 	fixture_close(&f);
 }
 
+/* A terminal ack whose commit succeeds but whose reply is lost (the
+ * connection drops during the commit): the provider says RETRY, the retry
+ * finds the token gone.  The completion must still reach the driver. */
+static _Atomic unsigned lost_replies;
+
+static dura_rc lost_reply_ack(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+                              struct dura_err *err)
+{
+	dura_rc rc = real_ops->ack_orchestration_item(s, token, ack, err);
+	if (rc == DURA_OK && ack->meta && ack->meta->status == DURA_STATUS_COMPLETED) {
+		atomic_fetch_add(&lost_replies, 1);
+		dura_err_set(err, "injected: connection lost during commit");
+		return DURA_RETRY;
+	}
+	return rc;
+}
+
+static void test_uncertain_commit(void)
+{
+	fault_ops = *real_ops;
+	fault_ops.ack_orchestration_item = lost_reply_ack;
+	fault_ops.ack_orchestration_item_and_fetch = NULL;
+	const struct dura_provider_ops *ops = &fault_ops;
+	struct fixture f;
+	fixture_open(&f, ops);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.retry_base_ms = 1;
+	cfg.poll_wait_ms = 20;
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, &cfg, &f.d) : NULL;
+	char id[32];
+	int ok = rt != NULL;
+	for (int i = 0; ok && i < 6; i++) {
+		snprintf(id, sizeof id, "lost-%d", i);
+		ok = start_inst(rt, id, "fan", "upper:l") == 0;
+	}
+	size_t got = ok ? done_wait(&f.d, 6, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	int all = got == 6;
+	for (int i = 0; all && i < 6; i++) {
+		snprintf(id, sizeof id, "lost-%d", i);
+		all = expect(&f.d, id, DURA_OUTCOME_COMPLETED, "L0,L1,L2,L3,L4");
+	}
+	tap_ok(all && atomic_load(&lost_replies) == 6,
+	       "a terminal ack that committed but answered RETRY is recognised from storage: "
+	       "all %zu completions reported once (%u lost replies)", got,
+	       atomic_load(&lost_replies));
+	fixture_close(&f);
+}
+
 /* ------------------------------------------------ batched activities */
 
 /* A wrapper around a provider's batch operations that counts their use and
@@ -929,6 +981,7 @@ int main(void)
 	test_lock_renewal();
 	test_stop_in_flight();
 	test_faults();
+	test_uncertain_commit();
 	test_start_many();
 	test_batch_fanout(1, 1);
 	test_batch_fanout(3, 2);
