@@ -11,6 +11,13 @@
  *      one driver run, close(drop).  Providers are interleaved per config so
  *      slow drift of the machine affects subject and baseline alike;
  *   5. print tables (and JSON); exit 1 if any run lost or failed anything.
+ *
+ * Ctrl-C (SIGINT) or SIGTERM during step 4 does not throw the measurements
+ * away: the run in progress stops launching, drains and verifies, no later
+ * run starts, the reports cover the runs that happened (the cut-short one
+ * marked "interrupted") and the usual cleanup runs; exit status 130.  A
+ * second signal exits at once (the url = auto server's guardian process
+ * still removes the server).
  */
 #include "config.h"
 
@@ -25,12 +32,19 @@
 #include "units.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Exit status of an interrupted run: 128 + SIGINT, what a shell reports for
+ * a program killed by Ctrl-C, so scripts see the same either way. */
+#define RUN_EXIT_INTERRUPTED 130
 
 struct run_args {
 	const char *file;
@@ -60,6 +74,74 @@ struct provider_slot {
 	char description[256];
 	double rtt_ms;
 };
+
+/* ---- interruption (SIGINT, SIGTERM) ----
+ *
+ * A signal handler can only report through a global: these two are the
+ * only mutable globals of the command, written before the handler is
+ * installed (notice_newline) or by the handler alone (interrupt_count),
+ * and read through dura_run_params.stop by the driver. */
+static volatile sig_atomic_t interrupt_count;
+static volatile sig_atomic_t notice_newline; /* a progress line may be half drawn */
+
+static void say(const char *s, size_t n)
+{
+	/* write(2) is async-signal-safe; a notice that cannot be written is
+	 * not worth failing over */
+	ssize_t w = write(STDERR_FILENO, s, n);
+	(void)w;
+}
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	int saved_errno = errno;
+	if (interrupt_count) {
+		static const char bye[] = "\ndurabench: interrupted again, quitting now\n";
+		say(bye, sizeof bye - 1);
+		_exit(RUN_EXIT_INTERRUPTED); /* no cleanup: the guardian stops the server */
+	}
+	interrupt_count = 1;
+	static const char notice[] =
+		"durabench: interrupted \xe2\x80\x94 finishing the current run, "
+		"Ctrl-C again to quit now\n";
+	if (notice_newline)
+		say("\n", 1);
+	say(notice, sizeof notice - 1);
+	errno = saved_errno;
+}
+
+struct interrupt_handlers {
+	struct sigaction old_int, old_term;
+};
+
+/* From here on, SIGINT and SIGTERM set interrupt_count instead of killing
+ * the process.  SA_RESTART: the signal must not make a provider's read or
+ * write fail with EINTR in the middle of a measured run.  A SIGINT ignored
+ * on entry stays ignored: a shell starts background commands that way so
+ * that Ctrl-C meant for the foreground does not reach them. */
+static void interrupts_catch(struct interrupt_handlers *h, int progress_line)
+{
+	interrupt_count = 0;
+	notice_newline = progress_line;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT); /* one handler at a time */
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaction(SIGINT, NULL, &h->old_int);
+	if ((h->old_int.sa_flags & SA_SIGINFO) || h->old_int.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, &h->old_term);
+}
+
+static void interrupts_restore(const struct interrupt_handlers *h)
+{
+	sigaction(SIGINT, &h->old_int, NULL);
+	sigaction(SIGTERM, &h->old_term, NULL);
+}
 
 static void run_usage(FILE *f, int check)
 {
@@ -96,9 +178,13 @@ static void run_usage(FILE *f, int check)
 	        "  --quiet             no progress display or informational messages\n"
 	        "  --no-progress       no live progress display\n"
 	        "  --help              this text\n\n"
+	        "Ctrl-C (or SIGTERM) finishes the current run early (no new instances,\n"
+	        "in-flight ones drained and verified), starts no other and reports what\n"
+	        "ran, that run marked interrupted; a second Ctrl-C quits at once.\n\n"
 	        "Exit status: 0 all runs completed every instance and verified, 1 a run\n"
 	        "lost, failed or mis-verified instances or regressed against --baseline,\n"
-	        "2 bad usage or configuration (including an unusable baseline).\n"
+	        "2 bad usage or configuration (including an unusable baseline),\n"
+	        "130 interrupted.\n"
 	        "See docs/reporting.md for every report field, the history and the gate.\n");
 }
 
@@ -417,17 +503,20 @@ static int run_is_clean(const struct dura_report_run *r)
 	       x->verify_failures == 0 && x->verified == x->launched;
 }
 
-/* Runs everything and fills report->runs.  Returns the number of runs that
- * were not clean. */
+/* Runs everything and fills report->runs, until *stop is set: the run in
+ * progress then finishes early (the driver polls stop) and no other one
+ * starts, so report->n_runs counts the runs that started.  Returns the
+ * number of runs that were not clean; an interrupted run is neither clean
+ * nor unclean (its window was cut short by the user, not by the provider). */
 static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
-                      struct provider_slot *slots, size_t n, struct dura_report *report)
+                      struct provider_slot *slots, size_t n, struct dura_report *report,
+                      int progress, const volatile sig_atomic_t *stop)
 {
 	size_t total = (size_t)sc->repeat * sc->n_configs * n, k = 0, unclean = 0;
-	report->runs = dura_xcalloc(total, sizeof *report->runs);
-	int progress = !a->quiet && !a->no_progress && isatty(STDERR_FILENO);
-	for (unsigned rep = 0; rep < sc->repeat; rep++) {
-		for (size_t c = 0; c < sc->n_configs; c++) {
-			for (size_t i = 0; i < n; i++, k++) {
+	report->runs = dura_xcalloc(total ? total : 1, sizeof *report->runs);
+	for (unsigned rep = 0; rep < sc->repeat && !*stop; rep++) {
+		for (size_t c = 0; c < sc->n_configs && !*stop; c++) {
+			for (size_t i = 0; i < n && !*stop; i++, k++) {
 				struct provider_slot *s = &slots[i];
 				struct dura_report_run *r = &report->runs[k];
 				r->provider = s->def->name;
@@ -458,6 +547,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.activity_batch = sc->activity_batch,
 					.progress = progress,
 					.label = label,
+					.stop = stop,
 				};
 				if (!a->quiet && !progress)
 					fprintf(stderr, "durabench: running %s (%zu/%zu)\n", label, k + 1, total);
@@ -467,7 +557,13 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				else
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
 				close_store(s, store, a->quiet);
-				if (r->ran && r->result.orch_per_sec < a->min_orch_per_sec) {
+				if (r->ran && r->result.interrupted) {
+					/* verification still ran over what completed: a loss
+					 * is a loss, whatever the window */
+					if (r->result.verify_failures)
+						fprintf(stderr, "durabench run: %s: verification failed: %s\n",
+						        label, r->result.verify_error);
+				} else if (r->ran && r->result.orch_per_sec < a->min_orch_per_sec) {
 					fprintf(stderr, "durabench run: %s: %.2f orch/s is below --min-orch-per-sec %.2f\n",
 					        label, r->result.orch_per_sec, a->min_orch_per_sec);
 					unclean++;
@@ -481,6 +577,177 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 		}
 	}
 	return unclean;
+}
+
+/* ---- marking interrupted runs in the reports ----
+ *
+ * Workarounds, kept here because the report writers (report_markdown.c,
+ * report_json.c) belong to another part: once they print the note and the
+ * "interrupted" field from dura_run_result.interrupted themselves,
+ * print_markdown and write_json reduce to dura_report_markdown and
+ * dura_report_json. */
+
+static unsigned report_repeats(const struct dura_report *r)
+{
+	unsigned m = 0;
+	for (size_t i = 0; i < r->n_runs; i++)
+		if (r->runs[i].repeat_index + 1 > m)
+			m = r->runs[i].repeat_index + 1;
+	return m;
+}
+
+/* The lines under the runs table of an interrupted command. */
+static void interrupted_notes(FILE *f, const struct dura_report *r, size_t planned)
+{
+	int repeats = report_repeats(r) > 1;
+	fprintf(f, "\nInterrupted: %zu of %zu planned runs started; no later run started.\n",
+	        r->n_runs, planned);
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct dura_report_run *run = &r->runs[i];
+		const struct dura_run_result *x = &run->result;
+		if (!run->ran || !x->interrupted)
+			continue;
+		fprintf(f, "Run %s %u:%u", run->provider ? run->provider : "?", run->orch_workers,
+		        run->activity_workers);
+		if (repeats)
+			fprintf(f, " #%u", run->repeat_index + 1);
+		fprintf(f, " was interrupted after %.1f s: launching stopped there, the instances "
+		           "in flight were drained and verified. ", x->interrupted_after_s);
+		if (x->window_s > 0)
+			fprintf(f, "Its Orch/s and Activity/s come from a shortened window of %.1f s; ",
+			        x->window_s);
+		else
+			fprintf(f, "The interrupt came during the warm-up: it has no throughput window; ");
+		fprintf(f, "it counts neither as a success nor as a failure.\n");
+	}
+}
+
+/* Prints the Markdown report, with the interrupted notes right under the
+ * runs table (its first block of '|' lines) when interrupted. */
+static void print_markdown(FILE *out, const struct dura_report *r, int interrupted,
+                           size_t planned)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = interrupted ? open_memstream(&text, &len) : NULL;
+	if (!mem) {
+		dura_report_markdown(out, r);
+		if (interrupted)
+			interrupted_notes(out, r, planned);
+		return;
+	}
+	dura_report_markdown(mem, r);
+	fclose(mem);
+	size_t cut = len;
+	const char *table = strstr(text, "\n| Provider |");
+	if (table) {
+		const char *line = table + 1;
+		while (*line == '|') {
+			const char *nl = strchr(line, '\n');
+			line = nl ? nl + 1 : text + len;
+		}
+		cut = (size_t)(line - text);
+	}
+	fwrite(text, 1, cut, out);
+	interrupted_notes(out, r, planned);
+	fwrite(text + cut, 1, len - cut, out);
+	free(text); /* from open_memstream */
+}
+
+/* Copies the JSON document js to f with "interrupted": true/false added as
+ * the first member of every object of the top-level "runs" array.  The
+ * writer's layout is relied on to find that array (a top-level key is on
+ * its own line indented by two spaces; a string value cannot hold a raw
+ * newline) and for the indentation; inside it, strings are skipped
+ * properly, so any provider name or error text is safe. */
+static void copy_json_marked(FILE *f, const char *js, size_t len, const struct dura_report *r)
+{
+	static const char key[] = "\n  \"runs\": [";
+	const char *start = memmem(js, len, key, sizeof key - 1);
+	if (!start) {
+		fwrite(js, 1, len, f);
+		return;
+	}
+	size_t i = (size_t)(start - js) + sizeof key - 1, run = 0;
+	fwrite(js, 1, i, f);
+	int depth = 0, in_string = 0, escaped = 0; /* depth inside the array */
+	for (; i < len; i++) {
+		char c = js[i];
+		fputc(c, f);
+		if (in_string) {
+			if (escaped)
+				escaped = 0;
+			else if (c == '\\')
+				escaped = 1;
+			else if (c == '"')
+				in_string = 0;
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == '{' || c == '[') {
+			if (depth == 0 && c == '{' && run < r->n_runs)
+				fprintf(f, "\n      \"interrupted\": %s,",
+				        r->runs[run++].result.interrupted ? "true" : "false");
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth-- == 0) { /* the end of "runs" */
+				i++;
+				break;
+			}
+		}
+	}
+	fwrite(js + i, 1, len - i, f);
+}
+
+/* dura_report_json, plus the "interrupted" members when interrupted: the
+ * document goes to a temporary file first (dura_report_json writes only to
+ * a path), then to path with the members added. */
+static int write_json(const struct dura_report *r, const char *path, int interrupted,
+                      char *err, size_t errlen)
+{
+	if (!interrupted)
+		return dura_report_json(r, path, err, errlen);
+	const char *dir = getenv("TMPDIR");
+	char *tmp = dura_xasprintf("%s/durabench-json-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		dura_errbuf(err, errlen, "temporary file %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	int rc = dura_report_json(r, tmp, err, errlen);
+	struct dura_buf js = { 0 };
+	FILE *in = rc == 0 ? fopen(tmp, "r") : NULL;
+	if (rc == 0 && !in) {
+		dura_errbuf(err, errlen, "%s: %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (in) {
+		char chunk[8192];
+		size_t got;
+		while ((got = fread(chunk, 1, sizeof chunk, in)) > 0)
+			dura_buf_append(&js, chunk, got);
+		fclose(in);
+	}
+	unlink(tmp);
+	free(tmp);
+	if (rc == 0) {
+		int to_stdout = strcmp(path, "-") == 0;
+		FILE *f = to_stdout ? stdout : fopen(path, "w");
+		if (!f) {
+			dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = -1;
+		} else {
+			copy_json_marked(f, (const char *)js.data, js.len, r);
+			int bad = ferror(f);
+			if ((to_stdout ? fflush(f) : fclose(f)) != 0 || bad) {
+				dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+				rc = -1;
+			}
+		}
+	}
+	dura_buf_free(&js);
+	return rc;
 }
 
 static int run_or_check(int argc, char **argv, int check)
@@ -499,6 +766,8 @@ static int run_or_check(int argc, char **argv, int check)
 	struct dura_report report;
 	memset(&report, 0, sizeof report);
 	char err[1024];
+	struct interrupt_handlers handlers;
+	int catching = 0; /* handlers installed: restore them before returning */
 
 	if (dura_scenario_load(a.file, &sc, err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
@@ -556,21 +825,39 @@ static int run_or_check(int argc, char **argv, int check)
 		rp->emulated_rtt_ms = (double)slots[i].prepared.emulate_rtt_us / 1000.0;
 	}
 
-	size_t unclean = run_all(&a, &sc, slots, n, &report);
+	int progress = !a.quiet && !a.no_progress && isatty(STDERR_FILENO);
+	size_t planned = (size_t)sc.repeat * sc.n_configs * n;
+	interrupts_catch(&handlers, progress);
+	catching = 1;
+	size_t unclean = run_all(&a, &sc, slots, n, &report, progress, &interrupt_count);
+	/* from here on a first signal changes only the exit status: the
+	 * reports and the cleanup are what it would otherwise cost */
+	int cut_short = interrupt_count != 0;
 	fflush(stderr);
-	dura_report_markdown(stdout, &report);
+	print_markdown(stdout, &report, cut_short, planned);
 	fflush(stdout);
 	exit_code = unclean ? DURA_EXIT_FAIL : DURA_EXIT_OK;
-	if (a.json_path && dura_report_json(&report, a.json_path, err, sizeof err) != 0) {
+	if (a.json_path && write_json(&report, a.json_path, cut_short, err, sizeof err) != 0) {
 		fprintf(stderr, "durabench run: --json %s: %s\n", a.json_path, err);
 		exit_code = DURA_EXIT_FAIL;
 	}
-	int extras_rc = dura_report_extras_write(&report, &a.extras, stdout, stderr);
+	struct dura_report_extras extras = a.extras;
+	if (cut_short && extras.track_path) {
+		/* an entry missing runs, or with a shortened window, would become
+		 * the baseline of the next comparison */
+		fprintf(stderr, "durabench run: --track %s: not appended, the run was interrupted\n",
+		        extras.track_path);
+		extras.track_path = NULL;
+	}
+	int extras_rc = dura_report_extras_write(&report, &extras, stdout, stderr);
 	if (extras_rc > exit_code)
 		exit_code = extras_rc;
 	if (unclean)
 		fprintf(stderr, "durabench run: %zu of %zu runs did not complete and verify every instance\n",
 		        unclean, report.n_runs);
+	if (cut_short)
+		fprintf(stderr, "durabench run: interrupted: %zu of %zu planned runs started, "
+		        "reported above\n", report.n_runs, planned);
 out:
 	for (size_t i = 0; i < n; i++) {
 		if (slots[i].prepared_ok)
@@ -578,10 +865,15 @@ out:
 		if (slots[i].plugin.ops)
 			dura_plugin_unload(&slots[i].plugin);
 	}
-	dura_env_free(env);
+	dura_env_free(env); /* stops the url = auto server and the proxies */
 	free(slots);
 	free(report.runs);
 	free(report.providers);
+	if (catching) {
+		if (interrupt_count)
+			exit_code = RUN_EXIT_INTERRUPTED;
+		interrupts_restore(&handlers);
+	}
 out_scenario:
 	dura_scenario_free(&sc);
 	free(a.only);

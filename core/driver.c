@@ -15,7 +15,9 @@
 #include "driver.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -302,6 +304,25 @@ static void launch_many(struct driver *d, struct dura_runtime *rt, const struct 
 	}
 }
 
+/* Blocks SIGINT and SIGTERM in the calling thread (old mask into *old) so
+ * that the threads it creates next inherit the block: an interrupt handler
+ * (see dura_run_params.stop) then runs on the launching thread only, and
+ * the system calls of runtime and verification threads never fail with
+ * EINTR because of it.  The caller restores *old right after creating. */
+static void block_interrupts(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void restore_mask(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 /* ---- verification ---- */
 
 struct verifier {
@@ -360,11 +381,14 @@ static void verify_all(const struct driver *d, const struct dura_workload *wl,
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_t th[VERIFY_THREADS];
 	int started = 0;
+	sigset_t old;
+	block_interrupts(&old);
 	for (int i = 0; i < VERIFY_THREADS; i++) {
 		if (pthread_create(&th[i], NULL, verify_thread, &v) != 0)
 			break;
 		started++;
 	}
+	restore_mask(&old);
 	if (started == 0)
 		verify_thread(&v);
 	for (int i = 0; i < started; i++)
@@ -454,7 +478,11 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	cfg.activity_workers = p->activity_workers ? p->activity_workers : 1;
 	cfg.activity_batch = p->activity_batch ? p->activity_batch : 1;
 	struct dura_runtime *rt = NULL;
-	if (dura_runtime_start(ops, store, reg, &cfg, on_complete, &d, &rt, err, errlen) != 0) {
+	sigset_t old_mask;
+	block_interrupts(&old_mask);
+	int rt_rc = dura_runtime_start(ops, store, reg, &cfg, on_complete, &d, &rt, err, errlen);
+	restore_mask(&old_mask);
+	if (rt_rc != 0) {
 		dura_registry_free(reg);
 		dura_workload_free(wl);
 		dura_histogram_free(d.latency_ns);
@@ -481,6 +509,7 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	uint64_t act_at_start = 0, act_at_end = 0;
 	int window_open = warmup_ns == 0;
 	uint64_t open_loop_n = 0;
+	uint64_t stopped_at = 0; /* when *p->stop ended launching, 0 if it did not */
 	for (;;) {
 		uint64_t now = dura_now_ns();
 		if (!window_open && now >= t0 + warmup_ns) {
@@ -490,6 +519,15 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 		if (now >= end)
 			break;
 		pthread_mutex_lock(&d.mu);
+		if (p->stop && *p->stop) {
+			/* The window closes now, under mu, so on_complete counts
+			 * exactly the completions before this moment in it. */
+			stopped_at = dura_now_ns();
+			if (stopped_at < d.win_end_ns)
+				d.win_end_ns = stopped_at;
+			pthread_mutex_unlock(&d.mu);
+			break;
+		}
 		progress(&d, pg, "run", t0, total_s, 0);
 		uint64_t next_wake = now + 100000000u; /* 100 ms: progress, warmup edge */
 		if (!window_open && t0 + warmup_ns < next_wake)
@@ -524,7 +562,8 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	uint64_t launch_end = dura_now_ns();
 	out->in_flight_at_end = d.in_flight;
 	uint64_t drain_deadline = launch_end + p->drain_timeout_ms * 1000000u;
-	while (d.in_flight > 0 && dura_now_ns() < drain_deadline) {
+	while (d.in_flight > 0 && dura_now_ns() < drain_deadline &&
+	       !(p->stop && *p->stop >= 2)) {
 		progress(&d, pg, "drain", t0, total_s, 0);
 		uint64_t w = dura_now_ns() + 100000000u;
 		wait_until(&d, w < drain_deadline ? w : drain_deadline);
@@ -565,12 +604,18 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	out->failed_infra = d.outcomes[DURA_OUTCOME_FAILED_INFRA];
 	out->timed_out = d.outcomes[OUT_TIMEOUT];
 	out->success_pct = d.launched ? 100.0 * (double)out->completed / (double)d.launched : 0;
-	out->window_s = (double)(duration_ns - warmup_ns) / 1e9;
+	/* [warmup, duration], or [warmup, stop] when interrupted (possibly
+	 * empty: a rate over no time is unknown, not 0) */
+	out->interrupted = stopped_at != 0;
+	out->interrupted_after_s = stopped_at ? (double)(stopped_at - t0) / 1e9 : 0;
+	out->window_s = d.win_end_ns > d.win_start_ns
+		? (double)(d.win_end_ns - d.win_start_ns) / 1e9 : 0;
+	double no_rate = out->interrupted ? NAN : 0;
 	out->window_completed = d.window_completed;
 	out->window_activities = act_at_end - act_at_start;
-	out->orch_per_sec = out->window_s > 0 ? (double)d.window_completed / out->window_s : 0;
+	out->orch_per_sec = out->window_s > 0 ? (double)d.window_completed / out->window_s : no_rate;
 	out->activities_per_sec =
-		out->window_s > 0 ? (double)out->window_activities / out->window_s : 0;
+		out->window_s > 0 ? (double)out->window_activities / out->window_s : no_rate;
 	out->bound_orch_per_sec = dura_workload_bound(wd, cfg.activity_workers);
 	out->bound_fraction =
 		out->bound_orch_per_sec > 0 ? out->orch_per_sec / out->bound_orch_per_sec : 0;

@@ -6,6 +6,7 @@
 #ifndef DURA_DRIVER_H
 #define DURA_DRIVER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,13 @@ struct dura_run_params {
 	unsigned activity_batch;   /* work items per activity round trip
 	                              (dura_runtime_config.activity_batch);
 	                              0 means 1 */
+	const volatile sig_atomic_t *stop; /* NULL, or a flag a signal handler
+	                              sets: once *stop != 0 (polled about every
+	                              100 ms) no instance is launched any more,
+	                              the run drains and verifies as usual and
+	                              reports itself interrupted; *stop >= 2
+	                              also cuts the drain short (what is still
+	                              running then counts as timed out) */
 };
 
 struct dura_latency {
@@ -72,6 +80,13 @@ struct dura_run_result {
 	                               (those instances count as timed out) */
 	char first_failure[512];    /* first failed/timed-out instance and why,
 	                               "" when none */
+
+	/* set when *params.stop ended launching before duration_ms: the
+	 * throughput window then ends at that moment (window_s is the real,
+	 * shorter window; orch_per_sec, activities_per_sec and bound_fraction
+	 * are NaN when it is empty because the stop came during the warmup) */
+	int interrupted;
+	double interrupted_after_s; /* from the start of launching to the stop */
 
 	int have_provider_stats;
 	struct dura_stats provider_stats; /* counted from runtime start to stop
