@@ -42,10 +42,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Exit status of an interrupted run: 128 + SIGINT, what a shell reports for
- * a program killed by Ctrl-C, so scripts see the same either way. */
-#define RUN_EXIT_INTERRUPTED 130
-
 struct run_args {
 	const char *file;
 	const char *json_path;
@@ -99,7 +95,7 @@ static void on_interrupt(int sig)
 	if (interrupt_count) {
 		static const char bye[] = "\ndurabench: interrupted again, quitting now\n";
 		say(bye, sizeof bye - 1);
-		_exit(RUN_EXIT_INTERRUPTED); /* no cleanup: the guardian stops the server */
+		_exit(DURA_EXIT_INTERRUPTED); /* no cleanup: the guardian stops the server */
 	}
 	interrupt_count = 1;
 	static const char notice[] =
@@ -579,177 +575,6 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 	return unclean;
 }
 
-/* ---- marking interrupted runs in the reports ----
- *
- * Workarounds, kept here because the report writers (report_markdown.c,
- * report_json.c) belong to another part: once they print the note and the
- * "interrupted" field from dura_run_result.interrupted themselves,
- * print_markdown and write_json reduce to dura_report_markdown and
- * dura_report_json. */
-
-static unsigned report_repeats(const struct dura_report *r)
-{
-	unsigned m = 0;
-	for (size_t i = 0; i < r->n_runs; i++)
-		if (r->runs[i].repeat_index + 1 > m)
-			m = r->runs[i].repeat_index + 1;
-	return m;
-}
-
-/* The lines under the runs table of an interrupted command. */
-static void interrupted_notes(FILE *f, const struct dura_report *r, size_t planned)
-{
-	int repeats = report_repeats(r) > 1;
-	fprintf(f, "\nInterrupted: %zu of %zu planned runs started; no later run started.\n",
-	        r->n_runs, planned);
-	for (size_t i = 0; i < r->n_runs; i++) {
-		const struct dura_report_run *run = &r->runs[i];
-		const struct dura_run_result *x = &run->result;
-		if (!run->ran || !x->interrupted)
-			continue;
-		fprintf(f, "Run %s %u:%u", run->provider ? run->provider : "?", run->orch_workers,
-		        run->activity_workers);
-		if (repeats)
-			fprintf(f, " #%u", run->repeat_index + 1);
-		fprintf(f, " was interrupted after %.1f s: launching stopped there, the instances "
-		           "in flight were drained and verified. ", x->interrupted_after_s);
-		if (x->window_s > 0)
-			fprintf(f, "Its Orch/s and Activity/s come from a shortened window of %.1f s; ",
-			        x->window_s);
-		else
-			fprintf(f, "The interrupt came during the warm-up: it has no throughput window; ");
-		fprintf(f, "it counts neither as a success nor as a failure.\n");
-	}
-}
-
-/* Prints the Markdown report, with the interrupted notes right under the
- * runs table (its first block of '|' lines) when interrupted. */
-static void print_markdown(FILE *out, const struct dura_report *r, int interrupted,
-                           size_t planned)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem = interrupted ? open_memstream(&text, &len) : NULL;
-	if (!mem) {
-		dura_report_markdown(out, r);
-		if (interrupted)
-			interrupted_notes(out, r, planned);
-		return;
-	}
-	dura_report_markdown(mem, r);
-	fclose(mem);
-	size_t cut = len;
-	const char *table = strstr(text, "\n| Provider |");
-	if (table) {
-		const char *line = table + 1;
-		while (*line == '|') {
-			const char *nl = strchr(line, '\n');
-			line = nl ? nl + 1 : text + len;
-		}
-		cut = (size_t)(line - text);
-	}
-	fwrite(text, 1, cut, out);
-	interrupted_notes(out, r, planned);
-	fwrite(text + cut, 1, len - cut, out);
-	free(text); /* from open_memstream */
-}
-
-/* Copies the JSON document js to f with "interrupted": true/false added as
- * the first member of every object of the top-level "runs" array.  The
- * writer's layout is relied on to find that array (a top-level key is on
- * its own line indented by two spaces; a string value cannot hold a raw
- * newline) and for the indentation; inside it, strings are skipped
- * properly, so any provider name or error text is safe. */
-static void copy_json_marked(FILE *f, const char *js, size_t len, const struct dura_report *r)
-{
-	static const char key[] = "\n  \"runs\": [";
-	const char *start = memmem(js, len, key, sizeof key - 1);
-	if (!start) {
-		fwrite(js, 1, len, f);
-		return;
-	}
-	size_t i = (size_t)(start - js) + sizeof key - 1, run = 0;
-	fwrite(js, 1, i, f);
-	int depth = 0, in_string = 0, escaped = 0; /* depth inside the array */
-	for (; i < len; i++) {
-		char c = js[i];
-		fputc(c, f);
-		if (in_string) {
-			if (escaped)
-				escaped = 0;
-			else if (c == '\\')
-				escaped = 1;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '{' || c == '[') {
-			if (depth == 0 && c == '{' && run < r->n_runs)
-				fprintf(f, "\n      \"interrupted\": %s,",
-				        r->runs[run++].result.interrupted ? "true" : "false");
-			depth++;
-		} else if (c == '}' || c == ']') {
-			if (depth-- == 0) { /* the end of "runs" */
-				i++;
-				break;
-			}
-		}
-	}
-	fwrite(js + i, 1, len - i, f);
-}
-
-/* dura_report_json, plus the "interrupted" members when interrupted: the
- * document goes to a temporary file first (dura_report_json writes only to
- * a path), then to path with the members added. */
-static int write_json(const struct dura_report *r, const char *path, int interrupted,
-                      char *err, size_t errlen)
-{
-	if (!interrupted)
-		return dura_report_json(r, path, err, errlen);
-	const char *dir = getenv("TMPDIR");
-	char *tmp = dura_xasprintf("%s/durabench-json-XXXXXX", dir && *dir ? dir : "/tmp");
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		dura_errbuf(err, errlen, "temporary file %s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	close(fd);
-	int rc = dura_report_json(r, tmp, err, errlen);
-	struct dura_buf js = { 0 };
-	FILE *in = rc == 0 ? fopen(tmp, "r") : NULL;
-	if (rc == 0 && !in) {
-		dura_errbuf(err, errlen, "%s: %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (in) {
-		char chunk[8192];
-		size_t got;
-		while ((got = fread(chunk, 1, sizeof chunk, in)) > 0)
-			dura_buf_append(&js, chunk, got);
-		fclose(in);
-	}
-	unlink(tmp);
-	free(tmp);
-	if (rc == 0) {
-		int to_stdout = strcmp(path, "-") == 0;
-		FILE *f = to_stdout ? stdout : fopen(path, "w");
-		if (!f) {
-			dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
-			rc = -1;
-		} else {
-			copy_json_marked(f, (const char *)js.data, js.len, r);
-			int bad = ferror(f);
-			if ((to_stdout ? fflush(f) : fclose(f)) != 0 || bad) {
-				dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-				rc = -1;
-			}
-		}
-	}
-	dura_buf_free(&js);
-	return rc;
-}
-
 static int run_or_check(int argc, char **argv, int check)
 {
 	struct run_args a;
@@ -834,10 +659,12 @@ static int run_or_check(int argc, char **argv, int check)
 	 * reports and the cleanup are what it would otherwise cost */
 	int cut_short = interrupt_count != 0;
 	fflush(stderr);
-	print_markdown(stdout, &report, cut_short, planned);
+	report.interrupted = cut_short;
+	report.planned_runs = planned;
+	dura_report_markdown(stdout, &report);
 	fflush(stdout);
 	exit_code = unclean ? DURA_EXIT_FAIL : DURA_EXIT_OK;
-	if (a.json_path && write_json(&report, a.json_path, cut_short, err, sizeof err) != 0) {
+	if (a.json_path && dura_report_json(&report, a.json_path, err, sizeof err) != 0) {
 		fprintf(stderr, "durabench run: --json %s: %s\n", a.json_path, err);
 		exit_code = DURA_EXIT_FAIL;
 	}
@@ -871,7 +698,7 @@ out:
 	free(report.providers);
 	if (catching) {
 		if (interrupt_count)
-			exit_code = RUN_EXIT_INTERRUPTED;
+			exit_code = DURA_EXIT_INTERRUPTED;
 		interrupts_restore(&handlers);
 	}
 out_scenario:

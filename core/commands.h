@@ -6,6 +6,7 @@
  *      failures, regression)
  *   2  bad usage or configuration (bad INI, unknown option, plugin refused,
  *      unreachable database)
+ *   130 interrupted (Ctrl-C): what ran is reported
  */
 #ifndef DURA_COMMANDS_H
 #define DURA_COMMANDS_H
@@ -13,6 +14,7 @@
 #define DURA_EXIT_OK 0
 #define DURA_EXIT_FAIL 1
 #define DURA_EXIT_USAGE 2
+#define DURA_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as a shell reports it */
 
 int dura_cmd_run(int argc, char **argv);      /* core/cmd_run.c */
 int dura_cmd_check(int argc, char **argv);    /* core/cmd_run.c */

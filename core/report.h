@@ -45,6 +45,8 @@ struct dura_report {
 	size_t n_runs;
 	struct dura_report_provider *providers;
 	size_t n_providers;
+	int interrupted;           /* the command was interrupted (Ctrl-C) */
+	size_t planned_runs;       /* runs the command meant to do */
 };
 
 /* ---- added by the reports (shared by Markdown and JSON) ---- */
@@ -73,6 +75,44 @@ uint64_t dura_report_failed(const struct dura_run_result *x);
 /* Round trips per completed orchestration, NaN without provider stats. */
 double dura_report_round_trips_per_orch(const struct dura_run_result *x);
 
+/* A run's figures as the JSON, CSV and track reports give them: NaN where
+ * the JSON report writes null (and the CSV an empty field): the run did
+ * not run, has no latency sample, no bound, no provider stats or nothing
+ * completed. */
+struct dura_report_figures {
+	double success_pct, orch_per_sec, activities_per_sec;
+	double bound_orch_per_sec, bound_fraction;
+	double p50_ms, p95_ms, p99_ms, avg_ms, max_ms;
+	double round_trips_per_orch, cpu_ms_per_orch;
+};
+void dura_report_run_figures(const struct dura_report_run *run, struct dura_report_figures *v);
+
+/* "O:W" of a config. */
+void dura_report_config_string(char *buf, size_t len, unsigned orch_workers,
+                               unsigned activity_workers);
+
+/* When the report started, in UTC: ISO 8601 for JSON ("" when unknown, the
+ * callers write null), or "2024-01-31 12:00:00 UTC" for Markdown ("unknown"
+ * when unknown). */
+enum dura_report_date_style { DURA_DATE_ISO, DURA_DATE_TEXT };
+void dura_report_date(const struct dura_report *r, enum dura_report_date_style style,
+                      char *buf, size_t len);
+
+/* v with `decimals` decimals and a unit suffix, "n/a" when not finite; the
+ * sign is forced when `sign`. */
+void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int sign,
+                            const char *unit);
+
+/* Text inside a Markdown table cell: a '|' or a line break would split the
+ * row, so '|' is escaped and line breaks become spaces. */
+void dura_report_md_cell(FILE *f, const char *s);
+
+/* Writes r with write_fn to path ("-" = stdout); -1 with err naming path
+ * when it cannot be opened or written (the --csv and --svg files). */
+int dura_report_write_file(const struct dura_report *r, const char *path,
+                           void (*write_fn)(FILE *f, const struct dura_report *r),
+                           char *err, size_t errlen);
+
 /* A provider option value safe to print: secret-looking keys give "***",
  * passwords inside URLs/conninfo are masked.  Caller frees. */
 char *dura_report_option_display(const char *key, const char *value);
@@ -88,6 +128,16 @@ int dura_report_json(const struct dura_report *r, const char *path,
 /* ---- added by the report extras (CSV, SVG, track history) ---- */
 
 struct dura_json;
+
+/* Writes one element of an "providers" array of the environment (the
+ * track history reuses it): name, plugin, [plugin_path, description,] url,
+ * [target_url,] rtt_ms (null when unknown), emulated_rtt_ms; the bracketed
+ * fields only when `detail`. */
+void dura_report_json_write_provider(struct dura_json *j, const struct dura_report_provider *p,
+                                     int detail);
+/* Opens the object of one run in a "runs" array (the track history reuses
+ * it) with the fields that name it: provider, plugin, config ("O:W"). */
+void dura_report_json_begin_run(struct dura_json *j, const struct dura_report_run *run);
 
 /* Writes the "scenario" key and object of the JSON report to j (the track
  * history reuses it). */

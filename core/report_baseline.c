@@ -105,8 +105,10 @@ static int read_runs(const struct dura_jval *root, int track, const char *name,
 			free(p99_count);
 			return -1;
 		}
-		if (ran && ran->type == DURA_JBOOL && !ran->u.boolean)
-			orch = NAN; /* a run that did not run is no baseline */
+		const struct dura_jval *cut = dura_jval_get(run, "interrupted");
+		if ((ran && ran->type == DURA_JBOOL && !ran->u.boolean) ||
+		    (cut && cut->type == DURA_JBOOL && cut->u.boolean))
+			orch = NAN; /* a run that did not run, or was cut short, is no baseline */
 		add_run(b, &cap, prov, cfg, orch, p99, p99_count);
 	}
 	for (size_t k = 0; k < b->n; k++) {
@@ -294,7 +296,7 @@ size_t dura_baseline_compare(const struct dura_report *r, const struct dura_base
 		if (!run->provider)
 			continue;
 		char cfg[32];
-		snprintf(cfg, sizeof cfg, "%u:%u", run->orch_workers, run->activity_workers);
+		dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
 		size_t k;
 		for (k = 0; k < n; k++)
 			if (strcmp((*rows)[k].provider, run->provider) == 0 &&
@@ -339,29 +341,6 @@ size_t dura_baseline_compare(const struct dura_report *r, const struct dura_base
 	return n;
 }
 
-/* v with `decimals` decimals and a unit suffix; sign forced when `sign`. */
-static void fmt(char *buf, size_t len, double v, int decimals, int sign, const char *unit)
-{
-	if (!isfinite(v))
-		snprintf(buf, len, "n/a");
-	else if (sign)
-		snprintf(buf, len, "%+.*f%s", decimals, v, unit);
-	else
-		snprintf(buf, len, "%.*f%s", decimals, v, unit);
-}
-
-/* Table cell text: '|' and line breaks would break the row. */
-static void cell(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '|')
-			fputs("\\|", f);
-		else if (*s == '\n' || *s == '\r')
-			fputc(' ', f);
-		else
-			fputc(*s, f);
-	}
-}
 
 void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *path,
                             const struct dura_baseline *b, const struct dura_gate *g,
@@ -369,16 +348,16 @@ void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *pa
 {
 	int lat = g->max_latency_rise_pct >= 0;
 	fprintf(f, "\n### Baseline comparison\n\nBaseline: ");
-	cell(f, path);
+	dura_report_md_cell(f, path);
 	fprintf(f, " (");
-	cell(f, b->source);
+	dura_report_md_cell(f, b->source);
 	if (b->date) {
 		fputs(", ", f);
-		cell(f, b->date);
+		dura_report_md_cell(f, b->date);
 	}
 	if (b->commit) {
 		fputs(", commit ", f);
-		cell(f, b->commit);
+		dura_report_md_cell(f, b->commit);
 	}
 	fprintf(f, "). Gate: throughput may drop at most %g %%", g->max_drop_pct);
 	if (lat)
@@ -389,17 +368,17 @@ void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *pa
 	for (size_t i = 0; i < n; i++) {
 		const struct dura_baseline_row *w = &rows[i];
 		char bo[32], co[32], ch[32];
-		fmt(bo, sizeof bo, w->base_orch, 1, 0, "");
-		fmt(co, sizeof co, w->cur_orch, 1, 0, "");
-		fmt(ch, sizeof ch, w->orch_change_pct, 1, 1, " %");
+		dura_report_fmt_number(bo, sizeof bo, w->base_orch, 1, 0, "");
+		dura_report_fmt_number(co, sizeof co, w->cur_orch, 1, 0, "");
+		dura_report_fmt_number(ch, sizeof ch, w->orch_change_pct, 1, 1, " %");
 		fputs("| ", f);
-		cell(f, w->provider);
+		dura_report_md_cell(f, w->provider);
 		fprintf(f, " | %s | %s | %s | %s |", w->config, bo, co, ch);
 		if (lat) {
 			char bp[32], cp[32], pc[32];
-			fmt(bp, sizeof bp, w->base_p99, 2, 0, " ms");
-			fmt(cp, sizeof cp, w->cur_p99, 2, 0, " ms");
-			fmt(pc, sizeof pc, w->p99_change_pct, 1, 1, " %");
+			dura_report_fmt_number(bp, sizeof bp, w->base_p99, 2, 0, " ms");
+			dura_report_fmt_number(cp, sizeof cp, w->cur_p99, 2, 0, " ms");
+			dura_report_fmt_number(pc, sizeof pc, w->p99_change_pct, 1, 1, " %");
 			fprintf(f, " %s | %s | %s |", bp, cp, pc);
 		}
 		const char *result = w->throughput_regressed && w->latency_regressed
@@ -418,7 +397,7 @@ void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *pa
 		if (!run->provider || run->repeat_index != 0)
 			continue;
 		char cfg[32];
-		snprintf(cfg, sizeof cfg, "%u:%u", run->orch_workers, run->activity_workers);
+		dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
 		int compared = 0;
 		for (size_t k = 0; k < n && !compared; k++)
 			compared = strcmp(rows[k].provider, run->provider) == 0 &&
@@ -427,7 +406,7 @@ void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *pa
 			continue;
 		fputs(header ? ", " : "\nNot compared (not in the baseline or no figure): ", f);
 		header = 1;
-		cell(f, run->provider);
+		dura_report_md_cell(f, run->provider);
 		fprintf(f, " %s", cfg);
 	}
 	if (header)

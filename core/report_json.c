@@ -8,15 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "json_writer.h"
 #include "util.h"
-
-static void config_string(char *buf, size_t len, unsigned o, unsigned w)
-{
-	snprintf(buf, len, "%u:%u", o, w);
-}
 
 static void write_scenario(struct dura_json *j, const struct dura_scenario *sc)
 {
@@ -38,7 +32,7 @@ static void write_scenario(struct dura_json *j, const struct dura_scenario *sc)
 	dura_json_begin_array(j);
 	for (size_t i = 0; i < sc->n_configs; i++) {
 		char c[32];
-		config_string(c, sizeof c, sc->configs[i].orch_workers, sc->configs[i].activity_workers);
+		dura_report_config_string(c, sizeof c, sc->configs[i].orch_workers, sc->configs[i].activity_workers);
 		dura_json_string(j, c);
 	}
 	dura_json_end_array(j);
@@ -100,13 +94,29 @@ void dura_report_json_write_scenario(struct dura_json *j, const struct dura_scen
 	write_scenario(j, sc);
 }
 
+/* Also used by the --track history (detail = 0). */
+void dura_report_json_write_provider(struct dura_json *j, const struct dura_report_provider *p,
+                                     int detail)
+{
+	dura_json_begin_object(j);
+	dura_json_kv_string(j, "name", p->name);
+	dura_json_kv_string(j, "plugin", p->plugin);
+	if (detail) {
+		dura_json_kv_string(j, "plugin_path", p->plugin_path);
+		dura_json_kv_string(j, "description", p->description);
+	}
+	dura_json_kv_string(j, "url", p->url);
+	if (detail)
+		dura_json_kv_string(j, "target_url", p->target_url);
+	dura_json_kv_number(j, "rtt_ms", p->rtt_ms >= 0 ? p->rtt_ms : NAN);
+	dura_json_kv_number(j, "emulated_rtt_ms", p->emulated_rtt_ms);
+	dura_json_end_object(j);
+}
+
 static void write_environment(struct dura_json *j, const struct dura_report *r)
 {
-	char date[64] = "";
-	time_t t = (time_t)r->started_at;
-	struct tm tm;
-	if (r->started_at > 0 && gmtime_r(&t, &tm))
-		strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char date[64];
+	dura_report_date(r, DURA_DATE_ISO, date, sizeof date);
 	dura_json_key(j, "environment");
 	dura_json_begin_object(j);
 	dura_json_kv_string(j, "version", r->version);
@@ -118,36 +128,34 @@ static void write_environment(struct dura_json *j, const struct dura_report *r)
 	dura_json_kv_string(j, "date", date[0] ? date : NULL);
 	dura_json_key(j, "providers");
 	dura_json_begin_array(j);
-	for (size_t i = 0; i < r->n_providers; i++) {
-		const struct dura_report_provider *p = &r->providers[i];
-		dura_json_begin_object(j);
-		dura_json_kv_string(j, "name", p->name);
-		dura_json_kv_string(j, "plugin", p->plugin);
-		dura_json_kv_string(j, "plugin_path", p->plugin_path);
-		dura_json_kv_string(j, "description", p->description);
-		dura_json_kv_string(j, "url", p->url);
-		dura_json_kv_string(j, "target_url", p->target_url);
-		dura_json_kv_number(j, "rtt_ms", p->rtt_ms >= 0 ? p->rtt_ms : NAN);
-		dura_json_kv_number(j, "emulated_rtt_ms", p->emulated_rtt_ms);
-		dura_json_end_object(j);
-	}
+	for (size_t i = 0; i < r->n_providers; i++)
+		dura_report_json_write_provider(j, &r->providers[i], 1);
 	dura_json_end_array(j);
 	dura_json_end_object(j);
+}
+
+/* Also used by the --track history. */
+void dura_report_json_begin_run(struct dura_json *j, const struct dura_report_run *run)
+{
+	char cfg[32];
+	dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
+	dura_json_begin_object(j);
+	dura_json_kv_string(j, "provider", run->provider);
+	dura_json_kv_string(j, "plugin", run->plugin);
+	dura_json_kv_string(j, "config", cfg);
 }
 
 static void write_run(struct dura_json *j, const struct dura_report_run *run)
 {
 	const struct dura_run_result *x = &run->result;
-	char cfg[32];
-	config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
-	dura_json_begin_object(j);
-	dura_json_kv_string(j, "provider", run->provider);
-	dura_json_kv_string(j, "plugin", run->plugin);
-	dura_json_kv_string(j, "config", cfg);
+	struct dura_report_figures v;
+	dura_report_run_figures(run, &v);
+	dura_report_json_begin_run(j, run);
 	dura_json_kv_uint(j, "orch_workers", run->orch_workers);
 	dura_json_kv_uint(j, "activity_workers", run->activity_workers);
 	dura_json_kv_uint(j, "repeat", run->repeat_index);
 	dura_json_kv_bool(j, "ran", run->ran);
+	dura_json_kv_bool(j, "interrupted", run->ran && x->interrupted);
 	dura_json_kv_string(j, "error", run->ran ? NULL : run->error);
 	dura_json_kv_uint(j, "launched", x->launched);
 	dura_json_kv_uint(j, "completed", x->completed);
@@ -159,27 +167,24 @@ static void write_run(struct dura_json *j, const struct dura_report_run *run)
 	dura_json_kv_uint(j, "timeout", x->timed_out);
 	dura_json_end_object(j);
 	dura_json_kv_uint(j, "in_flight_at_end", x->in_flight_at_end);
-	dura_json_kv_number(j, "success_pct", run->ran ? x->success_pct : NAN);
-	dura_json_kv_number(j, "orch_per_sec", run->ran ? x->orch_per_sec : NAN);
-	dura_json_kv_number(j, "activities_per_sec", run->ran ? x->activities_per_sec : NAN);
-	dura_json_kv_number(j, "bound_orch_per_sec",
-	                    x->bound_orch_per_sec > 0 ? x->bound_orch_per_sec : NAN);
-	dura_json_kv_number(j, "bound_fraction",
-	                    run->ran && x->bound_orch_per_sec > 0 ? x->bound_fraction : NAN);
+	dura_json_kv_number(j, "success_pct", v.success_pct);
+	dura_json_kv_number(j, "orch_per_sec", v.orch_per_sec);
+	dura_json_kv_number(j, "activities_per_sec", v.activities_per_sec);
+	dura_json_kv_number(j, "bound_orch_per_sec", v.bound_orch_per_sec);
+	dura_json_kv_number(j, "bound_fraction", v.bound_fraction);
 	dura_json_key(j, "latency_ms");
 	dura_json_begin_object(j);
-	int lat = x->latency.count > 0;
-	dura_json_kv_number(j, "avg", lat ? x->latency.avg_ms : NAN);
-	dura_json_kv_number(j, "p50", lat ? x->latency.p50_ms : NAN);
-	dura_json_kv_number(j, "p95", lat ? x->latency.p95_ms : NAN);
-	dura_json_kv_number(j, "p99", lat ? x->latency.p99_ms : NAN);
-	dura_json_kv_number(j, "max", lat ? x->latency.max_ms : NAN);
+	dura_json_kv_number(j, "avg", v.avg_ms);
+	dura_json_kv_number(j, "p50", v.p50_ms);
+	dura_json_kv_number(j, "p95", v.p95_ms);
+	dura_json_kv_number(j, "p99", v.p99_ms);
+	dura_json_kv_number(j, "max", v.max_ms);
 	dura_json_kv_uint(j, "count", x->latency.count);
 	dura_json_end_object(j);
 	dura_json_key(j, "provider_stats");
 	dura_json_begin_object(j);
 	dura_json_kv_bool(j, "available", x->have_provider_stats);
-	dura_json_kv_number(j, "round_trips_per_orch", dura_report_round_trips_per_orch(x));
+	dura_json_kv_number(j, "round_trips_per_orch", v.round_trips_per_orch);
 	if (x->have_provider_stats) {
 		const struct dura_stats *s = &x->provider_stats;
 		dura_json_kv_number(j, "commits_per_orch",
@@ -196,7 +201,7 @@ static void write_run(struct dura_json *j, const struct dura_report_run *run)
 	dura_json_kv_uint(j, "window_completed", x->window_completed);
 	dura_json_kv_uint(j, "window_activities", x->window_activities);
 	dura_json_kv_number(j, "drain_ms", x->drain_ms);
-	dura_json_kv_number(j, "cpu_ms_per_orch", x->completed ? x->cpu_ms_per_orch : NAN);
+	dura_json_kv_number(j, "cpu_ms_per_orch", v.cpu_ms_per_orch);
 	dura_json_kv_uint(j, "verified", x->verified);
 	dura_json_kv_uint(j, "verify_failures", x->verify_failures);
 	dura_json_kv_string(j, "verify_error", x->verify_error[0] ? x->verify_error : NULL);
@@ -234,7 +239,7 @@ static void write_comparisons(struct dura_json *j, const struct dura_report *r)
 		for (size_t k = 0; k < n; k++) {
 			const struct dura_compare_row *w = &rows[k];
 			char cfg[32];
-			config_string(cfg, sizeof cfg, w->orch_workers, w->activity_workers);
+			dura_report_config_string(cfg, sizeof cfg, w->orch_workers, w->activity_workers);
 			dura_json_begin_object(j);
 			dura_json_kv_string(j, "config", cfg);
 			dura_json_kv_number(j, "throughput_ratio", w->throughput_ratio);

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util.h"
 
@@ -27,18 +26,12 @@ static void fmt_us(char *buf, size_t len, uint64_t us)
 
 static void fmt_num(char *buf, size_t len, double v, int decimals)
 {
-	if (!isfinite(v))
-		snprintf(buf, len, "n/a");
-	else
-		snprintf(buf, len, "%.*f", decimals, v);
+	dura_report_fmt_number(buf, len, v, decimals, 0, "");
 }
 
 static void fmt_ratio(char *buf, size_t len, double v)
 {
-	if (!isfinite(v))
-		snprintf(buf, len, "n/a");
-	else
-		snprintf(buf, len, "%.2fx", v);
+	dura_report_fmt_number(buf, len, v, 2, 0, "x");
 }
 
 static void fmt_ms(char *buf, size_t len, const struct dura_run_result *x, double ms)
@@ -47,19 +40,6 @@ static void fmt_ms(char *buf, size_t len, const struct dura_run_result *x, doubl
 		snprintf(buf, len, "-");
 	else
 		snprintf(buf, len, "%.2f ms", ms);
-}
-
-/* Text inside a table cell: a '|' or a line break would split the row. */
-static void cell(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '|')
-			fputs("\\|", f);
-		else if (*s == '\n' || *s == '\r')
-			fputc(' ', f);
-		else
-			fputc(*s, f);
-	}
 }
 
 static int any_stats(const struct dura_report *r)
@@ -103,7 +83,7 @@ static void runs_table(FILE *f, const struct dura_report *r)
 		config_label(cfg, sizeof cfg, run, repeats);
 		if (!run->ran) {
 			fputs("| ", f);
-			cell(f, run->provider ? run->provider : "?");
+			dura_report_md_cell(f, run->provider ? run->provider : "?");
 			fprintf(f, " | %s | - | - | - | - | - | - | - | - | - |%s\n", cfg,
 			        stats ? " - |" : "");
 			continue;
@@ -115,19 +95,48 @@ static void runs_table(FILE *f, const struct dura_report *r)
 		fmt_ms(p50, sizeof p50, x, x->latency.p50_ms);
 		fmt_ms(p95, sizeof p95, x, x->latency.p95_ms);
 		fmt_ms(p99, sizeof p99, x, x->latency.p99_ms);
-		if (x->bound_orch_per_sec > 0)
+		if (x->bound_orch_per_sec > 0 && isfinite(x->bound_fraction))
 			snprintf(bound, sizeof bound, "%.1f %%", 100.0 * x->bound_fraction);
 		else
 			snprintf(bound, sizeof bound, "-");
 		fmt_num(rt, sizeof rt, dura_report_round_trips_per_orch(x), 1);
 		fputs("| ", f);
-		cell(f, run->provider ? run->provider : "?");
+		dura_report_md_cell(f, run->provider ? run->provider : "?");
 		fprintf(f, " | %s | %" PRIu64 " | %" PRIu64 " | %s | %s | %s | %s | %s | %s | %s |",
 		        cfg, x->completed,
 		        dura_report_failed(x), succ, orch, act, p50, p95, p99, bound);
 		if (stats)
 			fprintf(f, " %s |", x->have_provider_stats ? rt : "-");
 		fputc('\n', f);
+	}
+}
+
+/* The lines under the runs table of an interrupted command: which run was
+ * cut short, and why its throughput comes from a shortened window. */
+static void interrupted_notes(FILE *f, const struct dura_report *r)
+{
+	if (!r->interrupted)
+		return;
+	int repeats = max_repeat(r) > 1;
+	fprintf(f, "\nInterrupted: %zu of %zu planned runs started; no later run started.\n",
+	        r->n_runs, r->planned_runs);
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct dura_report_run *run = &r->runs[i];
+		const struct dura_run_result *x = &run->result;
+		if (!run->ran || !x->interrupted)
+			continue;
+		char cfg[48];
+		config_label(cfg, sizeof cfg, run, repeats);
+		fputs("Run ", f);
+		dura_report_md_cell(f, run->provider ? run->provider : "?");
+		fprintf(f, " %s was interrupted after %.1f s: launching stopped there, the instances "
+		           "in flight were drained and verified. ", cfg, x->interrupted_after_s);
+		if (x->window_s > 0)
+			fprintf(f, "Its Orch/s and Activity/s come from a shortened window of %.1f s; ",
+			        x->window_s);
+		else
+			fprintf(f, "The interrupt came during the warm-up: it has no throughput window; ");
+		fprintf(f, "it counts neither as a success nor as a failure.\n");
 	}
 }
 
@@ -147,7 +156,7 @@ static void details_table(FILE *f, const struct dura_report *r)
 		fmt_ms(avg, sizeof avg, x, x->latency.avg_ms);
 		fmt_ms(mx, sizeof mx, x, x->latency.max_ms);
 		fputs("| ", f);
-		cell(f, run->provider ? run->provider : "?");
+		dura_report_md_cell(f, run->provider ? run->provider : "?");
 		fprintf(f, " | %s | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %" PRIu64
 		           " | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %s | %s | %.0f ms | %.3f ms |\n",
 		        cfg, x->launched, x->failed_infra,
@@ -186,9 +195,9 @@ static void problems(FILE *f, const struct dura_report *r)
 			header = 1;
 		}
 		fputs("- ", f);
-		cell(f, run->provider ? run->provider : "?");
+		dura_report_md_cell(f, run->provider ? run->provider : "?");
 		fprintf(f, " %s: ", cfg);
-		cell(f, what);
+		dura_report_md_cell(f, what);
 		fputc('\n', f);
 	}
 }
@@ -241,11 +250,8 @@ static const struct dura_report_provider *find_provider(const struct dura_report
 static void environment(FILE *f, const struct dura_report *r)
 {
 	const struct dura_scenario *sc = r->scenario;
-	char date[64] = "unknown";
-	time_t t = (time_t)r->started_at;
-	struct tm tm;
-	if (r->started_at > 0 && gmtime_r(&t, &tm))
-		strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	char date[64];
+	dura_report_date(r, DURA_DATE_TEXT, date, sizeof date);
 	fprintf(f, "\n### Environment\n\n");
 	fprintf(f, "- durabench: %s\n", r->version ? r->version : "unknown");
 	fprintf(f, "- commit: %s\n", r->commit ? r->commit : "unknown");
@@ -313,6 +319,7 @@ void dura_report_markdown(FILE *f, const struct dura_report *r)
 		fprintf(f, " (%s)", sc->path);
 	fprintf(f, "\n\n");
 	runs_table(f, r);
+	interrupted_notes(f, r);
 	fprintf(f, "\nLatency: start call to committed completion, completed instances after "
 	           "warmup. Orch/s and Activity/s: steady window after warmup. %% of bound: "
 	           "orch/s / theoretical maximum of the workload for W activity workers.\n\n");
