@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_writer.h" /* dura_utf8_len */
 #include "util.h"
 
 const struct dura_jlimits dura_jlimits_default = {
@@ -169,40 +170,6 @@ static void put_utf8(struct dura_buf *b, uint32_t cp)
 	dura_buf_append(b, u, n);
 }
 
-/* Length of a valid UTF-8 sequence starting at pos (within len), 0 if the
- * bytes there are not one (overlong, surrogate, > U+10FFFF, truncated). */
-static size_t utf8_seq(const struct parser *ps)
-{
-	const unsigned char *s = ps->s + ps->pos;
-	size_t avail = ps->len - ps->pos;
-	unsigned c = s[0];
-	size_t n;
-	uint32_t cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (avail < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static int parse_escape(struct parser *ps, struct dura_buf *b)
 {
 	ps->pos++; /* the backslash */
@@ -288,7 +255,7 @@ static int parse_string(struct parser *ps, char **out, size_t *outlen)
 			dura_buf_free(&b);
 			return fail(ps, "control character 0x%02x in string (must be escaped)", c);
 		}
-		size_t n = utf8_seq(ps);
+		size_t n = dura_utf8_len(ps->s + ps->pos, ps->len - ps->pos);
 		if (n == 0) {
 			dura_buf_free(&b);
 			return fail(ps, "invalid UTF-8 in string");

@@ -72,9 +72,7 @@ void dura_json_key(struct dura_json *j, const char *key)
 	j->after_key = 1;
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 if invalid (overlongs,
- * surrogates and code points above U+10FFFF count as invalid). */
-static size_t utf8_len(const unsigned char *s)
+size_t dura_utf8_len(const unsigned char *s, size_t avail)
 {
 	unsigned c = s[0];
 	size_t n;
@@ -93,6 +91,8 @@ static size_t utf8_len(const unsigned char *s)
 	} else {
 		return 0;
 	}
+	if (avail < n)
+		return 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -123,7 +123,7 @@ void dura_json_write_escaped(FILE *f, const char *str)
 			s++;
 			continue;
 		}
-		size_t n = utf8_len(s);
+		size_t n = dura_utf8_len(s, SIZE_MAX);
 		if (n == 0) {
 			fputs("\\ufffd", f);
 			s++;

@@ -7,6 +7,7 @@
 #ifndef DURA_JSON_WRITER_H
 #define DURA_JSON_WRITER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,5 +45,12 @@ void dura_json_kv_bool(struct dura_json *j, const char *key, int v);
 
 /* Writes s as a JSON string literal (with quotes) to f. */
 void dura_json_write_escaped(FILE *f, const char *s);
+
+/* Length of the valid UTF-8 sequence at s (1 for ASCII), 0 if the bytes
+ * there are not one: overlong forms, surrogates, code points above
+ * U+10FFFF, a sequence cut short or longer than avail.  For a NUL-terminated
+ * string pass SIZE_MAX: the NUL ends any sequence.  The JSON reader and the
+ * SVG writer use it too, so all agree on what is valid. */
+size_t dura_utf8_len(const unsigned char *s, size_t avail);
 
 #endif

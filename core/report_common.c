@@ -1,14 +1,18 @@
-/* What the Markdown and JSON reports compute alike: comparison rows
- * (repeats averaged), failure totals, option masking. */
+/* What the report writers compute and print alike: comparison rows
+ * (repeats averaged), failure totals, per-run figures and their null
+ * conditions, dates, number and Markdown cell formatting, option masking,
+ * writing a report file. */
 #include "config.h"
 
 #include "report.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "url.h"
 #include "util.h"
@@ -23,6 +27,87 @@ double dura_report_round_trips_per_orch(const struct dura_run_result *x)
 	if (!x->have_provider_stats || x->completed == 0)
 		return NAN;
 	return (double)x->provider_stats.round_trips / (double)x->completed;
+}
+
+void dura_report_run_figures(const struct dura_report_run *run, struct dura_report_figures *v)
+{
+	const struct dura_run_result *x = &run->result;
+	int lat = x->latency.count > 0;
+	v->success_pct = run->ran ? x->success_pct : NAN;
+	v->orch_per_sec = run->ran ? x->orch_per_sec : NAN;
+	v->activities_per_sec = run->ran ? x->activities_per_sec : NAN;
+	v->bound_orch_per_sec = x->bound_orch_per_sec > 0 ? x->bound_orch_per_sec : NAN;
+	v->bound_fraction = run->ran && x->bound_orch_per_sec > 0 ? x->bound_fraction : NAN;
+	v->p50_ms = lat ? x->latency.p50_ms : NAN;
+	v->p95_ms = lat ? x->latency.p95_ms : NAN;
+	v->p99_ms = lat ? x->latency.p99_ms : NAN;
+	v->avg_ms = lat ? x->latency.avg_ms : NAN;
+	v->max_ms = lat ? x->latency.max_ms : NAN;
+	v->round_trips_per_orch = dura_report_round_trips_per_orch(x);
+	v->cpu_ms_per_orch = x->completed ? x->cpu_ms_per_orch : NAN;
+}
+
+void dura_report_config_string(char *buf, size_t len, unsigned orch_workers,
+                               unsigned activity_workers)
+{
+	snprintf(buf, len, "%u:%u", orch_workers, activity_workers);
+}
+
+void dura_report_date(const struct dura_report *r, enum dura_report_date_style style,
+                      char *buf, size_t len)
+{
+	time_t t = (time_t)r->started_at;
+	struct tm tm;
+	snprintf(buf, len, "%s", style == DURA_DATE_ISO ? "" : "unknown");
+	if (r->started_at <= 0 || !gmtime_r(&t, &tm))
+		return;
+	if (style == DURA_DATE_ISO)
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int sign,
+                            const char *unit)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "n/a");
+	else if (sign)
+		snprintf(buf, len, "%+.*f%s", decimals, v, unit);
+	else
+		snprintf(buf, len, "%.*f%s", decimals, v, unit);
+}
+
+void dura_report_md_cell(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else if (*s == '\n' || *s == '\r')
+			fputc(' ', f);
+		else
+			fputc(*s, f);
+	}
+}
+
+int dura_report_write_file(const struct dura_report *r, const char *path,
+                           void (*write_fn)(FILE *f, const struct dura_report *r),
+                           char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!f) {
+		dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	write_fn(f, r);
+	int bad = fflush(f) != 0 || ferror(f);
+	if (f != stdout && fclose(f) != 0)
+		bad = 1;
+	if (bad) {
+		dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static double ratio(double a, double b)

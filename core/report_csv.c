@@ -7,7 +7,6 @@
 
 #include "report.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -57,9 +56,10 @@ static void field_number(FILE *f, double v)
 static void write_row(FILE *f, const struct dura_report_run *run)
 {
 	const struct dura_run_result *x = &run->result;
+	struct dura_report_figures v;
+	dura_report_run_figures(run, &v); /* NaN exactly where the JSON has null */
 	char cfg[32];
-	snprintf(cfg, sizeof cfg, "%u:%u", run->orch_workers, run->activity_workers);
-	int lat = x->latency.count > 0;
+	dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
 	field_string(f, run->provider, 1);
 	field_string(f, run->plugin, 0);
 	field_string(f, cfg, 0);
@@ -73,18 +73,17 @@ static void write_row(FILE *f, const struct dura_report_run *run)
 	field_uint(f, x->failed_app);
 	field_uint(f, x->timed_out);
 	field_uint(f, x->in_flight_at_end);
-	/* the same conditions as the JSON report's nulls */
-	field_number(f, run->ran ? x->success_pct : NAN);
-	field_number(f, run->ran ? x->orch_per_sec : NAN);
-	field_number(f, run->ran ? x->activities_per_sec : NAN);
-	field_number(f, run->ran && x->bound_orch_per_sec > 0 ? x->bound_fraction : NAN);
-	field_number(f, lat ? x->latency.p50_ms : NAN);
-	field_number(f, lat ? x->latency.p95_ms : NAN);
-	field_number(f, lat ? x->latency.p99_ms : NAN);
-	field_number(f, lat ? x->latency.avg_ms : NAN);
-	field_number(f, lat ? x->latency.max_ms : NAN);
-	field_number(f, dura_report_round_trips_per_orch(x));
-	field_number(f, x->completed ? x->cpu_ms_per_orch : NAN);
+	field_number(f, v.success_pct);
+	field_number(f, v.orch_per_sec);
+	field_number(f, v.activities_per_sec);
+	field_number(f, v.bound_fraction);
+	field_number(f, v.p50_ms);
+	field_number(f, v.p95_ms);
+	field_number(f, v.p99_ms);
+	field_number(f, v.avg_ms);
+	field_number(f, v.max_ms);
+	field_number(f, v.round_trips_per_orch);
+	field_number(f, v.cpu_ms_per_orch);
 	field_number(f, x->drain_ms);
 	fputs("\r\n", f);
 }
@@ -100,18 +99,5 @@ void dura_report_csv_write(FILE *f, const struct dura_report *r)
 
 int dura_report_csv(const struct dura_report *r, const char *path, char *err, size_t errlen)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-	if (!f) {
-		dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	dura_report_csv_write(f, r);
-	int bad = fflush(f) != 0 || ferror(f);
-	if (f != stdout && fclose(f) != 0)
-		bad = 1;
-	if (bad) {
-		dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return dura_report_write_file(r, path, dura_report_csv_write, err, errlen);
 }

@@ -7,11 +7,11 @@
 
 #include "report.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_writer.h" /* dura_utf8_len */
 #include "util.h"
 
 /* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
@@ -46,15 +46,8 @@ static void xml_text(FILE *f, const char *str)
 		else if (c < 0x80) fputc((int)c, f);
 		else {
 			/* a valid 2-4 byte sequence passes, anything else is '?' */
-			size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-			         : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-			size_t k = 1;
-			while (n && k < n && (s[k] & 0xc0) == 0x80)
-				k++;
-			int bad = n == 0 || k < n || (c == 0xe0 && s[1] < 0xa0) ||
-			          (c == 0xed && s[1] >= 0xa0) || (c == 0xf0 && s[1] < 0x90) ||
-			          (c == 0xf4 && s[1] >= 0x90);
-			if (bad) {
+			size_t n = dura_utf8_len(s, SIZE_MAX);
+			if (n == 0) {
 				fputc('?', f);
 				s++;
 				continue;
@@ -262,18 +255,5 @@ void dura_report_svg_write(FILE *f, const struct dura_report *r)
 
 int dura_report_svg(const struct dura_report *r, const char *path, char *err, size_t errlen)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-	if (!f) {
-		dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	dura_report_svg_write(f, r);
-	int bad = fflush(f) != 0 || ferror(f);
-	if (f != stdout && fclose(f) != 0)
-		bad = 1;
-	if (bad) {
-		dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return dura_report_write_file(r, path, dura_report_svg_write, err, errlen);
 }

@@ -15,12 +15,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "json_writer.h"
@@ -28,11 +26,8 @@
 
 static void write_entry(struct dura_json *j, const struct dura_report *r)
 {
-	char date[64] = "";
-	time_t t = (time_t)r->started_at;
-	struct tm tm;
-	if (r->started_at > 0 && gmtime_r(&t, &tm))
-		strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char date[64];
+	dura_report_date(r, DURA_DATE_ISO, date, sizeof date);
 	dura_json_begin_object(j);
 	dura_json_kv_string(j, "format", "durabench-track/1");
 	dura_json_kv_string(j, "date", date[0] ? date : NULL);
@@ -45,37 +40,23 @@ static void write_entry(struct dura_json *j, const struct dura_report *r)
 	dura_report_json_write_scenario(j, r->scenario);
 	dura_json_key(j, "providers");
 	dura_json_begin_array(j);
-	for (size_t i = 0; i < r->n_providers; i++) {
-		const struct dura_report_provider *p = &r->providers[i];
-		dura_json_begin_object(j);
-		dura_json_kv_string(j, "name", p->name);
-		dura_json_kv_string(j, "plugin", p->plugin);
-		dura_json_kv_string(j, "url", p->url);
-		dura_json_kv_number(j, "rtt_ms", p->rtt_ms >= 0 ? p->rtt_ms : NAN);
-		dura_json_kv_number(j, "emulated_rtt_ms", p->emulated_rtt_ms);
-		dura_json_end_object(j);
-	}
+	for (size_t i = 0; i < r->n_providers; i++)
+		dura_report_json_write_provider(j, &r->providers[i], 0);
 	dura_json_end_array(j);
 	dura_json_key(j, "runs");
 	dura_json_begin_array(j);
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
-		const struct dura_run_result *x = &run->result;
-		char cfg[32];
-		snprintf(cfg, sizeof cfg, "%u:%u", run->orch_workers, run->activity_workers);
-		int lat = x->latency.count > 0;
-		dura_json_begin_object(j);
-		dura_json_kv_string(j, "provider", run->provider);
-		dura_json_kv_string(j, "plugin", run->plugin);
-		dura_json_kv_string(j, "config", cfg);
+		struct dura_report_figures v;
+		dura_report_run_figures(run, &v);
+		dura_report_json_begin_run(j, run);
 		dura_json_kv_uint(j, "repeat", run->repeat_index);
 		dura_json_kv_bool(j, "ran", run->ran);
-		dura_json_kv_number(j, "orch_per_sec", run->ran ? x->orch_per_sec : NAN);
-		dura_json_kv_number(j, "latency_p50_ms", lat ? x->latency.p50_ms : NAN);
-		dura_json_kv_number(j, "latency_p99_ms", lat ? x->latency.p99_ms : NAN);
-		dura_json_kv_number(j, "success_pct", run->ran ? x->success_pct : NAN);
-		dura_json_kv_number(j, "bound_fraction",
-		                    run->ran && x->bound_orch_per_sec > 0 ? x->bound_fraction : NAN);
+		dura_json_kv_number(j, "orch_per_sec", v.orch_per_sec);
+		dura_json_kv_number(j, "latency_p50_ms", v.p50_ms);
+		dura_json_kv_number(j, "latency_p99_ms", v.p99_ms);
+		dura_json_kv_number(j, "success_pct", v.success_pct);
+		dura_json_kv_number(j, "bound_fraction", v.bound_fraction);
 		dura_json_end_object(j);
 	}
 	dura_json_end_array(j);

@@ -365,6 +365,19 @@ struct conc {
 	atomic_int done;            /* completed instances */
 };
 
+/* The fetch of a worker loop returned rc: 1 if it handed out an item; an
+ * empty fetch counts as idle, anything else as a failure. */
+static int fetched(struct conc *c, dura_rc rc, int *idle)
+{
+	if (rc == DURA_OK)
+		return 1;
+	if (rc == DURA_EMPTY)
+		(*idle)++;
+	else
+		atomic_fetch_add(&c->failures, 1);
+	return 0;
+}
+
 static void *orch_thread(void *arg)
 {
 	struct conc *c = arg;
@@ -372,17 +385,9 @@ static void *orch_thread(void *arg)
 	struct dura_orch_item *it = NULL;
 	int idle = 0;
 	while (atomic_load(&c->done) < N_INST && idle < 50) {
-		if (!it) {
-			dura_rc rc = ops->fetch_orchestration_item(c->st, 30000, 100, &it, &err);
-			if (rc == DURA_EMPTY) {
-				idle++;
-				continue;
-			}
-			if (rc != DURA_OK) {
-				atomic_fetch_add(&c->failures, 1);
-				continue;
-			}
-		}
+		if (!it && !fetched(c, ops->fetch_orchestration_item(c->st, 30000, 100, &it, &err),
+		                    &idle))
+			continue;
 		idle = 0;
 		int i = atoi(it->instance + 1);
 		if (atomic_fetch_add(&c->busy[i], 1) != 0)
@@ -419,17 +424,8 @@ static void *work_thread(void *arg)
 	struct dura_work_item *it = NULL;
 	int idle = 0;
 	while (atomic_load(&c->done) < N_INST && idle < 50) {
-		if (!it) {
-			dura_rc rc = ops->fetch_work_item(c->st, 30000, 100, &it, &err);
-			if (rc == DURA_EMPTY) {
-				idle++;
-				continue;
-			}
-			if (rc != DURA_OK) {
-				atomic_fetch_add(&c->failures, 1);
-				continue;
-			}
-		}
+		if (!it && !fetched(c, ops->fetch_work_item(c->st, 30000, 100, &it, &err), &idle))
+			continue;
 		idle = 0;
 		int i = atoi(it->instance + 1);
 		atomic_fetch_add(&c->works[i], 1);

@@ -648,8 +648,10 @@ static struct child spawn_cmd(char **argv)
 	return ch;
 }
 
-/* Reads everything until EOF (or 10 s) into buf. */
-static void slurp(int fd, char *buf, size_t len)
+/* Reads fd into buf (NUL-terminated) until EOF or 10 s.  With one_line,
+ * only the first line (the "listening on" banner, newline left out), byte
+ * by byte so nothing after it is consumed. */
+static void read_text(int fd, char *buf, size_t len, int one_line)
 {
 	size_t got = 0;
 	uint64_t deadline = dura_now_ms() + 10000;
@@ -657,27 +659,10 @@ static void slurp(int fd, char *buf, size_t len)
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
-		ssize_t r = read(fd, buf + got, len - 1 - got);
-		if (r <= 0)
+		ssize_t r = read(fd, buf + got, one_line ? 1 : len - 1 - got);
+		if (r <= 0 || (one_line && buf[got] == '\n'))
 			break;
 		got += (size_t)r;
-	}
-	buf[got] = '\0';
-}
-
-/* Reads the first line (the "listening on" banner). */
-static void read_line(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	uint64_t deadline = dura_now_ms() + 10000;
-	while (got + 1 < len && dura_now_ms() < deadline) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, 200) <= 0)
-			continue;
-		ssize_t r = read(fd, buf + got, 1);
-		if (r <= 0 || buf[got] == '\n')
-			break;
-		got++;
 	}
 	buf[got] = '\0';
 }
@@ -685,8 +670,8 @@ static void read_line(int fd, char *buf, size_t len)
 static int finish(struct child *ch, char *errtext, size_t errlen)
 {
 	char outrest[2048];
-	slurp(ch->out, outrest, sizeof outrest);
-	slurp(ch->err, errtext, errlen);
+	read_text(ch->out, outrest, sizeof outrest, 0);
+	read_text(ch->err, errtext, errlen, 0);
 	int status = 0;
 	waitpid(ch->pid, &status, 0);
 	close(ch->out);
@@ -745,7 +730,7 @@ static void test_cmd_run(void)
 	echo_run(&e);
 
 	char banner[512], errtext[4096];
-	read_line(relay.out, banner, sizeof banner);
+	read_text(relay.out, banner, sizeof banner, 1);
 	tap_diag("%s", banner);
 	int port = listened_port(banner);
 	tap_ok(port > 0 && strstr(banner, target), "cmd: prints where it listens and forwards");
@@ -763,7 +748,7 @@ static void test_cmd_run(void)
 	int rc = finish(&relay, errtext, sizeof errtext);
 	tap_ok(rc == 0, "cmd: exits 0 on SIGTERM (got %d)", rc);
 
-	read_line(ref.out, banner, sizeof banner);
+	read_text(ref.out, banner, sizeof banner, 1);
 	port = listened_port(banner);
 	fd = port > 0 ? connect_port(port) : -1;
 	tap_ok(fd >= 0 && wait_closed(fd, 5000), "cmd: client of a refusing target sees EOF");

@@ -102,3 +102,17 @@ dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
 	}
 	return rc;
 }
+
+dura_rc dura_pg_call_commit(struct dura_store *st, enum dura_pg_stmt s,
+                            struct dura_pg_params *p, enum dura_pg_retry policy,
+                            struct dura_err *err)
+{
+	PGresult *res;
+	dura_rc rc = dura_pg_call(st, s, p, policy, &res, err);
+	dura_pg_params_free(p);
+	if (rc != DURA_OK)
+		return rc;
+	PQclear(res);
+	atomic_fetch_add(&st->stats.commits, 1);
+	return DURA_OK;
+}

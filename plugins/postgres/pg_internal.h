@@ -11,6 +11,8 @@
  *   pg_errors.c      SQLSTATE -> dura_rc, one-line messages, masking
  *   pg_wire.c        binary parameters and binary array (de)coding
  *   pg_notify.c      LISTEN connection, long-poll waits and wake-ups
+ *   pg_ops_common.c  what the operations share: the long-poll fetch loop,
+ *                    the fetch call, abandon and renew by token
  *   pg_ops_orch.c    orchestration operations
  *   pg_ops_work.c    work item operations
  *   pg_ops_batch.c   work items in batches (fetch_work_items,
@@ -157,6 +159,13 @@ int dura_pg_array_open(struct dura_pg_array_reader *r, const char *value,
 int dura_pg_array_next(struct dura_pg_array_reader *r, const uint8_t **data,
                        size_t *len);
 
+/* Opens column col of row 0 of res as an array (SQL NULL reads as empty);
+ * 0, or -1 as dura_pg_array_open. */
+int dura_pg_col_array(const PGresult *res, int col, uint32_t elem_oid,
+                      struct dura_pg_array_reader *r);
+/* Column col of row 0 as a binary bigint; if_null when NULL or not 8 bytes. */
+int64_t dura_pg_col_int8(const PGresult *res, int col, int64_t if_null);
+
 uint64_t dura_pg_get_u64(const void *p); /* big-endian */
 uint32_t dura_pg_get_u32(const void *p);
 void dura_pg_put_u64(void *p, uint64_t v);
@@ -176,6 +185,9 @@ struct dura_pg_params {
 void dura_pg_params_init(struct dura_pg_params *p);
 void dura_pg_param_int8(struct dura_pg_params *p, int64_t v);
 void dura_pg_param_int4(struct dura_pg_params *p, int32_t v);
+/* An integer parameter from an unsigned count or duration, saturated at
+ * INT32_MAX (lock_ms, delay_ms, max items: never wraps negative). */
+void dura_pg_param_int4_sat(struct dura_pg_params *p, uint64_t v);
 void dura_pg_param_bool(struct dura_pg_params *p, int v);
 void dura_pg_param_text(struct dura_pg_params *p, const char *s); /* NULL ok */
 void dura_pg_param_bytea(struct dura_pg_params *p, const void *d, size_t n);
@@ -323,6 +335,13 @@ dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
                      struct dura_pg_params *p, enum dura_pg_retry policy,
                      PGresult **out, struct dura_err *err);
 
+/* dura_pg_call for a statement whose result says nothing beyond success
+ * (enqueue, ack, abandon, renew): frees p, discards the result and counts
+ * the commit (stats.commits) on DURA_OK. */
+dura_rc dura_pg_call_commit(struct dura_store *st, enum dura_pg_stmt s,
+                            struct dura_pg_params *p, enum dura_pg_retry policy,
+                            struct dura_err *err);
+
 /* ---- waiting (pg_notify.c) ---- */
 
 dura_rc dura_pg_waitq_init(struct dura_pg_waitq *w);
@@ -352,6 +371,37 @@ dura_rc dura_pg_listener_start(struct dura_store *st, struct dura_err *err);
 void dura_pg_listener_stop(struct dura_store *st);
 
 uint64_t dura_pg_now_ns(void);
+
+/* ---- what the operations share (pg_ops_common.c) ---- */
+
+/* One server fetch of a long poll: DURA_OK with the item(s) handed out
+ * through ctx, DURA_EMPTY with *next_ms (-1: nothing pending), or an
+ * error. */
+typedef dura_rc (*dura_pg_fetch_fn)(struct dura_store *st, void *ctx, int64_t *next_ms,
+                                    struct dura_err *err);
+/* The long poll of every fetch operation on queue q: fetch (skipping the
+ * round trip while the queue is known empty) and, while nothing is found,
+ * wait up to wait_ms for a wake-up and fetch again.  Counts the commit of a
+ * successful fetch and every empty one.  DURA_EMPTY when wait_ms passed. */
+dura_rc dura_pg_poll(struct dura_store *st, enum dura_pg_queue q, uint32_t wait_ms,
+                     dura_pg_fetch_fn fetch, void *ctx, struct dura_err *err);
+/* A fetch (or the fetch part of an ack+fetch) started at generation gen
+ * found nothing: counts it (stats.empty_fetches) and notes queue q empty. */
+void dura_pg_fetched_nothing(struct dura_store *st, enum dura_pg_queue q, uint64_t gen,
+                             int64_t next_ms);
+/* The server part of a fetch: statement s (lock_ms[, max_items]) with
+ * retries (a lost reply costs at most a lock that expires).  max_items 0:
+ * a single-item statement without that parameter.  On DURA_OK *res is the
+ * result (caller PQclears). */
+dura_rc dura_pg_call_fetch(struct dura_store *st, enum dura_pg_stmt s, uint32_t lock_ms,
+                           size_t max_items, PGresult **res, struct dura_err *err);
+/* abandon_orchestration_item / abandon_work_item: statement s (token,
+ * delay, notify), then wakes one fetcher of queue q. */
+dura_rc dura_pg_abandon(struct dura_store *st, enum dura_pg_stmt s, enum dura_pg_queue q,
+                        uint64_t token, uint32_t delay_ms, struct dura_err *err);
+/* renew_orchestration_lock / renew_work_lock: statement s (token, extend). */
+dura_rc dura_pg_renew(struct dura_store *st, enum dura_pg_stmt s, uint64_t token,
+                      uint32_t extend_ms, struct dura_err *err);
 
 /* ---- operations ---- */
 

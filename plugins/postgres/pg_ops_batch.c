@@ -27,19 +27,6 @@
 /* columns of dura_fetch_works; dura_ack_fetch_works has o_acked first */
 enum { COL_TOKENS, COL_INSTANCES, COL_BODIES, COL_ATTEMPTS, COL_NEXT_MS, N_COLS };
 
-static int32_t clamp_i32(uint64_t v)
-{
-	return v > INT32_MAX ? INT32_MAX : (int32_t)v;
-}
-
-static int open_col(PGresult *res, int col, uint32_t oid,
-                    struct dura_pg_array_reader *r)
-{
-	if (PQgetisnull(res, 0, col))
-		return dura_pg_array_open(r, NULL, 0, oid);
-	return dura_pg_array_open(r, PQgetvalue(res, 0, col), PQgetlength(res, 0, col), oid);
-}
-
 static void release_all(struct dura_store *st, struct dura_work_item **items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -62,16 +49,14 @@ static dura_rc parse_items(struct dura_store *st, PGresult *res, int base, size_
 		return DURA_PERMANENT;
 	}
 	struct dura_pg_array_reader tok, inst, body, att;
-	if (open_col(res, base + COL_TOKENS, PG_OID_INT8, &tok) != 0 ||
-	    open_col(res, base + COL_INSTANCES, PG_OID_TEXT, &inst) != 0 ||
-	    open_col(res, base + COL_BODIES, PG_OID_BYTEA, &body) != 0 ||
-	    open_col(res, base + COL_ATTEMPTS, PG_OID_INT4, &att) != 0 ||
+	if (dura_pg_col_array(res, base + COL_TOKENS, PG_OID_INT8, &tok) != 0 ||
+	    dura_pg_col_array(res, base + COL_INSTANCES, PG_OID_TEXT, &inst) != 0 ||
+	    dura_pg_col_array(res, base + COL_BODIES, PG_OID_BYTEA, &body) != 0 ||
+	    dura_pg_col_array(res, base + COL_ATTEMPTS, PG_OID_INT4, &att) != 0 ||
 	    inst.n != tok.n || body.n != tok.n || att.n != tok.n || tok.n > max)
 		goto malformed;
 	if (tok.n == 0) {
-		int c = base + COL_NEXT_MS;
-		if (!PQgetisnull(res, 0, c) && PQgetlength(res, 0, c) == 8)
-			*next_ms = (int64_t)dura_pg_get_u64(PQgetvalue(res, 0, c));
+		*next_ms = dura_pg_col_int8(res, base + COL_NEXT_MS, -1);
 		return DURA_EMPTY;
 	}
 	for (uint32_t i = 0; i < tok.n; i++) {
@@ -100,6 +85,29 @@ malformed:
 	return DURA_PERMANENT;
 }
 
+/* What one fetch of dura_pg_fetch_work_items needs (dura_pg_poll). */
+struct fetch_ctx {
+	uint32_t lock_ms;
+	size_t max_items;
+	struct dura_work_item **items;
+	size_t *n_items;
+};
+
+static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
+                          struct dura_err *err)
+{
+	struct fetch_ctx *f = ctx;
+	PGresult *res;
+	/* max_items > 0: checked by dura_pg_fetch_work_items */
+	dura_rc rc = dura_pg_call_fetch(st, PG_STMT_FETCH_WORKS, f->lock_ms, f->max_items, &res,
+	                                err);
+	if (rc != DURA_OK)
+		return rc;
+	rc = parse_items(st, res, 0, f->max_items, f->items, f->n_items, next_ms, err);
+	PQclear(res);
+	return rc;
+}
+
 dura_rc dura_pg_fetch_work_items(dura_store *st, uint32_t lock_ms, uint32_t wait_ms,
                                  size_t max_items, struct dura_work_item **items,
                                  size_t *n_items, struct dura_err *err)
@@ -109,35 +117,8 @@ dura_rc dura_pg_fetch_work_items(dura_store *st, uint32_t lock_ms, uint32_t wait
 		dura_pg_err(err, "fetch_work_items: max_items is 0");
 		return DURA_PERMANENT;
 	}
-	uint64_t deadline = dura_pg_now_ns() + (uint64_t)wait_ms * 1000000ull;
-	for (;;) {
-		uint64_t gen = dura_pg_gen(st, PG_Q_WORK);
-		if (!(wait_ms > 0 && dura_pg_known_empty(st, PG_Q_WORK))) {
-			struct dura_pg_params p;
-			dura_pg_params_init(&p);
-			dura_pg_param_int4(&p, clamp_i32(lock_ms));
-			dura_pg_param_int4(&p, clamp_i32(max_items));
-			PGresult *res;
-			dura_rc rc = dura_pg_call(st, PG_STMT_FETCH_WORKS, &p, PG_RETRY_ALWAYS,
-			                          &res, err);
-			dura_pg_params_free(&p);
-			if (rc != DURA_OK)
-				return rc;
-			int64_t next_ms;
-			rc = parse_items(st, res, 0, max_items, items, n_items, &next_ms, err);
-			PQclear(res);
-			if (rc == DURA_OK) {
-				atomic_fetch_add(&st->stats.commits, 1);
-				return DURA_OK;
-			}
-			if (rc != DURA_EMPTY)
-				return rc;
-			atomic_fetch_add(&st->stats.empty_fetches, 1);
-			dura_pg_note_empty(st, PG_Q_WORK, gen, next_ms);
-		}
-		if (wait_ms == 0 || !dura_pg_wait(st, PG_Q_WORK, gen, deadline))
-			return DURA_EMPTY;
-	}
+	struct fetch_ctx f = { lock_ms, max_items, items, n_items };
+	return dura_pg_poll(st, PG_Q_WORK, wait_ms, fetch_once, &f, err);
 }
 
 dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_t *tokens,
@@ -175,8 +156,8 @@ dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_
 		}
 	}
 	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
-	dura_pg_param_int4(&p, clamp_i32(lock_ms));
-	dura_pg_param_int4(&p, clamp_i32(max_next));
+	dura_pg_param_int4_sat(&p, lock_ms);
+	dura_pg_param_int4_sat(&p, max_next);
 	PGresult *res;
 	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_FETCH_WORKS, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
@@ -186,7 +167,7 @@ dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_
 	/* the acks committed: from here on the return code is DURA_OK */
 	struct dura_pg_array_reader acked;
 	if (PQntuples(res) != 1 || PQnfields(res) < 1 + N_COLS ||
-	    open_col(res, 0, PG_OID_BOOL, &acked) != 0 || acked.n != n) {
+	    dura_pg_col_array(res, 0, PG_OID_BOOL, &acked) != 0 || acked.n != n) {
 		PQclear(res);
 		dura_pg_err(err, "PostgreSQL batch work ack: malformed result");
 		return DURA_PERMANENT;
@@ -204,10 +185,8 @@ dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_
 	if (max_next > 0) {
 		int64_t next_ms;
 		struct dura_err ferr;
-		if (parse_items(st, res, 1, max_next, next, n_next, &next_ms, &ferr) == DURA_EMPTY) {
-			atomic_fetch_add(&st->stats.empty_fetches, 1);
-			dura_pg_note_empty(st, PG_Q_WORK, gen, next_ms);
-		}
+		if (parse_items(st, res, 1, max_next, next, n_next, &next_ms, &ferr) == DURA_EMPTY)
+			dura_pg_fetched_nothing(st, PG_Q_WORK, gen, next_ms);
 	}
 	PQclear(res);
 	return DURA_OK;

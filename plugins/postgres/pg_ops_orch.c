@@ -25,31 +25,11 @@ struct pg_orch_item {
 	struct dura_event *events;
 };
 
-static int32_t clamp_ms(uint32_t ms)
-{
-	return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
-}
-
-static int64_t col_int8(const PGresult *res, int col, int64_t if_null)
-{
-	if (PQgetisnull(res, 0, col) || PQgetlength(res, 0, col) != 8)
-		return if_null;
-	return (int64_t)dura_pg_get_u64(PQgetvalue(res, 0, col));
-}
-
 static int32_t col_int4(const PGresult *res, int col, int32_t if_null)
 {
 	if (PQgetisnull(res, 0, col) || PQgetlength(res, 0, col) != 4)
 		return if_null;
 	return (int32_t)dura_pg_get_u32(PQgetvalue(res, 0, col));
-}
-
-static int open_array(const PGresult *res, int col, uint32_t oid,
-                      struct dura_pg_array_reader *r)
-{
-	if (PQgetisnull(res, 0, col))
-		return dura_pg_array_open(r, NULL, 0, oid);
-	return dura_pg_array_open(r, PQgetvalue(res, 0, col), PQgetlength(res, 0, col), oid);
 }
 
 /* Turns the result row into an item.  Takes ownership of res in every
@@ -69,15 +49,15 @@ static dura_rc parse_item(struct dura_store *st, PGresult *res,
 	if (lost > 0)
 		atomic_fetch_add(&st->stats.lock_conflicts, (uint64_t)lost);
 	if (PQgetisnull(res, 0, COL_TOKEN)) {
-		*next_ms = col_int8(res, COL_NEXT_MS, -1);
+		*next_ms = dura_pg_col_int8(res, COL_NEXT_MS, -1);
 		PQclear(res);
 		return DURA_EMPTY;
 	}
 	struct dura_pg_array_reader bodies, attempts, ids, hbodies;
-	if (open_array(res, COL_BODIES, PG_OID_BYTEA, &bodies) != 0 ||
-	    open_array(res, COL_ATTEMPTS, PG_OID_INT4, &attempts) != 0 ||
-	    open_array(res, COL_HIST_IDS, PG_OID_INT8, &ids) != 0 ||
-	    open_array(res, COL_HIST_BODIES, PG_OID_BYTEA, &hbodies) != 0 ||
+	if (dura_pg_col_array(res, COL_BODIES, PG_OID_BYTEA, &bodies) != 0 ||
+	    dura_pg_col_array(res, COL_ATTEMPTS, PG_OID_INT4, &attempts) != 0 ||
+	    dura_pg_col_array(res, COL_HIST_IDS, PG_OID_INT8, &ids) != 0 ||
+	    dura_pg_col_array(res, COL_HIST_BODIES, PG_OID_BYTEA, &hbodies) != 0 ||
 	    bodies.n != attempts.n || ids.n != hbodies.n || bodies.n == 0)
 		goto malformed;
 
@@ -118,9 +98,9 @@ static dura_rc parse_item(struct dura_store *st, PGresult *res,
 	it->res = res;
 	it->msgs = msgs;
 	it->events = events;
-	it->pub.token = (uint64_t)col_int8(res, COL_TOKEN, 0);
+	it->pub.token = (uint64_t)dura_pg_col_int8(res, COL_TOKEN, 0);
 	it->pub.instance = PQgetvalue(res, 0, COL_INSTANCE); /* NUL-terminated */
-	it->pub.execution = (uint64_t)col_int8(res, COL_EXECUTION, 0);
+	it->pub.execution = (uint64_t)dura_pg_col_int8(res, COL_EXECUTION, 0);
 	it->pub.messages = msgs;
 	it->pub.n_messages = bodies.n;
 	it->pub.history = events;
@@ -179,32 +159,30 @@ dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
 	dura_pg_param_int8(&p, (int64_t)key);
 	add_messages(&p, msgs, n);
 	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
-	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_ENQUEUE, &p, PG_RETRY_KEYED, &res, err);
-	dura_pg_params_free(&p);
+	dura_rc rc = dura_pg_call_commit(st, PG_STMT_ENQUEUE, &p, PG_RETRY_KEYED, err);
 	if (rc == DURA_RETRY)
 		dura_pg_enqueue_key_unsettled(st, msgs, n, key);
 	if (rc != DURA_OK)
 		return rc;
-	PQclear(res);
-	atomic_fetch_add(&st->stats.commits, 1);
 	dura_pg_wake(st, PG_Q_ORCH, n > PG_WAKE_ALL ? PG_WAKE_ALL : (unsigned)n);
 	return DURA_OK;
 }
 
-static dura_rc fetch_once(struct dura_store *st, uint32_t lock_ms,
-                          struct dura_orch_item **out, int64_t *next_ms,
+/* What one fetch of dura_pg_fetch_orchestration_item needs (dura_pg_poll). */
+struct fetch_ctx {
+	uint32_t lock_ms;
+	struct dura_orch_item **out;
+};
+
+static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
                           struct dura_err *err)
 {
-	struct dura_pg_params p;
-	dura_pg_params_init(&p);
-	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	struct fetch_ctx *f = ctx;
 	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_FETCH_ORCH, &p, PG_RETRY_ALWAYS, &res, err);
-	dura_pg_params_free(&p);
+	dura_rc rc = dura_pg_call_fetch(st, PG_STMT_FETCH_ORCH, f->lock_ms, 0, &res, err);
 	if (rc != DURA_OK)
 		return rc;
-	return parse_item(st, res, out, next_ms, err);
+	return parse_item(st, res, f->out, next_ms, err);
 }
 
 dura_rc dura_pg_fetch_orchestration_item(dura_store *st, uint32_t lock_ms,
@@ -213,24 +191,8 @@ dura_rc dura_pg_fetch_orchestration_item(dura_store *st, uint32_t lock_ms,
                                          struct dura_err *err)
 {
 	*out = NULL;
-	uint64_t deadline = dura_pg_now_ns() + (uint64_t)wait_ms * 1000000ull;
-	for (;;) {
-		uint64_t gen = dura_pg_gen(st, PG_Q_ORCH);
-		if (!(wait_ms > 0 && dura_pg_known_empty(st, PG_Q_ORCH))) {
-			int64_t next_ms;
-			dura_rc rc = fetch_once(st, lock_ms, out, &next_ms, err);
-			if (rc == DURA_OK) {
-				atomic_fetch_add(&st->stats.commits, 1);
-				return DURA_OK;
-			}
-			if (rc != DURA_EMPTY)
-				return rc;
-			atomic_fetch_add(&st->stats.empty_fetches, 1);
-			dura_pg_note_empty(st, PG_Q_ORCH, gen, next_ms);
-		}
-		if (wait_ms == 0 || !dura_pg_wait(st, PG_Q_ORCH, gen, deadline))
-			return DURA_EMPTY;
-	}
+	struct fetch_ctx f = { lock_ms, out };
+	return dura_pg_poll(st, PG_Q_ORCH, wait_ms, fetch_once, &f, err);
 }
 
 static void ack_params(struct dura_store *st, struct dura_pg_params *p,
@@ -318,7 +280,7 @@ dura_rc dura_pg_ack_orchestration_item_and_fetch(dura_store *st,
 	struct dura_pg_params p;
 	dura_pg_params_init(&p);
 	ack_params(st, &p, token, ack);
-	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	dura_pg_param_int4_sat(&p, lock_ms);
 	PGresult *res;
 	rc = dura_pg_call(st, PG_STMT_ACK_FETCH_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
@@ -344,36 +306,12 @@ dura_rc dura_pg_abandon_orchestration_item(dura_store *st, uint64_t token,
                                            uint32_t delay_ms,
                                            struct dura_err *err)
 {
-	struct dura_pg_params p;
-	dura_pg_params_init(&p);
-	dura_pg_param_int8(&p, (int64_t)token);
-	dura_pg_param_int4(&p, clamp_ms(delay_ms));
-	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
-	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_ABANDON_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
-	dura_pg_params_free(&p);
-	if (rc != DURA_OK)
-		return rc;
-	PQclear(res);
-	atomic_fetch_add(&st->stats.commits, 1);
-	dura_pg_wake(st, PG_Q_ORCH, 1);
-	return DURA_OK;
+	return dura_pg_abandon(st, PG_STMT_ABANDON_ORCH, PG_Q_ORCH, token, delay_ms, err);
 }
 
 dura_rc dura_pg_renew_orchestration_lock(dura_store *st, uint64_t token,
                                          uint32_t extend_ms,
                                          struct dura_err *err)
 {
-	struct dura_pg_params p;
-	dura_pg_params_init(&p);
-	dura_pg_param_int8(&p, (int64_t)token);
-	dura_pg_param_int4(&p, clamp_ms(extend_ms));
-	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_RENEW_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
-	dura_pg_params_free(&p);
-	if (rc != DURA_OK)
-		return rc;
-	PQclear(res);
-	atomic_fetch_add(&st->stats.commits, 1);
-	return DURA_OK;
+	return dura_pg_renew(st, PG_STMT_RENEW_ORCH, token, extend_ms, err);
 }

@@ -17,11 +17,6 @@ struct pg_work_item {
 	PGresult *res;
 };
 
-static int32_t clamp_ms(uint32_t ms)
-{
-	return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
-}
-
 /* Takes ownership of res.  DURA_EMPTY with *next_ms if nothing was
  * fetched. */
 static dura_rc parse_item(PGresult *res, struct dura_work_item **out,
@@ -35,8 +30,7 @@ static dura_rc parse_item(PGresult *res, struct dura_work_item **out,
 		return DURA_PERMANENT;
 	}
 	if (PQgetisnull(res, 0, COL_TOKEN)) {
-		if (!PQgetisnull(res, 0, COL_NEXT_MS) && PQgetlength(res, 0, COL_NEXT_MS) == 8)
-			*next_ms = (int64_t)dura_pg_get_u64(PQgetvalue(res, 0, COL_NEXT_MS));
+		*next_ms = dura_pg_col_int8(res, COL_NEXT_MS, -1);
 		PQclear(res);
 		return DURA_EMPTY;
 	}
@@ -94,19 +88,21 @@ void dura_pg_release_work_item(dura_store *st, struct dura_work_item *item)
 	free(it);
 }
 
-static dura_rc fetch_once(struct dura_store *st, uint32_t lock_ms,
-                          struct dura_work_item **out, int64_t *next_ms,
+/* What one fetch of dura_pg_fetch_work_item needs (dura_pg_poll). */
+struct fetch_ctx {
+	uint32_t lock_ms;
+	struct dura_work_item **out;
+};
+
+static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
                           struct dura_err *err)
 {
-	struct dura_pg_params p;
-	dura_pg_params_init(&p);
-	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	struct fetch_ctx *f = ctx;
 	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_FETCH_WORK, &p, PG_RETRY_ALWAYS, &res, err);
-	dura_pg_params_free(&p);
+	dura_rc rc = dura_pg_call_fetch(st, PG_STMT_FETCH_WORK, f->lock_ms, 0, &res, err);
 	if (rc != DURA_OK)
 		return rc;
-	return parse_item(res, out, next_ms, err);
+	return parse_item(res, f->out, next_ms, err);
 }
 
 dura_rc dura_pg_fetch_work_item(dura_store *st, uint32_t lock_ms,
@@ -114,24 +110,8 @@ dura_rc dura_pg_fetch_work_item(dura_store *st, uint32_t lock_ms,
                                 struct dura_err *err)
 {
 	*out = NULL;
-	uint64_t deadline = dura_pg_now_ns() + (uint64_t)wait_ms * 1000000ull;
-	for (;;) {
-		uint64_t gen = dura_pg_gen(st, PG_Q_WORK);
-		if (!(wait_ms > 0 && dura_pg_known_empty(st, PG_Q_WORK))) {
-			int64_t next_ms;
-			dura_rc rc = fetch_once(st, lock_ms, out, &next_ms, err);
-			if (rc == DURA_OK) {
-				atomic_fetch_add(&st->stats.commits, 1);
-				return DURA_OK;
-			}
-			if (rc != DURA_EMPTY)
-				return rc;
-			atomic_fetch_add(&st->stats.empty_fetches, 1);
-			dura_pg_note_empty(st, PG_Q_WORK, gen, next_ms);
-		}
-		if (wait_ms == 0 || !dura_pg_wait(st, PG_Q_WORK, gen, deadline))
-			return DURA_EMPTY;
-	}
+	struct fetch_ctx f = { lock_ms, out };
+	return dura_pg_poll(st, PG_Q_WORK, wait_ms, fetch_once, &f, err);
 }
 
 static void ack_params(struct dura_store *st, struct dura_pg_params *p,
@@ -157,13 +137,9 @@ dura_rc dura_pg_ack_work_item(dura_store *st, uint64_t token,
 	struct dura_pg_params p;
 	dura_pg_params_init(&p);
 	ack_params(st, &p, token, completion);
-	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
-	dura_pg_params_free(&p);
+	dura_rc rc = dura_pg_call_commit(st, PG_STMT_ACK_WORK, &p, PG_RETRY_IF_UNSENT, err);
 	if (rc != DURA_OK)
 		return rc;
-	PQclear(res);
-	atomic_fetch_add(&st->stats.commits, 1);
 	if (completion)
 		dura_pg_wake(st, PG_Q_ORCH, 1);
 	return DURA_OK;
@@ -180,7 +156,7 @@ dura_rc dura_pg_ack_work_item_and_fetch(dura_store *st, uint64_t token,
 	struct dura_pg_params p;
 	dura_pg_params_init(&p);
 	ack_params(st, &p, token, completion);
-	dura_pg_param_int4(&p, clamp_ms(lock_ms));
+	dura_pg_param_int4_sat(&p, lock_ms);
 	PGresult *res;
 	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_FETCH_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
@@ -191,47 +167,19 @@ dura_rc dura_pg_ack_work_item_and_fetch(dura_store *st, uint64_t token,
 		dura_pg_wake(st, PG_Q_ORCH, 1);
 	int64_t next_ms;
 	struct dura_err ferr;
-	if (parse_item(res, next, &next_ms, &ferr) == DURA_EMPTY) {
-		atomic_fetch_add(&st->stats.empty_fetches, 1);
-		dura_pg_note_empty(st, PG_Q_WORK, gen, next_ms);
-	}
+	if (parse_item(res, next, &next_ms, &ferr) == DURA_EMPTY)
+		dura_pg_fetched_nothing(st, PG_Q_WORK, gen, next_ms);
 	return DURA_OK;
 }
 
 dura_rc dura_pg_abandon_work_item(dura_store *st, uint64_t token,
                                   uint32_t delay_ms, struct dura_err *err)
 {
-	struct dura_pg_params p;
-	dura_pg_params_init(&p);
-	dura_pg_param_int8(&p, (int64_t)token);
-	dura_pg_param_int4(&p, clamp_ms(delay_ms));
-	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
-	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_ABANDON_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
-	dura_pg_params_free(&p);
-	if (rc != DURA_OK)
-		return rc;
-	PQclear(res);
-	atomic_fetch_add(&st->stats.commits, 1);
-	dura_pg_wake(st, PG_Q_WORK, 1);
-	return DURA_OK;
+	return dura_pg_abandon(st, PG_STMT_ABANDON_WORK, PG_Q_WORK, token, delay_ms, err);
 }
 
 dura_rc dura_pg_renew_work_lock(dura_store *st, uint64_t token,
                                 uint32_t extend_ms, struct dura_err *err)
 {
-	struct dura_pg_params p;
-	dura_pg_params_init(&p);
-	dura_pg_param_int8(&p, (int64_t)token);
-	dura_pg_param_int4(&p, clamp_ms(extend_ms));
-	PGresult *res;
-	dura_rc rc = dura_pg_call(st, PG_STMT_RENEW_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
-	dura_pg_params_free(&p);
-	if (rc != DURA_OK)
-		return rc;
-	PQclear(res);
-	/* no wake-up: a waiter that planned to look at the old expiry only
-	 * looks once too early */
-	atomic_fetch_add(&st->stats.commits, 1);
-	return DURA_OK;
+	return dura_pg_renew(st, PG_STMT_RENEW_WORK, token, extend_ms, err);
 }

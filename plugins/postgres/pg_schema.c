@@ -45,16 +45,52 @@
 
 #include "pg_internal.h"
 
+/* Shared fragments: the same text wherever the same thing is meant, so the
+ * two queues and the lock checks cannot drift apart. */
+
+/* Storage settings of the hot tables (many deletes and updates): vacuum
+ * after a fixed number of dead rows, without cost-based throttling. */
+#define HOT_TABLE_VACUUM \
+"autovacuum_vacuum_scale_factor = 0.0,\n" \
+"        autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0"
+
+/* orch_queue and work_queue have the same shape. */
+#define QUEUE_TABLE(name) \
+"CREATE TABLE " name " (\n" \
+"  id bigint GENERATED ALWAYS AS IDENTITY,\n" \
+"  instance text NOT NULL,\n" \
+"  visible_at timestamptz NOT NULL,\n" \
+"  lock_token bigint,\n" \
+"  attempts integer NOT NULL DEFAULT 0,\n" \
+"  body bytea NOT NULL\n" \
+") WITH (fillfactor = 80, " HOT_TABLE_VACUUM ");\n"
+
+/* After the statement that must have found the row p_token holds: the
+ * lock-lost error every ack/abandon/renew raises (SQLSTATE DBL01, mapped
+ * to DURA_LOCK_LOST by pg_errors.c).  kind: "orchestration", "work item". */
+#define LOCK_LOST(kind) \
+"  IF NOT FOUND THEN\n" \
+"    RAISE EXCEPTION '" kind " lock token % is unknown, expired or already released', p_token\n" \
+"      USING ERRCODE = 'DBL01';\n" \
+"  END IF;\n"
+
+/* Ack and abandon of an orchestration item: release the instance lock
+ * p_token still holds (into v_inst), or raise lock-lost. */
+#define RELEASE_ORCH_LOCK \
+"  DELETE FROM instance_locks l WHERE l.token = p_token AND l.locked_until > v_ts\n" \
+"  RETURNING l.instance INTO v_inst;\n" \
+LOCK_LOST("orchestration")
+
+/* A work fetch that found nothing: time until the next item becomes
+ * visible (NULL: none pending), then return. */
+#define WORK_NEXT_MS_AND_RETURN \
+"    o_next_ms := ceil(extract(epoch FROM (\n" \
+"        (SELECT min(w.visible_at) FROM work_queue w WHERE w.visible_at > v_ts)\n" \
+"        - v_ts)) * 1000)::bigint;\n" \
+"    RETURN;\n"
+
 static const char schema_ddl[] =
-"CREATE TABLE orch_queue (\n"
-"  id bigint GENERATED ALWAYS AS IDENTITY,\n"
-"  instance text NOT NULL,\n"
-"  visible_at timestamptz NOT NULL,\n"
-"  lock_token bigint,\n"
-"  attempts integer NOT NULL DEFAULT 0,\n"
-"  body bytea NOT NULL\n"
-") WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.0,\n"
-"        autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);\n"
+QUEUE_TABLE("orch_queue")
 "CREATE INDEX orch_queue_visible ON orch_queue (visible_at, id);\n"
 "CREATE INDEX orch_queue_instance ON orch_queue (instance, id);\n"
 "\n"
@@ -62,19 +98,10 @@ static const char schema_ddl[] =
 "  instance text PRIMARY KEY,\n"
 "  token bigint NOT NULL,\n"
 "  locked_until timestamptz NOT NULL\n"
-") WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.0,\n"
-"        autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);\n"
+") WITH (fillfactor = 50, " HOT_TABLE_VACUUM ");\n"
 "CREATE UNIQUE INDEX instance_locks_token ON instance_locks (token);\n"
 "\n"
-"CREATE TABLE work_queue (\n"
-"  id bigint GENERATED ALWAYS AS IDENTITY,\n"
-"  instance text NOT NULL,\n"
-"  visible_at timestamptz NOT NULL,\n"
-"  lock_token bigint,\n"
-"  attempts integer NOT NULL DEFAULT 0,\n"
-"  body bytea NOT NULL\n"
-") WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.0,\n"
-"        autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0);\n"
+QUEUE_TABLE("work_queue")
 "CREATE INDEX work_queue_visible ON work_queue (visible_at, id);\n"
 "CREATE INDEX work_queue_token ON work_queue (lock_token) WHERE lock_token IS NOT NULL;\n"
 "\n"
@@ -218,12 +245,7 @@ static const char schema_ddl[] =
 "  v_inst text;\n"
 "  v_more boolean;\n"
 "BEGIN\n"
-"  DELETE FROM instance_locks l WHERE l.token = p_token AND l.locked_until > v_ts\n"
-"  RETURNING l.instance INTO v_inst;\n"
-"  IF NOT FOUND THEN\n"
-"    RAISE EXCEPTION 'orchestration lock token % is unknown, expired or already released', p_token\n"
-"      USING ERRCODE = 'DBL01';\n"
-"  END IF;\n"
+RELEASE_ORCH_LOCK
 "  DELETE FROM orch_queue q WHERE q.instance = v_inst AND q.lock_token = p_token;\n"
 "  IF cardinality(p_hist_ids) > 0 THEN\n"
 "    INSERT INTO history (instance, execution, event_id, body)\n"
@@ -296,12 +318,7 @@ static const char schema_ddl[] =
 "  v_ts timestamptz := clock_timestamp();\n"
 "  v_inst text;\n"
 "BEGIN\n"
-"  DELETE FROM instance_locks l WHERE l.token = p_token AND l.locked_until > v_ts\n"
-"  RETURNING l.instance INTO v_inst;\n"
-"  IF NOT FOUND THEN\n"
-"    RAISE EXCEPTION 'orchestration lock token % is unknown, expired or already released', p_token\n"
-"      USING ERRCODE = 'DBL01';\n"
-"  END IF;\n"
+RELEASE_ORCH_LOCK
 "  UPDATE orch_queue q\n"
 "     SET lock_token = NULL,\n"
 "         visible_at = greatest(q.visible_at, v_ts + greatest(p_delay_ms, 0) * interval '1 millisecond')\n"
@@ -318,10 +335,7 @@ static const char schema_ddl[] =
 "  UPDATE instance_locks l\n"
 "     SET locked_until = v_ts + greatest(p_extend_ms, 0) * interval '1 millisecond'\n"
 "   WHERE l.token = p_token AND l.locked_until > v_ts;\n"
-"  IF NOT FOUND THEN\n"
-"    RAISE EXCEPTION 'orchestration lock token % is unknown, expired or already released', p_token\n"
-"      USING ERRCODE = 'DBL01';\n"
-"  END IF;\n"
+LOCK_LOST("orchestration")
 "END $fn$;\n"
 "\n"
 /* ---- work items ---- */
@@ -339,10 +353,7 @@ static const char schema_ddl[] =
 "   LIMIT 1\n"
 "   FOR UPDATE SKIP LOCKED;\n"
 "  IF NOT FOUND THEN\n"
-"    o_next_ms := ceil(extract(epoch FROM (\n"
-"        (SELECT min(w.visible_at) FROM work_queue w WHERE w.visible_at > v_ts)\n"
-"        - v_ts)) * 1000)::bigint;\n"
-"    RETURN;\n"
+WORK_NEXT_MS_AND_RETURN
 "  END IF;\n"
 "  o_token := nextval('lock_tokens');\n"
 "  UPDATE work_queue w\n"
@@ -358,10 +369,7 @@ static const char schema_ddl[] =
 "DECLARE v_ts timestamptz := clock_timestamp();\n"
 "BEGIN\n"
 "  DELETE FROM work_queue w WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
-"  IF NOT FOUND THEN\n"
-"    RAISE EXCEPTION 'work item lock token % is unknown, expired or already released', p_token\n"
-"      USING ERRCODE = 'DBL01';\n"
-"  END IF;\n"
+LOCK_LOST("work item")
 "  IF p_inst IS NOT NULL THEN\n"
 "    INSERT INTO orch_queue (instance, visible_at, body)\n"
 "    VALUES (p_inst, v_ts + greatest(p_delay, 0) * interval '1 millisecond', p_body);\n"
@@ -406,10 +414,7 @@ static const char schema_ddl[] =
 "           LIMIT p_max\n"
 "           FOR UPDATE SKIP LOCKED) c;\n"
 "  IF v_rows IS NULL THEN\n"
-"    o_next_ms := ceil(extract(epoch FROM (\n"
-"        (SELECT min(w.visible_at) FROM work_queue w WHERE w.visible_at > v_ts)\n"
-"        - v_ts)) * 1000)::bigint;\n"
-"    RETURN;\n"
+WORK_NEXT_MS_AND_RETURN
 "  END IF;\n"
 /* the rows are locked by this transaction: their ctids stay put */
 "  WITH u AS (\n"
@@ -472,10 +477,7 @@ static const char schema_ddl[] =
 "     SET lock_token = NULL,\n"
 "         visible_at = v_ts + greatest(p_delay_ms, 0) * interval '1 millisecond'\n"
 "   WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
-"  IF NOT FOUND THEN\n"
-"    RAISE EXCEPTION 'work item lock token % is unknown, expired or already released', p_token\n"
-"      USING ERRCODE = 'DBL01';\n"
-"  END IF;\n"
+LOCK_LOST("work item")
 "  IF p_notify AND p_delay_ms <= 0 THEN\n"
 "    PERFORM pg_notify(current_schema(), 'w');\n"
 "  END IF;\n"
@@ -488,10 +490,7 @@ static const char schema_ddl[] =
 "  UPDATE work_queue w\n"
 "     SET visible_at = v_ts + greatest(p_extend_ms, 0) * interval '1 millisecond'\n"
 "   WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
-"  IF NOT FOUND THEN\n"
-"    RAISE EXCEPTION 'work item lock token % is unknown, expired or already released', p_token\n"
-"      USING ERRCODE = 'DBL01';\n"
-"  END IF;\n"
+LOCK_LOST("work item")
 "END $fn$;\n";
 
 static dura_rc run(PGconn *conn, const char *sql, const char *what,

@@ -224,6 +224,11 @@ void dura_pg_param_int4(struct dura_pg_params *p, int32_t v)
 	p->lengths[i] = 4;
 }
 
+void dura_pg_param_int4_sat(struct dura_pg_params *p, uint64_t v)
+{
+	dura_pg_param_int4(p, v > INT32_MAX ? INT32_MAX : (int32_t)v);
+}
+
 void dura_pg_param_bool(struct dura_pg_params *p, int v)
 {
 	int i = slot(p);
@@ -282,4 +287,20 @@ void dura_pg_params_free(struct dura_pg_params *p)
 		if (p->arrays[i].data)
 			dura_pg_array_free(&p->arrays[i]);
 	p->n = 0;
+}
+
+int dura_pg_col_array(const PGresult *res, int col, uint32_t elem_oid,
+                      struct dura_pg_array_reader *r)
+{
+	if (PQgetisnull(res, 0, col))
+		return dura_pg_array_open(r, NULL, 0, elem_oid);
+	return dura_pg_array_open(r, PQgetvalue(res, 0, col), PQgetlength(res, 0, col),
+	                          elem_oid);
+}
+
+int64_t dura_pg_col_int8(const PGresult *res, int col, int64_t if_null)
+{
+	if (PQgetisnull(res, 0, col) || PQgetlength(res, 0, col) != 8)
+		return if_null;
+	return (int64_t)dura_pg_get_u64(PQgetvalue(res, 0, col));
 }
