@@ -60,6 +60,7 @@ extern const struct dura_vtest dura_vtests_ack[];
 extern const struct dura_vtest dura_vtests_work[];
 extern const struct dura_vtest dura_vtests_concurrency[];
 extern const struct dura_vtest dura_vtests_optional[];
+extern const struct dura_vtest dura_vtests_batch[];
 
 /* ---- running (validate.c) ---- */
 

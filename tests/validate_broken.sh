@@ -45,7 +45,7 @@ expect() {
 	fi
 }
 
-echo "1..22"
+echo "1..28"
 expect ignore_locks "second fetch while 'i1' is locked" \
 	instance_lock_exclusive concurrent_fetchers_exclusive lost_race_returns_other_work
 expect delete_all_on_ack "fetch_orchestration_item: returned EMPTY, expected OK" \
@@ -66,6 +66,13 @@ expect shared_history "execution 2 starts with 3 history events, expected 0" \
 	continue_as_new_isolation
 expect release_null "crashed" \
 	release_accepts_null
+# the optional batch work-item operations
+expect batch_ack_lost_enqueues '\["done w1", "stale w2", "done w3", "bogus"\]' \
+	batch_ack_lost_token batch_locks_exclusive
+expect batch_double_handout 'returned \["w1", "w2", "w4"\], expected \["w4"\]' \
+	batch_locks_exclusive batch_fetch_fifo batch_concurrent_exactly_once
+expect batch_ack_separate "did not commit together" \
+	batch_ack_commits_together
 
 # A hung operation fails its test with "timed out" and the next test still
 # runs (the exact 2 s limit keeps make check short).

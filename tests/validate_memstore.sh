@@ -5,7 +5,7 @@ set -u
 . "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
 
-echo "1..10"
+echo "1..13"
 "$DURABENCH" validate --plugin memstore --plugin-dir "$TEST_PLUGIN_DIR" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
@@ -18,7 +18,25 @@ check "last line is 'N passed, 0 failed'" \
 check "at least 40 tests ran" [ "${passed:-0}" -ge 40 ]
 check "one 'ok N name' line per test" [ "$(grep -cE '^ok [0-9]+ [a-z_]+' "$tmp/out")" -eq "${passed:-0}" ]
 
+# memstore implements the optional batch operations: their tests run, none
+# is skipped.
+check "the batch tests ran on memstore, none skipped" \
+	sh -c '[ "$(grep -cE "^ok [0-9]+ batch_[a-z_]+$" "$1")" -ge 10 ] && ! grep -qE "^ok [0-9]+ batch_.*# skip" "$1"' sh "$tmp/out"
+
+# Without them (an older plugin) the batch tests are skipped, not failed.
+"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_nobatch.so" --only batch_ >"$tmp/nobatch" 2>&1
+rc=$?
+nb=$(grep -cE "^ok [0-9]+ batch_[a-z_]+ # skip .*not provided$" "$tmp/nobatch")
+check "memstore_nobatch: exit 0, all $nb batch tests reported as skipped" \
+	sh -c '[ "$1" -eq 0 ] && [ "$2" -ge 10 ] && [ "$(grep -c "^ok " "$3")" -eq "$2" ]' sh "$rc" "$nb" "$tmp/nobatch"
+
+# The batch tests come after the older ones: the existing numbers stay.
 "$DURABENCH" validate --list >"$tmp/list"
+r=$(awk '$2 == "release_accepts_null" { print $1 }' "$tmp/list")
+b=$(awk '$2 == "batch_fetch_fifo" { print $1 }' "$tmp/list")
+check "the first batch test follows release_accepts_null in --list (${r:-?}, ${b:-?})" \
+	[ "${r:-0}" -gt 0 -a "${b:-0}" -eq $((${r:-0} + 1)) ]
+
 check "--list names at least 40 tests" [ "$(wc -l <"$tmp/list")" -ge 40 ]
 
 "$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore.so" --only work_fifo --only tokens_unique \

@@ -369,8 +369,10 @@ struct dura_provider_ops {
 	 * caller provides items[max_items]; on DURA_OK, items[0..*n_items) are
 	 * set (1 <= *n_items <= max_items) and each is released with
 	 * release_work_item.  DURA_EMPTY (with *n_items = 0) when nothing was
-	 * visible after waiting up to wait_ms.  Lets a distant worker pay one
-	 * round trip for several activities. */
+	 * visible after waiting up to wait_ms.  Absent competing fetchers, a
+	 * batch holds the oldest min(max_items, visible unlocked items) items:
+	 * a provider must not hand out fewer while more are eligible.  Lets a
+	 * distant worker pay one round trip for several activities. */
 	dura_rc (*fetch_work_items)(dura_store *store, uint32_t lock_ms,
 	                            uint32_t wait_ms, size_t max_items,
 	                            struct dura_work_item **items,
@@ -381,7 +383,10 @@ struct dura_provider_ops {
 	 * ack_work_item (delete if tokens[i] still holds it and, if
 	 * completions[i].instance != NULL, enqueue completions[i]); results[i]
 	 * receives DURA_OK or DURA_LOCK_LOST for item i (a lost item enqueues
-	 * nothing).  All acks of a call commit together.  The return code is
+	 * nothing).  A token given twice in one call is acked once: exactly one
+	 * of its entries gets DURA_OK (which one is the provider's choice), the
+	 * other DURA_LOCK_LOST.  All acks of a call commit together.  The
+	 * fetch part follows the fetch_work_items rule above.  The return code is
 	 * DURA_OK when the acks were processed (whatever results[] holds); any
 	 * other code means none was applied.  next[max_next] is caller-provided;
 	 * *n_next receives the number fetched (0 when max_next is 0 or nothing

@@ -23,6 +23,16 @@
  *   MEMSTORE_BUG_SHARED_HISTORY     history is not separated by execution
  *   MEMSTORE_BUG_HANG               renew_work_lock never returns
  *   MEMSTORE_BUG_RELEASE_NULL       release_orchestration_item(NULL) crashes
+ *   MEMSTORE_BUG_BATCH_ACK_LOST_ENQUEUES
+ *                                   ack_work_items_and_fetch enqueues the
+ *                                   completion of an item whose lock is lost
+ *   MEMSTORE_BUG_BATCH_DOUBLE_HANDOUT
+ *                                   fetch_work_items ignores the locks of
+ *                                   items another batch fetch holds
+ *   MEMSTORE_BUG_BATCH_ACK_SEPARATE ack_work_items_and_fetch commits each
+ *                                   ack on its own, not all together
+ *   MEMSTORE_NO_BATCH               (not a bug) leaves out the optional
+ *                                   batch operations, like an older plugin
  *
  * Design: everything lives in one struct guarded by one mutex.  Queues are
  * arrays kept in enqueue order, so "oldest first" is a front-to-back scan.
@@ -108,6 +118,7 @@ struct msg {
 	                          worker: current peek-lock token; 0 = none */
 	uint64_t locked_until; /* worker queue only */
 	uint32_t attempts;
+	unsigned char batch_lock; /* worker queue: locked by fetch_work_items */
 };
 
 struct event {
@@ -715,53 +726,118 @@ static dura_rc ms_renew_orch(dura_store *s, uint64_t token, uint32_t extend_ms, 
 
 /* ------------------------------------------------------------ worker queue */
 
-static dura_rc ms_fetch_work(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
-                             struct dura_work_item **out, struct dura_err *err)
+/* Copies worker item w out for the caller (token and attempts are set
+ * when the lock is taken).  NULL on OOM. */
+static struct dura_work_item *make_work_item(const struct msg *w)
+{
+	struct dura_work_item *it = calloc(1, sizeof *it);
+	uint8_t *body = xdup(w->body, w->len);
+	char *inst = xstrdup_or_null(w->instance);
+	if (!it || !body || !inst) {
+		free(it);
+		free(body);
+		free(inst);
+		return NULL;
+	}
+	*it = (struct dura_work_item){ 0, inst, { body, w->len }, 0 };
+	return it;
+}
+
+static void ms_release_work(dura_store *s, struct dura_work_item *it);
+
+/* Peek-locks up to max oldest eligible work items, each under its own
+ * token; caller holds mu.  The single and the batch fetch share it, so a
+ * batch is exactly "max single fetches in one go".  On DURA_EMPTY
+ * *next_change is the earliest time a delayed item becomes visible or a
+ * lock expires.  batch marks the locks as taken by a batch fetch (only the
+ * MEMSTORE_BUG_BATCH_DOUBLE_HANDOUT variant looks at that). */
+static dura_rc try_fetch_work(dura_store *s, uint32_t lock_ms, size_t max, int batch,
+                              struct dura_work_item **items, size_t *n_items,
+                              uint64_t *next_change, struct dura_err *err)
+{
+	uint64_t now = now_ms();
+	*n_items = 0;
+	*next_change = UINT64_MAX;
+	/* First pick and copy, then lock: out of memory changes nothing. */
+	size_t cap = max < s->n_work ? max : s->n_work;
+	size_t *picked = malloc((cap ? cap : 1) * sizeof *picked);
+	if (!picked)
+		goto oom;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_work && n < max; i++) {
+		struct msg *w = &s->work[i];
+		uint64_t ready = w->visible_at;
+		int locked = lock_live(w->token, w->locked_until, now);
+#ifdef MEMSTORE_BUG_BATCH_DOUBLE_HANDOUT
+		if (batch && w->batch_lock)
+			locked = 0; /* broken: another batch's lock is ignored */
+#endif
+		if (locked && w->locked_until > ready)
+			ready = w->locked_until;
+		if (ready > now) {
+			if (ready < *next_change)
+				*next_change = ready;
+			continue;
+		}
+		if (!(items[n] = make_work_item(w))) {
+			for (size_t j = 0; j < n; j++) {
+				ms_release_work(s, items[j]);
+				items[j] = NULL;
+			}
+			free(picked);
+			goto oom;
+		}
+		picked[n++] = i;
+	}
+	for (size_t j = 0; j < n; j++) {
+		struct msg *w = &s->work[picked[j]];
+		w->token = s->next_token++;
+		w->locked_until = now + lock_ms;
+		w->attempts = bump(w->attempts);
+		w->batch_lock = (unsigned char)(batch != 0);
+		items[j]->token = w->token;
+		items[j]->attempts = w->attempts;
+	}
+	free(picked);
+	*n_items = n;
+	if (n == 0)
+		return DURA_EMPTY;
+	s->st.commits++;
+	return DURA_OK;
+oom:
+	set_err(err, "memstore: out of memory");
+	return DURA_RETRY;
+}
+
+/* The long poll around try_fetch_work, for the single and batch fetch. */
+static dura_rc fetch_work_wait(dura_store *s, uint32_t lock_ms, uint32_t wait_ms, size_t max,
+                               int batch, struct dura_work_item **items, size_t *n_items,
+                               struct dura_err *err)
 {
 	op_latency(s);
-	*out = NULL;
+	*n_items = 0;
 	uint64_t deadline = now_ms() + wait_ms;
 	pthread_mutex_lock(&s->mu);
 	s->st.round_trips++;
 	for (;;) {
-		uint64_t now = now_ms(), next_change = UINT64_MAX;
-		for (size_t i = 0; i < s->n_work; i++) {
-			struct msg *w = &s->work[i];
-			uint64_t ready = w->visible_at;
-			if (lock_live(w->token, w->locked_until, now) && w->locked_until > ready)
-				ready = w->locked_until;
-			if (ready > now) {
-				if (ready < next_change)
-					next_change = ready;
-				continue;
-			}
-			w->token = s->next_token++;
-			w->locked_until = now + lock_ms;
-			w->attempts = bump(w->attempts);
-			struct dura_work_item *it = calloc(1, sizeof *it);
-			uint8_t *body = xdup(w->body, w->len);
-			char *inst = xstrdup_or_null(w->instance);
-			if (!it || !body || !inst) {
-				free(it);
-				free(body);
-				free(inst);
-				pthread_mutex_unlock(&s->mu);
-				set_err(err, "memstore: out of memory");
-				return DURA_RETRY;
-			}
-			*it = (struct dura_work_item){ w->token, inst, { body, w->len }, w->attempts };
-			*out = it;
-			s->st.commits++;
+		uint64_t next_change;
+		dura_rc rc = try_fetch_work(s, lock_ms, max, batch, items, n_items, &next_change, err);
+		if (rc != DURA_EMPTY || now_ms() >= deadline) {
+			if (rc == DURA_EMPTY)
+				s->st.empty_fetches++;
 			pthread_mutex_unlock(&s->mu);
-			return DURA_OK;
-		}
-		if (now >= deadline) {
-			s->st.empty_fetches++;
-			pthread_mutex_unlock(&s->mu);
-			return DURA_EMPTY;
+			return rc;
 		}
 		wait_until(s, next_change < deadline ? next_change : deadline);
 	}
+}
+
+static dura_rc ms_fetch_work(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                             struct dura_work_item **out, struct dura_err *err)
+{
+	size_t n;
+	*out = NULL;
+	return fetch_work_wait(s, lock_ms, wait_ms, 1, 0, out, &n, err);
 }
 
 /* Index of the worker item held by token under a live lock, or -1. */
@@ -976,6 +1052,117 @@ static dura_rc ms_ack_work_and_fetch(dura_store *s, uint64_t token,
 	return rc;
 }
 
+#ifndef MEMSTORE_NO_BATCH
+static dura_rc ms_fetch_work_items(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                                   size_t max_items, struct dura_work_item **items,
+                                   size_t *n_items, struct dura_err *err)
+{
+	*n_items = 0;
+	if (max_items == 0) {
+		set_err(err, "memstore: fetch_work_items: max_items is 0");
+		return DURA_PERMANENT;
+	}
+	return fetch_work_wait(s, lock_ms, wait_ms, max_items, 1, items, n_items, err);
+}
+
+/* The acks of ack_work_items_and_fetch, all or nothing; caller holds mu.
+ * Decides every result first (a token given twice acks once: the second
+ * finds the item gone), then appends the completions (undone on OOM), then
+ * deletes the acked items. */
+static dura_rc ack_many(dura_store *s, size_t n, const uint64_t *tokens,
+                        const struct dura_message *completions, dura_rc *results,
+                        uint64_t now, struct dura_err *err)
+{
+	unsigned char *drop = calloc(s->n_work ? s->n_work : 1, 1);
+	dura_rc *res = calloc(n ? n : 1, sizeof *res);
+	if (!drop || !res)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		long w = work_by_token(s, tokens[i], now);
+		res[i] = w >= 0 && !drop[w] ? DURA_OK : DURA_LOCK_LOST;
+		if (res[i] == DURA_OK)
+			drop[w] = 1;
+	}
+	size_t before = s->n_orch;
+	for (size_t i = 0; completions && i < n; i++) {
+		int enqueue = res[i] == DURA_OK;
+#ifdef MEMSTORE_BUG_BATCH_ACK_LOST_ENQUEUES
+		enqueue = 1; /* broken: a lost item's completion goes out too */
+#endif
+		if (!enqueue || !completions[i].instance)
+			continue;
+		if (!get_instance(s, completions[i].instance) ||
+		    push_msg(&s->orch, &s->n_orch, &s->cap_orch, &completions[i], now) != 0) {
+			while (s->n_orch > before)
+				free_msg(&s->orch[--s->n_orch]);
+			goto oom;
+		}
+	}
+	compact(s->work, &s->n_work, drop);
+	if (n)
+		memcpy(results, res, n * sizeof *res);
+	free(drop);
+	free(res);
+	return DURA_OK;
+oom:
+	free(drop);
+	free(res);
+	set_err(err, "memstore: out of memory");
+	return DURA_RETRY;
+}
+
+static dura_rc ms_ack_work_items_and_fetch(dura_store *s, size_t n, const uint64_t *tokens,
+                                           const struct dura_message *completions,
+                                           dura_rc *results, uint32_t lock_ms, size_t max_next,
+                                           struct dura_work_item **next, size_t *n_next,
+                                           struct dura_err *err)
+{
+	*n_next = 0;
+#ifdef MEMSTORE_BUG_BATCH_ACK_SEPARATE
+	/* Broken: each ack is its own transaction (with a round trip in
+	 * between), so others can see some of the call's acks without the
+	 * rest. */
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			struct timespec gap = { 0, 100 * 1000000L };
+			nanosleep(&gap, NULL);
+		}
+		uint64_t now = begin_op(s);
+		dura_rc rc = ack_many(s, 1, &tokens[i], completions ? &completions[i] : NULL,
+		                      &results[i], now, err);
+		if (rc != DURA_OK) {
+			pthread_mutex_unlock(&s->mu);
+			return rc;
+		}
+		commit_changed(s);
+	}
+	op_latency(s);
+	pthread_mutex_lock(&s->mu);
+#else
+	uint64_t now = begin_op(s);
+	dura_rc rc = ack_many(s, n, tokens, completions, results, now, err);
+	if (rc != DURA_OK) {
+		pthread_mutex_unlock(&s->mu);
+		return rc;
+	}
+	/* The acks stand whatever the fetch part does; a failed fetch just
+	 * returns nothing. */
+	s->st.commits++;
+	pthread_cond_broadcast(&s->changed);
+#endif
+	if (max_next > 0) {
+		uint64_t ignored_change;
+		struct dura_err ignored;
+		if (try_fetch_work(s, lock_ms, max_next, 1, next, n_next, &ignored_change, &ignored) ==
+		    DURA_EMPTY)
+			s->st.empty_fetches++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
+#endif /* MEMSTORE_NO_BATCH */
+
 static dura_rc ms_ack_orch_and_fetch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
                                      uint32_t lock_ms, struct dura_orch_item **next,
                                      struct dura_err *err)
@@ -1019,6 +1206,10 @@ static const struct dura_provider_ops memstore_ops = {
 	.ack_work_item_and_fetch = ms_ack_work_and_fetch,
 	.ack_orchestration_item_and_fetch = ms_ack_orch_and_fetch,
 	.describe = ms_describe,
+#ifndef MEMSTORE_NO_BATCH
+	.fetch_work_items = ms_fetch_work_items,
+	.ack_work_items_and_fetch = ms_ack_work_items_and_fetch,
+#endif
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)
