@@ -110,7 +110,8 @@ rc=$?
 check "$rc" "track history: 2 lines, each valid JSON matching its run"
 [ "$rc" -eq 0 ] || show py
 
-# --- run C: an inflated baseline must fail the gate ---
+# --- run C: an inflated baseline must fail the gate (the drop is about
+#     99 %, at least 90 % unless this run is ten times faster than run B) ---
 python3 - "$tmp/b.json" "$tmp/high.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -124,7 +125,7 @@ PY
 rc=$?
 [ "$rc" -eq 1 ]
 check $? "regression against a 100x baseline exits 1 (got $rc)"
-grep -Eq 'REGRESSION: sqlite-mem 1:1: [0-9.]+ orch/s vs baseline [0-9.]+ orch/s \(-99\.[0-9] %, allowed drop 20 %\)' "$tmp/err"
+grep -Eq 'REGRESSION: sqlite-mem 1:1: [0-9.]+ orch/s vs baseline [0-9.]+ orch/s \(-9[0-9]\.[0-9] %, allowed drop 20 %\)' "$tmp/err"
 check $? "regression line names provider, config, both figures and the drop"
 [ "$rc" -eq 1 ] && grep -q 'REGRESSION (throughput)' "$tmp/c.md" || { show err; false; }
 check $? "the table marks the regression"
