@@ -14,7 +14,11 @@
  * once, never by two threads at a time), the batch work operations (FIFO,
  * max respected, a lost token mid-batch, completions enqueued iff acked,
  * one round trip each, all-or-nothing acks, lock expiry, long poll) and 4
- * threads batching over 200 items (each processed exactly once), an
+ * threads batching over 200 items (each processed exactly once), no lost
+ * wake-ups (idle fetchers woken within half the 1 s safety re-check, by this
+ * store and by another connection's NOTIFY, also for a message that arrives
+ * while an ack releases its instance lock; idle fetchers do not poll the
+ * server), an
  * enqueue whose reply is lost after the commit (its retry stores nothing
  * twice), a killed backend followed by a
  * successful retry with the reconnect counted, and schema drop/keep.
@@ -36,6 +40,7 @@
 #include "proxy.h"
 #include "tap.h"
 #include "url.h"
+#include "util.h"
 
 static const struct dura_provider_ops *ops;
 static const char *url;
@@ -895,6 +900,312 @@ static void test_uncertain_commit(void)
 	free(purl);
 }
 
+/* ---- no lost wake-ups ----
+ *
+ * While the queue is "known empty" an idle long poll does not query the
+ * server; only a wake-up (local, or a NOTIFY from another connection) or
+ * the safety re-check (1 s) makes it look again.  A lost wake-up therefore
+ * shows as a message fetched about a second late.  The bound below is half
+ * the safety interval: generous for a loaded machine, yet a lost wake-up
+ * cannot pass it. */
+
+#define WAKE_BOUND_MS 500
+#define WAKE_ROUNDS 30
+#define WAKE_FETCHERS 3
+
+/* Empty ack: releases the instance lock, creates nothing. */
+static dura_rc ack_nothing(dura_store *st, struct dura_orch_item *it)
+{
+	struct dura_err err;
+	struct dura_orch_ack ack = { 1, NULL, 0, NULL, 0, NULL, 0, NULL };
+	return ops->ack_orchestration_item(st, it->token, &ack, &err);
+}
+
+struct wake_ctx {
+	dura_store *st;
+	atomic_int stop;
+	atomic_int got_round;             /* round of the last fetched message */
+	atomic_uint_fast64_t got_ns;      /* when it was fetched */
+	atomic_int failures;
+};
+
+/* An idle dispatcher as the runtime runs it: 100 ms long polls in a loop;
+ * each message fetched is recorded and acked. */
+static void *wake_fetcher(void *arg)
+{
+	struct wake_ctx *c = arg;
+	struct dura_err err;
+	while (!atomic_load(&c->stop)) {
+		struct dura_orch_item *it = NULL;
+		dura_rc rc = ops->fetch_orchestration_item(c->st, 30000, 100, &it, &err);
+		if (rc == DURA_EMPTY)
+			continue;
+		if (rc != DURA_OK) {
+			atomic_fetch_add(&c->failures, 1);
+			msleep(10);
+			continue;
+		}
+		atomic_store(&c->got_ns, dura_now_ns());
+		atomic_store(&c->got_round, atoi(it->instance + 1));
+		if (ack_nothing(c->st, it) != DURA_OK)
+			atomic_fetch_add(&c->failures, 1);
+		ops->release_orchestration_item(c->st, it);
+	}
+	return NULL;
+}
+
+/* Another client of the schema (its own connection, search_path set to the
+ * schema as the provider's connections have it, so dura_enqueue NOTIFYs the
+ * schema's channel): it can only wake our fetchers by NOTIFY. */
+static PGconn *connect_elsewhere(dura_store *st)
+{
+	char schema[80], sql[128];
+	schema_of(st, schema, sizeof schema);
+	PGconn *conn = PQconnectdb(url);
+	snprintf(sql, sizeof sql, "SET search_path = %s", schema);
+	PQclear(PQexec(conn, sql));
+	return conn;
+}
+
+static int enqueue_elsewhere(PGconn *conn, const char *inst, int64_t key)
+{
+	char keys[32];
+	snprintf(keys, sizeof keys, "%lld", (long long)key);
+	const char *vals[2] = { keys, inst };
+	PGresult *r = PQexecParams(conn,
+	                           "SELECT dura_enqueue($1::bigint, ARRAY[$2::text], "
+	                           "ARRAY['x'::bytea], ARRAY[0::bigint], true)",
+	                           2, NULL, vals, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		tap_diag("enqueue from another connection: %s", PQerrorMessage(conn));
+	PQclear(r);
+	return ok;
+}
+
+static void test_no_lost_wakeup_rounds(dura_store *st)
+{
+	struct wake_ctx *c = calloc(1, sizeof *c);
+	c->st = st;
+	atomic_store(&c->got_round, -1);
+	PGconn *other = connect_elsewhere(st);
+	pthread_t t[WAKE_FETCHERS];
+	for (int i = 0; i < WAKE_FETCHERS; i++)
+		pthread_create(&t[i], NULL, wake_fetcher, c);
+	struct dura_err err;
+	uint64_t worst = 0;
+	int late = 0, lost = 0;
+	for (int r = 0; r < WAKE_ROUNDS; r++) {
+		/* idle long enough for the fetchers to settle on "known empty"
+		 * (varied, so the enqueue lands at different points of a poll) */
+		msleep(20 + (unsigned)(r * 7) % 40);
+		char inst[16];
+		snprintf(inst, sizeof inst, "w%d", r);
+		uint64_t t0 = dura_now_ns();
+		int ok;
+		if (r % 2 == 0) {
+			struct dura_message m = msg(inst, "x", 0);
+			ok = ops->enqueue_orchestrator(st, &m, 1, &err) == DURA_OK;
+		} else {
+			ok = enqueue_elsewhere(other, inst, (int64_t)(dura_rand64() >> 1));
+		}
+		if (!ok) {
+			lost++;
+			continue;
+		}
+		while (atomic_load(&c->got_round) != r && dura_now_ns() - t0 < 3000000000ull)
+			msleep(1);
+		if (atomic_load(&c->got_round) != r) {
+			lost++;
+			continue;
+		}
+		uint64_t ms = (atomic_load(&c->got_ns) - t0) / 1000000ull;
+		if (ms > worst)
+			worst = ms;
+		if (ms >= WAKE_BOUND_MS) {
+			late++;
+			tap_diag("round %d (%s): fetched after %llu ms", r,
+			         r % 2 ? "another connection" : "this store", (unsigned long long)ms);
+		}
+	}
+	/* idle dispatchers must not hammer the server: with 100 ms polls, 3
+	 * fetchers that queried every poll would make ~30 round trips here */
+	msleep(300);
+	uint64_t rt0 = round_trips(st);
+	msleep(1000);
+	uint64_t idle_rt = round_trips(st) - rt0;
+	atomic_store(&c->stop, 1);
+	for (int i = 0; i < WAKE_FETCHERS; i++)
+		pthread_join(t[i], NULL);
+	PQfinish(other);
+	tap_ok(lost == 0 && late == 0 && atomic_load(&c->failures) == 0,
+	       "idle fetchers woken for each of %d messages (this store / another connection) "
+	       "within %d ms: late %d, lost %d, worst %llu ms", WAKE_ROUNDS, WAKE_BOUND_MS, late,
+	       lost, (unsigned long long)worst);
+	tap_ok(idle_rt <= 3 * WAKE_FETCHERS + 3,
+	       "%d idle fetchers: %llu round trips in 1 s (no busy polling)", WAKE_FETCHERS,
+	       (unsigned long long)idle_rt);
+	free(c);
+}
+
+/* The lost wake-up at an instance lock release.  A message for instance X
+ * arrives while a dispatcher D holds X, after D's ack checked for such
+ * messages but before it committed; a fetcher F then sees the message
+ * blocked by D's lock and notes the queue empty.  D's commit makes the
+ * message fetchable; unless the release itself wakes F, nothing does.
+ * Made deterministic by holding D's ack_and_fetch between those points: its
+ * fetch part needs the row lock of an instance Y (expired lock, message
+ * visible) that the admin connection holds. */
+
+struct held_ack {
+	dura_store *st;
+	uint64_t token;
+	dura_rc rc;
+	struct dura_orch_item *next;
+	uint64_t done_ns;
+};
+
+static void *held_ack_fetch(void *arg)
+{
+	struct held_ack *h = arg;
+	struct dura_err err;
+	struct dura_orch_ack ack = { 1, NULL, 0, NULL, 0, NULL, 0, NULL };
+	h->rc = ops->ack_orchestration_item_and_fetch(h->st, h->token, &ack, 30000, &h->next, &err);
+	h->done_ns = dura_now_ns();
+	return NULL;
+}
+
+struct long_fetch {
+	dura_store *st;
+	dura_rc rc;
+	struct dura_orch_item *it;
+	uint64_t got_ns;
+};
+
+static void *long_fetch(void *arg)
+{
+	struct long_fetch *f = arg;
+	struct dura_err err;
+	uint64_t end = dura_now_ns() + 5000000000ull;
+	do
+		f->rc = ops->fetch_orchestration_item(f->st, 30000, 100, &f->it, &err);
+	while (f->rc == DURA_EMPTY && dura_now_ns() < end);
+	f->got_ns = dura_now_ns();
+	return NULL;
+}
+
+/* Number of lock waits the server shows (another connection). */
+static int lock_waits(PGconn *conn)
+{
+	PGresult *r = PQexec(conn, "SELECT count(*) FROM pg_locks WHERE NOT granted");
+	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return n;
+}
+
+static int release_race_round(dura_store *st, PGconn *admin2, int round, uint64_t *ms)
+{
+	struct dura_err err;
+	char x[16], y[16], schema[80], sql[256];
+	snprintf(x, sizeof x, "X%d", round);
+	snprintf(y, sizeof y, "Y%d", round);
+	schema_of(st, schema, sizeof schema);
+	*ms = 0;
+	/* D holds X; Y's message is visible again behind an expired lock */
+	struct dura_message mx = msg(x, "x1", 0), my = msg(y, "y", 0), mx2 = msg(x, "x2", 0);
+	struct dura_orch_item *ix = NULL, *iy = NULL;
+	if (ops->enqueue_orchestrator(st, &mx, 1, &err) != DURA_OK ||
+	    ops->fetch_orchestration_item(st, 30000, 0, &ix, &err) != DURA_OK ||
+	    strcmp(ix->instance, x) != 0 ||
+	    ops->enqueue_orchestrator(st, &my, 1, &err) != DURA_OK ||
+	    ops->fetch_orchestration_item(st, 1, 0, &iy, &err) != DURA_OK ||
+	    strcmp(iy->instance, y) != 0) {
+		tap_diag("release race: setup failed: %s", err.msg);
+		ops->release_orchestration_item(st, ix);
+		ops->release_orchestration_item(st, iy);
+		return 0;
+	}
+	ops->release_orchestration_item(st, iy);
+	msleep(20);
+	PQclear(PQexec(admin, "BEGIN"));
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s.instance_locks WHERE instance = $1 FOR UPDATE",
+	         schema);
+	const char *vals[1] = { y };
+	PQclear(PQexecParams(admin, sql, 1, NULL, vals, NULL, NULL, 0));
+	struct held_ack d = { st, ix->token, DURA_CONFIG, NULL, 0 };
+	ops->release_orchestration_item(st, ix);
+	pthread_t td, tf;
+	pthread_create(&td, NULL, held_ack_fetch, &d);
+	uint64_t t0 = dura_now_ns();
+	while (lock_waits(admin2) < 1 && dura_now_ns() - t0 < 3000000000ull)
+		msleep(2);
+	int held = lock_waits(admin2) >= 1;
+	/* the message for X: committed, visible, but X is still locked */
+	dura_rc erc = ops->enqueue_orchestrator(st, &mx2, 1, &err);
+	struct long_fetch f = { st, DURA_CONFIG, NULL, 0 };
+	pthread_create(&tf, NULL, long_fetch, &f);
+	msleep(100); /* F fetches nothing (X locked, Y being taken) and waits */
+	PQclear(PQexec(admin, "COMMIT"));
+	pthread_join(td, NULL);
+	pthread_join(tf, NULL);
+	int ok = held && erc == DURA_OK && d.rc == DURA_OK && d.next &&
+	         strcmp(d.next->instance, y) == 0 && f.rc == DURA_OK && f.it &&
+	         strcmp(f.it->instance, x) == 0;
+	if (!ok)
+		tap_diag("release race round %d: held %d, enqueue rc %d, D rc %d next %s, F rc %d got %s",
+		         round, held, (int)erc, (int)d.rc, d.next ? d.next->instance : "-", (int)f.rc,
+		         f.it ? f.it->instance : "-");
+	else
+		*ms = f.got_ns > d.done_ns ? (f.got_ns - d.done_ns) / 1000000ull : 0;
+	if (d.next) {
+		ack_nothing(st, d.next);
+		ops->release_orchestration_item(st, d.next);
+	}
+	if (f.it) {
+		ack_nothing(st, f.it);
+		ops->release_orchestration_item(st, f.it);
+	}
+	return ok;
+}
+
+static void test_no_lost_wakeup_release(dura_store *st)
+{
+	PGconn *admin2 = PQconnectdb(url);
+	int ok = 0, late = 0;
+	uint64_t worst = 0;
+	const int rounds = 3;
+	for (int r = 0; r < rounds; r++) {
+		uint64_t ms;
+		if (!release_race_round(st, admin2, r, &ms))
+			continue;
+		ok++;
+		if (ms > worst)
+			worst = ms;
+		if (ms >= WAKE_BOUND_MS) {
+			late++;
+			tap_diag("release race round %d: X fetched %llu ms after D's commit", r,
+			         (unsigned long long)ms);
+		}
+	}
+	tap_ok(ok == rounds, "release race staged %d/%d times (D held mid-ack, F saw X locked)",
+	       ok, rounds);
+	tap_ok(ok > 0 && late == 0,
+	       "a message that arrived during an ack is fetched once the ack commits, within "
+	       "%d ms (worst %llu ms)", WAKE_BOUND_MS, (unsigned long long)worst);
+	PQfinish(admin2);
+}
+
+static void test_no_lost_wakeup(void)
+{
+	dura_store *st = open_store(NULL, NULL, NULL);
+	if (!tap_ok(st != NULL, "wake-ups: open"))
+		return;
+	struct dura_err err;
+	test_no_lost_wakeup_release(st);
+	test_no_lost_wakeup_rounds(st);
+	ops->close(st, 1, &err);
+}
+
 /* ---- killed backends ---- */
 
 static int kill_backends(const char *appname)
@@ -1009,6 +1320,7 @@ int main(int argc, char **argv)
 	test_concurrency();
 	test_batch();
 	test_batch_concurrency();
+	test_no_lost_wakeup();
 	test_killed_backend();
 	test_uncertain_commit();
 	test_keep();

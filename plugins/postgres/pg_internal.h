@@ -234,6 +234,13 @@ struct dura_pg_waitq {
 	uint64_t empty_gen[2];
 	uint64_t empty_until[2];
 	int empty_valid[2];
+	/* "blocked": an empty fetch saw visible messages that only wait for an
+	 * instance lock (or for a concurrent fetcher).  Such messages become
+	 * fetchable when a lock is released, without any enqueue, so while
+	 * this is set every lock release wakes a waiter.  Sticky: set by any
+	 * empty fetch that saw such messages, cleared only by an accepted
+	 * empty fetch that saw none (a stale 1 costs one empty fetch). */
+	int blocked[2];
 	atomic_uint total_waiters;   /* read lock-free to decide NOTIFY */
 };
 
@@ -353,10 +360,31 @@ void dura_pg_wake(struct dura_store *st, enum dura_pg_queue q, unsigned n);
 /* 1 if any fetcher of this store is waiting (so NOTIFY is worth it). */
 int dura_pg_have_waiters(struct dura_store *st);
 uint64_t dura_pg_gen(struct dura_store *st, enum dura_pg_queue q);
-/* A server fetch started at generation gen found nothing; next_ms is the
- * time until something becomes visible (-1: nothing pending). */
+
+/* What a fetch that found nothing learned about its queue. */
+struct dura_pg_empty {
+	int64_t next_ms;   /* until a message becomes visible or a lock expires
+	                      (-1: nothing pending) */
+	int blocked;       /* visible messages wait for an instance lock */
+};
+/* A server fetch started at generation gen found nothing. */
 void dura_pg_note_empty(struct dura_store *st, enum dura_pg_queue q,
-                        uint64_t gen, int64_t next_ms);
+                        uint64_t gen, const struct dura_pg_empty *e);
+/* A call that released a lock on queue q committed (orchestration ack,
+ * ack+fetch): whatever waited for that lock may be fetchable now, including
+ * messages that arrived while the call ran and that its own check did not
+ * see.  gen: the generation read before the call.  Wakes n waiters for the
+ * items the call made visible; if the generation moved during the call,
+ * also invalidates "known empty" and wakes one more waiter when fetches saw
+ * messages blocked by locks.  fetched: the call's own fetch part (run after
+ * the release, in the same transaction) found nothing; NULL if there was no
+ * fetch part or it handed out an item. */
+void dura_pg_lock_released(struct dura_store *st, enum dura_pg_queue q, unsigned n,
+                           uint64_t gen, const struct dura_pg_empty *fetched);
+/* A write returned DURA_RETRY: it may have committed (the reply was lost)
+ * without our local wake-up, and our own NOTIFY is ignored by design, so
+ * every waiter looks again. */
+void dura_pg_wake_uncertain(struct dura_store *st);
 /* 1 if a fetch right now would surely find nothing (see empty_gen). */
 int dura_pg_known_empty(struct dura_store *st, enum dura_pg_queue q);
 /* Called after a fetch started at generation gen found nothing: waits for
@@ -375,10 +403,9 @@ uint64_t dura_pg_now_ns(void);
 /* ---- what the operations share (pg_ops_common.c) ---- */
 
 /* One server fetch of a long poll: DURA_OK with the item(s) handed out
- * through ctx, DURA_EMPTY with *next_ms (-1: nothing pending), or an
- * error. */
-typedef dura_rc (*dura_pg_fetch_fn)(struct dura_store *st, void *ctx, int64_t *next_ms,
-                                    struct dura_err *err);
+ * through ctx, DURA_EMPTY with *empty filled, or an error. */
+typedef dura_rc (*dura_pg_fetch_fn)(struct dura_store *st, void *ctx,
+                                    struct dura_pg_empty *empty, struct dura_err *err);
 /* The long poll of every fetch operation on queue q: fetch (skipping the
  * round trip while the queue is known empty) and, while nothing is found,
  * wait up to wait_ms for a wake-up and fetch again.  Counts the commit of a
@@ -388,7 +415,7 @@ dura_rc dura_pg_poll(struct dura_store *st, enum dura_pg_queue q, uint32_t wait_
 /* A fetch (or the fetch part of an ack+fetch) started at generation gen
  * found nothing: counts it (stats.empty_fetches) and notes queue q empty. */
 void dura_pg_fetched_nothing(struct dura_store *st, enum dura_pg_queue q, uint64_t gen,
-                             int64_t next_ms);
+                             const struct dura_pg_empty *e);
 /* The server part of a fetch: statement s (lock_ms[, max_items]) with
  * retries (a lost reply costs at most a lock that expires).  max_items 0:
  * a single-item statement without that parameter.  On DURA_OK *res is the

@@ -20,6 +20,17 @@
  * wakes up then.  Until that time, and as long as the generation has not
  * moved, the queue is "known empty" and a long poll skips the round trip
  * entirely (re-checked at least once a second as a safety net).
+ *
+ * No wake-up may be lost, since a lost one costs that safety second.  The
+ * rule that guarantees it: a fetcher reads the generation (under mu) before
+ * its server fetch; whatever can make work fetchable bumps the generation
+ * (under mu) after its commit; an empty result is noted, and a waiter goes
+ * to sleep, only if the generation is still the one read before the fetch.
+ * The events that make work fetchable are enqueues, acks that create items,
+ * abandons, the passing of a visibility or lock-expiry time (next_ms) and
+ * the release of an instance lock by an ack: the last creates nothing, but
+ * frees messages that arrived while the lock was held
+ * (dura_pg_lock_released).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +72,16 @@ void dura_pg_waitq_destroy(struct dura_pg_waitq *w)
 	pthread_cond_destroy(&w->cv);
 }
 
+/* n items may have appeared: owes up to n waiters a wake-up.  Under w->mu. */
+static void give_tickets(struct dura_pg_waitq *w, enum dura_pg_queue q, unsigned n)
+{
+	if (n == 0 || w->waiters[q] == 0)
+		return;
+	unsigned t = w->tickets[q] + (n > w->waiters[q] ? w->waiters[q] : n);
+	w->tickets[q] = t > w->waiters[q] ? w->waiters[q] : t;
+	pthread_cond_broadcast(&w->cv);
+}
+
 void dura_pg_wake(struct dura_store *st, enum dura_pg_queue q, unsigned n)
 {
 	struct dura_pg_waitq *w = &st->waitq;
@@ -69,12 +90,14 @@ void dura_pg_wake(struct dura_store *st, enum dura_pg_queue q, unsigned n)
 	pthread_mutex_lock(&w->mu);
 	w->gen[q]++;
 	w->empty_valid[q] = 0;
-	if (w->waiters[q]) {
-		unsigned t = w->tickets[q] + (n > w->waiters[q] ? w->waiters[q] : n);
-		w->tickets[q] = t > w->waiters[q] ? w->waiters[q] : t;
-		pthread_cond_broadcast(&w->cv);
-	}
+	give_tickets(w, q, n);
 	pthread_mutex_unlock(&w->mu);
+}
+
+void dura_pg_wake_uncertain(struct dura_store *st)
+{
+	dura_pg_wake(st, PG_Q_ORCH, PG_WAKE_ALL);
+	dura_pg_wake(st, PG_Q_WORK, PG_WAKE_ALL);
 }
 
 int dura_pg_have_waiters(struct dura_store *st)
@@ -91,21 +114,73 @@ uint64_t dura_pg_gen(struct dura_store *st, enum dura_pg_queue q)
 	return g;
 }
 
+/* Records "known empty" at generation gen.  Under w->mu. */
+static void set_empty(struct dura_pg_waitq *w, enum dura_pg_queue q, uint64_t gen,
+                      const struct dura_pg_empty *e, uint64_t now)
+{
+	uint64_t until = now + KNOWN_EMPTY_MAX_NS;
+	if (e->next_ms >= 0 && (uint64_t)e->next_ms * 1000000ull < KNOWN_EMPTY_MAX_NS)
+		until = now + (uint64_t)e->next_ms * 1000000ull;
+	w->empty_valid[q] = 1;
+	w->empty_gen[q] = gen;
+	w->empty_until[q] = until;
+	w->blocked[q] = e->blocked;
+	if (w->waiters[q]) /* they may be sleeping past `until` */
+		pthread_cond_broadcast(&w->cv);
+}
+
 void dura_pg_note_empty(struct dura_store *st, enum dura_pg_queue q,
-                        uint64_t gen, int64_t next_ms)
+                        uint64_t gen, const struct dura_pg_empty *e)
 {
 	struct dura_pg_waitq *w = &st->waitq;
 	uint64_t now = dura_pg_now_ns();
-	uint64_t until = now + KNOWN_EMPTY_MAX_NS;
-	if (next_ms >= 0 && (uint64_t)next_ms * 1000000ull < KNOWN_EMPTY_MAX_NS)
-		until = now + (uint64_t)next_ms * 1000000ull;
 	pthread_mutex_lock(&w->mu);
-	if (w->gen[q] == gen) {
-		w->empty_valid[q] = 1;
-		w->empty_gen[q] = gen;
-		w->empty_until[q] = until;
-		if (w->waiters[q]) /* they may be sleeping past `until` */
-			pthread_cond_broadcast(&w->cv);
+	if (w->gen[q] == gen)
+		set_empty(w, q, gen, e, now);
+	else if (e->blocked)
+		w->blocked[q] = 1; /* stale as "empty", still news about locks */
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Why a lock release may have to wake someone even when the call created
+ * nothing: the ack checks for messages that arrived for its instance during
+ * the turn (v_more), but a message that commits after that check and before
+ * the ack commits is seen by neither.  Its producer's wake-up came while the
+ * instance was still locked, so the fetcher it woke found the message
+ * blocked and noted the queue empty: without a wake-up here the message
+ * waited for the safety re-check (up to a second).
+ *
+ * Such a message always moves the generation during the call: it committed
+ * after the ack's check, so after gen was read, and its producer bumps the
+ * generation after its commit.  If that bump has not happened yet, it will
+ * wake a fetcher once the lock is gone.  So a call during which the
+ * generation did not move needs nothing beyond wake-ups for what it
+ * created (and leaves a "known empty" state alone: idle pollers keep
+ * skipping their round trips).  One during which it moved invalidates
+ * "known empty" and, if a fetch saw messages blocked by locks, wakes one
+ * waiter more.
+ */
+void dura_pg_lock_released(struct dura_store *st, enum dura_pg_queue q, unsigned n,
+                           uint64_t gen, const struct dura_pg_empty *fetched)
+{
+	struct dura_pg_waitq *w = &st->waitq;
+	uint64_t now = dura_pg_now_ns();
+	pthread_mutex_lock(&w->mu);
+	int moved = w->gen[q] != gen;
+	if (!moved && n == 0) {
+		/* our fetch part ran after the release, in the same transaction:
+		 * the freshest view there is at this generation */
+		if (fetched)
+			set_empty(w, q, gen, fetched, now);
+	} else {
+		unsigned extra = moved && w->blocked[q] ? 1 : 0;
+		w->gen[q]++;
+		w->empty_valid[q] = 0;
+		/* what our own fetch part saw blocked waits for other locks */
+		if (fetched && fetched->blocked)
+			w->blocked[q] = 1;
+		give_tickets(w, q, n > PG_WAKE_ALL - extra ? PG_WAKE_ALL : n + extra);
 	}
 	pthread_mutex_unlock(&w->mu);
 }

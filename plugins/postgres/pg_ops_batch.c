@@ -36,14 +36,15 @@ static void release_all(struct dura_store *st, struct dura_work_item **items, si
 }
 
 /* Reads the fetched items from the columns starting at `base`.  DURA_OK
- * with *n >= 1, DURA_EMPTY with *n = 0 and *next_ms (-1: nothing pending),
- * or an error with nothing returned.  Does not take res. */
+ * with *n >= 1, DURA_EMPTY with *n = 0 and *empty, or an error with
+ * nothing returned.  Does not take res. */
 static dura_rc parse_items(struct dura_store *st, PGresult *res, int base, size_t max,
-                           struct dura_work_item **items, size_t *n, int64_t *next_ms,
-                           struct dura_err *err)
+                           struct dura_work_item **items, size_t *n,
+                           struct dura_pg_empty *empty, struct dura_err *err)
 {
 	*n = 0;
-	*next_ms = -1;
+	empty->next_ms = -1;
+	empty->blocked = 0;
 	if (PQntuples(res) != 1 || PQnfields(res) < base + N_COLS) {
 		dura_pg_err(err, "PostgreSQL batch work fetch: unexpected result shape");
 		return DURA_PERMANENT;
@@ -56,7 +57,7 @@ static dura_rc parse_items(struct dura_store *st, PGresult *res, int base, size_
 	    inst.n != tok.n || body.n != tok.n || att.n != tok.n || tok.n > max)
 		goto malformed;
 	if (tok.n == 0) {
-		*next_ms = dura_pg_col_int8(res, base + COL_NEXT_MS, -1);
+		empty->next_ms = dura_pg_col_int8(res, base + COL_NEXT_MS, -1);
 		return DURA_EMPTY;
 	}
 	for (uint32_t i = 0; i < tok.n; i++) {
@@ -93,7 +94,7 @@ struct fetch_ctx {
 	size_t *n_items;
 };
 
-static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
+static dura_rc fetch_once(struct dura_store *st, void *ctx, struct dura_pg_empty *empty,
                           struct dura_err *err)
 {
 	struct fetch_ctx *f = ctx;
@@ -103,7 +104,7 @@ static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
 	                                err);
 	if (rc != DURA_OK)
 		return rc;
-	rc = parse_items(st, res, 0, f->max_items, f->items, f->n_items, next_ms, err);
+	rc = parse_items(st, res, 0, f->max_items, f->items, f->n_items, empty, err);
 	PQclear(res);
 	return rc;
 }
@@ -161,6 +162,8 @@ dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_
 	PGresult *res;
 	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_FETCH_WORKS, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
+	if (rc == DURA_RETRY)
+		dura_pg_wake_uncertain(st);
 	if (rc != DURA_OK)
 		return rc;
 
@@ -183,10 +186,10 @@ dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_
 	atomic_fetch_add(&st->stats.commits, 1);
 	dura_pg_wake(st, PG_Q_ORCH, n_completions);
 	if (max_next > 0) {
-		int64_t next_ms;
+		struct dura_pg_empty empty;
 		struct dura_err ferr;
-		if (parse_items(st, res, 1, max_next, next, n_next, &next_ms, &ferr) == DURA_EMPTY)
-			dura_pg_fetched_nothing(st, PG_Q_WORK, gen, next_ms);
+		if (parse_items(st, res, 1, max_next, next, n_next, &empty, &ferr) == DURA_EMPTY)
+			dura_pg_fetched_nothing(st, PG_Q_WORK, gen, &empty);
 	}
 	PQclear(res);
 	return DURA_OK;

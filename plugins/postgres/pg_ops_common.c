@@ -9,10 +9,10 @@
 #include "pg_internal.h"
 
 void dura_pg_fetched_nothing(struct dura_store *st, enum dura_pg_queue q, uint64_t gen,
-                             int64_t next_ms)
+                             const struct dura_pg_empty *e)
 {
 	atomic_fetch_add(&st->stats.empty_fetches, 1);
-	dura_pg_note_empty(st, q, gen, next_ms);
+	dura_pg_note_empty(st, q, gen, e);
 }
 
 dura_rc dura_pg_poll(struct dura_store *st, enum dura_pg_queue q, uint32_t wait_ms,
@@ -24,15 +24,15 @@ dura_rc dura_pg_poll(struct dura_store *st, enum dura_pg_queue q, uint32_t wait_
 		 * makes dura_pg_wait return at once */
 		uint64_t gen = dura_pg_gen(st, q);
 		if (!(wait_ms > 0 && dura_pg_known_empty(st, q))) {
-			int64_t next_ms;
-			dura_rc rc = fetch(st, ctx, &next_ms, err);
+			struct dura_pg_empty empty = { -1, 0 };
+			dura_rc rc = fetch(st, ctx, &empty, err);
 			if (rc == DURA_OK) {
 				atomic_fetch_add(&st->stats.commits, 1);
 				return DURA_OK;
 			}
 			if (rc != DURA_EMPTY)
 				return rc;
-			dura_pg_fetched_nothing(st, q, gen, next_ms);
+			dura_pg_fetched_nothing(st, q, gen, &empty);
 		}
 		if (wait_ms == 0 || !dura_pg_wait(st, q, gen, deadline))
 			return DURA_EMPTY;
@@ -61,6 +61,8 @@ dura_rc dura_pg_abandon(struct dura_store *st, enum dura_pg_stmt s, enum dura_pg
 	dura_pg_param_int4_sat(&p, delay_ms);
 	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
 	dura_rc rc = dura_pg_call_commit(st, s, &p, PG_RETRY_IF_UNSENT, err);
+	if (rc == DURA_RETRY)
+		dura_pg_wake_uncertain(st);
 	if (rc != DURA_OK)
 		return rc;
 	dura_pg_wake(st, q, 1);

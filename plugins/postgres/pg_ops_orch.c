@@ -15,7 +15,7 @@
 /* columns of dura_fetch_orch / dura_ack_fetch_orch */
 enum {
 	COL_TOKEN, COL_INSTANCE, COL_EXECUTION, COL_BODIES, COL_ATTEMPTS,
-	COL_HIST_IDS, COL_HIST_BODIES, COL_LOST, COL_NEXT_MS, COL_MORE
+	COL_HIST_IDS, COL_HIST_BODIES, COL_LOST, COL_NEXT_MS, COL_BLOCKED, COL_MORE
 };
 
 struct pg_orch_item {
@@ -33,14 +33,15 @@ static int32_t col_int4(const PGresult *res, int col, int32_t if_null)
 }
 
 /* Turns the result row into an item.  Takes ownership of res in every
- * case.  DURA_EMPTY (with *next_ms) when the fetch found nothing. */
+ * case.  DURA_EMPTY (with *empty) when the fetch found nothing. */
 static dura_rc parse_item(struct dura_store *st, PGresult *res,
-                          struct dura_orch_item **out, int64_t *next_ms,
+                          struct dura_orch_item **out, struct dura_pg_empty *empty,
                           struct dura_err *err)
 {
 	*out = NULL;
-	*next_ms = -1;
-	if (PQntuples(res) != 1 || PQnfields(res) < COL_NEXT_MS + 1) {
+	empty->next_ms = -1;
+	empty->blocked = 0;
+	if (PQntuples(res) != 1 || PQnfields(res) < COL_BLOCKED + 1) {
 		PQclear(res);
 		dura_pg_err(err, "PostgreSQL fetch: unexpected result shape");
 		return DURA_PERMANENT;
@@ -49,7 +50,10 @@ static dura_rc parse_item(struct dura_store *st, PGresult *res,
 	if (lost > 0)
 		atomic_fetch_add(&st->stats.lock_conflicts, (uint64_t)lost);
 	if (PQgetisnull(res, 0, COL_TOKEN)) {
-		*next_ms = dura_pg_col_int8(res, COL_NEXT_MS, -1);
+		empty->next_ms = dura_pg_col_int8(res, COL_NEXT_MS, -1);
+		empty->blocked = !PQgetisnull(res, 0, COL_BLOCKED) &&
+		                 PQgetlength(res, 0, COL_BLOCKED) == 1 &&
+		                 PQgetvalue(res, 0, COL_BLOCKED)[0];
 		PQclear(res);
 		return DURA_EMPTY;
 	}
@@ -174,7 +178,7 @@ struct fetch_ctx {
 	struct dura_orch_item **out;
 };
 
-static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
+static dura_rc fetch_once(struct dura_store *st, void *ctx, struct dura_pg_empty *empty,
                           struct dura_err *err)
 {
 	struct fetch_ctx *f = ctx;
@@ -182,7 +186,7 @@ static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
 	dura_rc rc = dura_pg_call_fetch(st, PG_STMT_FETCH_ORCH, f->lock_ms, 0, &res, err);
 	if (rc != DURA_OK)
 		return rc;
-	return parse_item(st, res, f->out, next_ms, err);
+	return parse_item(st, res, f->out, empty, err);
 }
 
 dura_rc dura_pg_fetch_orchestration_item(dura_store *st, uint32_t lock_ms,
@@ -235,12 +239,17 @@ static dura_rc check_ack(const struct dura_orch_ack *ack, struct dura_err *err)
 	return DURA_OK;
 }
 
-static void after_ack(struct dura_store *st, const struct dura_orch_ack *ack, int more)
+/* The ack committed: wake-ups for the work it created and for the instance
+ * lock it released (see dura_pg_lock_released).  gen and fetched: as
+ * there. */
+static void after_ack(struct dura_store *st, const struct dura_orch_ack *ack, int more,
+                      uint64_t gen, const struct dura_pg_empty *fetched)
 {
 	atomic_fetch_add(&st->stats.commits, 1);
 	size_t nw = ack->n_work_items, no = ack->n_orch_items + (more ? 1 : 0);
 	dura_pg_wake(st, PG_Q_WORK, nw > PG_WAKE_ALL ? PG_WAKE_ALL : (unsigned)nw);
-	dura_pg_wake(st, PG_Q_ORCH, no > PG_WAKE_ALL ? PG_WAKE_ALL : (unsigned)no);
+	dura_pg_lock_released(st, PG_Q_ORCH, no > PG_WAKE_ALL ? PG_WAKE_ALL : (unsigned)no, gen,
+	                      fetched);
 }
 
 dura_rc dura_pg_ack_orchestration_item(dura_store *st, uint64_t token,
@@ -250,18 +259,21 @@ dura_rc dura_pg_ack_orchestration_item(dura_store *st, uint64_t token,
 	dura_rc rc = check_ack(ack, err);
 	if (rc != DURA_OK)
 		return rc;
+	uint64_t gen = dura_pg_gen(st, PG_Q_ORCH);
 	struct dura_pg_params p;
 	dura_pg_params_init(&p);
 	ack_params(st, &p, token, ack);
 	PGresult *res;
 	rc = dura_pg_call(st, PG_STMT_ACK_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
+	if (rc == DURA_RETRY)
+		dura_pg_wake_uncertain(st);
 	if (rc != DURA_OK)
 		return rc;
 	int more = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
 	           PQgetlength(res, 0, 0) == 1 && PQgetvalue(res, 0, 0)[0];
 	PQclear(res);
-	after_ack(st, ack, more);
+	after_ack(st, ack, more, gen, NULL);
 	return DURA_OK;
 }
 
@@ -284,21 +296,20 @@ dura_rc dura_pg_ack_orchestration_item_and_fetch(dura_store *st,
 	PGresult *res;
 	rc = dura_pg_call(st, PG_STMT_ACK_FETCH_ORCH, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
+	if (rc == DURA_RETRY)
+		dura_pg_wake_uncertain(st);
 	if (rc != DURA_OK)
 		return rc;
 	int more = PQntuples(res) == 1 && PQnfields(res) > COL_MORE &&
 	           !PQgetisnull(res, 0, COL_MORE) && PQgetvalue(res, 0, COL_MORE)[0];
-	int64_t next_ms;
+	struct dura_pg_empty empty;
 	struct dura_err ferr;
-	dura_rc frc = parse_item(st, res, next, &next_ms, &ferr);
-	if (frc == DURA_EMPTY) {
+	dura_rc frc = parse_item(st, res, next, &empty, &ferr);
+	if (frc == DURA_EMPTY)
 		atomic_fetch_add(&st->stats.empty_fetches, 1);
-		if (!ack->n_orch_items && !more)
-			dura_pg_note_empty(st, PG_Q_ORCH, gen, next_ms);
-	}
 	/* the ack committed (one transaction with the fetch) whatever the
-	 * fetch part returned */
-	after_ack(st, ack, more);
+	 * fetch part returned; an empty fetch part is noted there */
+	after_ack(st, ack, more, gen, frc == DURA_EMPTY ? &empty : NULL);
 	return DURA_OK;
 }
 

@@ -17,20 +17,21 @@ struct pg_work_item {
 	PGresult *res;
 };
 
-/* Takes ownership of res.  DURA_EMPTY with *next_ms if nothing was
- * fetched. */
+/* Takes ownership of res.  DURA_EMPTY with *empty if nothing was
+ * fetched (work items wait for no lock: never "blocked"). */
 static dura_rc parse_item(PGresult *res, struct dura_work_item **out,
-                          int64_t *next_ms, struct dura_err *err)
+                          struct dura_pg_empty *empty, struct dura_err *err)
 {
 	*out = NULL;
-	*next_ms = -1;
+	empty->next_ms = -1;
+	empty->blocked = 0;
 	if (PQntuples(res) != 1 || PQnfields(res) < COL_NEXT_MS + 1) {
 		PQclear(res);
 		dura_pg_err(err, "PostgreSQL work fetch: unexpected result shape");
 		return DURA_PERMANENT;
 	}
 	if (PQgetisnull(res, 0, COL_TOKEN)) {
-		*next_ms = dura_pg_col_int8(res, COL_NEXT_MS, -1);
+		empty->next_ms = dura_pg_col_int8(res, COL_NEXT_MS, -1);
 		PQclear(res);
 		return DURA_EMPTY;
 	}
@@ -94,7 +95,7 @@ struct fetch_ctx {
 	struct dura_work_item **out;
 };
 
-static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
+static dura_rc fetch_once(struct dura_store *st, void *ctx, struct dura_pg_empty *empty,
                           struct dura_err *err)
 {
 	struct fetch_ctx *f = ctx;
@@ -102,7 +103,7 @@ static dura_rc fetch_once(struct dura_store *st, void *ctx, int64_t *next_ms,
 	dura_rc rc = dura_pg_call_fetch(st, PG_STMT_FETCH_WORK, f->lock_ms, 0, &res, err);
 	if (rc != DURA_OK)
 		return rc;
-	return parse_item(res, f->out, next_ms, err);
+	return parse_item(res, f->out, empty, err);
 }
 
 dura_rc dura_pg_fetch_work_item(dura_store *st, uint32_t lock_ms,
@@ -138,6 +139,8 @@ dura_rc dura_pg_ack_work_item(dura_store *st, uint64_t token,
 	dura_pg_params_init(&p);
 	ack_params(st, &p, token, completion);
 	dura_rc rc = dura_pg_call_commit(st, PG_STMT_ACK_WORK, &p, PG_RETRY_IF_UNSENT, err);
+	if (rc == DURA_RETRY)
+		dura_pg_wake_uncertain(st);
 	if (rc != DURA_OK)
 		return rc;
 	if (completion)
@@ -160,15 +163,17 @@ dura_rc dura_pg_ack_work_item_and_fetch(dura_store *st, uint64_t token,
 	PGresult *res;
 	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_FETCH_WORK, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
+	if (rc == DURA_RETRY)
+		dura_pg_wake_uncertain(st);
 	if (rc != DURA_OK)
 		return rc;
 	atomic_fetch_add(&st->stats.commits, 1);
 	if (completion)
 		dura_pg_wake(st, PG_Q_ORCH, 1);
-	int64_t next_ms;
+	struct dura_pg_empty empty;
 	struct dura_err ferr;
-	if (parse_item(res, next, &next_ms, &ferr) == DURA_EMPTY)
-		dura_pg_fetched_nothing(st, PG_Q_WORK, gen, next_ms);
+	if (parse_item(res, next, &empty, &ferr) == DURA_EMPTY)
+		dura_pg_fetched_nothing(st, PG_Q_WORK, gen, &empty);
 	return DURA_OK;
 }
 

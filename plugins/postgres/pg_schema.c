@@ -171,7 +171,7 @@ QUEUE_TABLE("work_queue")
 "  OUT o_token bigint, OUT o_instance text, OUT o_execution bigint,\n"
 "  OUT o_bodies bytea[], OUT o_attempts integer[],\n"
 "  OUT o_hist_ids bigint[], OUT o_hist_bodies bytea[],\n"
-"  OUT o_lost integer, OUT o_next_ms bigint)\n"
+"  OUT o_lost integer, OUT o_next_ms bigint, OUT o_blocked boolean)\n"
 "LANGUAGE plpgsql AS $fn$\n"
 "DECLARE\n"
 "  v_ts timestamptz;\n"
@@ -195,6 +195,13 @@ QUEUE_TABLE("work_queue")
 "          (SELECT min(q.visible_at) FROM orch_queue q WHERE q.visible_at > v_ts),\n"
 "          (SELECT min(l.locked_until) FROM instance_locks l WHERE l.locked_until > v_ts))\n"
 "        - v_ts)) * 1000)::bigint;\n"
+/* visible messages that wait only for an instance lock (they arrived while
+ * it was held: no token) or for a concurrent fetcher (v_tried): a lock
+ * release makes them fetchable without any enqueue, so the client must not
+ * treat the queue as quietly empty (dura_pg_lock_released) */
+"      o_blocked := EXISTS (SELECT 1 FROM orch_queue q\n"
+"                            WHERE q.visible_at <= v_ts\n"
+"                              AND (q.lock_token IS NULL OR q.instance = ANY (v_tried)));\n"
 "      RETURN;\n"
 "    END IF;\n"
 "    IF pg_try_advisory_xact_lock(v_space, hashtext(v_cand)) THEN\n"
@@ -297,7 +304,7 @@ RELEASE_ORCH_LOCK
 "  OUT o_token bigint, OUT o_instance text, OUT o_execution bigint,\n"
 "  OUT o_bodies bytea[], OUT o_attempts integer[],\n"
 "  OUT o_hist_ids bigint[], OUT o_hist_bodies bytea[],\n"
-"  OUT o_lost integer, OUT o_next_ms bigint, OUT o_more boolean)\n"
+"  OUT o_lost integer, OUT o_next_ms bigint, OUT o_blocked boolean, OUT o_more boolean)\n"
 "LANGUAGE plpgsql AS $fn$\n"
 "BEGIN\n"
 "  o_more := dura_ack_orch(p_token, p_execution, p_hist_ids, p_hist_bodies,\n"
@@ -305,9 +312,9 @@ RELEASE_ORCH_LOCK
 "    p_orch_delays, p_has_meta, p_name, p_status, p_output, p_parent,\n"
 "    p_meta_execution, p_notify);\n"
 "  SELECT f.o_token, f.o_instance, f.o_execution, f.o_bodies, f.o_attempts,\n"
-"         f.o_hist_ids, f.o_hist_bodies, f.o_lost, f.o_next_ms\n"
+"         f.o_hist_ids, f.o_hist_bodies, f.o_lost, f.o_next_ms, f.o_blocked\n"
 "    INTO o_token, o_instance, o_execution, o_bodies, o_attempts,\n"
-"         o_hist_ids, o_hist_bodies, o_lost, o_next_ms\n"
+"         o_hist_ids, o_hist_bodies, o_lost, o_next_ms, o_blocked\n"
 "    FROM dura_fetch_orch(p_lock_ms) f;\n"
 "END $fn$;\n"
 "\n"

@@ -28,7 +28,7 @@ struct stmt_def {
 	"$16, $17"
 #define FETCH_ORCH_COLS \
 	"o_token, o_instance, o_execution, o_bodies, o_attempts, o_hist_ids, " \
-	"o_hist_bodies, o_lost, o_next_ms"
+	"o_hist_bodies, o_lost, o_next_ms, o_blocked"
 #define FETCH_WORK_COLS "o_token, o_instance, o_body, o_attempts, o_next_ms"
 #define FETCH_WORKS_COLS "o_tokens, o_instances, o_bodies, o_attempts, o_next_ms"
 
