@@ -7,7 +7,8 @@
 # $failed counts the not-ok lines; a test ends with [ "$failed" -eq 0 ].
 : "${DURABENCH:?DURABENCH must point at the durabench program}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM # clean up (EXIT) and stop: never go on without $tmp
 n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }

@@ -6,6 +6,9 @@
 # PostgreSQL server process or directory is left behind either way.
 set -u
 . "${top_srcdir:?}/tests/common.sh"
+# This script only ever signals durabench (started with SIGINT at its default
+# action, see start()); it must not itself be stopped by a SIGINT.
+trap '' INT
 
 # wait_for FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
 wait_for() {
