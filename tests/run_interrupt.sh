@@ -9,6 +9,11 @@ set -u
 # This script only ever signals durabench (started with SIGINT at its default
 # action, see start()); it must not itself be stopped by a SIGINT.
 trap '' INT
+# Scratch space in the build tree rather than /tmp: in parallel `make check`
+# runs this test's /tmp directory was seen to vanish mid-test (cause not
+# found); the build tree is ours alone.
+rm -rf "$tmp"
+tmp=$(mktemp -d "${top_builddir:?}/tests/run_interrupt.scratch.XXXXXX") || exit 1
 
 # wait_for FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
 wait_for() {
