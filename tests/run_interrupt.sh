@@ -189,10 +189,14 @@ if [ "${DURA_WITH_POSTGRES:-0}" = 1 ]; then
 	# url = auto servers go under $TMPDIR: the test's own directory, so it
 	# can tell its servers from those of tests running alongside; they run
 	# as the postgres user, which must reach it
-	chmod 755 "$tmp"
-	export TMPDIR="$tmp"
-	servers_left() { ps -eo args | grep -F "$tmp/durabench-pg" | grep -vc grep; }
-	dirs_left() { ls -d "$tmp"/durabench-pg-* 2>/dev/null | wc -l; }
+	# (in /tmp: the build tree may sit under a home the postgres user
+	# cannot enter)
+	pgtmp=$(mktemp -d /tmp/run_interrupt-pg.XXXXXX) || exit 1
+	trap 'rm -rf "$tmp" "$pgtmp"' EXIT
+	chmod 755 "$pgtmp"
+	export TMPDIR="$pgtmp"
+	servers_left() { ps -eo args | grep -F "$pgtmp/durabench-pg" | grep -vc grep; }
+	dirs_left() { ls -d "$pgtmp"/durabench-pg-* 2>/dev/null | wc -l; }
 	cat >"$tmp/pg.ini" <<'EOF'
 [run]
 duration = 30s
