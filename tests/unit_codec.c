@@ -7,9 +7,9 @@
  */
 #include "config.h"
 
-#include "codec.h"
+#include "engine/codec.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "histogram.h"
+#include "base/histogram.h"
 #include "tap.h"
 
 #define N 200000

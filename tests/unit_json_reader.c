@@ -11,12 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "json_reader.h"
-#include "json_writer.h"
-#include "report.h"
-#include "report_baseline.h"
+#include "base/json_reader.h"
+#include "base/json_writer.h"
+#include "report/report.h"
+#include "report/report_baseline.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Parses exactly len bytes of s from a heap copy with no terminator. */
 static int parse_n(const char *s, size_t len, const struct dura_jlimits *lim,

@@ -36,11 +36,11 @@
 
 #include <durabench/provider.h>
 
-#include "pgserver.h"
-#include "proxy.h"
+#include "services/pgserver.h"
+#include "services/proxy.h"
 #include "tap.h"
-#include "url.h"
-#include "util.h"
+#include "base/url.h"
+#include "base/util.h"
 
 static const struct dura_provider_ops *ops;
 static const char *url;

@@ -8,9 +8,9 @@
  */
 #include "config.h"
 
-#include "pgserver.h"
+#include "services/pgserver.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -9,11 +9,11 @@
  */
 #include "config.h"
 
-#include "proxy.h"
-#include "proxy_heap.h"
-#include "proxy_link.h"
-#include "commands.h"
-#include "util.h"
+#include "services/proxy.h"
+#include "services/proxy_heap.h"
+#include "services/proxy_link.h"
+#include "cli/commands.h"
+#include "base/util.h"
 #include "tap.h"
 
 #include <errno.h>

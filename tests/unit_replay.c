@@ -5,11 +5,11 @@
  */
 #include "config.h"
 
-#include "codec.h"
-#include "orchestration.h"
-#include "replay.h"
+#include "engine/codec.h"
+#include "engine/orchestration.h"
+#include "engine/replay.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

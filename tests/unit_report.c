@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json_writer.h"
-#include "report.h"
+#include "base/json_writer.h"
+#include "report/report.h"
 #include "tap.h"
 
 static char *slurp(FILE *f)

@@ -14,12 +14,12 @@
  */
 #include "config.h"
 
-#include "codec.h"
-#include "orchestration.h"
-#include "plugin_loader.h"
-#include "runtime.h"
+#include "engine/codec.h"
+#include "engine/orchestration.h"
+#include "loader/plugin_loader.h"
+#include "runtime/runtime.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

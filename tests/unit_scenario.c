@@ -3,11 +3,11 @@
  * counting, configs lists and ${VAR} expansion. */
 #include "config.h"
 
-#include "ini_reader.h"
-#include "scenario.h"
-#include "util.h"
+#include "base/ini_reader.h"
+#include "scenario/scenario.h"
+#include "base/util.h"
 
-#include "../tests/tap.h"
+#include "tap.h"
 
 #include <stdio.h>
 #include <stdlib.h>

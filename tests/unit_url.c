@@ -3,10 +3,10 @@
  * points at the new endpoint). */
 #include "config.h"
 
-#include "url.h"
-#include "util.h"
+#include "base/url.h"
+#include "base/util.h"
 
-#include "../tests/tap.h"
+#include "tap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -405,6 +405,13 @@ struct dura_provider_ops {
 	(offsetof(struct dura_provider_ops, release_instance_status) + \
 	 sizeof(void (*)(void)))
 
+/* For the caller of a plugin: an optional operation, or NULL when the
+ * plugin's table (struct_size) ends before it -- a plugin built against an
+ * older minor version simply lacks the operations appended since. */
+#define DURA_OPT_OP(ops, field) \
+	((offsetof(struct dura_provider_ops, field) + sizeof((ops)->field) <= (ops)->struct_size) \
+	         ? (ops)->field : NULL)
+
 /* Convenience for a plugin's table: fills the fixed prefix. */
 #define DURA_PROVIDER_PREFIX(name_, description_) \
 	.abi_major = DURA_ABI_MAJOR, .abi_minor = DURA_ABI_MINOR, \

@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Idempotency keys for enqueue_orchestrator.

@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * From PostgreSQL errors to dura_rc and one-line messages.

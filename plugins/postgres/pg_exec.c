@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * One provider operation = one prepared call on a pooled connection = one

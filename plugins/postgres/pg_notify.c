@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Long polling: idle fetchers wait on a condition variable instead of

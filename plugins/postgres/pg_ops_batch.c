@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Work items in batches: fetch_work_items and ack_work_items_and_fetch.

@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * What orchestration and work item operations share: the long poll around

@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Orchestration operations.  Each is one call of a PL/pgSQL function

@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Reads for verification and tooling: read_history, instance_status.

@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Work item operations: fetch (peek-lock with FOR UPDATE SKIP LOCKED), ack

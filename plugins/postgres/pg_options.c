@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Options of the PostgreSQL provider: declaration (listed by `durabench

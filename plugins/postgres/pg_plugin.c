@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * PostgreSQL provider plugin: the ops table and the store's life cycle.

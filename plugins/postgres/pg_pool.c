@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Fixed-size connection pool.

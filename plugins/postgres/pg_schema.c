@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * The schema of one store: tables, indexes and the PL/pgSQL functions that

@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * The statements every pooled connection prepares once, right after it

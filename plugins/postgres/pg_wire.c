@@ -1,4 +1,3 @@
-#include "config.h"
 
 /*
  * Binary wire formats: every parameter and result of the provider travels

@@ -1,5 +1,4 @@
 /* Options the SQLite provider accepts, and their parsing. */
-#include "config.h"
 
 #include "sqlite_store.h"
 

@@ -7,7 +7,6 @@
  * no lost races to retry, and a fetch returns EMPTY only when nothing is
  * eligible.
  */
-#include "config.h"
 
 #include "sqlite_store.h"
 

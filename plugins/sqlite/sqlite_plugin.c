@@ -4,7 +4,6 @@
  * sqlite_orch.c, sqlite_work.c, sqlite_read.c, sqlite_schema.c,
  * sqlite_options.c.
  */
-#include "config.h"
 
 #include "sqlite_store.h"
 

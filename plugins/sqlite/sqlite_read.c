@@ -1,5 +1,4 @@
 /* SQLite provider: reads for verification and tooling (history, status). */
-#include "config.h"
 
 #include "sqlite_store.h"
 

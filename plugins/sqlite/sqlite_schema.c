@@ -26,7 +26,6 @@
  * but in flight (locked), whose number is bounded by the fetchers' concurrency,
  * never over future timers.
  */
-#include "config.h"
 
 #include "sqlite_store.h"
 

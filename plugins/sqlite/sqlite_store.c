@@ -3,7 +3,6 @@
  * helpers every operation uses: clock, tokens, statements, transactions,
  * error mapping, scratch buffers and the long-poll wait.
  */
-#include "config.h"
 
 #include "sqlite_store.h"
 

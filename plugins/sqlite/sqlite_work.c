@@ -9,7 +9,6 @@
  * each statement atomic); the pick and the lock of a fetch cannot be split
  * by anyone because the whole operation holds s->mu.
  */
-#include "config.h"
 
 #include "sqlite_store.h"
 

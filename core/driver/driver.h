@@ -1,0 +1,108 @@
+/*
+ * The stress driver: runs one workload on one store with one O:W config and
+ * measures it (closed loop, or open loop at a fixed rate), then verifies
+ * every instance against storage.
+ */
+#ifndef DURA_DRIVER_H
+#define DURA_DRIVER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <durabench/provider.h>
+
+#include "runtime/runtime.h"
+#include "scenario/scenario.h"
+
+struct dura_run_params {
+	unsigned orch_workers;
+	unsigned activity_workers;
+	uint64_t duration_ms;      /* launching stops here (warmup included) */
+	uint64_t warmup_ms;        /* completions before this are not counted
+	                              in throughput */
+	uint64_t drain_timeout_ms; /* then wait at most this for in-flight ones */
+	const struct dura_workload_def *workload;
+	const char *instance_prefix; /* unique per run, e.g. "r3." */
+	int progress;              /* 1: live one-line progress on stderr */
+	const char *label;         /* for progress: "sqlite-mem 2:2" */
+	unsigned activity_batch;   /* work items per activity round trip
+	                              (dura_runtime_config.activity_batch);
+	                              0 means 1 */
+	const volatile sig_atomic_t *stop; /* NULL, or a flag a signal handler
+	                              sets: once *stop != 0 (polled about every
+	                              100 ms) no instance is launched any more,
+	                              the run drains and verifies as usual and
+	                              reports itself interrupted; *stop >= 2
+	                              also cuts the drain short (what is still
+	                              running then counts as timed out) */
+};
+
+struct dura_latency {
+	uint64_t count;
+	double avg_ms, p50_ms, p95_ms, p99_ms, max_ms;
+};
+
+struct dura_run_result {
+	/* outcomes (every launched instance is in exactly one bucket) */
+	uint64_t launched;
+	uint64_t completed;
+	uint64_t failed_infra;
+	uint64_t failed_config;
+	uint64_t failed_app;
+	uint64_t timed_out;        /* did not finish within drain_timeout */
+	uint64_t in_flight_at_end; /* still running when launching stopped */
+	double success_pct;        /* completed / launched * 100 */
+
+	/* throughput over the steady window [warmup, duration] */
+	double window_s;
+	uint64_t window_completed;
+	uint64_t window_activities; /* activities actually executed */
+	double orch_per_sec;
+	double activities_per_sec;
+	double bound_orch_per_sec;  /* theoretical maximum, 0 if none */
+	double bound_fraction;      /* orch_per_sec / bound, 0 if none */
+
+	/* latency: start call -> committed terminal ack, completed instances
+	 * that completed after the warmup (drain included) */
+	struct dura_latency latency;
+
+	double drain_ms;            /* from end of launching to all finished */
+	double cpu_ms_per_orch;     /* harness process CPU (user+sys) / completed */
+
+	/* verification against storage after the run */
+	uint64_t verified;
+	uint64_t verify_failures;
+	char verify_error[512];     /* first failure, names the instance */
+
+	/* added by the driver: */
+	uint64_t late_completions;  /* terminal callbacks after the drain timeout
+	                               (those instances count as timed out) */
+	char first_failure[512];    /* first failed/timed-out instance and why,
+	                               "" when none */
+
+	/* set when *params.stop ended launching before duration_ms: the
+	 * throughput window then ends at that moment (window_s is the real,
+	 * shorter window; orch_per_sec, activities_per_sec and bound_fraction
+	 * are NaN when it is empty because the stop came during the warmup) */
+	int interrupted;
+	double interrupted_after_s; /* from the start of launching to the stop */
+
+	int have_provider_stats;
+	struct dura_stats provider_stats; /* counted from runtime start to stop
+	                                     (verification reads excluded) */
+	struct dura_runtime_stats runtime_stats;
+};
+
+/* Returns 0 when the run happened (its outcome is in out: the caller decides
+ * whether < 100 % success or a verification failure fails the command), or
+ * -1 with err filled when it could not run at all. */
+int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
+                    const struct dura_run_params *p, struct dura_run_result *out,
+                    char *err, size_t errlen);
+
+/* Theoretical throughput bound of a workload with W activity workers
+ * (orch/s), 0 when it has none (e.g. activity_delay 0). */
+double dura_workload_bound(const struct dura_workload_def *wl, unsigned activity_workers);
+
+#endif

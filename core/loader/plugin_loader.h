@@ -1,0 +1,39 @@
+/*
+ * Finding, loading and checking provider plugins.
+ *
+ * A plugin name without '/' is looked up as NAME.so in, in order: the
+ * --plugin-dir given on the command line, each directory of
+ * $DURABENCH_PLUGIN_PATH (colon separated), the build tree
+ * (DURA_BUILD_PLUGIN_DIRS, when it exists) and the installed pkglibdir.
+ * A name containing '/' is a path used as is.
+ */
+#ifndef DURA_PLUGIN_LOADER_H
+#define DURA_PLUGIN_LOADER_H
+
+#include <stddef.h>
+
+#include <durabench/provider.h>
+
+struct dura_plugin {
+	const struct dura_provider_ops *ops;
+	char *path;    /* resolved file (owned) */
+	void *handle;  /* dlopen handle (owned) */
+};
+
+/* Loads and checks a plugin: file found, dlopen works, the entry symbol
+ * exists, abi_major matches, struct_size covers DURA_OPS_MIN_SIZE, name and
+ * options are set, no required operation is NULL.  On failure returns -1 and
+ * writes ONE line naming the file, what is wrong and what was expected, e.g.
+ *   "plugin ./x.so: ABI major 2, expected 1 (rebuild it against this durabench)".
+ * plugin_dir may be NULL.  Free with dura_plugin_unload. */
+int dura_plugin_load(const char *name_or_path, const char *plugin_dir,
+                     struct dura_plugin *out, char *err, size_t errlen);
+void dura_plugin_unload(struct dura_plugin *p);
+
+/* Calls fn(path, arg) for every candidate *.so file in the search path, in
+ * search order (for `durabench plugins`). */
+void dura_plugin_foreach_candidate(const char *plugin_dir,
+                                   void (*fn)(const char *path, void *arg),
+                                   void *arg);
+
+#endif

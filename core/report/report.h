@@ -1,0 +1,165 @@
+/*
+ * Reports: Markdown tables on stdout, JSON file (field names of DESIGN.md
+ * section 8 are an interface).
+ */
+#ifndef DURA_REPORT_H
+#define DURA_REPORT_H
+
+#include <stdio.h>
+
+#include "driver/driver.h"
+#include "scenario/scenario.h"
+
+struct dura_report_run {
+	const char *provider;      /* [provider NAME] */
+	const char *plugin;        /* plugin name from its ops */
+	unsigned orch_workers;
+	unsigned activity_workers;
+	unsigned repeat_index;     /* 0-based */
+	int ran;                   /* 0: could not run (error holds why) */
+	char error[512];
+	struct dura_run_result result;
+};
+
+/* What the environment block says about one provider. */
+struct dura_report_provider {
+	const char *name;
+	const char *plugin;
+	const char *plugin_path;
+	const char *description;   /* ops->describe(), or "" */
+	const char *url;           /* masked address used, or NULL */
+	const char *target_url;    /* masked real address behind the proxy, or NULL */
+	double rtt_ms;             /* median measured round trip, < 0 unknown */
+	double emulated_rtt_ms;    /* configured emulate_rtt, 0 none */
+};
+
+struct dura_report {
+	const struct dura_scenario *scenario;
+	const char *version;       /* dura_version_string() */
+	const char *commit;
+	int cpus;
+	const char *sqlite_version;
+	const char *hostname;
+	long long started_at;      /* wall clock, seconds since epoch */
+	struct dura_report_run *runs;
+	size_t n_runs;
+	struct dura_report_provider *providers;
+	size_t n_providers;
+	int interrupted;           /* the command was interrupted (Ctrl-C) */
+	size_t planned_runs;       /* runs the command meant to do */
+};
+
+/* ---- added by the reports (shared by Markdown and JSON) ---- */
+
+/* One config of a [compare]: repeats averaged over the runs that ran. */
+struct dura_compare_row {
+	unsigned orch_workers, activity_workers;
+	unsigned subject_runs, baseline_runs;    /* runs averaged on each side */
+	double subject_orch_per_sec, baseline_orch_per_sec;
+	double subject_p50_ms, baseline_p50_ms;
+	double subject_p99_ms, baseline_p99_ms;
+	double subject_success_pct, baseline_success_pct;
+	double throughput_ratio;   /* subject / baseline; NaN when undefined */
+	double latency_p50_ratio;
+	double latency_p99_ratio;
+};
+
+/* Rows of one comparison, one per config either side has a run for, in run
+ * order.  *rows is malloc'ed (caller frees), returns the count. */
+size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_compare_def *c,
+                                struct dura_compare_row **rows);
+
+/* Failed instances of a run in all categories (infra+config+app+timeout). */
+uint64_t dura_report_failed(const struct dura_run_result *x);
+
+/* Round trips per completed orchestration, NaN without provider stats. */
+double dura_report_round_trips_per_orch(const struct dura_run_result *x);
+
+/* A run's figures as the JSON, CSV and track reports give them: NaN where
+ * the JSON report writes null (and the CSV an empty field): the run did
+ * not run, has no latency sample, no bound, no provider stats or nothing
+ * completed. */
+struct dura_report_figures {
+	double success_pct, orch_per_sec, activities_per_sec;
+	double bound_orch_per_sec, bound_fraction;
+	double p50_ms, p95_ms, p99_ms, avg_ms, max_ms;
+	double round_trips_per_orch, cpu_ms_per_orch;
+};
+void dura_report_run_figures(const struct dura_report_run *run, struct dura_report_figures *v);
+
+/* "O:W" of a config. */
+void dura_report_config_string(char *buf, size_t len, unsigned orch_workers,
+                               unsigned activity_workers);
+
+/* When the report started, in UTC: ISO 8601 for JSON ("" when unknown, the
+ * callers write null), or "2024-01-31 12:00:00 UTC" for Markdown ("unknown"
+ * when unknown). */
+enum dura_report_date_style { DURA_DATE_ISO, DURA_DATE_TEXT };
+void dura_report_date(const struct dura_report *r, enum dura_report_date_style style,
+                      char *buf, size_t len);
+
+/* v with `decimals` decimals and a unit suffix, "n/a" when not finite; the
+ * sign is forced when `sign`. */
+void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int sign,
+                            const char *unit);
+
+/* Text inside a Markdown table cell: a '|' or a line break would split the
+ * row, so '|' is escaped and line breaks become spaces. */
+void dura_report_md_cell(FILE *f, const char *s);
+
+/* Writes r with write_fn to path ("-" = stdout); -1 with err naming path
+ * when it cannot be opened or written (the --csv and --svg files). */
+int dura_report_write_file(const struct dura_report *r, const char *path,
+                           void (*write_fn)(FILE *f, const struct dura_report *r),
+                           char *err, size_t errlen);
+
+/* A provider option value safe to print: secret-looking keys give "***",
+ * passwords inside URLs/conninfo are masked.  Caller frees. */
+char *dura_report_option_display(const char *key, const char *value);
+
+/* Per-run table, one ratio table per [compare] (subject / baseline, repeats
+ * averaged, per config), then the environment block. */
+void dura_report_markdown(FILE *f, const struct dura_report *r);
+
+/* Writes the JSON document; -1 with err on I/O failure. */
+int dura_report_json(const struct dura_report *r, const char *path,
+                     char *err, size_t errlen);
+
+/* ---- added by the report extras (CSV, SVG, track history) ---- */
+
+struct dura_json;
+
+/* Writes one element of an "providers" array of the environment (the
+ * track history reuses it): name, plugin, [plugin_path, description,] url,
+ * [target_url,] rtt_ms (null when unknown), emulated_rtt_ms; the bracketed
+ * fields only when `detail`. */
+void dura_report_json_write_provider(struct dura_json *j, const struct dura_report_provider *p,
+                                     int detail);
+/* Opens the object of one run in a "runs" array (the track history reuses
+ * it) with the fields that name it: provider, plugin, config ("O:W"). */
+void dura_report_json_begin_run(struct dura_json *j, const struct dura_report_run *run);
+
+/* Writes the "scenario" key and object of the JSON report to j (the track
+ * history reuses it). */
+void dura_report_json_write_scenario(struct dura_json *j, const struct dura_scenario *sc);
+
+/* `--csv FILE`: header line plus one RFC 4180 row per run ("-" = stdout);
+ * -1 with err on I/O failure.  The _write form writes to an open stream. */
+int dura_report_csv(const struct dura_report *r, const char *path, char *err, size_t errlen);
+void dura_report_csv_write(FILE *f, const struct dura_report *r);
+
+/* `--svg FILE`: self-contained SVG bar chart of Orch/s per provider per
+ * config ("-" = stdout); -1 with err on I/O failure. */
+int dura_report_svg(const struct dura_report *r, const char *path, char *err, size_t errlen);
+void dura_report_svg_write(FILE *f, const struct dura_report *r);
+
+/* `--track FILE`: appends one JSON Lines entry (see docs/reporting.md) to
+ * the history FILE, creating it.  The line goes out in one write() under an
+ * exclusive flock() on an O_APPEND descriptor, so concurrent appenders never
+ * interleave; a previous line missing its newline is terminated first.  -1
+ * with err on failure. */
+int dura_report_track(const struct dura_report *r, const char *path, char *err, size_t errlen);
+/* The entry itself, one line without the newline; caller frees. */
+char *dura_report_track_line(const struct dura_report *r);
+
+#endif

@@ -1,0 +1,211 @@
+/* What the report writers compute and print alike: comparison rows
+ * (repeats averaged), failure totals, per-run figures and their null
+ * conditions, dates, number and Markdown cell formatting, option masking,
+ * writing a report file. */
+#include "config.h"
+
+#include "report.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/url.h"
+#include "base/util.h"
+
+uint64_t dura_report_failed(const struct dura_run_result *x)
+{
+	return x->failed_infra + x->failed_config + x->failed_app + x->timed_out;
+}
+
+double dura_report_round_trips_per_orch(const struct dura_run_result *x)
+{
+	if (!x->have_provider_stats || x->completed == 0)
+		return NAN;
+	return (double)x->provider_stats.round_trips / (double)x->completed;
+}
+
+void dura_report_run_figures(const struct dura_report_run *run, struct dura_report_figures *v)
+{
+	const struct dura_run_result *x = &run->result;
+	int lat = x->latency.count > 0;
+	v->success_pct = run->ran ? x->success_pct : NAN;
+	v->orch_per_sec = run->ran ? x->orch_per_sec : NAN;
+	v->activities_per_sec = run->ran ? x->activities_per_sec : NAN;
+	v->bound_orch_per_sec = x->bound_orch_per_sec > 0 ? x->bound_orch_per_sec : NAN;
+	v->bound_fraction = run->ran && x->bound_orch_per_sec > 0 ? x->bound_fraction : NAN;
+	v->p50_ms = lat ? x->latency.p50_ms : NAN;
+	v->p95_ms = lat ? x->latency.p95_ms : NAN;
+	v->p99_ms = lat ? x->latency.p99_ms : NAN;
+	v->avg_ms = lat ? x->latency.avg_ms : NAN;
+	v->max_ms = lat ? x->latency.max_ms : NAN;
+	v->round_trips_per_orch = dura_report_round_trips_per_orch(x);
+	v->cpu_ms_per_orch = x->completed ? x->cpu_ms_per_orch : NAN;
+}
+
+void dura_report_config_string(char *buf, size_t len, unsigned orch_workers,
+                               unsigned activity_workers)
+{
+	snprintf(buf, len, "%u:%u", orch_workers, activity_workers);
+}
+
+void dura_report_date(const struct dura_report *r, enum dura_report_date_style style,
+                      char *buf, size_t len)
+{
+	time_t t = (time_t)r->started_at;
+	struct tm tm;
+	snprintf(buf, len, "%s", style == DURA_DATE_ISO ? "" : "unknown");
+	if (r->started_at <= 0 || !gmtime_r(&t, &tm))
+		return;
+	if (style == DURA_DATE_ISO)
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int sign,
+                            const char *unit)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "n/a");
+	else if (sign)
+		snprintf(buf, len, "%+.*f%s", decimals, v, unit);
+	else
+		snprintf(buf, len, "%.*f%s", decimals, v, unit);
+}
+
+void dura_report_md_cell(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else if (*s == '\n' || *s == '\r')
+			fputc(' ', f);
+		else
+			fputc(*s, f);
+	}
+}
+
+int dura_report_write_file(const struct dura_report *r, const char *path,
+                           void (*write_fn)(FILE *f, const struct dura_report *r),
+                           char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!f) {
+		dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	write_fn(f, r);
+	int bad = fflush(f) != 0 || ferror(f);
+	if (f != stdout && fclose(f) != 0)
+		bad = 1;
+	if (bad) {
+		dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 && isfinite(a) && isfinite(b) ? a / b : NAN;
+}
+
+struct side {
+	unsigned n;
+	double orch, p50, p99, success;
+};
+
+static void add_run(struct side *s, const struct dura_run_result *x)
+{
+	s->n++;
+	s->orch += x->orch_per_sec;
+	s->p50 += x->latency.p50_ms;
+	s->p99 += x->latency.p99_ms;
+	s->success += x->success_pct;
+}
+
+static void average(struct side *s)
+{
+	if (s->n == 0) {
+		s->orch = s->p50 = s->p99 = s->success = NAN;
+		return;
+	}
+	s->orch /= s->n;
+	s->p50 /= s->n;
+	s->p99 /= s->n;
+	s->success /= s->n;
+}
+
+size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_compare_def *c,
+                                struct dura_compare_row **rows)
+{
+	size_t n = 0;
+	*rows = dura_xcalloc(r->n_runs ? r->n_runs : 1, sizeof **rows);
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct dura_report_run *run = &r->runs[i];
+		if (!run->provider || (strcmp(run->provider, c->subject) != 0 &&
+		                       strcmp(run->provider, c->baseline) != 0))
+			continue;
+		size_t k;
+		for (k = 0; k < n; k++)
+			if ((*rows)[k].orch_workers == run->orch_workers &&
+			    (*rows)[k].activity_workers == run->activity_workers)
+				break;
+		if (k < n)
+			continue;
+		struct dura_compare_row *row = &(*rows)[n++];
+		row->orch_workers = run->orch_workers;
+		row->activity_workers = run->activity_workers;
+		struct side sub = { 0 }, base = { 0 };
+		for (size_t j = 0; j < r->n_runs; j++) {
+			const struct dura_report_run *o = &r->runs[j];
+			if (!o->ran || !o->provider || o->orch_workers != run->orch_workers ||
+			    o->activity_workers != run->activity_workers)
+				continue;
+			/* subject == baseline would be silly but must not crash */
+			if (strcmp(o->provider, c->subject) == 0)
+				add_run(&sub, &o->result);
+			if (strcmp(o->provider, c->baseline) == 0)
+				add_run(&base, &o->result);
+		}
+		average(&sub);
+		average(&base);
+		row->subject_runs = sub.n;
+		row->baseline_runs = base.n;
+		row->subject_orch_per_sec = sub.orch;
+		row->baseline_orch_per_sec = base.orch;
+		row->subject_p50_ms = sub.p50;
+		row->baseline_p50_ms = base.p50;
+		row->subject_p99_ms = sub.p99;
+		row->baseline_p99_ms = base.p99;
+		row->subject_success_pct = sub.success;
+		row->baseline_success_pct = base.success;
+		row->throughput_ratio = ratio(sub.orch, base.orch);
+		row->latency_p50_ratio = ratio(sub.p50, base.p50);
+		row->latency_p99_ratio = ratio(sub.p99, base.p99);
+	}
+	return n;
+}
+
+static int secret_key(const char *key)
+{
+	static const char *const words[] = { "pass", "secret", "token", "credential" };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasestr(key, words[i]))
+			return 1;
+	return 0;
+}
+
+char *dura_report_option_display(const char *key, const char *value)
+{
+	if (!value)
+		return dura_xstrdup("");
+	if (key && secret_key(key))
+		return dura_xstrdup("***");
+	return dura_url_mask(value);
+}

@@ -1,0 +1,163 @@
+/*
+ * Internals shared by the runtime's files: runtime.c (start/stop, stats,
+ * starting instances), runtime_retry.c (backoff, fetch pacing, sleeping),
+ * runtime_orch.c (orchestration dispatchers), runtime_worker.c (activity
+ * workers and their lock renewer) and runtime_batch.c (activity workers
+ * that fetch and ack several items per round trip).
+ */
+#ifndef DURA_RUNTIME_INT_H
+#define DURA_RUNTIME_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <durabench/provider.h>
+
+#include "runtime.h"
+#include "base/util.h"
+
+struct dura_worker_arg;
+
+/* What an activity worker is running, read by the lock renewer.  Atomics
+ * rather than a mutex: the worker touches its slot twice per activity and
+ * must not wait for a renewal in progress. */
+struct dura_work_slot {
+	_Atomic uint64_t token;      /* 0 = idle */
+	_Atomic uint64_t locked_at;  /* ms (core clock) of the fetch or last renewal */
+};
+
+struct dura_runtime_counters {
+	_Atomic uint64_t turns;
+	_Atomic uint64_t activities_executed;
+	_Atomic uint64_t retries;
+	_Atomic uint64_t abandons;
+	_Atomic uint64_t lock_lost;
+	_Atomic uint64_t poisoned;
+	_Atomic uint64_t infra_errors;
+	_Atomic uint64_t ignored_messages;
+};
+
+typedef dura_rc (*dura_ack_orch_fetch_fn)(dura_store *, uint64_t,
+                                          const struct dura_orch_ack *, uint32_t,
+                                          struct dura_orch_item **, struct dura_err *);
+typedef dura_rc (*dura_ack_work_fetch_fn)(dura_store *, uint64_t,
+                                          const struct dura_message *, uint32_t,
+                                          struct dura_work_item **, struct dura_err *);
+
+typedef dura_rc (*dura_fetch_items_fn)(dura_store *, uint32_t, uint32_t, size_t,
+                                       struct dura_work_item **, size_t *,
+                                       struct dura_err *);
+typedef dura_rc (*dura_ack_items_fetch_fn)(dura_store *, size_t, const uint64_t *,
+                                           const struct dura_message *, dura_rc *,
+                                           uint32_t, size_t, struct dura_work_item **,
+                                           size_t *, struct dura_err *);
+
+/* Upper limit of dura_runtime_config.activity_batch. */
+#define DURA_RT_MAX_BATCH 1024u
+
+struct dura_runtime {
+	const struct dura_provider_ops *ops;
+	dura_store *store;
+	const struct dura_registry *reg;
+	struct dura_runtime_config cfg;
+	dura_completion_cb cb;
+	void *cb_arg;
+	dura_ack_orch_fetch_fn ack_orch_fetch; /* optional ops, NULL if absent */
+	dura_ack_work_fetch_fn ack_work_fetch;
+	dura_fetch_items_fn fetch_items;
+	dura_ack_items_fetch_fn ack_items_fetch;
+	unsigned batch;             /* items per activity round trip: cfg's
+	                               activity_batch when the provider has both
+	                               batch operations, else 1 */
+
+	atomic_int stopping;        /* dispatchers: stop fetching */
+	atomic_int renewer_stopping;
+	pthread_mutex_t mu;         /* guards nothing but the sleeps below */
+	pthread_cond_t cv;          /* signalled on stop */
+
+	pthread_t *orch_threads;    /* owned */
+	unsigned n_orch_threads;
+	pthread_t *work_threads;    /* owned */
+	unsigned n_work_threads;
+	struct dura_work_slot *slots; /* owned, `batch` per activity worker:
+	                                 worker i uses [i * batch, (i+1) * batch) */
+	size_t n_slots;
+	struct dura_worker_arg *worker_args; /* owned, one per activity worker */
+	pthread_t renewer;
+	int renewer_started;
+
+	struct dura_runtime_counters c;
+};
+
+#define DURA_COUNT(rt, field) atomic_fetch_add_explicit(&(rt)->c.field, 1, memory_order_relaxed)
+#define DURA_COUNT_N(rt, field, n) \
+	atomic_fetch_add_explicit(&(rt)->c.field, (n), memory_order_relaxed)
+
+static inline int dura_rt_stopping(struct dura_runtime *rt)
+{
+	return atomic_load_explicit(&rt->stopping, memory_order_relaxed);
+}
+
+/* runtime_retry.c */
+/* Sleeps ms unless the runtime is stopping (returns early then); returns
+ * non-zero if stopping. */
+int dura_rt_sleep(struct dura_runtime *rt, uint32_t ms);
+/* Backoff before retry number `attempt` (0-based) of a RETRY error: returns
+ * 0 after sleeping retry_base_ms << attempt (capped) and counting the retry,
+ * or -1 when retry_limit is exhausted. */
+int dura_rt_backoff(struct dura_runtime *rt, unsigned attempt);
+/* Delay of an abandon after `attempts` deliveries: exponential, capped. */
+uint32_t dura_rt_abandon_delay(const struct dura_runtime *rt, uint32_t attempts);
+/* *until = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on rt->cv,
+ * which runtime.c creates on the monotonic clock). */
+void dura_rt_deadline(struct timespec *until, uint32_t ms);
+/* What a dispatcher or activity worker does with the result of its fetch
+ * (got: non-zero when work came back).  Returns 1 when there is work to
+ * run (the failure streak *failures ends); else 0 after pausing: 1 ms when
+ * nothing came and the provider does not long-poll (so the loop does not
+ * spin), or, after an error (counted), the abandon backoff of the grown
+ * failure streak. */
+int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, unsigned *failures);
+
+/* runtime_orch.c / runtime_worker.c: thread bodies (arg = runtime /
+ * worker index packed by runtime.c). */
+void *dura_rt_orch_main(void *arg);
+void *dura_rt_worker_main(void *arg);
+void *dura_rt_renewer_main(void *arg);
+
+/* Per-worker thread argument. */
+struct dura_worker_arg {
+	struct dura_runtime *rt;
+	unsigned index;
+};
+
+/* runtime_worker.c: runs one work item -- decode, poison check, registry
+ * lookup, the activity itself -- and encodes the completion to send into
+ * msg (out is scratch for the activity's output).  Returns 1 when msg holds
+ * a completion, 0 when there is nobody to answer (corrupt item: ack it
+ * without completion).  *ran is set when the activity function ran.  When
+ * slot is not NULL, the item's token is published there for the lock
+ * renewer while the activity runs (a batch worker publishes its whole
+ * batch itself and passes NULL). */
+int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
+                     struct dura_work_slot *slot, struct dura_buf *out,
+                     struct dura_buf *msg, int *ran);
+
+/* How the ack of one work item went, for dura_rt_settle_work_item. */
+enum dura_rt_ack_result {
+	DURA_RT_ACKED,      /* applied */
+	DURA_RT_LOCK_LOST,  /* the lock expired: another worker has or will run it */
+	DURA_RT_NOT_ACKED   /* the ack could not be stored at all */
+};
+/* runtime_worker.c: books the ack of item (ran: its activity ran) and
+ * releases item.  A NOT_ACKED item is given back with backoff, so its
+ * attempt count grows toward poison. */
+void dura_rt_settle_work_item(struct dura_runtime *rt, struct dura_work_item *item,
+                              enum dura_rt_ack_result result, int ran);
+
+/* runtime_batch.c: the body of an activity worker when rt->batch > 1. */
+void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots);
+
+#endif

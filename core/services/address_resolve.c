@@ -1,0 +1,281 @@
+/* Resolving core-provided services in provider options: url = auto, the
+ * remote-emulation proxy, password masking. */
+#include "config.h"
+
+#include "address_resolve.h"
+#include "pgserver.h"
+#include "proxy.h"
+#include "base/units.h"
+#include "base/url.h"
+#include "base/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const dura_core_option_keys[] = {
+	"plugin", "emulate_rtt", "emulate_jitter", "emulate_bandwidth", NULL,
+};
+
+int dura_is_core_option(const char *key)
+{
+	for (size_t i = 0; dura_core_option_keys[i]; i++)
+		if (strcmp(key, dura_core_option_keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+struct dura_env {
+	pthread_mutex_t lock;            /* validate may prepare from threads */
+	struct dura_pgserver *pgserver;  /* shared by every url = auto */
+	char *pgserver_error;            /* why it could not start (owned): a
+	                                    second url = auto fails at once */
+	struct dura_proxy **proxies;
+	size_t n_proxies;
+};
+
+struct dura_env *dura_env_new(void)
+{
+	struct dura_env *env = dura_xcalloc(1, sizeof *env);
+	pthread_mutex_init(&env->lock, NULL);
+	return env;
+}
+
+void dura_env_free(struct dura_env *env)
+{
+	if (!env)
+		return;
+	for (size_t i = 0; i < env->n_proxies; i++)
+		dura_proxy_stop(env->proxies[i]);
+	free(env->proxies);
+	dura_pgserver_stop(env->pgserver);
+	free(env->pgserver_error);
+	pthread_mutex_destroy(&env->lock);
+	free(env);
+}
+
+static const struct dura_option_spec *find_spec(const struct dura_provider_ops *ops,
+                                                const char *key)
+{
+	for (const struct dura_option_spec *s = ops->options; s && s->name; s++)
+		if (strcmp(s->name, key) == 0)
+			return s;
+	return NULL;
+}
+
+static void list_accepted(const struct dura_provider_ops *ops, struct dura_buf *b)
+{
+	for (const struct dura_option_spec *s = ops->options; s && s->name; s++)
+		dura_buf_printf(b, "%s%s", b->len ? ", " : "", s->name);
+	for (size_t i = 1; dura_core_option_keys[i]; i++) /* "plugin" is implied */
+		dura_buf_printf(b, "%s%s", b->len ? ", " : "", dura_core_option_keys[i]);
+	dura_buf_append(b, "", 1);
+}
+
+static void add_option(struct dura_prepared *p, const char *key, const char *value)
+{
+	p->options = dura_xrealloc(p->options, (p->n_options + 1) * sizeof *p->options);
+	p->options[p->n_options].key = dura_xstrdup(key);
+	p->options[p->n_options].value = dura_xstrdup(value);
+	p->n_options++;
+}
+
+static int start_pgserver_locked(struct dura_env *env, char *err, size_t errlen)
+{
+	if (env->pgserver)
+		return 0;
+	if (!env->pgserver_error) {
+		char why[1024];
+		if (dura_pgserver_start(NULL, &env->pgserver, why, sizeof why) == 0)
+			return 0;
+		env->pgserver_error = dura_xstrdup(why);
+	}
+	dura_errbuf(err, errlen, "url = auto: cannot start a local PostgreSQL server: %s",
+	            env->pgserver_error);
+	return -1;
+}
+
+/* A client the proxy could not connect to its target would otherwise only
+ * be seen by the plugin as a closed connection: name the target. */
+static void log_proxy_failure(void *arg, const char *message)
+{
+	fprintf(stderr, "durabench: delay proxy: %s\n", message);
+}
+
+/* Puts a proxy in front of *url and replaces *url with the rewritten one. */
+static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, char **url,
+                              char *err, size_t errlen)
+{
+	char host[256], why[512];
+	int port;
+	if (dura_url_endpoint(*url, host, sizeof host, &port, why, sizeof why) != 0) {
+		dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
+		return -1;
+	}
+	struct dura_proxy_config cfg = {
+		.listen_host = "127.0.0.1",
+		.listen_port = 0,
+		.target_host = host,
+		.target_port = port,
+		.rtt_us = p->emulate_rtt_us,
+		.jitter_us = p->emulate_jitter_us,
+		.bandwidth_bps = p->emulate_bandwidth_bps,
+		.log = log_proxy_failure,
+	};
+	struct dura_proxy *proxy;
+	if (dura_proxy_start(&cfg, &proxy, why, sizeof why) != 0) {
+		dura_errbuf(err, errlen, "cannot start the delay proxy: %s", why);
+		return -1;
+	}
+	env->proxies = dura_xrealloc(env->proxies, (env->n_proxies + 1) * sizeof *env->proxies);
+	env->proxies[env->n_proxies++] = proxy;
+	char *rewritten = dura_url_rewrite(*url, "127.0.0.1", dura_proxy_port(proxy), why, sizeof why);
+	if (!rewritten) {
+		dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
+		return -1;
+	}
+	p->target_display = dura_url_mask(*url);
+	free(*url);
+	*url = rewritten;
+	p->proxied = 1;
+	return 0;
+}
+
+int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
+                     const struct dura_option *options, size_t n_options,
+                     struct dura_prepared *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	const char *emulate[3] = { NULL, NULL, NULL }; /* rtt, jitter, bandwidth */
+	const struct dura_option *url_opt = NULL;
+	const struct dura_option_spec *url_spec = NULL;
+
+	for (size_t i = 0; i < n_options; i++) {
+		const char *key = options[i].key;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(options[j].key, key) == 0) {
+				dura_errbuf(err, errlen, "option '%s' given twice", key);
+				goto fail;
+			}
+		}
+		if (strcmp(key, "plugin") == 0)
+			continue;
+		if (strcmp(key, "emulate_rtt") == 0) {
+			emulate[0] = options[i].value;
+			continue;
+		}
+		if (strcmp(key, "emulate_jitter") == 0) {
+			emulate[1] = options[i].value;
+			continue;
+		}
+		if (strcmp(key, "emulate_bandwidth") == 0) {
+			emulate[2] = options[i].value;
+			continue;
+		}
+		const struct dura_option_spec *spec = find_spec(ops, key);
+		if (!spec) {
+			struct dura_buf b = { 0 };
+			list_accepted(ops, &b);
+			dura_errbuf(err, errlen, "unknown option '%s' for plugin '%s' (accepted: %s)",
+			            key, ops->name, (const char *)b.data);
+			dura_buf_free(&b);
+			goto fail;
+		}
+		if (spec->flags & DURA_OPT_URL) {
+			url_opt = &options[i];
+			url_spec = spec;
+			continue; /* added below, resolved */
+		}
+		add_option(out, key, options[i].value);
+	}
+	if (!url_spec) {
+		for (const struct dura_option_spec *s = ops->options; s && s->name; s++) {
+			if (s->flags & DURA_OPT_URL) {
+				url_spec = s;
+				break;
+			}
+		}
+	}
+	out->networked = url_spec != NULL;
+
+	char why[256];
+	uint64_t v;
+	if (emulate[0]) {
+		if (dura_parse_duration_us(emulate[0], &v, why, sizeof why) != 0) {
+			dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
+			goto fail;
+		}
+		out->emulate_rtt_us = v;
+	}
+	if (emulate[1]) {
+		if (dura_parse_duration_us(emulate[1], &v, why, sizeof why) != 0) {
+			dura_errbuf(err, errlen, "'emulate_jitter': %s", why);
+			goto fail;
+		}
+		out->emulate_jitter_us = v;
+	}
+	if (emulate[2]) {
+		if (dura_parse_bandwidth(emulate[2], &v, why, sizeof why) != 0) {
+			dura_errbuf(err, errlen, "'emulate_bandwidth': %s", why);
+			goto fail;
+		}
+		out->emulate_bandwidth_bps = v;
+	}
+	int emulating = emulate[0] || emulate[1] || emulate[2];
+	if (emulating && !url_spec) {
+		dura_errbuf(err, errlen,
+		            "'%s' needs a networked provider; plugin '%s' has no address option",
+		            emulate[0] ? "emulate_rtt" : emulate[1] ? "emulate_jitter" : "emulate_bandwidth",
+		            ops->name);
+		goto fail;
+	}
+	if (!url_spec)
+		return 0;
+
+	const char *given = url_opt ? url_opt->value
+	                            : (url_spec->default_value ? url_spec->default_value : "");
+	char *url = dura_xstrdup(given);
+	if (!env) { /* check only: start nothing */
+		out->display_url = dura_url_mask(url);
+		add_option(out, url_spec->name, url);
+		free(url);
+		return 0;
+	}
+	pthread_mutex_lock(&env->lock);
+	int rc = 0;
+	if (strcasecmp(url, "auto") == 0) {
+		rc = start_pgserver_locked(env, err, errlen);
+		if (rc == 0) {
+			free(url);
+			url = dura_xstrdup(dura_pgserver_url(env->pgserver));
+		}
+	}
+	if (rc == 0 && emulating)
+		rc = start_proxy_locked(env, out, &url, err, errlen);
+	pthread_mutex_unlock(&env->lock);
+	if (rc != 0) {
+		free(url);
+		goto fail;
+	}
+	out->display_url = dura_url_mask(url);
+	add_option(out, url_spec->name, url);
+	free(url);
+	return 0;
+fail:
+	dura_prepared_free(out);
+	return -1;
+}
+
+void dura_prepared_free(struct dura_prepared *p)
+{
+	for (size_t i = 0; i < p->n_options; i++) {
+		free((char *)p->options[i].key);
+		free((char *)p->options[i].value);
+	}
+	free(p->options);
+	free(p->display_url);
+	free(p->target_display);
+	memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,394 @@
+/*
+ * A throwaway local PostgreSQL server (url = auto), parent side: find the
+ * server binaries, create the temporary directory, fork the guardian that
+ * runs and later removes everything (pgserver_guardian.c), wait for its
+ * "ready" report.
+ */
+#include "config.h"
+
+#include "pgserver.h"
+#include "pgserver_guardian.h"
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SERVER_USER "postgres" /* who runs initdb/postgres when we are root */
+#define LOOPBACK "127.0.0.1"
+
+struct dura_pgserver {
+	char *dir;      /* temporary directory; the guardian removes it */
+	char *url;      /* libpq URL of the server */
+	int port;
+	pid_t guardian; /* our child; reaped by dura_pgserver_stop */
+	pid_t owner;    /* the process that started it (see dura_pgserver_stop) */
+	int ctl_fd;     /* write end of the guardian's control pipe (CLOEXEC) */
+};
+
+/* ---- finding initdb/postgres ---- */
+
+static int has_server_binaries(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/initdb", dir);
+	if (access(path, X_OK) != 0)
+		return 0;
+	snprintf(path, sizeof path, "%s/postgres", dir);
+	return access(path, X_OK) == 0;
+}
+
+/* /usr/lib/postgresql/<highest version>/bin, or NULL.  Caller frees. */
+static char *debian_bindir(void)
+{
+	glob_t g;
+	char *best = NULL;
+	double best_version = -1;
+	if (glob("/usr/lib/postgresql/*/bin", GLOB_ONLYDIR, NULL, &g) != 0)
+		return NULL;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *p = g.gl_pathv[i];
+		double v = strtod(p + strlen("/usr/lib/postgresql/"), NULL); /* 9.6 < 10 < 15 */
+		if (v > best_version && has_server_binaries(p)) {
+			best_version = v;
+			free(best);
+			best = dura_xstrdup(p);
+		}
+	}
+	globfree(&g);
+	return best;
+}
+
+/* Returns the directory holding initdb and postgres (caller frees), or NULL
+ * with err naming every place looked at.  An explicit choice (the bindir
+ * argument or $DURABENCH_PG_BINDIR) is used alone: silently falling back to
+ * another installation would hide a typo. */
+static char *find_bindir(const char *bindir, char *err, size_t errlen)
+{
+	if (bindir && *bindir) {
+		if (has_server_binaries(bindir))
+			return dura_xstrdup(bindir);
+		dura_errbuf(err, errlen,
+		            "PostgreSQL server binaries not found: no executable initdb and postgres in %s",
+		            bindir);
+		return NULL;
+	}
+	const char *env = getenv("DURABENCH_PG_BINDIR");
+	if (env && *env) {
+		if (has_server_binaries(env))
+			return dura_xstrdup(env);
+		dura_errbuf(err, errlen,
+		            "PostgreSQL server binaries not found: no executable initdb and postgres in "
+		            "%s (from DURABENCH_PG_BINDIR)", env);
+		return NULL;
+	}
+	struct dura_buf looked = { 0 };
+#ifdef DURA_PG_BINDIR
+	if (DURA_PG_BINDIR[0]) {
+		if (has_server_binaries(DURA_PG_BINDIR))
+			return dura_xstrdup(DURA_PG_BINDIR);
+		dura_buf_printf(&looked, "%s, ", DURA_PG_BINDIR);
+	}
+#endif
+	char *deb = debian_bindir();
+	if (deb) {
+		dura_buf_free(&looked);
+		return deb;
+	}
+	dura_buf_printf(&looked, "/usr/lib/postgresql/*/bin");
+	const char *path = getenv("PATH");
+	if (path) {
+		char *copy = dura_xstrdup(path), *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			if (has_server_binaries(d)) {
+				char *found = dura_xstrdup(d);
+				free(copy);
+				dura_buf_free(&looked);
+				return found;
+			}
+		}
+		free(copy);
+		dura_buf_printf(&looked, ", $PATH");
+	}
+	dura_errbuf(err, errlen,
+	            "PostgreSQL server binaries (initdb, postgres) not found (looked in %s): "
+	            "install the Debian package postgresql, or set DURABENCH_PG_BINDIR",
+	            (const char *)looked.data);
+	dura_buf_free(&looked);
+	return NULL;
+}
+
+/* ---- the plan handed to the guardian ---- */
+
+/* Owns every string and array the plan points at. */
+struct plan_storage {
+	struct dura_pg_plan plan;
+	char *initdb, *postgres, *datadir, *pidfile, *logpath;
+	gid_t *groups;
+	char *env[5];
+};
+
+static void plan_storage_free(struct plan_storage *s)
+{
+	free(s->initdb);
+	free(s->postgres);
+	free(s->datadir);
+	free(s->pidfile);
+	free(s->logpath);
+	free(s->groups);
+	for (size_t i = 0; i < sizeof s->env / sizeof s->env[0]; i++)
+		free(s->env[i]);
+}
+
+/* As root: the uid/gid/groups of the postgres user (initdb refuses root). */
+static int lookup_server_user(struct plan_storage *s, char *err, size_t errlen)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	int rc = getpwnam_r(SERVER_USER, &pw, buf, sizeof buf, &found);
+	if (!found) {
+		dura_errbuf(err, errlen,
+		            "running as root, and initdb refuses root, but there is no '%s' user to run "
+		            "the server as%s%s (install the Debian package postgresql, or create the user)",
+		            SERVER_USER, rc ? ": " : "", rc ? strerror(rc) : "");
+		return -1;
+	}
+	int n = 16;
+	for (;;) {
+		s->groups = dura_xrealloc(s->groups, (size_t)n * sizeof *s->groups);
+		int want = n;
+		if (getgrouplist(SERVER_USER, pw.pw_gid, s->groups, &want) >= 0) {
+			n = want;
+			break;
+		}
+		n = want > n ? want : n * 2;
+	}
+	s->plan.drop_privileges = 1;
+	s->plan.uid = pw.pw_uid;
+	s->plan.gid = pw.pw_gid;
+	s->plan.groups = s->groups;
+	s->plan.n_groups = n;
+	return 0;
+}
+
+/* The unix socket path must fit sockaddr_un (~107 bytes) and the directory
+ * must survive the comma-separated unix_socket_directories syntax; else
+ * the server listens on TCP only, which is all we use anyway. */
+static const char *socket_dir_for(const char *dir)
+{
+	if (strlen(dir) + sizeof "/.s.PGSQL.65535.lock" > 100)
+		return "";
+	for (const char *p = dir; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-", *p))
+			return "";
+	return dir;
+}
+
+/* A small, predictable environment for initdb/postgres: C locale for
+ * messages we may grep (port races) and no PG* variables of the user. */
+static void build_env(struct plan_storage *s)
+{
+	size_t n = 0;
+	const char *path = getenv("PATH");
+	const char *tz = getenv("TZ");
+	s->env[n++] = dura_xstrdup("LC_ALL=C");
+	s->env[n++] = dura_xstrdup("LANG=C");
+	s->env[n++] = dura_xasprintf("PATH=%s", path && *path ? path : "/usr/bin:/bin");
+	if (tz && *tz)
+		s->env[n++] = dura_xasprintf("TZ=%s", tz);
+	s->env[n] = NULL;
+	s->plan.envp = s->env;
+}
+
+/* ---- start / stop ---- */
+
+/* Returns the wait status (0 if it cannot be had). */
+static int reap(pid_t pid)
+{
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* Reads the guardian's one-line status report.  Stops at the newline rather
+ * than waiting for EOF: a child forked meanwhile by another thread of ours
+ * may hold a copy of the write end. */
+static void read_status(int fd, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	while (off < len - 1 && !memchr(buf, '\n', off)) {
+		ssize_t r = read(fd, buf + off, len - 1 - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		off += (size_t)r;
+	}
+	buf[off] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
+                        char *err, size_t errlen)
+{
+	*out = NULL;
+	char *bin = find_bindir(bindir, err, errlen);
+	if (!bin)
+		return -1;
+	struct plan_storage s;
+	memset(&s, 0, sizeof s);
+	s.initdb = dura_xasprintf("%s/initdb", bin);
+	s.postgres = dura_xasprintf("%s/postgres", bin);
+	free(bin);
+	char *dir = NULL;
+	int ctl[2] = { -1, -1 }, st[2] = { -1, -1 };
+	if (geteuid() == 0 && lookup_server_user(&s, err, errlen) != 0)
+		goto fail;
+
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	int tmplen = (int)strlen(tmp);
+	while (tmplen > 1 && tmp[tmplen - 1] == '/')
+		tmplen--;
+	dir = dura_xasprintf("%.*s/durabench-pg-XXXXXX", tmplen, tmp);
+	if (!mkdtemp(dir)) {
+		dura_errbuf(err, errlen, "cannot create a temporary directory %s: %s", dir,
+		            strerror(errno));
+		free(dir);
+		dir = NULL;
+		goto fail;
+	}
+	if (s.plan.drop_privileges && chown(dir, s.plan.uid, s.plan.gid) != 0) {
+		dura_errbuf(err, errlen, "cannot hand %s to the %s user: %s", dir, SERVER_USER,
+		            strerror(errno));
+		goto fail_rmdir;
+	}
+	s.datadir = dura_xasprintf("%s/data", dir);
+	s.pidfile = dura_xasprintf("%s/postmaster.pid", s.datadir);
+	s.logpath = dura_xasprintf("%s/server.log", dir);
+	s.plan.initdb = s.initdb;
+	s.plan.postgres = s.postgres;
+	s.plan.dir = dir;
+	s.plan.datadir = s.datadir;
+	s.plan.pidfile = s.pidfile;
+	s.plan.logpath = s.logpath;
+	s.plan.sockdir = socket_dir_for(dir);
+	build_env(&s);
+
+	/* CLOEXEC: programs exec'd by this process (or the guardian) must not
+	 * hold a copy of either pipe. */
+	if (pipe2(ctl, O_CLOEXEC) != 0 || pipe2(st, O_CLOEXEC) != 0) {
+		dura_errbuf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail_rmdir;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		dura_errbuf(err, errlen, "cannot fork the server guardian: %s", strerror(errno));
+		goto fail_rmdir;
+	}
+	if (pid == 0) {
+		close(ctl[1]);
+		close(st[0]);
+		dura_pg_guardian_main(&s.plan, ctl[0], st[1]);
+	}
+	close(ctl[0]);
+	close(st[1]);
+	ctl[0] = st[1] = -1;
+
+	char status[DURA_PG_STATUS_MAX];
+	read_status(st[0], status, sizeof status);
+	close(st[0]);
+	st[0] = -1;
+	int port = 0;
+	if (sscanf(status, "OK %d", &port) == 1 && port > 0) {
+		struct dura_pgserver *srv = dura_xcalloc(1, sizeof *srv);
+		srv->dir = dir;
+		srv->port = port;
+		srv->url = dura_xasprintf("postgresql://postgres@" LOOPBACK ":%d/postgres", port);
+		srv->guardian = pid;
+		srv->owner = getpid();
+		srv->ctl_fd = ctl[1];
+		plan_storage_free(&s);
+		*out = srv;
+		return 0;
+	}
+	/* The guardian removes the directory before it exits. */
+	close(ctl[1]);
+	ctl[1] = -1;
+	reap(pid);
+	if (strncmp(status, "ERR ", 4) == 0)
+		dura_errbuf(err, errlen, "%s", status + 4);
+	else
+		dura_errbuf(err, errlen, "the server guardian process died during startup");
+fail_rmdir:
+	for (int i = 0; i < 2; i++) {
+		if (ctl[i] >= 0)
+			close(ctl[i]);
+		if (st[i] >= 0)
+			close(st[i]);
+	}
+	dura_pg_remove_tree(dir); /* no-op when the guardian already did */
+fail:
+	free(dir);
+	plan_storage_free(&s);
+	return -1;
+}
+
+const char *dura_pgserver_url(const struct dura_pgserver *srv)
+{
+	return srv->url;
+}
+
+const char *dura_pgserver_host(const struct dura_pgserver *srv)
+{
+	(void)srv;
+	return LOOPBACK;
+}
+
+int dura_pgserver_port(const struct dura_pgserver *srv)
+{
+	return srv->port;
+}
+
+const char *dura_pgserver_dir(const struct dura_pgserver *srv)
+{
+	return srv->dir;
+}
+
+void dura_pgserver_stop(struct dura_pgserver *srv)
+{
+	if (!srv)
+		return;
+	/* Closing the pipe is the stop request; SIGTERM covers a forked (not
+	 * exec'd) child of ours that still holds a copy of it.  The guardian
+	 * is our unreaped child, so its pid cannot have been reused. */
+	close(srv->ctl_fd);
+	/* A forked child (validate runs each test in one) that frees its copy
+	 * must not stop the server its parent still uses, nor wait for a
+	 * guardian that is not its child. */
+	if (getpid() == srv->owner) {
+		kill(srv->guardian, SIGTERM);
+		/* Returns once the server is down and the directory gone. */
+		int status = reap(srv->guardian);
+		/* A guardian killed by someone else could not clean up; its death
+		 * told the server to shut down (PR_SET_PDEATHSIG), the directory is
+		 * ours to remove. */
+		if (WIFSIGNALED(status))
+			dura_pg_remove_tree(srv->dir);
+	}
+	free(srv->dir);
+	free(srv->url);
+	free(srv);
+}
