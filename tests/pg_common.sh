@@ -19,4 +19,13 @@ chmod 755 "$tmp" # the server runs as the postgres user and must reach its direc
 export TMPDIR="$tmp"
 servers_left() { ps -eo args | grep -F "$tmp/durabench-pg" | grep -vc grep; }
 dirs_left() { ls -d "$tmp"/durabench-pg-* 2>/dev/null | wc -l; }
+# psql options reaching the url = auto server of the run whose stderr is
+# file $1, once it has printed its address: the server's Unix socket (trusted,
+# in a 0700 directory only root and the server's OS user can enter).  TCP
+# needs the random password, which durabench only ever prints masked.
+auto_psql_args() {
+	_port=$(sed -n 's/.* at postgresql:[^ ]*@127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$1" | head -n 1)
+	_dir=$(ls -d "$tmp"/durabench-pg-* 2>/dev/null | head -n 1)
+	[ -n "$_port" ] && [ -n "$_dir" ] && echo "-h $_dir -p $_port -U postgres -d postgres"
+}
 finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }

@@ -26,18 +26,18 @@ application_name = durabench-fault
 INI
 "$DURABENCH" run "$tmp/fault.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
 pid=$!
-url=""
+conn=""
 for _ in $(seq 1 100); do
-	url=$(sed -n 's/.* at \(postgresql:[^ ]*\).*/\1/p' "$tmp/err" | head -n 1)
-	[ -n "$url" ] && break
+	conn=$(auto_psql_args "$tmp/err") && break
 	sleep 0.1
 done
-[ -n "$url" ]
+[ -n "$conn" ]
 check $? "the run reports its server address"
 killed=0
 for at in 2 2; do
 	sleep "$at"
-	k=$("$psql" "$url" -Atc "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'durabench-fault' and pid <> pg_backend_pid()" 2>>"$tmp/psql.err")
+	# shellcheck disable=SC2086 # $conn is a list of options
+	k=$("$psql" $conn -Atc "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'durabench-fault' and pid <> pg_backend_pid()" 2>>"$tmp/psql.err")
 	killed=$((killed + ${k:-0}))
 done
 wait "$pid"

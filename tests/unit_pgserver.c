@@ -384,11 +384,24 @@ static void test_start_stop(void)
 	if (rc != 0)
 		return;
 	int port = dura_pgserver_port(srv);
-	char want[128], dir[PATH_MAX];
-	snprintf(want, sizeof want, "postgresql://postgres@127.0.0.1:%d/postgres", port);
+	char tail[64], dir[PATH_MAX], password[64] = "";
+	snprintf(tail, sizeof tail, "@127.0.0.1:%d/postgres", port);
 	snprintf(dir, sizeof dir, "%s", dura_pgserver_dir(srv));
-	tap_ok(port > 0 && port < 65536 && strcmp(dura_pgserver_url(srv), want) == 0,
-	       "url has the expected form: %s", dura_pgserver_url(srv));
+	const char *url = dura_pgserver_url(srv);
+	const char *prefix = "postgresql://postgres:";
+	size_t plen = strlen(url) > strlen(prefix) + strlen(tail)
+	                  ? strlen(url) - strlen(prefix) - strlen(tail) : 0;
+	if (plen < sizeof password && strncmp(url, prefix, strlen(prefix)) == 0)
+		snprintf(password, plen + 1, "%s", url + strlen(prefix));
+	tap_ok(port > 0 && port < 65536 && strlen(password) == 48 &&
+	       strspn(password, "0123456789abcdef") == 48 &&
+	       strcmp(url + strlen(url) - strlen(tail), tail) == 0,
+	       "url has the expected form: postgresql://postgres:<48 hex digits>%s", tail);
+	struct stat dst;
+	char pwfile[PATH_MAX + 8];
+	snprintf(pwfile, sizeof pwfile, "%s/pwfile", dir);
+	tap_ok(stat(dir, &dst) == 0 && (dst.st_mode & 07777) == 0700 && !path_exists(pwfile),
+	       "the directory (socket, data) is mode 0700 and the password file is gone");
 	tap_ok(strcmp(dura_pgserver_host(srv), "127.0.0.1") == 0, "host is 127.0.0.1");
 	tap_ok(path_exists(dir) && tcp_answers(port), "directory %s exists, port %d answers",
 	       dir, port);
@@ -410,9 +423,26 @@ static void test_start_stop(void)
 		out[strcspn(out, "\n")] = '\0';
 		tap_ok(strcmp(out, "off,127.0.0.1,200,postgres") == 0,
 		       "psql via the url: fsync, listen_addresses, max_connections, user: %s", out);
+		/* The same without the password, and with a wrong one: refused. */
+		snprintf(cmd, sizeof cmd,
+		         "PGPASSWORD= '%s' -X -At -w -h 127.0.0.1 -p %d -U postgres -d postgres "
+		         "-c 'select 1' 2>&1; PGPASSWORD=wrong '%s' -X -At -w -h 127.0.0.1 -p %d "
+		         "-U postgres -d postgres -c 'select 1' 2>&1",
+		         psql, port, psql, port);
+		memset(out, 0, sizeof out);
+		f = popen(cmd, "r");
+		if (f) {
+			size_t n = fread(out, 1, sizeof out - 1, f);
+			out[n] = '\0';
+			pclose(f);
+		}
+		tap_ok(strstr(out, "no password supplied") &&
+		       strstr(out, "password authentication failed") && !strstr(out, "\n1\n"),
+		       "TCP without the password or with a wrong one is refused: %.200s", out);
 		free(psql);
 	} else {
 		tap_ok(1, "# SKIP no psql to cross-check with");
+		tap_ok(1, "# SKIP no psql to try a connection without the password");
 	}
 
 	pid_t guardian = find_child(getpid());

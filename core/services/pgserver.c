@@ -19,16 +19,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define SERVER_USER "postgres" /* who runs initdb/postgres when we are root */
 #define LOOPBACK "127.0.0.1"
+#define PASSWORD_BYTES 24      /* 192 random bits, written as 48 hex digits */
 
 struct dura_pgserver {
 	char *dir;      /* temporary directory; the guardian removes it */
-	char *url;      /* libpq URL of the server */
+	char *url;      /* libpq URL of the server, password included */
 	int port;
 	pid_t guardian; /* our child; reaped by dura_pgserver_stop */
 	pid_t owner;    /* the process that started it (see dura_pgserver_stop) */
@@ -132,7 +134,7 @@ static char *find_bindir(const char *bindir, char *err, size_t errlen)
 /* Owns every string and array the plan points at. */
 struct plan_storage {
 	struct dura_pg_plan plan;
-	char *initdb, *postgres, *datadir, *pidfile, *logpath;
+	char *initdb, *postgres, *datadir, *pidfile, *logpath, *pwfile;
 	gid_t *groups;
 	char *env[5];
 };
@@ -144,6 +146,7 @@ static void plan_storage_free(struct plan_storage *s)
 	free(s->datadir);
 	free(s->pidfile);
 	free(s->logpath);
+	free(s->pwfile);
 	free(s->groups);
 	for (size_t i = 0; i < sizeof s->env / sizeof s->env[0]; i++)
 		free(s->env[i]);
@@ -209,6 +212,55 @@ static void build_env(struct plan_storage *s)
 	s->plan.envp = s->env;
 }
 
+/* ---- the superuser's password ---- */
+
+/* A fresh random password as hex digits (URL- and conninfo-safe, nothing
+ * to escape).  Returns 0, or -1 with err. */
+static int make_password(char *out, size_t outlen, char *err, size_t errlen)
+{
+	unsigned char raw[PASSWORD_BYTES];
+	size_t got = 0;
+	while (got < sizeof raw) {
+		ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			dura_errbuf(err, errlen, "cannot generate the server password: %s",
+			            strerror(errno));
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	if (outlen < 2 * sizeof raw + 1)
+		return -1;
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	explicit_bzero(raw, sizeof raw);
+	return 0;
+}
+
+/* Writes the password for initdb --pwfile: created exclusively, mode 0600,
+ * owned by the server user, inside the 0700 temporary directory; the
+ * guardian removes it as soon as initdb is done.  Returns 0 or -1. */
+static int write_pwfile(const struct plan_storage *s, const char *password,
+                        char *err, size_t errlen)
+{
+	int fd = open(s->pwfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		dura_errbuf(err, errlen, "cannot create %s: %s", s->pwfile, strerror(errno));
+		return -1;
+	}
+	size_t len = strlen(password);
+	int ok = (!s->plan.drop_privileges || fchown(fd, s->plan.uid, s->plan.gid) == 0) &&
+	         write(fd, password, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	if (!ok)
+		dura_errbuf(err, errlen, "cannot write %s: %s", s->pwfile, strerror(errno));
+	close(fd);
+	if (!ok)
+		unlink(s->pwfile);
+	return ok ? 0 : -1;
+}
+
 /* ---- start / stop ---- */
 
 /* Returns the wait status (0 if it cannot be had). */
@@ -253,6 +305,9 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	free(bin);
 	char *dir = NULL;
 	int ctl[2] = { -1, -1 }, st[2] = { -1, -1 };
+	char password[2 * PASSWORD_BYTES + 1];
+	if (make_password(password, sizeof password, err, errlen) != 0)
+		goto fail;
 	if (geteuid() == 0 && lookup_server_user(&s, err, errlen) != 0)
 		goto fail;
 
@@ -270,6 +325,8 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 		dir = NULL;
 		goto fail;
 	}
+	/* mkdtemp made it 0700: it holds the socket (trusted, see
+	 * run_initdb) and, briefly, the password file. */
 	if (s.plan.drop_privileges && chown(dir, s.plan.uid, s.plan.gid) != 0) {
 		dura_errbuf(err, errlen, "cannot hand %s to the %s user: %s", dir, SERVER_USER,
 		            strerror(errno));
@@ -278,12 +335,16 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	s.datadir = dura_xasprintf("%s/data", dir);
 	s.pidfile = dura_xasprintf("%s/postmaster.pid", s.datadir);
 	s.logpath = dura_xasprintf("%s/server.log", dir);
+	s.pwfile = dura_xasprintf("%s/pwfile", dir);
+	if (write_pwfile(&s, password, err, errlen) != 0)
+		goto fail_rmdir;
 	s.plan.initdb = s.initdb;
 	s.plan.postgres = s.postgres;
 	s.plan.dir = dir;
 	s.plan.datadir = s.datadir;
 	s.plan.pidfile = s.pidfile;
 	s.plan.logpath = s.logpath;
+	s.plan.pwfile = s.pwfile;
 	s.plan.sockdir = socket_dir_for(dir);
 	build_env(&s);
 
@@ -316,10 +377,12 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 		struct dura_pgserver *srv = dura_xcalloc(1, sizeof *srv);
 		srv->dir = dir;
 		srv->port = port;
-		srv->url = dura_xasprintf("postgresql://postgres@" LOOPBACK ":%d/postgres", port);
+		srv->url = dura_xasprintf("postgresql://postgres:%s@" LOOPBACK ":%d/postgres",
+		                          password, port);
 		srv->guardian = pid;
 		srv->owner = getpid();
 		srv->ctl_fd = ctl[1];
+		explicit_bzero(password, sizeof password);
 		plan_storage_free(&s);
 		*out = srv;
 		return 0;
@@ -341,6 +404,7 @@ fail_rmdir:
 	}
 	dura_pg_remove_tree(dir); /* no-op when the guardian already did */
 fail:
+	explicit_bzero(password, sizeof password);
 	free(dir);
 	plan_storage_free(&s);
 	return -1;

@@ -1,6 +1,7 @@
 /*
  * A throwaway local PostgreSQL server (url = auto): initdb and pg_ctl in a
- * fresh temporary directory, listening on a free port on 127.0.0.1 only.
+ * fresh temporary directory (mode 0700, holding the trusted Unix socket),
+ * listening on a free port on 127.0.0.1 only, with a random password.
  * As root, the server runs as the "postgres" user.  The server is stopped
  * and its directory removed by dura_pgserver_stop, and also when this
  * process dies in any way (Ctrl-C, crash, kill -9): a small guardian
@@ -26,8 +27,9 @@ struct dura_pgserver;
 int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
                         char *err, size_t errlen);
 
-/* libpq URL of the server, e.g. postgresql://postgres@127.0.0.1:PORT/postgres
- * (owned by the server object; no password: trust auth on loopback). */
+/* libpq URL of the server, postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres
+ * (owned by the server object).  PASSWORD is random per server; TCP accepts
+ * nothing else (scram-sha-256).  Print it only through dura_url_mask. */
 const char *dura_pgserver_url(const struct dura_pgserver *srv);
 const char *dura_pgserver_host(const struct dura_pgserver *srv);
 int dura_pgserver_port(const struct dura_pgserver *srv);

@@ -361,18 +361,10 @@ static void describe_exit(int status, char *out, size_t outlen)
 
 enum step { STEP_OK, STEP_FAILED, STEP_PARENT_GONE };
 
-static enum step run_initdb(const struct dura_pg_plan *plan, int ctl_fd, int log_fd,
-                            char *msg, size_t msglen)
+/* Waits for initdb (pid) to finish. */
+static enum step wait_initdb(const struct dura_pg_plan *plan, int ctl_fd, pid_t pid,
+                             char *msg, size_t msglen)
 {
-	char *const argv[] = {
-		(char *)plan->initdb, "-D", (char *)plan->datadir, "-A", "trust",
-		"-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", NULL,
-	};
-	pid_t pid = spawn(plan, argv, log_fd);
-	if (pid < 0) {
-		snprintf(msg, msglen, "cannot fork initdb: %s", strerror(errno));
-		return STEP_FAILED;
-	}
 	uint64_t deadline = dura_now_ms() + INITDB_TIMEOUT_MS;
 	int status;
 	for (;;) {
@@ -397,6 +389,32 @@ static enum step run_initdb(const struct dura_pg_plan *plan, int ctl_fd, int log
 	describe_exit(status, how, sizeof how);
 	log_tail(plan->logpath, 0, tail, sizeof tail);
 	snprintf(msg, msglen, "initdb failed (%s): %s", how, tail);
+	return STEP_FAILED;
+}
+
+static enum step run_initdb(const struct dura_pg_plan *plan, int ctl_fd, int log_fd,
+                            char *msg, size_t msglen)
+{
+	/* TCP (every user of this machine can reach 127.0.0.1) only with the
+	 * random password, over scram-sha-256.  The Unix socket is trusted: it
+	 * sits in our 0700 directory, so only the server's own OS user (who
+	 * owns the data files anyway) and root can reach it.  The password
+	 * travels in a file, never on a command line. */
+	char pwfile_arg[4200];
+	snprintf(pwfile_arg, sizeof pwfile_arg, "--pwfile=%s", plan->pwfile);
+	char *const argv[] = {
+		(char *)plan->initdb, "-D", (char *)plan->datadir,
+		"--auth-host=scram-sha-256", "--auth-local=trust", pwfile_arg,
+		"-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", NULL,
+	};
+	pid_t pid = spawn(plan, argv, log_fd);
+	if (pid >= 0) {
+		enum step s = wait_initdb(plan, ctl_fd, pid, msg, msglen);
+		unlink(plan->pwfile);
+		return s;
+	}
+	unlink(plan->pwfile);
+	snprintf(msg, msglen, "cannot fork initdb: %s", strerror(errno));
 	return STEP_FAILED;
 }
 
@@ -529,6 +547,7 @@ _Noreturn void dura_pg_guardian_main(const struct dura_pg_plan *plan, int ctl_fd
 	enum step s;
 	int log_fd = open(plan->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 	if (log_fd < 0) {
+		unlink(plan->pwfile);
 		snprintf(msg, sizeof msg, "cannot create %s: %s", plan->logpath, strerror(errno));
 		s = STEP_FAILED;
 	} else {

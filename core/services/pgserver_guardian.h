@@ -25,6 +25,8 @@ struct dura_pg_plan {
 	const char *datadir;   /* <dir>/data, created by initdb */
 	const char *pidfile;   /* <datadir>/postmaster.pid: readiness status */
 	const char *logpath;   /* <dir>/server.log: initdb and server output */
+	const char *pwfile;    /* <dir>/pwfile: the password for initdb (0600),
+	                          removed by the guardian once initdb is done */
 	const char *sockdir;   /* unix_socket_directories value ("" = none) */
 	int drop_privileges;   /* we are root: run initdb/postgres as uid/gid */
 	uid_t uid;
