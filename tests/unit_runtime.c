@@ -391,34 +391,36 @@ static int start_fans(struct dura_runtime *rt, const char *prefix, const char *a
                       int group)
 {
 	char err[256];
-	char id[64][32], in[64][48];
-	for (int i = 0; i < n;) {
+	struct dura_start st[64];
+	memset(st, 0, sizeof st);
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0;) {
 		int k = group > 0 ? group : 1;
 		if (k > 64)
 			k = 64;
 		if (k > n - i)
 			k = n - i;
-		const char *ids[64];
-		const void *ins[64];
-		size_t lens[64];
 		for (int j = 0; j < k; j++) {
-			snprintf(id[j], sizeof id[j], "%s%d", prefix, i + j);
-			lens[j] = (size_t)snprintf(in[j], sizeof in[j], "%s:i%d.", act, i + j);
-			ids[j] = id[j];
-			ins[j] = in[j];
+			dura_buf_reset(&st[j].instance);
+			dura_buf_printf(&st[j].instance, "%s%d", prefix, i + j);
+			dura_buf_reset(&st[j].input);
+			dura_buf_printf(&st[j].input, "%s:i%d.", act, i + j);
+			st[j].orchestration = "fan";
 		}
-		int rc = group > 0
-		         ? dura_runtime_start_orchestrations(rt, (size_t)k, ids, "fan", ins, lens, err,
-		                                             sizeof err)
-		         : dura_runtime_start_orchestration(rt, ids[0], "fan", ins[0], lens[0], err,
-		                                            sizeof err);
-		if (rc != 0) {
+		rc = group > 0
+		     ? dura_runtime_start_orchestrations(rt, (size_t)k, st, err, sizeof err)
+		     : dura_runtime_start_orchestration(rt, (const char *)st[0].instance.data, "fan",
+		                                        st[0].input.data, st[0].input.len, err,
+		                                        sizeof err);
+		if (rc != 0)
 			tap_diag("%s", err);
-			return -1;
-		}
 		i += k;
 	}
-	return 0;
+	for (int j = 0; j < 64; j++) {
+		dura_buf_free(&st[j].instance);
+		dura_buf_free(&st[j].input);
+	}
+	return rc == 0 ? 0 : -1;
 }
 
 /* Fan-out of N instances under o:w with activity_batch `batch`; instances
@@ -942,16 +944,25 @@ static void test_start_many(void)
 	fixture_open(&f, ops);
 	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 1, 1, NULL, &f.d) : NULL;
 	char err[256] = "";
-	const char *bad[] = { "sm-a", "" };
-	const void *ins[] = { "upper:a", "upper:b" };
-	size_t lens[] = { 7, 7 };
-	int rc_bad = rt ? dura_runtime_start_orchestrations(rt, 2, bad, "fan", ins, lens, err,
-	                                                    sizeof err) : 0;
-	int rc_zero = rt ? dura_runtime_start_orchestrations(rt, 0, NULL, "fan", NULL, NULL, err,
-	                                                     sizeof err) : -1;
-	const char *good[] = { "sm-b", "sm-c" };
-	int rc_good = rt ? dura_runtime_start_orchestrations(rt, 2, good, "fan", ins, lens, err,
-	                                                     sizeof err) : -1;
+	/* sm-a, then an empty id; then sm-b and sm-c */
+	struct dura_start st[2];
+	memset(st, 0, sizeof st);
+	for (int i = 0; i < 2; i++) {
+		st[i].orchestration = "fan";
+		dura_buf_printf(&st[i].input, "upper:%c", 'a' + i);
+	}
+	dura_buf_printf(&st[0].instance, "sm-a");
+	int rc_bad = rt ? dura_runtime_start_orchestrations(rt, 2, st, err, sizeof err) : 0;
+	int rc_zero = rt ? dura_runtime_start_orchestrations(rt, 0, NULL, err, sizeof err) : -1;
+	for (int i = 0; i < 2; i++) {
+		dura_buf_reset(&st[i].instance);
+		dura_buf_printf(&st[i].instance, "sm-%c", 'b' + i);
+	}
+	int rc_good = rt ? dura_runtime_start_orchestrations(rt, 2, st, err, sizeof err) : -1;
+	for (int i = 0; i < 2; i++) {
+		dura_buf_free(&st[i].instance);
+		dura_buf_free(&st[i].input);
+	}
 	size_t got = rc_good == 0 ? done_wait(&f.d, 2, 20000) : 0;
 	dura_sleep_ms(50); /* a wrongly enqueued sm-a would finish meanwhile */
 	dura_runtime_stop(rt);

@@ -33,9 +33,7 @@ struct dura_run_params {
 	                              sets: once *stop != 0 (polled about every
 	                              100 ms) no instance is launched any more,
 	                              the run drains and verifies as usual and
-	                              reports itself interrupted; *stop >= 2
-	                              also cuts the drain short (what is still
-	                              running then counts as timed out) */
+	                              reports itself interrupted */
 };
 
 struct dura_latency {
@@ -100,9 +98,5 @@ struct dura_run_result {
 int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
                     const struct dura_run_params *p, struct dura_run_result *out,
                     char *err, size_t errlen);
-
-/* Theoretical throughput bound of a workload with W activity workers
- * (orch/s), 0 when it has none (e.g. activity_delay 0). */
-double dura_workload_bound(const struct dura_workload_def *wl, unsigned activity_workers);
 
 #endif

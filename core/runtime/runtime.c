@@ -206,19 +206,20 @@ int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instan
 }
 
 int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
-                                      const char *const *instances, const char *name,
-                                      const void *const *inputs, const size_t *lens,
+                                      const struct dura_start *starts,
                                       char *err, size_t errlen)
 {
 	if (n == 0)
 		return 0;
-	if (!instances || !name || !*name) {
-		dura_errbuf(err, errlen, "start: no instance ids or empty orchestration name");
+	if (!starts) {
+		dura_errbuf(err, errlen, "start: no instances given");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!instances[i] || !*instances[i]) {
-			dura_errbuf(err, errlen, "start: empty instance id (start %zu of %zu)",
+		if (!starts[i].instance.len || !starts[i].instance.data[0] ||
+		    !starts[i].orchestration || !*starts[i].orchestration) {
+			dura_errbuf(err, errlen,
+			            "start: empty instance id or orchestration name (start %zu of %zu)",
 			            i + 1, n);
 			return -1;
 		}
@@ -227,19 +228,18 @@ int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
 	struct dura_rec r = { 0 };
 	r.kind = DURA_MSG_START;
 	r.execution = 1;
-	r.name = dura_slice_str(name);
 	struct dura_message *m = dura_xcalloc(n, sizeof *m);
 	size_t *off = dura_xcalloc(n, sizeof *off);
 	struct dura_buf bodies = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		const void *in = inputs ? inputs[i] : NULL;
-		r.data.data = in;
-		r.data.len = in && lens ? lens[i] : 0;
+		r.name = dura_slice_str(starts[i].orchestration);
+		r.data.data = starts[i].input.data;
+		r.data.len = starts[i].input.len;
 		off[i] = bodies.len;
 		dura_codec_encode(&bodies, &r);
 	}
 	for (size_t i = 0; i < n; i++) {
-		m[i].instance = instances[i];
+		m[i].instance = (const char *)starts[i].instance.data;
 		m[i].delay_ms = 0;
 		m[i].body.data = bodies.data + off[i];
 		m[i].body.len = (i + 1 < n ? off[i + 1] : bodies.len) - off[i];
@@ -256,11 +256,12 @@ int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
 	free(m);
 	if (rc != DURA_OK) {
 		DURA_COUNT(rt, infra_errors);
+		const char *first = (const char *)starts[0].instance.data;
 		if (n == 1)
-			dura_errbuf(err, errlen, "start %s: %s", instances[0], e.msg);
+			dura_errbuf(err, errlen, "start %s: %s", first, e.msg);
 		else
-			dura_errbuf(err, errlen, "start of %zu instances (%s ... %s): %s", n,
-			            instances[0], instances[n - 1], e.msg);
+			dura_errbuf(err, errlen, "start of %zu instances (%s ... %s): %s", n, first,
+			            (const char *)starts[n - 1].instance.data, e.msg);
 		return -1;
 	}
 	return 0;

@@ -10,6 +10,7 @@
 
 #include <durabench/provider.h>
 
+#include "base/util.h"
 #include "engine/orchestration.h"
 
 struct dura_runtime_config {
@@ -72,16 +73,22 @@ int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instan
                                      const char *name, const void *input,
                                      size_t len, char *err, size_t errlen);
 
+/* One instance to start, as dura_runtime_start_orchestrations takes it.
+ * The buffers belong to the caller, who may reuse them between calls (the
+ * driver keeps one record per instance a launch may start). */
+struct dura_start {
+	struct dura_buf instance;  /* the instance id, NUL-terminated */
+	struct dura_buf input;     /* start input (len 0: none) */
+	const char *orchestration; /* registered orchestration name */
+};
+
 /* Enqueues the starts of n new instances in ONE enqueue_orchestrator call
- * (one round trip, one transaction): instance i gets instances[i], the
- * orchestration `name` and input inputs[i] of lens[i] bytes (inputs may be
- * NULL for no input; inputs[i] NULL likewise).  Same retries as
- * dura_runtime_start_orchestration.  All or nothing: returns 0 when every
- * start was enqueued, or -1 with err filled when none was.  n = 0 is a
- * no-op returning 0. */
+ * (one round trip, one transaction), each with its own orchestration and
+ * input.  Same retries as dura_runtime_start_orchestration.  All or
+ * nothing: returns 0 when every start was enqueued, or -1 with err filled
+ * when none was.  n = 0 is a no-op returning 0. */
 int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
-                                      const char *const *instances, const char *name,
-                                      const void *const *inputs, const size_t *lens,
+                                      const struct dura_start *starts,
                                       char *err, size_t errlen);
 
 void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *out);

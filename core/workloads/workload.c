@@ -115,3 +115,23 @@ double dura_workload_min_latency_us(const struct dura_workload_def *def)
 	const struct dura_wl_kind *k = dura_wl_find_kind(def->scenario ? def->scenario : "fanout");
 	return k ? k->min_latency_us(def) : -1;
 }
+
+double dura_workload_bound(const struct dura_workload_def *def, unsigned activity_workers)
+{
+	double bound = 0;
+	double act = dura_workload_activities_per_instance(def);
+	/* W workers each run at most 1e6 / delay_us activities per second */
+	if (act > 0 && def->activity_delay_us > 0)
+		bound = (double)activity_workers * 1e6 / (double)def->activity_delay_us / act;
+	/* Little's law: max_concurrent instances, none faster than the delays
+	 * it must sit through in sequence (binds for timers, rarely else) */
+	double lat = dura_workload_min_latency_us(def);
+	if (def->rate <= 0 && lat > 0 && def->max_concurrent > 0) {
+		double little = (double)def->max_concurrent * 1e6 / lat;
+		if (bound == 0 || little < bound)
+			bound = little;
+	}
+	if (def->rate > 0 && bound > 0 && def->rate < bound)
+		bound = def->rate;
+	return bound;
+}

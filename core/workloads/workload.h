@@ -87,4 +87,8 @@ double dura_workload_activities_per_instance(const struct dura_workload_def *def
  * wait in sequence), used for the closed-loop bound. */
 double dura_workload_min_latency_us(const struct dura_workload_def *def);
 
+/* Theoretical throughput bound of a workload with W activity workers
+ * (orch/s), 0 when it has none (e.g. activity_delay 0). */
+double dura_workload_bound(const struct dura_workload_def *def, unsigned activity_workers);
+
 #endif

@@ -1,0 +1,107 @@
+/*
+ * Internals shared by the driver's files.  One run goes through five
+ * phases, each in its own function:
+ *
+ *   setup    (driver.c)         workload, registry, runtime started
+ *   launch   (driver_launch.c)  keep instances in flight until the end
+ *   drain    (driver.c)         wait for in-flight ones, the rest time out
+ *   result   (driver.c)         counts, window throughput, latency
+ *   verify   (driver_verify.c)  every completed instance against storage
+ *
+ * Threads: the calling thread launches; the runtime's dispatcher threads
+ * report completions through dura_drv_on_complete (driver_state.c).
+ * Everything both touch lives in struct driver under one mutex
+ * (completions are a few thousand per second at most, so a mutex is
+ * cheap); the latency histogram is lock-free.
+ */
+#ifndef DURA_DRIVER_INT_H
+#define DURA_DRIVER_INT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "driver.h"
+#include "base/histogram.h"
+#include "progress.h"
+#include "workloads/workload.h"
+
+/* Outcome of one instance: enum dura_outcome, or one of these. */
+#define DURA_DRV_RUNNING (-1)
+#define DURA_DRV_TIMEOUT 4
+#define DURA_DRV_N_OUTCOMES 5
+
+struct dura_drv_inst {
+	uint64_t start_ns; /* just before the start call */
+	int8_t outcome;
+};
+
+/* The state the launching thread and the completion callbacks share. */
+struct driver {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* signalled on every completion */
+	const char *prefix;
+	size_t prefix_len;
+
+	/* all below under mu */
+	struct dura_drv_inst *inst; /* [launched], owned */
+	size_t cap;
+	uint64_t launched;
+	uint64_t in_flight;
+	uint64_t outcomes[DURA_DRV_N_OUTCOMES];
+	uint64_t window_completed;
+	uint64_t win_start_ns, win_end_ns;
+	uint64_t last_completion_ns;
+	int closed;                 /* after the drain: later callbacks are late */
+	uint64_t duplicates;        /* second terminal callback for an instance */
+	uint64_t late;              /* completions after the drain timeout */
+	char duplicate_msg[256];
+	char first_failure[512];
+
+	struct dura_histogram *latency_ns; /* owned */
+};
+
+/* One run: what its phases hand each other.  Owned by dura_driver_run. */
+struct driver_run {
+	struct driver d;
+	const struct dura_run_params *p;
+	const struct dura_workload_def *wd;
+	struct dura_workload *wl;      /* owned */
+	struct dura_registry *reg;     /* owned */
+	struct dura_runtime *rt;       /* owned until the drain stops it */
+	struct dura_progress *pg;      /* owned */
+	unsigned activity_workers;
+	struct dura_stats stats_before; /* provider counters before the runtime */
+	int have_stats_before;
+	double total_s;                /* planned duration, for progress */
+
+	/* set by the launch loop */
+	uint64_t t0;                   /* launching began */
+	double cpu0_ms;                /* process CPU then */
+	uint64_t stopped_at;           /* when *p->stop ended launching, 0 if not */
+	uint64_t window_activities;    /* activities run in the steady window */
+};
+
+/* driver_state.c */
+void dura_drv_init(struct driver *d, const char *prefix);
+void dura_drv_destroy(struct driver *d);
+void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome outcome,
+                          const uint8_t *output, size_t output_len);
+void dura_drv_record_failure(struct driver *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void dura_drv_wait_until(struct driver *d, uint64_t deadline_ns);
+void dura_drv_progress(struct driver_run *r, const char *phase, int force);
+void dura_drv_block_interrupts(sigset_t *old);
+void dura_drv_restore_mask(const sigset_t *old);
+double dura_drv_cpu_ms(void);
+
+/* driver_launch.c: launches until duration_ms or a stop request. */
+void dura_drv_launch_loop(struct driver_run *r);
+
+/* driver_verify.c: verifies every completed instance (launching and
+ * callbacks are over, so d is read without its lock). */
+void dura_drv_verify_all(const struct driver *d, const struct dura_workload *wl,
+                         const struct dura_provider_ops *ops, dura_store *store,
+                         struct dura_run_result *out);
+
+#endif

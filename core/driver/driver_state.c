@@ -1,0 +1,186 @@
+/*
+ * The driver's shared state (struct driver, see driver_int.h): the
+ * completion callback that classifies every instance exactly once and
+ * stamps its latency, and the small helpers the phases share.
+ */
+#include "config.h"
+
+#include "driver_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "base/util.h"
+
+void dura_drv_init(struct driver *d, const char *prefix)
+{
+	memset(d, 0, sizeof *d);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* matches dura_drv_wait_until */
+	pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	d->prefix = prefix ? prefix : "";
+	d->prefix_len = strlen(d->prefix);
+	d->latency_ns = dura_histogram_new();
+	/* nothing is in the window until the launch loop sets it */
+	d->win_start_ns = UINT64_MAX;
+}
+
+void dura_drv_destroy(struct driver *d)
+{
+	free(d->inst);
+	dura_histogram_free(d->latency_ns);
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+}
+
+/* Keeps the first failure text (caller holds mu). */
+void dura_drv_record_failure(struct driver *d, const char *fmt, ...)
+{
+	if (d->first_failure[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->first_failure, sizeof d->first_failure, fmt, ap);
+	va_end(ap);
+}
+
+/* "<prefix><decimal seq>" -> seq; anything else (sub-orchestrations
+ * "<prefix>12/c0", other runs) is not ours. */
+static int parse_seq(const struct driver *d, const char *instance, uint64_t *seq)
+{
+	if (strncmp(instance, d->prefix, d->prefix_len) != 0)
+		return -1;
+	const char *s = instance + d->prefix_len;
+	if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '\0'))
+		return -1;
+	uint64_t v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*seq = v;
+	return 0;
+}
+
+static const char *outcome_name(int o)
+{
+	switch (o) {
+	case DURA_OUTCOME_COMPLETED: return "completed";
+	case DURA_OUTCOME_FAILED_APP: return "app";
+	case DURA_OUTCOME_FAILED_CONFIG: return "config";
+	case DURA_OUTCOME_FAILED_INFRA: return "infra";
+	case DURA_DRV_TIMEOUT: return "timeout";
+	default: return "?";
+	}
+}
+
+void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome outcome,
+                          const uint8_t *output, size_t output_len)
+{
+	struct driver *d = arg;
+	uint64_t now = dura_now_ns(), seq;
+	if (parse_seq(d, instance, &seq) != 0)
+		return;
+	int o = (int)outcome;
+	if (o < DURA_OUTCOME_COMPLETED || o > DURA_OUTCOME_FAILED_INFRA)
+		o = DURA_OUTCOME_FAILED_INFRA; /* an outcome we do not know is no success */
+	pthread_mutex_lock(&d->mu);
+	if (seq >= d->launched) {
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
+	if (d->closed) {
+		d->late++;
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
+	struct dura_drv_inst *in = &d->inst[seq];
+	if (in->outcome != DURA_DRV_RUNNING) {
+		/* the runtime reported this instance twice: never count it again,
+		 * but make the run fail verification */
+		if (d->duplicates++ == 0)
+			snprintf(d->duplicate_msg, sizeof d->duplicate_msg,
+			         "instance %s: terminal completion reported twice (%s, then %s)",
+			         instance, outcome_name(in->outcome), outcome_name(o));
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
+	in->outcome = (int8_t)o;
+	d->in_flight--;
+	d->outcomes[o]++;
+	d->last_completion_ns = now;
+	if (o == DURA_OUTCOME_COMPLETED) {
+		if (now >= d->win_start_ns && now <= d->win_end_ns)
+			d->window_completed++;
+		/* warmup completions carry cold-start effects; keep them out */
+		if (now >= d->win_start_ns)
+			dura_histogram_record(d->latency_ns, now - in->start_ns);
+	} else {
+		dura_drv_record_failure(d, "instance %s failed (%s): %.*s", instance,
+		                        outcome_name(o), (int)(output_len > 300 ? 300 : output_len),
+		                        output ? (const char *)output : "");
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Waits on the condition variable until deadline_ns at the latest (mu held). */
+void dura_drv_wait_until(struct driver *d, uint64_t deadline_ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = dura_now_ns();
+	uint64_t wait = deadline_ns > now ? deadline_ns - now : 0;
+	uint64_t ns = (uint64_t)ts.tv_nsec + wait;
+	ts.tv_sec += (time_t)(ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+}
+
+/* The live progress line (caller holds mu). */
+void dura_drv_progress(struct driver_run *r, const char *phase, int force)
+{
+	const struct driver *d = &r->d;
+	uint64_t failed = d->outcomes[DURA_OUTCOME_FAILED_APP] +
+	                  d->outcomes[DURA_OUTCOME_FAILED_CONFIG] +
+	                  d->outcomes[DURA_OUTCOME_FAILED_INFRA];
+	dura_progress_update(r->pg, phase, (double)(dura_now_ns() - r->t0) / 1e9, r->total_s,
+	                     d->launched, d->outcomes[DURA_OUTCOME_COMPLETED], failed,
+	                     d->in_flight, force);
+}
+
+double dura_drv_cpu_ms(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
+	       (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+}
+
+/* Blocks SIGINT and SIGTERM in the calling thread (old mask into *old) so
+ * that the threads it creates next inherit the block: an interrupt handler
+ * (see dura_run_params.stop) then runs on the launching thread only, and
+ * the system calls of runtime and verification threads never fail with
+ * EINTR because of it.  The caller restores *old right after creating. */
+void dura_drv_block_interrupts(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void dura_drv_restore_mask(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
