@@ -34,7 +34,7 @@ cols = ["provider", "plugin", "config", "orch_workers", "activity_workers", "rep
         "failed_timeout", "in_flight_at_end", "success_pct", "orch_per_sec",
         "activities_per_sec", "bound_fraction", "latency_p50_ms", "latency_p95_ms",
         "latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
-        "cpu_ms_per_orch", "drain_ms"]
+        "cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure"]
 raw = open(sys.argv[1], newline="").read()
 assert raw.endswith("\r\n"), "rows end in CRLF (RFC 4180)"
 rows = list(csv.reader(raw.splitlines()))
@@ -49,7 +49,9 @@ for k in ("avg", "p50", "p95", "p99", "max"):
     src["latency_%s_ms" % k] = j["latency_ms"][k]
 for c in cols:
     want = src[c] if c in src else j[c]
-    if isinstance(want, str):
+    if isinstance(want, bool):
+        assert r[c] == ("1" if want else "0"), "%s: csv %r json %r" % (c, r[c], want)
+    elif isinstance(want, str):
         assert r[c] == want, "%s: csv %r json %r" % (c, r[c], want)
     elif want is None:
         assert r[c] == "", "%s: csv %r, json null" % (c, r[c])
@@ -84,7 +86,7 @@ rc=$?
 check "$rc" "run B with --baseline A --max-drop 95 exits 0"
 [ "$rc" -eq 0 ] || show err
 grep -q '^### Baseline comparison' "$tmp/b.md" &&
-	grep -Eq '^\| sqlite-mem \| 1:1 \| [0-9.]+ \| [0-9.]+ \| [-+][0-9.]+ % \| ok \|$' "$tmp/b.md"
+	grep -Eq '^\| sqlite-mem \| 1:1 \| [0-9.]+ \| [0-9.]+ \| [-+][0-9.]+ % \| - \| ok \|$' "$tmp/b.md"
 check $? "Baseline comparison table with an ok row"
 [ "$(sed -n '/^### Baseline comparison/=' "$tmp/b.md")" -gt \
   "$(sed -n '/^### Environment/=' "$tmp/b.md")" ]
@@ -139,10 +141,37 @@ check $? "the other reports are still written on a regression"
 rc=$?
 check "$rc" "gate against a --track history (last entry) exits 0"
 [ "$rc" -eq 0 ] || show err
-grep -q 'track history, last entry (line 2)' "$tmp/d.md" && grep -q 'p99 change' "$tmp/d.md"
+grep -q 'track history, last valid entry (line 2)' "$tmp/d.md" && grep -q 'p99 change' "$tmp/d.md"
 check $? "history read before this run's entry was appended; p99 columns shown"
 [ "$(wc -l <"$tmp/h.jsonl")" -eq 3 ]
 check $? "history has 3 entries afterwards"
+
+# --- a history whose last line was cut short: the last valid entry, a warning ---
+cp "$tmp/h.jsonl" "$tmp/damaged.jsonl"
+printf '{"format":"durabench-track/1","runs":[{"provider":"sqlite-m' >>"$tmp/damaged.jsonl"
+# shellcheck disable=SC2086
+"$DURABENCH" run "$quick" $short --baseline "$tmp/damaged.jsonl" --max-drop 95 \
+	>"$tmp/dm.md" 2>"$tmp/err"
+rc=$?
+check "$rc" "a history with a damaged last line still gates (exit 0)"
+grep -q 'last valid entry (line 3)' "$tmp/dm.md" &&
+	grep -q 'warning: --baseline .*damaged.jsonl: the last 1 line(s) after line 3 are damaged (line 4' "$tmp/err"
+check $? "it uses line 3 and warns about line 4"
+[ $? -eq 0 ] || { show dm.md; show err; }
+
+# --- machine output on stdout: the tables go to stderr ---
+# shellcheck disable=SC2086
+"$DURABENCH" run "$quick" $short --json - >"$tmp/stdout.json" 2>"$tmp/err"
+rc=$?
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["format"]=="durabench-report/1" and d["runs"]' \
+	"$tmp/stdout.json" && [ "$rc" -eq 0 ] && grep -q '^| Provider | Config |' "$tmp/err"
+check $? "--json -: stdout is JSON only (python3 parses it), the tables are on stderr"
+# shellcheck disable=SC2086
+"$DURABENCH" run "$quick" $short --csv - >"$tmp/stdout.csv" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/stdout.csv")" -eq 2 ] && head -n1 "$tmp/stdout.csv" | grep -q '^provider,plugin,config' &&
+	grep -q '^| Provider | Config |' "$tmp/err"
+check $? "--csv -: stdout is the CSV only, the tables are on stderr"
 
 # --- unusable baselines and bad flags: exit 2 before anything runs ---
 expect2() {
@@ -167,6 +196,13 @@ expect2 "empty baseline file" "empty\.json: empty file" --baseline "$tmp/empty.j
 expect2 "garbage baseline file" "garbage\.json: not valid JSON" --baseline "$tmp/garbage.json" --max-drop 20
 expect2 "truncated baseline file" "truncated\.json: neither a JSON report" --baseline "$tmp/truncated.json" --max-drop 20
 expect2 "JSON that is not a report" "foreign\.json: not a durabench" --baseline "$tmp/foreign.json" --max-drop 20
+printf '{"durabench":"x","runs":[{"provider":"sqlite-mem","config":"1:1","orch_per_sec":1,"orch_per_sec":1e9}]}' >"$tmp/dup.json"
+expect2 "duplicate keys are refused" "dup\.json: not valid JSON: line 1, column [0-9]+: duplicate object key" \
+	--baseline "$tmp/dup.json" --max-drop 20
+printf '{"format":"durabench-track/1","runs":[{"provider":"sqlite-mem","config":"1:1","orch_per_sec":-50}]}\n' >"$tmp/neg.jsonl"
+expect2 "negative throughput is refused" "neg\.jsonl: runs\[0\] \(sqlite-mem 1:1\): .* is not a number >= 0" \
+	--baseline "$tmp/neg.jsonl" --max-drop 20
+expect2 "two outputs on stdout" "only one of --json, --csv, --svg may write to stdout" --json - --csv -
 expect2 "--baseline without --max-drop" "needs --max-drop" --baseline "$tmp/a.json"
 expect2 "--max-drop without --baseline" "needs --baseline" --max-drop 20
 expect2 "--max-drop not a number" "--max-drop: 'abc' is not a percentage" --baseline "$tmp/a.json" --max-drop abc
@@ -177,8 +213,20 @@ expect2 "--max-latency-rise not a number" "--max-latency-rise: '-3'" --baseline 
 sed 's/"sqlite-mem"/"other-provider"/g' "$tmp/a.json" >"$tmp/other.json"
 expect2 "baseline with no run in common" "no \(provider, config\) of this run is in the baseline" \
 	--baseline "$tmp/other.json" --max-drop 20
-grep -q 'baseline has: other-provider 1:1' "$tmp/err"
+grep -q 'baseline has: other-provider 1:1$' "$tmp/err"
 check $? "the no-overlap message lists both sides"
+# a pair whose only run did not run gives no figure: it is not listed
+python3 - "$tmp/other.json" "$tmp/other2.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+extra = dict(d["runs"][0], provider="broken-provider", ran=False, orch_per_sec=None)
+d["runs"].append(extra)
+json.dump(d, open(sys.argv[2], "w"))
+PY
+expect2 "baseline with no run in common (one pair without a figure)" "no \(provider, config\)" \
+	--baseline "$tmp/other2.json" --max-drop 20
+grep -q 'baseline has: other-provider 1:1$' "$tmp/err" && ! grep -q 'broken-provider' "$tmp/err"
+check $? "\"baseline has:\" lists only the entries the gate could use"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

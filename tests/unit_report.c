@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/json_writer.h"
+#include "base/json.h"
 #include "report/report.h"
 #include "tap.h"
 
@@ -69,6 +69,7 @@ static const char *python_check =
 	"need=lambda o,ks:[k for k in ks if k not in o]\n"
 	"assert not need(d,['durabench','scenario','environment','runs','comparisons']),'top'\n"
 	"assert d['durabench']=='durabench 9.9 (commit abc)'\n"
+	"assert d['format']=='durabench-report/1'\n"
 	"for r in d['runs']:\n"
 	"  m=need(r,['provider','plugin','config','orch_workers','activity_workers','launched',"
 	"'completed','failed','in_flight_at_end','success_pct','orch_per_sec',"
@@ -97,6 +98,9 @@ static const char *python_check =
 	"assert abs(rows[0]['latency_p50_ratio']-2.0)<1e-9\n"
 	"assert abs(rows[0]['latency_p99_ratio']-3.0)<1e-9\n"
 	"assert rows[1]['throughput_ratio'] is None\n"
+	"for x in rows:\n"
+	"  assert x['throughput_ratio_ci'] is None and x['no_difference'] is None,x\n"
+	"  assert 'latency_p50_ratio_ci' in x and 'latency_p99_ratio_ci' in x\n"
 	"s=d['scenario']\n"
 	"assert s['run']['configs']==['1:1','2:2'] and s['workload']['tasks_per_instance']==5\n"
 	"assert s['providers'][1]['options']['password']=='***'\n"
@@ -108,26 +112,20 @@ static const char *python_check =
 
 int main(void)
 {
-	/* ---- the JSON writer on its own ---- */
-	FILE *f = tmpfile();
-	struct dura_json j;
-	dura_json_init(&j, f, 0);
-	dura_json_begin_object(&j);
-	dura_json_key(&j, "a");
-	dura_json_begin_array(&j);
-	dura_json_end_array(&j);
-	dura_json_kv_number(&j, "n", NAN);
-	dura_json_kv_number(&j, "i", INFINITY);
-	dura_json_kv_number(&j, "x", 1.5);
-	dura_json_kv_string(&j, "s", "q\"\\\x01\xff");
-	dura_json_key(&j, "o");
-	dura_json_begin_object(&j);
-	dura_json_end_object(&j);
-	dura_json_end_object(&j);
-	char *s = slurp(f);
-	fclose(f);
-	tap_ok(strcmp(s, "{\"a\":[],\"n\":null,\"i\":null,\"x\":1.5,\"s\":\"q\\\"\\\\\\u0001\\ufffd\",\"o\":{}}") == 0,
-	       "json writer: separators, null for NaN/Inf, escapes: %s", s);
+	/* ---- the jansson helpers on their own ---- */
+	json_t *doc = dura_jobject();
+	dura_jset(doc, "a", dura_jarray());
+	dura_jset(doc, "n", dura_jnumber(NAN));
+	dura_jset(doc, "i", dura_jnumber(INFINITY));
+	dura_jset(doc, "x", dura_jnumber(1.5));
+	dura_jset(doc, "s", dura_jstring("q\"\\\x01\xff"));
+	dura_jset(doc, "z", dura_jstring(NULL));
+	dura_jset(doc, "o", dura_jobject());
+	char *s = dura_json_text(doc, 0);
+	json_decref(doc);
+	tap_ok(strcmp(s, "{\"a\":[],\"n\":null,\"i\":null,\"x\":1.5,\"s\":\"q\\\"\\\\\\u0001\ufffd\","
+	                 "\"z\":null,\"o\":{}}") == 0,
+	       "json: order kept, null for NaN/Inf/NULL, escapes, U+FFFD for bad UTF-8: %s", s);
 	free(s);
 
 	/* ---- a report ---- */
@@ -196,7 +194,7 @@ int main(void)
 	};
 
 	/* ---- Markdown ---- */
-	f = tmpfile();
+	FILE *f = tmpfile();
 	dura_report_markdown(f, &rep);
 	char *md = slurp(f);
 	fclose(f);

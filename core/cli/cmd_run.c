@@ -159,7 +159,8 @@ static void run_usage(FILE *f, int check)
 	        "  --provider NAME     run only this provider (may repeat)\n"
 	        "  --database-url URL  use URL for every networked provider (e.g. PostgreSQL)\n"
 	        "  --plugin-dir DIR    look for plugins in DIR first\n"
-	        "  --json FILE         also write the results as JSON\n"
+	        "  --json FILE         also write the results as JSON (\"-\": stdout; the\n"
+	        "                      tables then go to stderr, likewise for --csv/--svg -)\n"
 	        "  --csv FILE          also write one CSV row per run\n"
 	        "  --svg FILE          also write an SVG bar chart of Orch/s\n"
 	        "  --track FILE        append a dated entry to a JSON Lines results history\n"
@@ -181,6 +182,19 @@ static void run_usage(FILE *f, int check)
 	        "2 bad usage or configuration (including an unusable baseline),\n"
 	        "130 interrupted.\n"
 	        "See docs/reporting.md for every report field, the history and the gate.\n");
+}
+
+static int is_stdout(const char *path)
+{
+	return path && strcmp(path, "-") == 0;
+}
+
+/* How many machine-readable outputs go to stdout: with one, the Markdown
+ * tables go to stderr so stdout stays parseable (jq, python -m json.tool). */
+static int stdout_writers(const struct run_args *a)
+{
+	return is_stdout(a->json_path) + is_stdout(a->extras.csv_path) +
+	       is_stdout(a->extras.svg_path);
 }
 
 static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
@@ -265,6 +279,11 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		return -1;
 	}
 	a->file = argv[optind];
+	if (!check && stdout_writers(a) > 1) {
+		fprintf(stderr, "durabench run: only one of --json, --csv, --svg may write to "
+		                "stdout ('-')\n");
+		return -1;
+	}
 	if (!check && dura_report_extras_check(&a->extras, stderr) != 0)
 		return -1;
 	return 0;
@@ -680,8 +699,9 @@ static int run_or_check(int argc, char **argv, int check)
 	fflush(stderr);
 	report.interrupted = cut_short;
 	report.planned_runs = planned;
-	dura_report_markdown(stdout, &report);
-	fflush(stdout);
+	FILE *tables = stdout_writers(&a) ? stderr : stdout;
+	dura_report_markdown(tables, &report);
+	fflush(tables);
 	exit_code = unclean ? DURA_EXIT_FAIL : DURA_EXIT_OK;
 	if (a.json_path && dura_report_json(&report, a.json_path, err, sizeof err) != 0) {
 		fprintf(stderr, "durabench run: --json %s: %s\n", a.json_path, err);
@@ -695,7 +715,7 @@ static int run_or_check(int argc, char **argv, int check)
 		        extras.track_path);
 		extras.track_path = NULL;
 	}
-	int extras_rc = dura_report_extras_write(&report, &extras, stdout, stderr);
+	int extras_rc = dura_report_extras_write(&report, &extras, tables, stderr);
 	if (extras_rc > exit_code)
 		exit_code = extras_rc;
 	if (unclean)

@@ -74,10 +74,15 @@ int dura_report_extras_check(const struct dura_report_extras *x, FILE *errf)
 /* Names the pairs on each side, for the no-overlap message. */
 static void list_pairs(FILE *f, const struct dura_report *r, const struct dura_baseline *b)
 {
+	/* only the entries the gate could use: a pair whose runs all failed or
+	 * were interrupted has no figure */
 	fprintf(f, "durabench run: baseline has:");
+	size_t listed = 0;
 	for (size_t i = 0; i < b->n; i++)
-		fprintf(f, "%s %s %s", i ? "," : "", b->entries[i].provider, b->entries[i].config);
-	fprintf(f, "%s\ndurabench run: this run has:", b->n ? "" : " nothing");
+		if (isfinite(b->entries[i].orch_per_sec))
+			fprintf(f, "%s %s %s", listed++ ? "," : "", b->entries[i].provider,
+			        b->entries[i].config);
+	fprintf(f, "%s\ndurabench run: this run has:", listed ? "" : " no run with a figure");
 	size_t shown = 0;
 	for (size_t i = 0; i < r->n_runs; i++) {
 		if (!r->runs[i].ran || r->runs[i].repeat_index != 0)
@@ -100,6 +105,8 @@ static int baseline_step(const struct dura_report *r, const struct dura_report_e
 		fprintf(errf, "durabench run: --baseline %s\n", err);
 		return DURA_EXIT_USAGE;
 	}
+	if (b.warning)
+		fprintf(errf, "durabench run: warning: --baseline %s\n", b.warning);
 	struct dura_baseline_row *rows;
 	size_t n = dura_baseline_compare(r, &b, &g, &rows);
 	dura_baseline_markdown(out, r, x->baseline_path, &b, &g, rows, n);
@@ -119,6 +126,12 @@ static int baseline_step(const struct dura_report *r, const struct dura_report_e
 			        w->provider, w->config, w->cur_orch, w->base_orch, w->orch_change_pct,
 			        g.max_drop_pct);
 			rc = rc ? rc : DURA_EXIT_FAIL;
+		} else if (w->within_noise) {
+			fprintf(errf, "durabench run: %s %s: %.1f orch/s vs baseline %.1f orch/s "
+			              "(%+.1f %%) is inside the noise (95 %% interval of the ratio "
+			              "[%.2f, %.2f] includes 1): not a regression\n",
+			        w->provider, w->config, w->cur_orch, w->base_orch, w->orch_change_pct,
+			        w->ratio_ci[0], w->ratio_ci[1]);
 		}
 		if (w->latency_regressed) {
 			fprintf(errf, "durabench run: REGRESSION: %s %s: p99 latency %.2f ms vs baseline "

@@ -62,6 +62,14 @@ struct dura_compare_row {
 	double throughput_ratio;   /* subject / baseline; NaN when undefined */
 	double latency_p50_ratio;
 	double latency_p99_ratio;
+	/* 95 % confidence intervals of the ratios, [low, high] (NaN when fewer
+	 * than 2 runs on a side: see dura_ratio_interval) */
+	double throughput_ratio_ci[2];
+	double latency_p50_ratio_ci[2];
+	double latency_p99_ratio_ci[2];
+	/* 1: the throughput interval includes 1.0 ("no difference detected"),
+	 * 0: it does not, -1: no interval */
+	int no_difference;
 };
 
 /* Rows of one comparison, one per config either side has a run for, in run
@@ -103,6 +111,9 @@ void dura_report_date(const struct dura_report *r, enum dura_report_date_style s
 void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int sign,
                             const char *unit);
 
+/* A 95 % interval as "[0.88, 1.03]" (2 decimals), "-" when unknown. */
+void dura_report_fmt_interval(char *buf, size_t len, const double ci[2]);
+
 /* Text inside a Markdown table cell: a '|' or a line break would split the
  * row, so '|' is escaped and line breaks become spaces. */
 void dura_report_md_cell(FILE *f, const char *s);
@@ -127,21 +138,26 @@ int dura_report_json(const struct dura_report *r, const char *path,
 
 /* ---- added by the report extras (CSV, SVG, track history) ---- */
 
-struct dura_json;
+struct json_t;
 
-/* Writes one element of an "providers" array of the environment (the
- * track history reuses it): name, plugin, [plugin_path, description,] url,
+/* The "format" key of the JSON report and of a history entry: bumped when
+ * a field changes meaning (adding fields does not bump it). */
+#define DURA_REPORT_FORMAT "durabench-report/1"
+#define DURA_TRACK_FORMAT "durabench-track/1"
+
+/* The whole JSON report as text (pretty, ends in a newline); caller frees. */
+char *dura_report_json_text(const struct dura_report *r);
+
+/* One element of a "providers" array of the environment (the track
+ * history reuses it): name, plugin, [plugin_path, description,] url,
  * [target_url,] rtt_ms (null when unknown), emulated_rtt_ms; the bracketed
- * fields only when `detail`. */
-void dura_report_json_write_provider(struct dura_json *j, const struct dura_report_provider *p,
-                                     int detail);
-/* Opens the object of one run in a "runs" array (the track history reuses
- * it) with the fields that name it: provider, plugin, config ("O:W"). */
-void dura_report_json_begin_run(struct dura_json *j, const struct dura_report_run *run);
-
-/* Writes the "scenario" key and object of the JSON report to j (the track
- * history reuses it). */
-void dura_report_json_write_scenario(struct dura_json *j, const struct dura_scenario *sc);
+ * fields only when `detail`.  New reference (json_decref). */
+struct json_t *dura_report_json_provider(const struct dura_report_provider *p, int detail);
+/* The object of one run of a "runs" array (the track history reuses it)
+ * holding the fields that name it: provider, plugin, config ("O:W"). */
+struct json_t *dura_report_json_run_head(const struct dura_report_run *run);
+/* The "scenario" object of the JSON report (the track history reuses it). */
+struct json_t *dura_report_json_scenario(const struct dura_scenario *sc);
 
 /* `--csv FILE`: header line plus one RFC 4180 row per run ("-" = stdout);
  * -1 with err on I/O failure.  The _write form writes to an open stream. */
@@ -152,6 +168,8 @@ void dura_report_csv_write(FILE *f, const struct dura_report *r);
  * config ("-" = stdout); -1 with err on I/O failure. */
 int dura_report_svg(const struct dura_report *r, const char *path, char *err, size_t errlen);
 void dura_report_svg_write(FILE *f, const struct dura_report *r);
+/* The <svg> element alone (no XML declaration), for embedding in HTML. */
+void dura_report_svg_chart(FILE *f, const struct dura_report *r);
 
 /* `--track FILE`: appends one JSON Lines entry (see docs/reporting.md) to
  * the history FILE, creating it.  The line goes out in one write() under an

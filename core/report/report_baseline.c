@@ -12,10 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/json_reader.h"
+#include "base/json.h"
+#include "report_stats.h"
 #include "base/util.h"
 
-#define TRACK_FORMAT "durabench-track/1"
+
 
 void dura_baseline_free(struct dura_baseline *b)
 {
@@ -24,17 +25,20 @@ void dura_baseline_free(struct dura_baseline *b)
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->entries[i].provider);
 		free(b->entries[i].config);
+		free(b->entries[i].orch_values);
 	}
 	free(b->entries);
 	free(b->source);
 	free(b->date);
 	free(b->commit);
+	free(b->warning);
 	memset(b, 0, sizeof *b);
 }
 
-/* Sums a run into the entry of its pair (averaged later). */
+/* Adds a run to the entry of its pair (averaged later).  orch NaN: the run
+ * gives no figure (did not run, was interrupted). */
 static void add_run(struct dura_baseline *b, size_t *cap, const char *prov, const char *cfg,
-                    double orch, double p99, unsigned *p99_count)
+                    double orch, double p99, unsigned *p99_count, size_t max_runs)
 {
 	size_t k;
 	for (k = 0; k < b->n; k++)
@@ -49,12 +53,13 @@ static void add_run(struct dura_baseline *b, size_t *cap, const char *prov, cons
 		memset(e, 0, sizeof *e);
 		e->provider = dura_xstrdup(prov);
 		e->config = dura_xstrdup(cfg);
+		e->orch_values = dura_xcalloc(max_runs, sizeof *e->orch_values);
 		p99_count[k] = 0;
 	}
 	struct dura_baseline_entry *e = &b->entries[k];
 	if (isfinite(orch)) {
 		e->orch_per_sec += orch;
-		e->runs++;
+		e->orch_values[e->runs++] = orch;
 		if (isfinite(p99)) {
 			e->p99_ms += p99;
 			p99_count[k]++;
@@ -62,54 +67,62 @@ static void add_run(struct dura_baseline *b, size_t *cap, const char *prov, cons
 	}
 }
 
-/* A number or null (NaN); anything else is an error. */
-static int number_or_null(const struct dura_jval *v, double *out)
+/* A figure: a number >= 0, or null (NaN).  Anything else (a string, a
+ * negative throughput or latency) is an error: no run of ours writes it. */
+static int figure(const json_t *v, double *out)
 {
-	if (!v || v->type == DURA_JNULL) {
+	if (!v || json_is_null(v)) {
 		*out = NAN;
 		return 0;
 	}
-	return dura_jval_number(v, out);
+	return dura_json_number_of(v, out) == 0 && *out >= 0 ? 0 : -1;
+}
+
+/* Reads one element of "runs" into b. */
+static int read_run(const json_t *run, size_t i, int track, const char *name,
+                    struct dura_baseline *b, size_t *cap, unsigned *p99_count, size_t max_runs,
+                    char *err, size_t errlen)
+{
+	const char *prov = json_string_value(json_object_get(run, "provider"));
+	const char *cfg = json_string_value(json_object_get(run, "config"));
+	if (!prov || !cfg) {
+		dura_errbuf(err, errlen, "%s: runs[%zu] lacks a \"provider\" or \"config\" string",
+		            name, i);
+		return -1;
+	}
+	double orch, p99;
+	const json_t *p99v = track ? json_object_get(run, "latency_p99_ms")
+	                           : json_object_get(json_object_get(run, "latency_ms"), "p99");
+	if (figure(json_object_get(run, "orch_per_sec"), &orch) != 0 || figure(p99v, &p99) != 0) {
+		dura_errbuf(err, errlen, "%s: runs[%zu] (%s %s): \"orch_per_sec\" or p99 latency "
+		            "is not a number >= 0", name, i, prov, cfg);
+		return -1;
+	}
+	if (json_is_false(json_object_get(run, "ran")) ||
+	    json_is_true(json_object_get(run, "interrupted")))
+		orch = NAN; /* a run that did not run, or was cut short, is no baseline */
+	add_run(b, cap, prov, cfg, orch, p99, p99_count, max_runs);
+	return 0;
 }
 
 /* Reads the "runs" array of a report (track = 0) or track entry (track = 1). */
-static int read_runs(const struct dura_jval *root, int track, const char *name,
+static int read_runs(const json_t *root, int track, const char *name,
                      struct dura_baseline *b, char *err, size_t errlen)
 {
-	const struct dura_jval *runs = dura_jval_get(root, "runs");
-	if (!runs || runs->type != DURA_JARRAY) {
+	const json_t *runs = json_object_get(root, "runs");
+	if (!json_is_array(runs)) {
 		dura_errbuf(err, errlen, "%s: no \"runs\" array: not a durabench report", name);
 		return -1;
 	}
-	size_t n = dura_jval_count(runs), cap = 0;
+	size_t n = json_array_size(runs), cap = 0;
 	/* p99 averages count only runs that have a p99 */
 	unsigned *p99_count = dura_xcalloc(n ? n : 1, sizeof *p99_count);
 	for (size_t i = 0; i < n; i++) {
-		const struct dura_jval *run = dura_jval_at(runs, i);
-		const char *prov = dura_jval_string(dura_jval_get(run, "provider"));
-		const char *cfg = dura_jval_string(dura_jval_get(run, "config"));
-		if (!prov || !cfg) {
-			dura_errbuf(err, errlen, "%s: runs[%zu] lacks a \"provider\" or \"config\" string",
-			            name, i);
+		if (read_run(json_array_get(runs, i), i, track, name, b, &cap, p99_count, n, err,
+		             errlen) != 0) {
 			free(p99_count);
 			return -1;
 		}
-		const struct dura_jval *ran = dura_jval_get(run, "ran");
-		double orch, p99;
-		const struct dura_jval *p99v = track ? dura_jval_get(run, "latency_p99_ms")
-		                                     : dura_jval_get(dura_jval_get(run, "latency_ms"), "p99");
-		if (number_or_null(dura_jval_get(run, "orch_per_sec"), &orch) != 0 ||
-		    number_or_null(p99v, &p99) != 0) {
-			dura_errbuf(err, errlen, "%s: runs[%zu] (%s %s): \"orch_per_sec\" or p99 latency "
-			            "is not a number", name, i, prov, cfg);
-			free(p99_count);
-			return -1;
-		}
-		const struct dura_jval *cut = dura_jval_get(run, "interrupted");
-		if ((ran && ran->type == DURA_JBOOL && !ran->u.boolean) ||
-		    (cut && cut->type == DURA_JBOOL && cut->u.boolean))
-			orch = NAN; /* a run that did not run, or was cut short, is no baseline */
-		add_run(b, &cap, prov, cfg, orch, p99, p99_count);
 	}
 	for (size_t k = 0; k < b->n; k++) {
 		struct dura_baseline_entry *e = &b->entries[k];
@@ -126,43 +139,109 @@ static char *dup_or_null(const char *s)
 }
 
 /* Fills b from a parsed document.  entry_line > 0: a track entry. */
-static int from_document(const struct dura_jval *root, size_t entry_line, const char *name,
+static int from_document(const json_t *root, size_t entry_line, const char *name,
                          struct dura_baseline *b, char *err, size_t errlen)
 {
-	if (root->type != DURA_JOBJECT) {
+	if (!json_is_object(root)) {
 		dura_errbuf(err, errlen, "%s: not a durabench report (top level is not an object)", name);
 		return -1;
 	}
-	const char *format = dura_jval_string(dura_jval_get(root, "format"));
-	int track = format != NULL;
-	if (track && strcmp(format, TRACK_FORMAT) != 0) {
-		dura_errbuf(err, errlen, "%s: unsupported history format \"%s\" (expected \"%s\")",
-		            name, format, TRACK_FORMAT);
+	/* reports written before the "format" key have none */
+	const char *format = json_string_value(json_object_get(root, "format"));
+	int report = format ? strcmp(format, DURA_REPORT_FORMAT) == 0
+	                    : json_object_get(root, "durabench") != NULL;
+	int track = format && strcmp(format, DURA_TRACK_FORMAT) == 0;
+	if (format && !track && !report) {
+		dura_errbuf(err, errlen, "%s: unsupported format \"%s\" (expected \"%s\" or \"%s\")",
+		            name, format, DURA_TRACK_FORMAT, DURA_REPORT_FORMAT);
 		return -1;
 	}
 	if (entry_line > 0 && !track) {
 		dura_errbuf(err, errlen, "%s: line %zu is not a --track entry (no \"format\": \"%s\")",
-		            name, entry_line, TRACK_FORMAT);
+		            name, entry_line, DURA_TRACK_FORMAT);
 		return -1;
 	}
-	if (!track && !dura_jval_get(root, "durabench")) {
+	if (!track && !report) {
 		dura_errbuf(err, errlen, "%s: not a durabench --json report or --track history", name);
 		return -1;
 	}
 	if (read_runs(root, track, name, b, err, errlen) != 0)
 		return -1;
 	if (track) {
-		b->source = dura_xasprintf("track history, last entry (line %zu)",
+		b->source = dura_xasprintf("track history, last valid entry (line %zu)",
 		                           entry_line ? entry_line : 1);
-		b->date = dup_or_null(dura_jval_string(dura_jval_get(root, "date")));
-		b->commit = dup_or_null(dura_jval_string(dura_jval_get(root, "commit")));
+		b->date = dup_or_null(json_string_value(json_object_get(root, "date")));
+		b->commit = dup_or_null(json_string_value(json_object_get(root, "commit")));
 	} else {
-		const struct dura_jval *env = dura_jval_get(root, "environment");
+		const json_t *env = json_object_get(root, "environment");
 		b->source = dura_xstrdup("JSON report");
-		b->date = dup_or_null(dura_jval_string(dura_jval_get(env, "date")));
-		b->commit = dup_or_null(dura_jval_string(dura_jval_get(env, "commit")));
+		b->date = dup_or_null(json_string_value(json_object_get(env, "date")));
+		b->commit = dup_or_null(json_string_value(json_object_get(env, "commit")));
 	}
 	return 0;
+}
+
+static int blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* JSON Lines: the newest entry is the last non-blank line that is a valid
+ * --track entry; damaged lines after it (a write cut short by a full disk
+ * or a kill) are skipped with a warning in b->warning.  Lines before it are
+ * not read.  On error, err names the last line and what is wrong with it. */
+static int from_lines(const char *text, size_t len, const char *name, const char *whole_err,
+                      struct dura_baseline *b, char *err, size_t errlen)
+{
+	size_t end = len, skipped = 0, last_line = 0;
+	size_t newlines = 0; /* in text[0..end): the line number, walking back */
+	for (size_t k = 0; k < len; k++)
+		newlines += text[k] == '\n';
+	char first_err[256] = "";
+	while (end > 0) {
+		while (end > 0 && blank(text[end - 1]))
+			newlines -= text[--end] == '\n';
+		if (end == 0)
+			break;
+		size_t start = end;
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		size_t line = newlines + 1;
+		json_t *root = NULL;
+		char lerr[256];
+		if (dura_json_parse(text + start, end - start, &root, lerr, sizeof lerr) == 0 &&
+		    !json_string_value(json_object_get(root, "format"))) {
+			/* a truncated pretty report can end in a line that is valid
+			 * JSON on its own ("3.40.1",): it is still no history */
+			dura_errbuf(lerr, sizeof lerr, "not a --track entry");
+			json_decref(root);
+			root = NULL;
+		}
+		if (root) {
+			int rc = from_document(root, line, name, b, err, errlen);
+			json_decref(root);
+			if (rc == 0 && skipped)
+				b->warning = dura_xasprintf("%s: the last %zu line(s) after line %zu are "
+				                            "damaged (line %zu: %s); using line %zu",
+				                            name, skipped, line, last_line, first_err, line);
+			return rc;
+		}
+		if (!skipped) {
+			last_line = line;
+			snprintf(first_err, sizeof first_err, "%s", lerr);
+		}
+		skipped++;
+		if (start == 0)
+			break;
+		end = start - 1;
+		newlines--;
+	}
+	if (last_line == 1)
+		dura_errbuf(err, errlen, "%s: not valid JSON: %s", name, whole_err);
+	else
+		dura_errbuf(err, errlen, "%s: neither a JSON report (%s) nor a --track history "
+		            "(last entry, line %zu: %s)", name, whole_err, last_line, first_err);
+	return -1;
 }
 
 int dura_baseline_parse(const char *text, size_t len, const char *name,
@@ -170,49 +249,22 @@ int dura_baseline_parse(const char *text, size_t len, const char *name,
 {
 	memset(b, 0, sizeof *b);
 	size_t i = 0;
-	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+	while (i < len && blank(text[i]))
 		i++;
 	if (i == len) {
 		dura_errbuf(err, errlen, "%s: empty file", name);
 		return -1;
 	}
-	struct dura_jval *root = NULL;
-	char perr[256], lerr[256];
+	json_t *root = NULL;
+	char perr[256];
 	int rc;
-	if (dura_jval_parse(text, len, NULL, &root, perr, sizeof perr) == 0) {
+	if (dura_json_parse(text, len, &root, perr, sizeof perr) == 0) {
 		/* one JSON document: a report, or a history of a single entry */
 		rc = from_document(root, 0, name, b, err, errlen);
+		json_decref(root);
 	} else {
-		/* JSON Lines: the last non-blank line is the newest entry */
-		size_t end = len;
-		while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r' ||
-		                   text[end - 1] == ' ' || text[end - 1] == '\t'))
-			end--;
-		size_t start = end;
-		while (start > 0 && text[start - 1] != '\n')
-			start--;
-		size_t line = 1;
-		for (size_t k = 0; k < start; k++)
-			line += text[k] == '\n';
-		if (start == 0) {
-			/* a single line (or pretty JSON) that does not parse */
-			dura_errbuf(err, errlen, "%s: not valid JSON: %s", name, perr);
-			return -1;
-		}
-		if (dura_jval_parse(text + start, end - start, NULL, &root, lerr, sizeof lerr) != 0 ||
-		    !dura_jval_string(dura_jval_get(root, "format"))) {
-			/* a truncated pretty report can end in a line that is valid
-			 * JSON on its own ("3.40.1",): it is still no history */
-			if (root)
-				dura_errbuf(lerr, sizeof lerr, "not a --track entry");
-			dura_errbuf(err, errlen, "%s: neither a JSON report (%s) nor a --track history "
-			            "(last entry, line %zu: %s)", name, perr, line, lerr);
-			dura_jval_free(root);
-			return -1;
-		}
-		rc = from_document(root, line, name, b, err, errlen);
+		rc = from_lines(text, len, name, perr, b, err, errlen);
 	}
-	dura_jval_free(root);
 	if (rc != 0)
 		dura_baseline_free(b);
 	return rc;
@@ -307,7 +359,8 @@ size_t dura_baseline_compare(const struct dura_report *r, const struct dura_base
 		const struct dura_baseline_entry *e = find_entry(b, run->provider, cfg);
 		if (!e || !isfinite(e->orch_per_sec))
 			continue;
-		double orch = 0, p99 = 0;
+		double p99 = 0;
+		double *orch = dura_xcalloc(r->n_runs, sizeof *orch);
 		unsigned n_orch = 0, n_p99 = 0;
 		for (size_t j = i; j < r->n_runs; j++) {
 			const struct dura_report_run *o = &r->runs[j];
@@ -315,25 +368,34 @@ size_t dura_baseline_compare(const struct dura_report *r, const struct dura_base
 			    o->orch_workers != run->orch_workers ||
 			    o->activity_workers != run->activity_workers)
 				continue;
-			orch += o->result.orch_per_sec;
-			n_orch++;
+			orch[n_orch++] = o->result.orch_per_sec;
 			if (o->result.latency.count > 0) {
 				p99 += o->result.latency.p99_ms;
 				n_p99++;
 			}
 		}
-		if (n_orch == 0)
+		if (n_orch == 0) {
+			free(orch);
 			continue; /* nothing measured: the run already failed the command */
+		}
 		struct dura_baseline_row *w = &(*rows)[n++];
 		w->provider = run->provider;
 		snprintf(w->config, sizeof w->config, "%s", cfg);
 		w->base_orch = e->orch_per_sec;
-		w->cur_orch = orch / n_orch;
+		w->cur_orch = 0;
+		for (unsigned k2 = 0; k2 < n_orch; k2++)
+			w->cur_orch += orch[k2] / n_orch;
+		w->base_runs = e->runs;
+		w->cur_runs = n_orch;
+		dura_stats_ratio_ci(orch, n_orch, e->orch_values, e->runs, w->ratio_ci);
+		free(orch);
 		w->orch_change_pct = change_pct(w->cur_orch, w->base_orch);
 		w->base_p99 = e->p99_ms;
 		w->cur_p99 = n_p99 ? p99 / n_p99 : NAN;
 		w->p99_change_pct = change_pct(w->cur_p99, w->base_p99);
-		w->throughput_regressed = w->cur_orch < w->base_orch * (1.0 - g->max_drop_pct / 100.0);
+		int dropped = w->cur_orch < w->base_orch * (1.0 - g->max_drop_pct / 100.0);
+		w->within_noise = dropped && isfinite(w->ratio_ci[1]) && w->ratio_ci[1] >= 1.0;
+		w->throughput_regressed = dropped && !w->within_noise;
 		w->latency_regressed = g->max_latency_rise_pct >= 0 && isfinite(w->cur_p99) &&
 		                       isfinite(w->base_p99) && w->base_p99 > 0 &&
 		                       w->cur_p99 > w->base_p99 * (1.0 + g->max_latency_rise_pct / 100.0);
@@ -362,18 +424,20 @@ void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *pa
 	fprintf(f, "). Gate: throughput may drop at most %g %%", g->max_drop_pct);
 	if (lat)
 		fprintf(f, ", p99 latency may rise at most %g %%", g->max_latency_rise_pct);
-	fprintf(f, ".\n\n| Provider | Config | Baseline orch/s | Current orch/s | Change %% |%s Result |\n",
+	fprintf(f, ".\n\n| Provider | Config | Baseline orch/s | Current orch/s | Change %% "
+	           "| Ratio 95 %% CI |%s Result |\n",
 	        lat ? " Baseline p99 | Current p99 | p99 change % |" : "");
-	fprintf(f, "|---|---|---:|---:|---:|%s---|\n", lat ? "---:|---:|---:|" : "");
+	fprintf(f, "|---|---|---:|---:|---:|---:|%s---|\n", lat ? "---:|---:|---:|" : "");
 	for (size_t i = 0; i < n; i++) {
 		const struct dura_baseline_row *w = &rows[i];
-		char bo[32], co[32], ch[32];
+		char bo[32], co[32], ch[32], ci[64];
+		dura_report_fmt_interval(ci, sizeof ci, w->ratio_ci);
 		dura_report_fmt_number(bo, sizeof bo, w->base_orch, 1, 0, "");
 		dura_report_fmt_number(co, sizeof co, w->cur_orch, 1, 0, "");
 		dura_report_fmt_number(ch, sizeof ch, w->orch_change_pct, 1, 1, " %");
 		fputs("| ", f);
 		dura_report_md_cell(f, w->provider);
-		fprintf(f, " | %s | %s | %s | %s |", w->config, bo, co, ch);
+		fprintf(f, " | %s | %s | %s | %s | %s |", w->config, bo, co, ch, ci);
 		if (lat) {
 			char bp[32], cp[32], pc[32];
 			dura_report_fmt_number(bp, sizeof bp, w->base_p99, 2, 0, " ms");
@@ -385,11 +449,12 @@ void dura_baseline_markdown(FILE *f, const struct dura_report *r, const char *pa
 		                             ? "REGRESSION (throughput, p99)"
 		                     : w->throughput_regressed ? "REGRESSION (throughput)"
 		                     : w->latency_regressed    ? "REGRESSION (p99)"
-		                                               : "ok";
+		                     : w->within_noise ? "ok (drop within noise)"
+		                                       : "ok";
 		fprintf(f, " %s |\n", result);
 	}
 	if (n == 0)
-		fprintf(f, "| (no run in common) | | | | |%s |\n", lat ? " | | |" : "");
+		fprintf(f, "| (no run in common) | | | | | |%s |\n", lat ? " | | |" : "");
 	/* Say what was not gated, so a shrinking overlap does not go unnoticed. */
 	int header = 0;
 	for (size_t i = 0; i < r->n_runs; i++) {

@@ -3,7 +3,10 @@
  * FILE is a `--json` report or a `--track` history (its last entry).  Every
  * (provider, config) present on both sides is compared, repeats averaged on
  * each side; throughput below baseline x (1 - P/100), or p99 latency above
- * baseline x (1 + P2/100) when asked, is a regression.
+ * baseline x (1 + P2/100) when asked, is a regression.  When both sides
+ * have at least 2 runs of a pair, a throughput drop whose 95 % interval
+ * (report_stats.h) still includes 1.0 is inside the noise: reported as
+ * such, not a regression.
  */
 #ifndef DURA_REPORT_BASELINE_H
 #define DURA_REPORT_BASELINE_H
@@ -20,6 +23,7 @@ struct dura_baseline_entry {
 	double orch_per_sec;   /* NaN when no run of the pair has a figure */
 	double p99_ms;         /* NaN when unknown */
 	unsigned runs;         /* runs averaged into orch_per_sec */
+	double *orch_values;   /* the runs' figures (runs of them), owned */
 };
 
 /* A loaded baseline; owns every string.  Free with dura_baseline_free. */
@@ -27,6 +31,8 @@ struct dura_baseline {
 	char *source;          /* "JSON report" / "track history, entry 7 (line 7)" */
 	char *date;            /* when the baseline ran, NULL if unknown */
 	char *commit;          /* its durabench commit, NULL if unknown */
+	char *warning;         /* damaged lines skipped at the end of a history,
+	                          NULL when none: the caller prints it */
 	struct dura_baseline_entry *entries;
 	size_t n;
 };
@@ -56,6 +62,11 @@ struct dura_baseline_row {
 	char config[32];
 	double base_orch, cur_orch, orch_change_pct;  /* change NaN if base is 0 */
 	double base_p99, cur_p99, p99_change_pct;     /* NaN when unknown */
+	unsigned base_runs, cur_runs;
+	double ratio_ci[2];           /* 95 % interval of cur/base orch/s, NaN
+	                                 unless both sides have >= 2 runs */
+	int within_noise;             /* below the allowed drop, but the interval
+	                                 includes 1.0: not a regression */
 	int throughput_regressed;
 	int latency_regressed;
 };

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "report.h"
+#include "report_stats.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -78,6 +79,14 @@ void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int s
 		snprintf(buf, len, "%.*f%s", decimals, v, unit);
 }
 
+void dura_report_fmt_interval(char *buf, size_t len, const double ci[2])
+{
+	if (!isfinite(ci[0]) || !isfinite(ci[1]))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "[%.2f, %.2f]", ci[0], ci[1]);
+}
+
 void dura_report_md_cell(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
@@ -115,30 +124,64 @@ static double ratio(double a, double b)
 	return b > 0 && isfinite(a) && isfinite(b) ? a / b : NAN;
 }
 
+/* The repeats of one side of a comparison row (runs that ran). */
 struct side {
 	unsigned n;
-	double orch, p50, p99, success;
+	double *orch, *p50, *p99, *success;  /* n values each, owned */
 };
 
-static void add_run(struct side *s, const struct dura_run_result *x)
+static void side_add(struct side *s, const struct dura_run_result *x, size_t cap)
 {
+	if (!s->orch) {
+		s->orch = dura_xcalloc(cap, sizeof *s->orch);
+		s->p50 = dura_xcalloc(cap, sizeof *s->p50);
+		s->p99 = dura_xcalloc(cap, sizeof *s->p99);
+		s->success = dura_xcalloc(cap, sizeof *s->success);
+	}
+	s->orch[s->n] = x->orch_per_sec;
+	s->p50[s->n] = x->latency.count ? x->latency.p50_ms : NAN;
+	s->p99[s->n] = x->latency.count ? x->latency.p99_ms : NAN;
+	s->success[s->n] = x->success_pct;
 	s->n++;
-	s->orch += x->orch_per_sec;
-	s->p50 += x->latency.p50_ms;
-	s->p99 += x->latency.p99_ms;
-	s->success += x->success_pct;
 }
 
-static void average(struct side *s)
+static double mean(const double *v, unsigned n)
 {
-	if (s->n == 0) {
-		s->orch = s->p50 = s->p99 = s->success = NAN;
-		return;
-	}
-	s->orch /= s->n;
-	s->p50 /= s->n;
-	s->p99 /= s->n;
-	s->success /= s->n;
+	double t = 0;
+	for (unsigned i = 0; i < n; i++)
+		t += v[i];
+	return n ? t / n : NAN;
+}
+
+static void side_free(struct side *s)
+{
+	free(s->orch);
+	free(s->p50);
+	free(s->p99);
+	free(s->success);
+}
+
+/* Averages, ratios and intervals of a row from both sides' repeats. */
+static void fill_row(struct dura_compare_row *row, const struct side *sub, const struct side *base)
+{
+	row->subject_runs = sub->n;
+	row->baseline_runs = base->n;
+	row->subject_orch_per_sec = mean(sub->orch, sub->n);
+	row->baseline_orch_per_sec = mean(base->orch, base->n);
+	row->subject_p50_ms = mean(sub->p50, sub->n);
+	row->baseline_p50_ms = mean(base->p50, base->n);
+	row->subject_p99_ms = mean(sub->p99, sub->n);
+	row->baseline_p99_ms = mean(base->p99, base->n);
+	row->subject_success_pct = mean(sub->success, sub->n);
+	row->baseline_success_pct = mean(base->success, base->n);
+	row->throughput_ratio = ratio(row->subject_orch_per_sec, row->baseline_orch_per_sec);
+	row->latency_p50_ratio = ratio(row->subject_p50_ms, row->baseline_p50_ms);
+	row->latency_p99_ratio = ratio(row->subject_p99_ms, row->baseline_p99_ms);
+	dura_stats_ratio_ci(sub->orch, sub->n, base->orch, base->n, row->throughput_ratio_ci);
+	dura_stats_ratio_ci(sub->p50, sub->n, base->p50, base->n, row->latency_p50_ratio_ci);
+	dura_stats_ratio_ci(sub->p99, sub->n, base->p99, base->n, row->latency_p99_ratio_ci);
+	const double *ci = row->throughput_ratio_ci;
+	row->no_difference = !isfinite(ci[0]) ? -1 : ci[0] <= 1.0 && ci[1] >= 1.0;
 }
 
 size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_compare_def *c,
@@ -169,25 +212,13 @@ size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_c
 				continue;
 			/* subject == baseline would be silly but must not crash */
 			if (strcmp(o->provider, c->subject) == 0)
-				add_run(&sub, &o->result);
+				side_add(&sub, &o->result, r->n_runs);
 			if (strcmp(o->provider, c->baseline) == 0)
-				add_run(&base, &o->result);
+				side_add(&base, &o->result, r->n_runs);
 		}
-		average(&sub);
-		average(&base);
-		row->subject_runs = sub.n;
-		row->baseline_runs = base.n;
-		row->subject_orch_per_sec = sub.orch;
-		row->baseline_orch_per_sec = base.orch;
-		row->subject_p50_ms = sub.p50;
-		row->baseline_p50_ms = base.p50;
-		row->subject_p99_ms = sub.p99;
-		row->baseline_p99_ms = base.p99;
-		row->subject_success_pct = sub.success;
-		row->baseline_success_pct = base.success;
-		row->throughput_ratio = ratio(sub.orch, base.orch);
-		row->latency_p50_ratio = ratio(sub.p50, base.p50);
-		row->latency_p99_ratio = ratio(sub.p99, base.p99);
+		fill_row(row, &sub, &base);
+		side_free(&sub);
+		side_free(&base);
 	}
 	return n;
 }

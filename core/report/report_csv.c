@@ -1,8 +1,9 @@
 /* `--csv FILE`: one row per run, the per-run JSON fields flattened
  * (docs/reporting.md lists the columns).  RFC 4180: CRLF line ends, fields
  * holding a comma, quote, CR or LF are quoted with inner quotes doubled.
- * Numbers use the JSON writer's format (%.10g) so both files agree exactly;
- * a value the JSON writes as null is an empty field here. */
+ * Numbers keep 10 significant digits like the JSON report, so both agree;
+ * a value the JSON writes as null is an empty field here; booleans (ran,
+ * interrupted) are 1 or 0. */
 #include "config.h"
 
 #include "report.h"
@@ -19,7 +20,7 @@ static const char *const columns[] = {
 	"failed_timeout", "in_flight_at_end", "success_pct", "orch_per_sec",
 	"activities_per_sec", "bound_fraction", "latency_p50_ms", "latency_p95_ms",
 	"latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
-	"cpu_ms_per_orch", "drain_ms",
+	"cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure",
 };
 
 static void field_string(FILE *f, const char *s, int first)
@@ -85,6 +86,10 @@ static void write_row(FILE *f, const struct dura_report_run *run)
 	field_number(f, v.round_trips_per_orch);
 	field_number(f, v.cpu_ms_per_orch);
 	field_number(f, x->drain_ms);
+	fputs(run->ran ? ",1" : ",0", f);
+	fputs(run->ran && x->interrupted ? ",1" : ",0", f);
+	field_string(f, run->ran ? NULL : run->error, 0);
+	field_string(f, x->first_failure[0] ? x->first_failure : NULL, 0);
 	fputs("\r\n", f);
 }
 

@@ -1,5 +1,6 @@
 /* The JSON report (DESIGN section 8; its field names are an interface:
- * add fields freely, never rename or remove one). */
+ * add fields freely, never rename or remove one), built as a jansson tree
+ * and written in one go. */
 #include "config.h"
 
 #include "report.h"
@@ -9,295 +10,306 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json_writer.h"
+#include "base/json.h"
 #include "base/util.h"
 
-static void write_scenario(struct dura_json *j, const struct dura_scenario *sc)
+static json_t *run_section(const struct dura_scenario *sc)
 {
-	dura_json_key(j, "scenario");
-	if (!sc) {
-		dura_json_null(j);
-		return;
-	}
-	dura_json_begin_object(j);
-	dura_json_kv_string(j, "path", sc->path);
-	dura_json_kv_string(j, "name", sc->workload.scenario ? sc->workload.scenario : "fanout");
-
-	dura_json_key(j, "run");
-	dura_json_begin_object(j);
-	dura_json_kv_uint(j, "duration_ms", sc->duration_ms);
-	dura_json_kv_uint(j, "warmup_ms", sc->warmup_ms);
-	dura_json_kv_uint(j, "drain_timeout_ms", sc->drain_timeout_ms);
-	dura_json_key(j, "configs");
-	dura_json_begin_array(j);
+	json_t *run = dura_jobject();
+	dura_jset(run, "duration_ms", dura_juint(sc->duration_ms));
+	dura_jset(run, "warmup_ms", dura_juint(sc->warmup_ms));
+	dura_jset(run, "drain_timeout_ms", dura_juint(sc->drain_timeout_ms));
+	json_t *configs = dura_jarray();
 	for (size_t i = 0; i < sc->n_configs; i++) {
 		char c[32];
-		dura_report_config_string(c, sizeof c, sc->configs[i].orch_workers, sc->configs[i].activity_workers);
-		dura_json_string(j, c);
+		dura_report_config_string(c, sizeof c, sc->configs[i].orch_workers,
+		                          sc->configs[i].activity_workers);
+		dura_jpush(configs, dura_jstring(c));
 	}
-	dura_json_end_array(j);
-	dura_json_kv_uint(j, "repeat", sc->repeat);
-	dura_json_kv_uint(j, "activity_batch", sc->activity_batch);
-	dura_json_end_object(j);
+	dura_jset(run, "configs", configs);
+	dura_jset(run, "repeat", dura_juint(sc->repeat));
+	dura_jset(run, "activity_batch", dura_juint(sc->activity_batch));
+	return run;
+}
 
-	const struct dura_workload_def *w = &sc->workload;
-	dura_json_key(j, "workload");
-	dura_json_begin_object(j);
-	dura_json_kv_string(j, "scenario", w->scenario ? w->scenario : "fanout");
-	dura_json_kv_uint(j, "max_concurrent", w->max_concurrent);
-	dura_json_kv_number(j, "rate", w->rate);
-	dura_json_kv_uint(j, "tasks_per_instance", w->tasks_per_instance);
-	dura_json_kv_number(j, "activity_delay_ms", (double)w->activity_delay_us / 1e3);
-	dura_json_kv_uint(j, "payload_bytes", w->payload_bytes);
-	dura_json_kv_uint(j, "timers", w->timers);
-	dura_json_kv_number(j, "timer_delay_ms", (double)w->timer_delay_us / 1e3);
-	dura_json_kv_uint(j, "children", w->children);
-	dura_json_kv_uint(j, "iterations", w->iterations);
-	dura_json_kv_string(j, "mix", w->mix);
-	dura_json_end_object(j);
-
-	dura_json_key(j, "providers");
-	dura_json_begin_array(j);
-	for (size_t i = 0; i < sc->n_providers; i++) {
-		const struct dura_provider_def *pd = &sc->providers[i];
-		dura_json_begin_object(j);
-		dura_json_kv_string(j, "name", pd->name);
-		dura_json_kv_string(j, "plugin", pd->plugin);
-		dura_json_key(j, "options");
-		dura_json_begin_object(j);
-		for (size_t k = 0; k < pd->n_options; k++) {
-			char *v = dura_report_option_display(pd->options[k].key, pd->options[k].value);
-			dura_json_kv_string(j, pd->options[k].key, v);
-			free(v);
-		}
-		dura_json_end_object(j);
-		dura_json_end_object(j);
-	}
-	dura_json_end_array(j);
-
-	dura_json_key(j, "compares");
-	dura_json_begin_array(j);
-	for (size_t i = 0; i < sc->n_compares; i++) {
-		dura_json_begin_object(j);
-		dura_json_kv_string(j, "name", sc->compares[i].name);
-		dura_json_kv_string(j, "subject", sc->compares[i].subject);
-		dura_json_kv_string(j, "baseline", sc->compares[i].baseline);
-		dura_json_end_object(j);
-	}
-	dura_json_end_array(j);
-	dura_json_end_object(j);
+static json_t *workload_section(const struct dura_workload_def *w)
+{
+	json_t *o = dura_jobject();
+	dura_jset(o, "scenario", dura_jstring(w->scenario ? w->scenario : "fanout"));
+	dura_jset(o, "max_concurrent", dura_juint(w->max_concurrent));
+	dura_jset(o, "rate", dura_jnumber(w->rate));
+	dura_jset(o, "tasks_per_instance", dura_juint(w->tasks_per_instance));
+	dura_jset(o, "activity_delay_ms", dura_jnumber((double)w->activity_delay_us / 1e3));
+	dura_jset(o, "payload_bytes", dura_juint(w->payload_bytes));
+	dura_jset(o, "timers", dura_juint(w->timers));
+	dura_jset(o, "timer_delay_ms", dura_jnumber((double)w->timer_delay_us / 1e3));
+	dura_jset(o, "children", dura_juint(w->children));
+	dura_jset(o, "iterations", dura_juint(w->iterations));
+	dura_jset(o, "mix", dura_jstring(w->mix));
+	return o;
 }
 
 /* Also used by the --track history so both describe a scenario alike. */
-void dura_report_json_write_scenario(struct dura_json *j, const struct dura_scenario *sc)
+json_t *dura_report_json_scenario(const struct dura_scenario *sc)
 {
-	write_scenario(j, sc);
+	if (!sc)
+		return dura_jstring(NULL);
+	json_t *o = dura_jobject();
+	dura_jset(o, "path", dura_jstring(sc->path));
+	dura_jset(o, "name", dura_jstring(sc->workload.scenario ? sc->workload.scenario : "fanout"));
+	dura_jset(o, "run", run_section(sc));
+	dura_jset(o, "workload", workload_section(&sc->workload));
+	json_t *providers = dura_jarray();
+	for (size_t i = 0; i < sc->n_providers; i++) {
+		const struct dura_provider_def *pd = &sc->providers[i];
+		json_t *p = dura_jobject(), *opts = dura_jobject();
+		dura_jset(p, "name", dura_jstring(pd->name));
+		dura_jset(p, "plugin", dura_jstring(pd->plugin));
+		for (size_t k = 0; k < pd->n_options; k++) {
+			char *v = dura_report_option_display(pd->options[k].key, pd->options[k].value);
+			dura_jset(opts, pd->options[k].key, dura_jstring(v));
+			free(v);
+		}
+		dura_jset(p, "options", opts);
+		dura_jpush(providers, p);
+	}
+	dura_jset(o, "providers", providers);
+	json_t *compares = dura_jarray();
+	for (size_t i = 0; i < sc->n_compares; i++) {
+		json_t *c = dura_jobject();
+		dura_jset(c, "name", dura_jstring(sc->compares[i].name));
+		dura_jset(c, "subject", dura_jstring(sc->compares[i].subject));
+		dura_jset(c, "baseline", dura_jstring(sc->compares[i].baseline));
+		dura_jpush(compares, c);
+	}
+	dura_jset(o, "compares", compares);
+	return o;
 }
 
 /* Also used by the --track history (detail = 0). */
-void dura_report_json_write_provider(struct dura_json *j, const struct dura_report_provider *p,
-                                     int detail)
+json_t *dura_report_json_provider(const struct dura_report_provider *p, int detail)
 {
-	dura_json_begin_object(j);
-	dura_json_kv_string(j, "name", p->name);
-	dura_json_kv_string(j, "plugin", p->plugin);
+	json_t *o = dura_jobject();
+	dura_jset(o, "name", dura_jstring(p->name));
+	dura_jset(o, "plugin", dura_jstring(p->plugin));
 	if (detail) {
-		dura_json_kv_string(j, "plugin_path", p->plugin_path);
-		dura_json_kv_string(j, "description", p->description);
+		dura_jset(o, "plugin_path", dura_jstring(p->plugin_path));
+		dura_jset(o, "description", dura_jstring(p->description));
 	}
-	dura_json_kv_string(j, "url", p->url);
+	dura_jset(o, "url", dura_jstring(p->url));
 	if (detail)
-		dura_json_kv_string(j, "target_url", p->target_url);
-	dura_json_kv_number(j, "rtt_ms", p->rtt_ms >= 0 ? p->rtt_ms : NAN);
-	dura_json_kv_number(j, "emulated_rtt_ms", p->emulated_rtt_ms);
-	dura_json_end_object(j);
+		dura_jset(o, "target_url", dura_jstring(p->target_url));
+	dura_jset(o, "rtt_ms", dura_jnumber(p->rtt_ms >= 0 ? p->rtt_ms : NAN));
+	dura_jset(o, "emulated_rtt_ms", dura_jnumber(p->emulated_rtt_ms));
+	return o;
 }
 
-static void write_environment(struct dura_json *j, const struct dura_report *r)
+static json_t *environment(const struct dura_report *r)
 {
 	char date[64];
 	dura_report_date(r, DURA_DATE_ISO, date, sizeof date);
-	dura_json_key(j, "environment");
-	dura_json_begin_object(j);
-	dura_json_kv_string(j, "version", r->version);
-	dura_json_kv_string(j, "commit", r->commit);
-	dura_json_kv_int(j, "cpus", r->cpus);
-	dura_json_kv_string(j, "sqlite_version", r->sqlite_version);
-	dura_json_kv_string(j, "hostname", r->hostname);
-	dura_json_kv_int(j, "started_at", r->started_at);
-	dura_json_kv_string(j, "date", date[0] ? date : NULL);
-	dura_json_key(j, "providers");
-	dura_json_begin_array(j);
+	json_t *o = dura_jobject();
+	dura_jset(o, "version", dura_jstring(r->version));
+	dura_jset(o, "commit", dura_jstring(r->commit));
+	dura_jset(o, "cpus", dura_jint(r->cpus));
+	dura_jset(o, "sqlite_version", dura_jstring(r->sqlite_version));
+	dura_jset(o, "hostname", dura_jstring(r->hostname));
+	dura_jset(o, "started_at", dura_jint(r->started_at));
+	dura_jset(o, "date", dura_jstring(date[0] ? date : NULL));
+	json_t *providers = dura_jarray();
 	for (size_t i = 0; i < r->n_providers; i++)
-		dura_report_json_write_provider(j, &r->providers[i], 1);
-	dura_json_end_array(j);
-	dura_json_end_object(j);
+		dura_jpush(providers, dura_report_json_provider(&r->providers[i], 1));
+	dura_jset(o, "providers", providers);
+	return o;
 }
 
 /* Also used by the --track history. */
-void dura_report_json_begin_run(struct dura_json *j, const struct dura_report_run *run)
+json_t *dura_report_json_run_head(const struct dura_report_run *run)
 {
 	char cfg[32];
 	dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
-	dura_json_begin_object(j);
-	dura_json_kv_string(j, "provider", run->provider);
-	dura_json_kv_string(j, "plugin", run->plugin);
-	dura_json_kv_string(j, "config", cfg);
+	json_t *o = dura_jobject();
+	dura_jset(o, "provider", dura_jstring(run->provider));
+	dura_jset(o, "plugin", dura_jstring(run->plugin));
+	dura_jset(o, "config", dura_jstring(cfg));
+	return o;
 }
 
-static void write_run(struct dura_json *j, const struct dura_report_run *run)
+static json_t *failed_object(const struct dura_run_result *x)
+{
+	json_t *o = dura_jobject();
+	dura_jset(o, "infra", dura_juint(x->failed_infra));
+	dura_jset(o, "config", dura_juint(x->failed_config));
+	dura_jset(o, "app", dura_juint(x->failed_app));
+	dura_jset(o, "timeout", dura_juint(x->timed_out));
+	return o;
+}
+
+static json_t *latency_object(const struct dura_run_result *x, const struct dura_report_figures *v)
+{
+	json_t *o = dura_jobject();
+	dura_jset(o, "avg", dura_jnumber(v->avg_ms));
+	dura_jset(o, "p50", dura_jnumber(v->p50_ms));
+	dura_jset(o, "p95", dura_jnumber(v->p95_ms));
+	dura_jset(o, "p99", dura_jnumber(v->p99_ms));
+	dura_jset(o, "max", dura_jnumber(v->max_ms));
+	dura_jset(o, "count", dura_juint(x->latency.count));
+	return o;
+}
+
+static json_t *provider_stats_object(const struct dura_run_result *x,
+                                     const struct dura_report_figures *v)
+{
+	json_t *o = dura_jobject();
+	dura_jset(o, "available", dura_jbool(x->have_provider_stats));
+	dura_jset(o, "round_trips_per_orch", dura_jnumber(v->round_trips_per_orch));
+	if (x->have_provider_stats) {
+		const struct dura_stats *s = &x->provider_stats;
+		dura_jset(o, "commits_per_orch",
+		          dura_jnumber(x->completed ? (double)s->commits / (double)x->completed : NAN));
+		dura_jset(o, "round_trips", dura_juint(s->round_trips));
+		dura_jset(o, "commits", dura_juint(s->commits));
+		dura_jset(o, "empty_fetches", dura_juint(s->empty_fetches));
+		dura_jset(o, "lock_conflicts", dura_juint(s->lock_conflicts));
+		dura_jset(o, "retries", dura_juint(s->retries));
+		dura_jset(o, "reconnects", dura_juint(s->reconnects));
+	}
+	return o;
+}
+
+static json_t *runtime_stats_object(const struct dura_runtime_stats *rs)
+{
+	json_t *o = dura_jobject();
+	dura_jset(o, "turns", dura_juint(rs->turns));
+	dura_jset(o, "activities_executed", dura_juint(rs->activities_executed));
+	dura_jset(o, "retries", dura_juint(rs->retries));
+	dura_jset(o, "abandons", dura_juint(rs->abandons));
+	dura_jset(o, "lock_lost", dura_juint(rs->lock_lost));
+	dura_jset(o, "poisoned", dura_juint(rs->poisoned));
+	dura_jset(o, "infra_errors", dura_juint(rs->infra_errors));
+	dura_jset(o, "ignored_messages", dura_juint(rs->ignored_messages));
+	return o;
+}
+
+static json_t *run_object(const struct dura_report_run *run)
 {
 	const struct dura_run_result *x = &run->result;
 	struct dura_report_figures v;
 	dura_report_run_figures(run, &v);
-	dura_report_json_begin_run(j, run);
-	dura_json_kv_uint(j, "orch_workers", run->orch_workers);
-	dura_json_kv_uint(j, "activity_workers", run->activity_workers);
-	dura_json_kv_uint(j, "repeat", run->repeat_index);
-	dura_json_kv_bool(j, "ran", run->ran);
-	dura_json_kv_bool(j, "interrupted", run->ran && x->interrupted);
-	dura_json_kv_string(j, "error", run->ran ? NULL : run->error);
-	dura_json_kv_uint(j, "launched", x->launched);
-	dura_json_kv_uint(j, "completed", x->completed);
-	dura_json_key(j, "failed");
-	dura_json_begin_object(j);
-	dura_json_kv_uint(j, "infra", x->failed_infra);
-	dura_json_kv_uint(j, "config", x->failed_config);
-	dura_json_kv_uint(j, "app", x->failed_app);
-	dura_json_kv_uint(j, "timeout", x->timed_out);
-	dura_json_end_object(j);
-	dura_json_kv_uint(j, "in_flight_at_end", x->in_flight_at_end);
-	dura_json_kv_number(j, "success_pct", v.success_pct);
-	dura_json_kv_number(j, "orch_per_sec", v.orch_per_sec);
-	dura_json_kv_number(j, "activities_per_sec", v.activities_per_sec);
-	dura_json_kv_number(j, "bound_orch_per_sec", v.bound_orch_per_sec);
-	dura_json_kv_number(j, "bound_fraction", v.bound_fraction);
-	dura_json_key(j, "latency_ms");
-	dura_json_begin_object(j);
-	dura_json_kv_number(j, "avg", v.avg_ms);
-	dura_json_kv_number(j, "p50", v.p50_ms);
-	dura_json_kv_number(j, "p95", v.p95_ms);
-	dura_json_kv_number(j, "p99", v.p99_ms);
-	dura_json_kv_number(j, "max", v.max_ms);
-	dura_json_kv_uint(j, "count", x->latency.count);
-	dura_json_end_object(j);
-	dura_json_key(j, "provider_stats");
-	dura_json_begin_object(j);
-	dura_json_kv_bool(j, "available", x->have_provider_stats);
-	dura_json_kv_number(j, "round_trips_per_orch", v.round_trips_per_orch);
-	if (x->have_provider_stats) {
-		const struct dura_stats *s = &x->provider_stats;
-		dura_json_kv_number(j, "commits_per_orch",
-		                    x->completed ? (double)s->commits / (double)x->completed : NAN);
-		dura_json_kv_uint(j, "round_trips", s->round_trips);
-		dura_json_kv_uint(j, "commits", s->commits);
-		dura_json_kv_uint(j, "empty_fetches", s->empty_fetches);
-		dura_json_kv_uint(j, "lock_conflicts", s->lock_conflicts);
-		dura_json_kv_uint(j, "retries", s->retries);
-		dura_json_kv_uint(j, "reconnects", s->reconnects);
-	}
-	dura_json_end_object(j);
-	dura_json_kv_number(j, "window_s", x->window_s);
-	dura_json_kv_uint(j, "window_completed", x->window_completed);
-	dura_json_kv_uint(j, "window_activities", x->window_activities);
-	dura_json_kv_number(j, "drain_ms", x->drain_ms);
-	dura_json_kv_number(j, "cpu_ms_per_orch", v.cpu_ms_per_orch);
-	dura_json_kv_uint(j, "verified", x->verified);
-	dura_json_kv_uint(j, "verify_failures", x->verify_failures);
-	dura_json_kv_string(j, "verify_error", x->verify_error[0] ? x->verify_error : NULL);
-	dura_json_kv_string(j, "first_failure", x->first_failure[0] ? x->first_failure : NULL);
-	dura_json_kv_uint(j, "late_completions", x->late_completions);
-	const struct dura_runtime_stats *rs = &x->runtime_stats;
-	dura_json_key(j, "runtime_stats");
-	dura_json_begin_object(j);
-	dura_json_kv_uint(j, "turns", rs->turns);
-	dura_json_kv_uint(j, "activities_executed", rs->activities_executed);
-	dura_json_kv_uint(j, "retries", rs->retries);
-	dura_json_kv_uint(j, "abandons", rs->abandons);
-	dura_json_kv_uint(j, "lock_lost", rs->lock_lost);
-	dura_json_kv_uint(j, "poisoned", rs->poisoned);
-	dura_json_kv_uint(j, "infra_errors", rs->infra_errors);
-	dura_json_kv_uint(j, "ignored_messages", rs->ignored_messages);
-	dura_json_end_object(j);
-	dura_json_end_object(j);
+	json_t *o = dura_report_json_run_head(run);
+	dura_jset(o, "orch_workers", dura_juint(run->orch_workers));
+	dura_jset(o, "activity_workers", dura_juint(run->activity_workers));
+	dura_jset(o, "repeat", dura_juint(run->repeat_index));
+	dura_jset(o, "ran", dura_jbool(run->ran));
+	dura_jset(o, "interrupted", dura_jbool(run->ran && x->interrupted));
+	dura_jset(o, "error", dura_jstring(run->ran ? NULL : run->error));
+	dura_jset(o, "launched", dura_juint(x->launched));
+	dura_jset(o, "completed", dura_juint(x->completed));
+	dura_jset(o, "failed", failed_object(x));
+	dura_jset(o, "in_flight_at_end", dura_juint(x->in_flight_at_end));
+	dura_jset(o, "success_pct", dura_jnumber(v.success_pct));
+	dura_jset(o, "orch_per_sec", dura_jnumber(v.orch_per_sec));
+	dura_jset(o, "activities_per_sec", dura_jnumber(v.activities_per_sec));
+	dura_jset(o, "bound_orch_per_sec", dura_jnumber(v.bound_orch_per_sec));
+	dura_jset(o, "bound_fraction", dura_jnumber(v.bound_fraction));
+	dura_jset(o, "latency_ms", latency_object(x, &v));
+	dura_jset(o, "provider_stats", provider_stats_object(x, &v));
+	dura_jset(o, "window_s", dura_jnumber(x->window_s));
+	dura_jset(o, "window_completed", dura_juint(x->window_completed));
+	dura_jset(o, "window_activities", dura_juint(x->window_activities));
+	dura_jset(o, "drain_ms", dura_jnumber(x->drain_ms));
+	dura_jset(o, "cpu_ms_per_orch", dura_jnumber(v.cpu_ms_per_orch));
+	dura_jset(o, "verified", dura_juint(x->verified));
+	dura_jset(o, "verify_failures", dura_juint(x->verify_failures));
+	dura_jset(o, "verify_error", dura_jstring(x->verify_error[0] ? x->verify_error : NULL));
+	dura_jset(o, "first_failure", dura_jstring(x->first_failure[0] ? x->first_failure : NULL));
+	dura_jset(o, "late_completions", dura_juint(x->late_completions));
+	dura_jset(o, "runtime_stats", runtime_stats_object(&x->runtime_stats));
+	return o;
 }
 
-static void write_comparisons(struct dura_json *j, const struct dura_report *r)
+/* [low, high] of an interval, null when it is unknown. */
+static json_t *interval(const double ci[2])
 {
-	dura_json_key(j, "comparisons");
-	dura_json_begin_array(j);
+	if (!isfinite(ci[0]) || !isfinite(ci[1]))
+		return dura_jstring(NULL);
+	json_t *a = dura_jarray();
+	dura_jpush(a, dura_jnumber(ci[0]));
+	dura_jpush(a, dura_jnumber(ci[1]));
+	return a;
+}
+
+static json_t *compare_row_object(const struct dura_compare_row *w)
+{
+	char cfg[32];
+	dura_report_config_string(cfg, sizeof cfg, w->orch_workers, w->activity_workers);
+	json_t *o = dura_jobject();
+	dura_jset(o, "config", dura_jstring(cfg));
+	dura_jset(o, "throughput_ratio", dura_jnumber(w->throughput_ratio));
+	dura_jset(o, "latency_p50_ratio", dura_jnumber(w->latency_p50_ratio));
+	dura_jset(o, "latency_p99_ratio", dura_jnumber(w->latency_p99_ratio));
+	dura_jset(o, "throughput_ratio_ci", interval(w->throughput_ratio_ci));
+	dura_jset(o, "latency_p50_ratio_ci", interval(w->latency_p50_ratio_ci));
+	dura_jset(o, "latency_p99_ratio_ci", interval(w->latency_p99_ratio_ci));
+	/* null: too few repeats to tell */
+	dura_jset(o, "no_difference", w->no_difference < 0 ? dura_jstring(NULL)
+	                                                   : dura_jbool(w->no_difference));
+	dura_jset(o, "subject_orch_per_sec", dura_jnumber(w->subject_orch_per_sec));
+	dura_jset(o, "baseline_orch_per_sec", dura_jnumber(w->baseline_orch_per_sec));
+	dura_jset(o, "subject_success_pct", dura_jnumber(w->subject_success_pct));
+	dura_jset(o, "baseline_success_pct", dura_jnumber(w->baseline_success_pct));
+	dura_jset(o, "subject_runs", dura_juint(w->subject_runs));
+	dura_jset(o, "baseline_runs", dura_juint(w->baseline_runs));
+	return o;
+}
+
+static json_t *comparisons(const struct dura_report *r)
+{
+	json_t *a = dura_jarray();
 	for (size_t i = 0; r->scenario && i < r->scenario->n_compares; i++) {
 		const struct dura_compare_def *c = &r->scenario->compares[i];
 		struct dura_compare_row *rows;
 		size_t n = dura_report_compare_rows(r, c, &rows);
-		dura_json_begin_object(j);
-		dura_json_kv_string(j, "name", c->name);
-		dura_json_kv_string(j, "subject", c->subject);
-		dura_json_kv_string(j, "baseline", c->baseline);
-		dura_json_key(j, "rows");
-		dura_json_begin_array(j);
-		for (size_t k = 0; k < n; k++) {
-			const struct dura_compare_row *w = &rows[k];
-			char cfg[32];
-			dura_report_config_string(cfg, sizeof cfg, w->orch_workers, w->activity_workers);
-			dura_json_begin_object(j);
-			dura_json_kv_string(j, "config", cfg);
-			dura_json_kv_number(j, "throughput_ratio", w->throughput_ratio);
-			dura_json_kv_number(j, "latency_p50_ratio", w->latency_p50_ratio);
-			dura_json_kv_number(j, "latency_p99_ratio", w->latency_p99_ratio);
-			dura_json_kv_number(j, "subject_orch_per_sec", w->subject_orch_per_sec);
-			dura_json_kv_number(j, "baseline_orch_per_sec", w->baseline_orch_per_sec);
-			dura_json_kv_number(j, "subject_success_pct", w->subject_success_pct);
-			dura_json_kv_number(j, "baseline_success_pct", w->baseline_success_pct);
-			dura_json_kv_uint(j, "subject_runs", w->subject_runs);
-			dura_json_kv_uint(j, "baseline_runs", w->baseline_runs);
-			dura_json_end_object(j);
-		}
-		dura_json_end_array(j);
-		dura_json_end_object(j);
+		json_t *o = dura_jobject(), *ja = dura_jarray();
+		dura_jset(o, "name", dura_jstring(c->name));
+		dura_jset(o, "subject", dura_jstring(c->subject));
+		dura_jset(o, "baseline", dura_jstring(c->baseline));
+		for (size_t k = 0; k < n; k++)
+			dura_jpush(ja, compare_row_object(&rows[k]));
+		dura_jset(o, "rows", ja);
+		dura_jpush(a, o);
 		free(rows);
 	}
-	dura_json_end_array(j);
+	return a;
 }
 
-/* Writes the document to f. */
+char *dura_report_json_text(const struct dura_report *r)
+{
+	json_t *doc = dura_jobject();
+	dura_jset(doc, "format", dura_jstring(DURA_REPORT_FORMAT));
+	dura_jset(doc, "durabench", dura_jstring(r->version));
+	dura_jset(doc, "scenario", dura_report_json_scenario(r->scenario));
+	dura_jset(doc, "environment", environment(r));
+	json_t *runs = dura_jarray();
+	for (size_t i = 0; i < r->n_runs; i++)
+		dura_jpush(runs, run_object(&r->runs[i]));
+	dura_jset(doc, "runs", runs);
+	dura_jset(doc, "comparisons", comparisons(r));
+	dura_jset(doc, "interrupted", dura_jbool(r->interrupted));
+	dura_jset(doc, "planned_runs", dura_juint(r->planned_runs));
+	char *text = dura_json_text(doc, 1);
+	json_decref(doc);
+	return text;
+}
+
 static void write_report(FILE *f, const struct dura_report *r)
 {
-	struct dura_json j;
-	dura_json_init(&j, f, 1);
-	dura_json_begin_object(&j);
-	dura_json_kv_string(&j, "durabench", r->version);
-	write_scenario(&j, r->scenario);
-	write_environment(&j, r);
-	dura_json_key(&j, "runs");
-	dura_json_begin_array(&j);
-	for (size_t i = 0; i < r->n_runs; i++)
-		write_run(&j, &r->runs[i]);
-	dura_json_end_array(&j);
-	write_comparisons(&j, r);
-	dura_json_end_object(&j);
+	char *text = dura_report_json_text(r);
+	fputs(text, f);
+	free(text);
 }
 
 int dura_report_json(const struct dura_report *r, const char *path, char *err, size_t errlen)
 {
-	if (strcmp(path, "-") == 0) {
-		write_report(stdout, r);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			dura_errbuf(err, errlen, "writing JSON to stdout: %s", strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	write_report(f, r);
-	int bad = ferror(f);
-	if (fclose(f) != 0 || bad) {
-		dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return dura_report_write_file(r, path, write_report, err, errlen);
 }

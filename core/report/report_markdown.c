@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "report.h"
+#include "report_stats.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -111,6 +112,63 @@ static void runs_table(FILE *f, const struct dura_report *r)
 	}
 }
 
+/* "102.3 (95.1–110.2)": median and range of n values, "n/a" when none. */
+static void fmt_median_range(char *buf, size_t len, double *v, size_t n, int decimals,
+                             const char *unit)
+{
+	double lo, hi;
+	dura_stats_range(v, n, &lo, &hi);
+	double med = dura_stats_median(v, n);
+	if (!isfinite(med) || !isfinite(lo) || !isfinite(hi))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.*f%s (%.*f\u2013%.*f)", decimals, med, unit, decimals, lo,
+		         decimals, hi);
+}
+
+/* With repeats: one row per (provider, config), median and range over the
+ * runs that ran, so the spread is seen before any ratio is read. */
+static void repeats_table(FILE *f, const struct dura_report *r)
+{
+	unsigned reps = max_repeat(r);
+	if (reps < 2)
+		return;
+	fprintf(f, "\nOver %u repeats, median (min\u2013max) of the runs that ran:\n\n", reps);
+	fprintf(f, "| Provider | Config | Runs | Orch/s | p50 | p99 |\n|---|---|---:|---:|---:|---:|\n");
+	double *orch = dura_xcalloc(r->n_runs, sizeof *orch);
+	double *p50 = dura_xcalloc(r->n_runs, sizeof *p50);
+	double *p99 = dura_xcalloc(r->n_runs, sizeof *p99);
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct dura_report_run *run = &r->runs[i];
+		if (run->repeat_index != 0 || !run->provider)
+			continue; /* each pair once, at its first repeat */
+		size_t n = 0, n_lat = 0;
+		for (size_t j = 0; j < r->n_runs; j++) {
+			const struct dura_report_run *o = &r->runs[j];
+			if (!o->ran || !o->provider || strcmp(o->provider, run->provider) != 0 ||
+			    o->orch_workers != run->orch_workers ||
+			    o->activity_workers != run->activity_workers)
+				continue;
+			orch[n++] = o->result.orch_per_sec;
+			if (o->result.latency.count) {
+				p50[n_lat] = o->result.latency.p50_ms;
+				p99[n_lat++] = o->result.latency.p99_ms;
+			}
+		}
+		char o_s[96], p50_s[96], p99_s[96];
+		fmt_median_range(o_s, sizeof o_s, orch, n, 1, "");
+		fmt_median_range(p50_s, sizeof p50_s, p50, n_lat, 2, " ms");
+		fmt_median_range(p99_s, sizeof p99_s, p99, n_lat, 2, " ms");
+		fputs("| ", f);
+		dura_report_md_cell(f, run->provider);
+		fprintf(f, " | %u:%u | %zu | %s | %s | %s |\n", run->orch_workers,
+		        run->activity_workers, n, o_s, p50_s, p99_s);
+	}
+	free(orch);
+	free(p50);
+	free(p99);
+}
+
 /* The lines under the runs table of an interrupted command: which run was
  * cut short, and why its throughput comes from a shortened window. */
 static void interrupted_notes(FILE *f, const struct dura_report *r)
@@ -202,40 +260,74 @@ static void problems(FILE *f, const struct dura_report *r)
 	}
 }
 
+/* "0.95x [0.88, 1.03]": a ratio with its interval when there is one. */
+static void fmt_ratio_ci(char *buf, size_t len, double v, const double ci[2], int with_ci)
+{
+	char r[32], i[64];
+	fmt_ratio(r, sizeof r, v);
+	dura_report_fmt_interval(i, sizeof i, ci);
+	if (with_ci && isfinite(ci[0]))
+		snprintf(buf, len, "%s %s", r, i);
+	else
+		snprintf(buf, len, "%s", r);
+}
+
+/* What the throughput interval says about the subject. */
+static const char *verdict(const struct dura_compare_row *w)
+{
+	if (w->no_difference < 0)
+		return "too few repeats";
+	if (w->no_difference)
+		return "no difference detected";
+	return w->throughput_ratio_ci[0] > 1.0 ? "subject faster" : "subject slower";
+}
+
+static void compare_table(FILE *f, const struct dura_report *r, const struct dura_compare_def *c,
+                          int repeats)
+{
+	struct dura_compare_row *rows;
+	size_t n = dura_report_compare_rows(r, c, &rows);
+	fprintf(f, "\n### Compare %s: %s / %s\n\n", c->name, c->subject, c->baseline);
+	const char *ci = repeats ? " (95 % CI)" : "";
+	fprintf(f, "| Config | %s orch/s | %s orch/s | Throughput ratio%s | p50 ratio%s | p99 ratio%s "
+	           "| %s success %% | %s success %% |%s\n",
+	        c->subject, c->baseline, ci, ci, ci, c->subject, c->baseline,
+	        repeats ? " Throughput |" : "");
+	fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|%s\n", repeats ? "---|" : "");
+	for (size_t k = 0; k < n; k++) {
+		const struct dura_compare_row *w = &rows[k];
+		char so[32], bo[32], tr[96], r50[96], r99[96], ss[32], bs[32];
+		fmt_num(so, sizeof so, w->subject_orch_per_sec, 1);
+		fmt_num(bo, sizeof bo, w->baseline_orch_per_sec, 1);
+		fmt_ratio_ci(tr, sizeof tr, w->throughput_ratio, w->throughput_ratio_ci, repeats);
+		fmt_ratio_ci(r50, sizeof r50, w->latency_p50_ratio, w->latency_p50_ratio_ci, repeats);
+		fmt_ratio_ci(r99, sizeof r99, w->latency_p99_ratio, w->latency_p99_ratio_ci, repeats);
+		fmt_num(ss, sizeof ss, w->subject_success_pct, 1);
+		fmt_num(bs, sizeof bs, w->baseline_success_pct, 1);
+		fprintf(f, "| %u:%u | %s | %s | %s | %s | %s | %s | %s |", w->orch_workers,
+		        w->activity_workers, so, bo, tr, r50, r99, ss, bs);
+		if (repeats)
+			fprintf(f, " %s |", verdict(w));
+		fputc('\n', f);
+	}
+	if (n == 0)
+		fprintf(f, "| (no runs) | | | | | | | |%s\n", repeats ? " |" : "");
+	free(rows);
+}
+
 static void compare_tables(FILE *f, const struct dura_report *r)
 {
 	const struct dura_scenario *sc = r->scenario;
 	if (!sc)
 		return;
-	for (size_t i = 0; i < sc->n_compares; i++) {
-		const struct dura_compare_def *c = &sc->compares[i];
-		struct dura_compare_row *rows;
-		size_t n = dura_report_compare_rows(r, c, &rows);
-		fprintf(f, "\n### Compare %s: %s / %s\n\n", c->name, c->subject, c->baseline);
-		fprintf(f, "| Config | %s orch/s | %s orch/s | Throughput ratio | p50 ratio | p99 ratio "
-		           "| %s success %% | %s success %% |\n",
-		        c->subject, c->baseline, c->subject, c->baseline);
-		fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|\n");
-		for (size_t k = 0; k < n; k++) {
-			const struct dura_compare_row *w = &rows[k];
-			char so[32], bo[32], tr[32], r50[32], r99[32], ss[32], bs[32];
-			fmt_num(so, sizeof so, w->subject_orch_per_sec, 1);
-			fmt_num(bo, sizeof bo, w->baseline_orch_per_sec, 1);
-			fmt_ratio(tr, sizeof tr, w->throughput_ratio);
-			fmt_ratio(r50, sizeof r50, w->latency_p50_ratio);
-			fmt_ratio(r99, sizeof r99, w->latency_p99_ratio);
-			fmt_num(ss, sizeof ss, w->subject_success_pct, 1);
-			fmt_num(bs, sizeof bs, w->baseline_success_pct, 1);
-			fprintf(f, "| %u:%u | %s | %s | %s | %s | %s | %s | %s |\n", w->orch_workers,
-			        w->activity_workers, so, bo, tr, r50, r99, ss, bs);
-		}
-		if (n == 0)
-			fprintf(f, "| (no runs) | | | | | | | |\n");
-		unsigned reps = max_repeat(r);
-		if (reps > 1)
-			fprintf(f, "\nRatios of averages over %u repeats.\n", reps);
-		free(rows);
-	}
+	unsigned reps = max_repeat(r);
+	for (size_t i = 0; i < sc->n_compares; i++)
+		compare_table(f, r, &sc->compares[i], reps > 1);
+	if (sc->n_compares && reps > 1)
+		fprintf(f, "\nRatios of averages over %u repeats; [low, high] is the 95 %% confidence "
+		           "interval of the ratio (Welch's t on log values, see docs/reporting.md). "
+		           "\"no difference detected\": the throughput interval includes 1.00.\n",
+		        reps);
 }
 
 static const struct dura_report_provider *find_provider(const struct dura_report *r,
@@ -319,6 +411,7 @@ void dura_report_markdown(FILE *f, const struct dura_report *r)
 		fprintf(f, " (%s)", sc->path);
 	fprintf(f, "\n\n");
 	runs_table(f, r);
+	repeats_table(f, r);
 	interrupted_notes(f, r);
 	fprintf(f, "\nLatency: start call to committed completion, completed instances after "
 	           "warmup. Orch/s and Activity/s: steady window after warmup. %% of bound: "

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json_writer.h" /* dura_utf8_len */
+#include "base/json.h" /* dura_utf8_len */
 #include "base/util.h"
 
 /* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
@@ -135,7 +135,7 @@ static void value_label(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.1f", v);
 }
 
-void dura_report_svg_write(FILE *f, const struct dura_report *r)
+void dura_report_svg_chart(FILE *f, const struct dura_report *r)
 {
 	struct chart c;
 	build_chart(r, &c);
@@ -152,7 +152,11 @@ void dura_report_svg_write(FILE *f, const struct dura_report *r)
 	double plot_w = (double)c.n_configs * group_w + (double)(c.n_configs + 1) * GROUP_GAP;
 	const char *scen = r->scenario && r->scenario->workload.scenario
 	                           ? r->scenario->workload.scenario : "fanout";
+	/* the file's name only: an absolute path says nothing more to a reader
+	 * and would run off the right edge */
 	const char *path = r->scenario && r->scenario->path ? r->scenario->path : NULL;
+	if (path && strrchr(path, '/'))
+		path = strrchr(path, '/') + 1;
 	/* the title (about 7.5 px per character at 15 px bold) sets a minimum
 	 * width too; the plot then fills whatever width there is */
 	size_t title_len = strlen(scen) + (path ? strlen(path) : 0) + 48;
@@ -168,7 +172,6 @@ void dura_report_svg_write(FILE *f, const struct dura_report *r)
 	double legend_y = yb + 60;
 	double height = legend_y + (double)c.n_providers * LEGEND_ROW + 16;
 
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
 	           "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
 	        width, height, width, height);
@@ -251,6 +254,12 @@ void dura_report_svg_write(FILE *f, const struct dura_report *r)
 	free(c.providers);
 	free(c.configs);
 	free(c.value);
+}
+
+void dura_report_svg_write(FILE *f, const struct dura_report *r)
+{
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	dura_report_svg_chart(f, r);
 }
 
 int dura_report_svg(const struct dura_report *r, const char *path, char *err, size_t errlen)

@@ -21,65 +21,52 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/json_writer.h"
+#include "base/json.h"
 #include "base/util.h"
 
-static void write_entry(struct dura_json *j, const struct dura_report *r)
+static json_t *entry(const struct dura_report *r)
 {
 	char date[64];
 	dura_report_date(r, DURA_DATE_ISO, date, sizeof date);
-	dura_json_begin_object(j);
-	dura_json_kv_string(j, "format", "durabench-track/1");
-	dura_json_kv_string(j, "date", date[0] ? date : NULL);
-	dura_json_kv_int(j, "started_at", r->started_at);
-	dura_json_kv_string(j, "durabench", r->version);
-	dura_json_kv_string(j, "commit", r->commit);
-	dura_json_kv_string(j, "hostname", r->hostname);
-	dura_json_kv_int(j, "cpus", r->cpus);
-	dura_json_kv_string(j, "sqlite_version", r->sqlite_version);
-	dura_report_json_write_scenario(j, r->scenario);
-	dura_json_key(j, "providers");
-	dura_json_begin_array(j);
+	json_t *o = dura_jobject();
+	dura_jset(o, "format", dura_jstring(DURA_TRACK_FORMAT));
+	dura_jset(o, "date", dura_jstring(date[0] ? date : NULL));
+	dura_jset(o, "started_at", dura_jint(r->started_at));
+	dura_jset(o, "durabench", dura_jstring(r->version));
+	dura_jset(o, "commit", dura_jstring(r->commit));
+	dura_jset(o, "hostname", dura_jstring(r->hostname));
+	dura_jset(o, "cpus", dura_jint(r->cpus));
+	dura_jset(o, "sqlite_version", dura_jstring(r->sqlite_version));
+	dura_jset(o, "scenario", dura_report_json_scenario(r->scenario));
+	json_t *providers = dura_jarray();
 	for (size_t i = 0; i < r->n_providers; i++)
-		dura_report_json_write_provider(j, &r->providers[i], 0);
-	dura_json_end_array(j);
-	dura_json_key(j, "runs");
-	dura_json_begin_array(j);
+		dura_jpush(providers, dura_report_json_provider(&r->providers[i], 0));
+	dura_jset(o, "providers", providers);
+	json_t *runs = dura_jarray();
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
 		struct dura_report_figures v;
 		dura_report_run_figures(run, &v);
-		dura_report_json_begin_run(j, run);
-		dura_json_kv_uint(j, "repeat", run->repeat_index);
-		dura_json_kv_bool(j, "ran", run->ran);
-		dura_json_kv_number(j, "orch_per_sec", v.orch_per_sec);
-		dura_json_kv_number(j, "latency_p50_ms", v.p50_ms);
-		dura_json_kv_number(j, "latency_p99_ms", v.p99_ms);
-		dura_json_kv_number(j, "success_pct", v.success_pct);
-		dura_json_kv_number(j, "bound_fraction", v.bound_fraction);
-		dura_json_end_object(j);
+		json_t *ro = dura_report_json_run_head(run);
+		dura_jset(ro, "repeat", dura_juint(run->repeat_index));
+		dura_jset(ro, "ran", dura_jbool(run->ran));
+		dura_jset(ro, "orch_per_sec", dura_jnumber(v.orch_per_sec));
+		dura_jset(ro, "latency_p50_ms", dura_jnumber(v.p50_ms));
+		dura_jset(ro, "latency_p99_ms", dura_jnumber(v.p99_ms));
+		dura_jset(ro, "success_pct", dura_jnumber(v.success_pct));
+		dura_jset(ro, "bound_fraction", dura_jnumber(v.bound_fraction));
+		dura_jpush(runs, ro);
 	}
-	dura_json_end_array(j);
-	dura_json_end_object(j);
+	dura_jset(o, "runs", runs);
+	return o;
 }
 
 char *dura_report_track_line(const struct dura_report *r)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f) {
-		fprintf(stderr, "durabench: out of memory\n");
-		abort(); /* same policy as dura_xmalloc */
-	}
-	struct dura_json j;
-	dura_json_init(&j, f, 0); /* compact: the writer emits no newline */
-	write_entry(&j, r);
-	if (fclose(f) != 0 || !buf) {
-		fprintf(stderr, "durabench: out of memory\n");
-		abort();
-	}
-	return buf;
+	json_t *doc = entry(r);
+	char *line = dura_json_text(doc, 0); /* compact: one line, no newline */
+	json_decref(doc);
+	return line;
 }
 
 static int write_all(int fd, const char *p, size_t n)
