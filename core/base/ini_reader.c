@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "ini_reader.h"
+#include "mask.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -157,6 +158,8 @@ static char *reader(char *str, int num, void *stream)
 		return NULL;
 	}
 	st->line++;
+	/* Before anything can echo the line in an error message. */
+	dura_secret_note(buf);
 	if (nul) {
 		fail(st, st->line, "NUL byte in line (not a text file?)");
 	} else if ((size_t)len > limit) {

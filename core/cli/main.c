@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "dura_commit.h"
+#include "base/mask.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,12 @@ int main(int argc, char **argv)
 	/* A peer closing a socket (proxy, database) must surface as an error
 	 * from write(), not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Whatever is printed from here on is masked: every password given on
+	 * the command line is known before anything can echo it. */
+	dura_mask_stdio();
+	for (int i = 1; i < argc; i++)
+		dura_secret_note(argv[i]);
 
 	if (argc < 2) {
 		usage(stderr);

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/mask.h"
 #include "base/url.h"
 #include "base/util.h"
 
@@ -103,7 +104,7 @@ int dura_report_write_file(const struct dura_report *r, const char *path,
                            void (*write_fn)(FILE *f, const struct dura_report *r),
                            char *err, size_t errlen)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	FILE *f = strcmp(path, "-") == 0 ? stdout : dura_mask_fopen(path);
 	if (!f) {
 		dura_errbuf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

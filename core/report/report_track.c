@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/json.h"
+#include "base/mask.h"
 #include "base/util.h"
 
 static json_t *entry(const struct dura_report *r)
@@ -96,7 +97,9 @@ static int lacks_final_newline(int fd)
 
 int dura_report_track(const struct dura_report *r, const char *path, char *err, size_t errlen)
 {
-	char *line = dura_report_track_line(r);
+	char *entry = dura_report_track_line(r);
+	char *line = dura_text_mask(entry); /* the history file is output too */
+	free(entry);
 	size_t n = strlen(line);
 	/* one buffer: optional repair newline + entry + newline */
 	char *out = dura_xmalloc(n + 3);

@@ -3,6 +3,7 @@
 
 #include "scenario.h"
 #include "base/ini_reader.h"
+#include "base/mask.h"
 #include "base/units.h"
 #include "base/util.h"
 
@@ -606,6 +607,11 @@ static int on_ini(void *user, int line, const char *section, const char *key, co
 
 	char why[384];
 	char *expanded = dura_expand_env(value, why, sizeof why); /* freed below */
+	if (expanded) { /* ${DATABASE_URL} and the like carry passwords too */
+		char *pair = dura_xasprintf("%s = %s", key, expanded);
+		dura_secret_note(pair);
+		free(pair);
+	}
 	if (!expanded) {
 		dura_errbuf(msg, msglen, "[%.80s] %.60s: %s", section, key, why);
 		return -1;

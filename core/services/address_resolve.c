@@ -5,6 +5,7 @@
 #include "address_resolve.h"
 #include "pgserver.h"
 #include "proxy.h"
+#include "base/mask.h"
 #include "base/units.h"
 #include "base/url.h"
 #include "base/util.h"
@@ -237,6 +238,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	const char *given = url_opt ? url_opt->value
 	                            : (url_spec->default_value ? url_spec->default_value : "");
 	char *url = dura_xstrdup(given);
+	dura_secret_note(url);
 	if (!env) { /* check only: start nothing */
 		out->display_url = dura_url_mask(url);
 		add_option(out, url_spec->name, url);
@@ -259,6 +261,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 		free(url);
 		goto fail;
 	}
+	dura_secret_note(url); /* the auto server's password, for one */
 	out->display_url = dura_url_mask(url);
 	add_option(out, url_spec->name, url);
 	free(url);
