@@ -14,8 +14,9 @@ static void usage(FILE *f)
 	        "usage: durabench plugins [--plugin-dir DIR]\n"
 	        "\n"
 	        "Lists every provider plugin (*.so) found in the search path, in search\n"
-	        "order: --plugin-dir, $DURABENCH_PLUGIN_PATH (colon separated), the build\n"
-	        "tree, the installed plugin directory.  For each: name, ABI version, file,\n"
+	        "order: --plugin-dir (it must exist), $DURABENCH_PLUGIN_PATH (colon\n"
+	        "separated), the build tree (only for a durabench that itself runs from\n"
+	        "it), the installed plugin directory.  For each: name, ABI version, file,\n"
 	        "description and accepted options; a file that cannot be used as a plugin\n"
 	        "is listed with the reason.\n"
 	        "\n"
@@ -88,6 +89,11 @@ int dura_cmd_plugins(int argc, char **argv)
 			usage(stderr);
 			return DURA_EXIT_USAGE;
 		}
+	}
+	char err[512];
+	if (dura_plugin_dir_check(plugin_dir, err, sizeof err) != 0) {
+		fprintf(stderr, "durabench plugins: %s\n", err);
+		return DURA_EXIT_USAGE;
 	}
 	printf("durabench ABI %u.%u\n\n", (unsigned)DURA_ABI_MAJOR, (unsigned)DURA_ABI_MINOR);
 	struct listing l = { 0, 0 };

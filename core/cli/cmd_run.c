@@ -295,9 +295,13 @@ static int apply_overrides(const struct run_args *a, struct dura_scenario *sc)
 	char err[256];
 	uint64_t v;
 	if (a->duration) {
-		if (dura_parse_duration_ms(a->duration, &v, err, sizeof err) != 0 || v == 0) {
-			fprintf(stderr, "durabench run: --duration: %s\n",
-			        v == 0 ? "must be > 0" : err);
+		/* v is set only when the text parses */
+		if (dura_parse_duration_ms(a->duration, &v, err, sizeof err) != 0) {
+			fprintf(stderr, "durabench run: --duration: %s\n", err);
+			return -1;
+		}
+		if (v == 0) {
+			fprintf(stderr, "durabench run: --duration: must be > 0\n");
 			return -1;
 		}
 		sc->duration_ms = v;

@@ -13,6 +13,8 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,6 +59,22 @@ static void dirlist_add_colon_list(struct dirlist *l, const char *list, int only
 	}
 }
 
+#ifdef DURA_BUILD_DIR
+/* 1 when the running program lives under the build tree (durabench run from
+ * it, or a test program): only then may it load the build's plugins.  An
+ * installed binary must not pick up a stale build tree that still exists. */
+static int running_from_build_tree(void)
+{
+	char exe[PATH_MAX], build[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0 || !realpath(DURA_BUILD_DIR, build))
+		return 0;
+	exe[n] = '\0';
+	size_t bl = strlen(build);
+	return strncmp(exe, build, bl) == 0 && exe[bl] == '/';
+}
+#endif
+
 /* Builds the search path of plugin_loader.h.  The caller frees it with
  * dirlist_free. */
 static void search_path(const char *plugin_dir, struct dirlist *l)
@@ -66,13 +84,32 @@ static void search_path(const char *plugin_dir, struct dirlist *l)
 		dirlist_add(l, plugin_dir, strlen(plugin_dir));
 	dirlist_add_colon_list(l, getenv("DURABENCH_PLUGIN_PATH"), 0);
 #ifdef DURA_BUILD_PLUGIN_DIRS
-	/* Only when it exists: an installed binary must not point users at a
-	 * build tree that is gone. */
-	dirlist_add_colon_list(l, DURA_BUILD_PLUGIN_DIRS, 1);
+	if (running_from_build_tree())
+		dirlist_add_colon_list(l, DURA_BUILD_PLUGIN_DIRS, 1);
 #endif
 #ifdef DURA_PKGLIBDIR
 	dirlist_add(l, DURA_PKGLIBDIR, strlen(DURA_PKGLIBDIR));
 #endif
+}
+
+int dura_plugin_dir_check(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (!dir)
+		return 0;
+	if (!*dir) {
+		dura_errbuf(err, errlen, "--plugin-dir: empty directory name");
+		return -1;
+	}
+	if (stat(dir, &st) != 0) {
+		dura_errbuf(err, errlen, "--plugin-dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		dura_errbuf(err, errlen, "--plugin-dir %s: not a directory", dir);
+		return -1;
+	}
+	return 0;
 }
 
 static void dirlist_free(struct dirlist *l)
@@ -212,6 +249,8 @@ int dura_plugin_load(const char *name_or_path, const char *plugin_dir,
 		dura_errbuf(err, errlen, "no plugin given (expected a name like 'sqlite' or a path)");
 		return -1;
 	}
+	if (dura_plugin_dir_check(plugin_dir, err, errlen) != 0)
+		return -1;
 	char *path = resolve(name_or_path, plugin_dir, err, errlen);
 	if (!path)
 		return -1;

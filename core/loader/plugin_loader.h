@@ -4,7 +4,8 @@
  * A plugin name without '/' is looked up as NAME.so in, in order: the
  * --plugin-dir given on the command line, each directory of
  * $DURABENCH_PLUGIN_PATH (colon separated), the build tree
- * (DURA_BUILD_PLUGIN_DIRS, when it exists) and the installed pkglibdir.
+ * (DURA_BUILD_PLUGIN_DIRS, only when the running program itself lies in
+ * the build tree) and the installed pkglibdir.
  * A name containing '/' is a path used as is.
  */
 #ifndef DURA_PLUGIN_LOADER_H
@@ -29,6 +30,11 @@ struct dura_plugin {
 int dura_plugin_load(const char *name_or_path, const char *plugin_dir,
                      struct dura_plugin *out, char *err, size_t errlen);
 void dura_plugin_unload(struct dura_plugin *p);
+
+/* 0 if dir is NULL (not given) or an existing directory; else -1 with
+ * "--plugin-dir DIR: <why>" in err.  A --plugin-dir that is not there is a
+ * typo to report, not a directory to skip. */
+int dura_plugin_dir_check(const char *dir, char *err, size_t errlen);
 
 /* Calls fn(path, arg) for every candidate *.so file in the search path, in
  * search order (for `durabench plugins`). */
