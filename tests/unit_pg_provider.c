@@ -1292,8 +1292,8 @@ int main(int argc, char **argv)
 		printf("not ok 1 - dlopen %s: %s\n1..1\n", path, dlerror());
 		return 1;
 	}
-	const struct dura_provider_ops *(*entry)(void) =
-		(const struct dura_provider_ops *(*)(void))dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
+	dura_provider_entry_fn *entry =
+		(dura_provider_entry_fn *)dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
 	ops = entry ? entry() : NULL;
 	if (!tap_ok(ops && ops->abi_major == DURA_ABI_MAJOR, "entry point"))
 		return tap_done();

@@ -913,7 +913,7 @@ static void test_batch_fallback(void)
 	       atomic_load(&bw_single_fetches));
 
 	void *h = dlopen(DURA_TEST_MEMSTORE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-	const struct dura_provider_ops *(*entry)(void) = NULL;
+	dura_provider_entry_fn *entry = NULL;
 	if (h)
 		*(void **)&entry = dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
 	const struct dura_provider_ops *ms = entry ? entry() : NULL;
@@ -986,7 +986,7 @@ int main(void)
 	if (!path || !*path)
 		path = DURA_TEST_SQLITE_PLUGIN;
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	const struct dura_provider_ops *(*entry)(void) = NULL;
+	dura_provider_entry_fn *entry = NULL;
 	if (h)
 		*(void **)&entry = dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
 	real_ops = entry ? entry() : NULL;

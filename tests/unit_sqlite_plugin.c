@@ -809,8 +809,8 @@ int main(void)
 		tap_ok(0, "dlopen %s: %s", DURA_SQLITE_PLUGIN_SO, dlerror());
 		return tap_done();
 	}
-	const struct dura_provider_ops *(*entry)(void) =
-		(const struct dura_provider_ops *(*)(void))dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
+	dura_provider_entry_fn *entry =
+		(dura_provider_entry_fn *)dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
 	P = entry ? entry() : NULL;
 	if (!tap_ok(P && P->abi_major == DURA_ABI_MAJOR &&
 	            P->struct_size == sizeof(struct dura_provider_ops) &&

@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "loader/plugin_loader.h"
+#include "services/local_server.h"
 #include "base/util.h"
 
 #include <stdio.h>
@@ -31,15 +32,19 @@ struct listing {
 	size_t refused;
 };
 
-static void print_option(const struct dura_option_spec *s)
+static void print_option(const struct dura_provider_ops *ops, const struct dura_option_spec *s)
 {
+	const char *local = dura_plugin_local_server(ops);
+	char address[128];
+	snprintf(address, sizeof address, " [address: %s%s%s and emulate_* accepted]",
+	         local ? "'auto' (a local " : "", local ? local : "", local ? " server)" : "");
 	const char *def = s->default_value ? s->default_value : "";
 	/* A secret default (a password) is never printed. */
 	if ((s->flags & DURA_OPT_SECRET) && *def)
 		def = "***";
 	printf("    %-20s default: %-14s %s%s%s\n", s->name, *def ? def : "(none)",
 	       s->help ? s->help : "",
-	       (s->flags & DURA_OPT_URL) ? " [address: 'auto' and emulate_* accepted]" : "",
+	       (s->flags & DURA_OPT_URL) ? address : "",
 	       (s->flags & DURA_OPT_SECRET) ? " [secret]" : "");
 }
 
@@ -58,12 +63,15 @@ static void list_one(const char *path, void *arg)
 	printf("%s  (ABI %u.%u)  %s\n", ops->name, (unsigned)ops->abi_major,
 	       (unsigned)ops->abi_minor, p.path);
 	printf("    %s\n", ops->description ? ops->description : "(no description)");
+	char note[1024];
+	if (dura_plugin_newer_minor(&p, note, sizeof note))
+		printf("    note: %s\n", note);
 	if (!ops->options[0].name) {
 		printf("    options: none\n");
 	} else {
 		printf("    options:\n");
 		for (const struct dura_option_spec *s = ops->options; s->name; s++)
-			print_option(s);
+			print_option(ops, s);
 	}
 	printf("\n");
 	dura_plugin_unload(&p);

@@ -406,7 +406,7 @@ static void option_error(const struct dura_scenario *sc, const struct provider_s
 /* Median of n timed pings, in ms; < 0 if the provider cannot ping. */
 static double measure_rtt(const struct dura_provider_ops *ops, dura_store *store)
 {
-	dura_rc (*ping)(dura_store *, struct dura_err *) = DURA_OPT_OP(ops, ping);
+	dura_ping_fn *ping = DURA_OPT_OP(ops, ping);
 	if (!ping)
 		return -1;
 	enum { N = 21 };
@@ -463,6 +463,9 @@ static int load_providers(const struct run_args *a, const struct dura_scenario *
 			        s->def->name, err);
 			return -1;
 		}
+		if (dura_plugin_newer_minor(&s->plugin, err, sizeof err))
+			fprintf(stderr, "%s:%d: [provider %s]: note: %s\n", sc->path,
+			        s->def->plugin_line, s->def->name, err);
 		size_t nopt;
 		struct dura_option *opts = effective_options(a, s, &nopt);
 		struct dura_prepared checked;
@@ -499,7 +502,7 @@ static int prepare_providers(const struct run_args *a, const struct dura_scenari
 			fprintf(stderr, "durabench run: %s\n", err);
 			return -1;
 		}
-		void (*describe)(dura_store *, char *, size_t) = DURA_OPT_OP(s->plugin.ops, describe);
+		dura_describe_fn *describe = DURA_OPT_OP(s->plugin.ops, describe);
 		if (describe)
 			describe(store, s->description, sizeof s->description);
 		s->rtt_ms = s->prepared.networked ? measure_rtt(s->plugin.ops, store) : -1;

@@ -185,6 +185,8 @@ int dura_cmd_validate(int argc, char **argv)
 		args_free(&a);
 		return DURA_EXIT_USAGE;
 	}
+	if (dura_plugin_newer_minor(&plugin, err, sizeof err))
+		fprintf(stderr, "durabench validate: note: %s\n", err);
 	struct dura_env *env = dura_env_new();
 	struct dura_prepared prep;
 	if (dura_env_prepare(env, plugin.ops, a.options, a.n_options, &prep, err, sizeof err) != 0) {

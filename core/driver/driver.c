@@ -21,7 +21,7 @@
 static void get_provider_stats(const struct dura_provider_ops *ops, dura_store *store,
                                struct dura_stats *st, int *have)
 {
-	dura_rc (*fn)(dura_store *, struct dura_stats *) = DURA_OPT_OP(ops, stats);
+	dura_stats_fn *fn = DURA_OPT_OP(ops, stats);
 	memset(st, 0, sizeof *st);
 	st->struct_size = sizeof *st;
 	*have = fn && fn(store, st) == DURA_OK;

@@ -276,7 +276,7 @@ int dura_plugin_load(const char *name_or_path, const char *plugin_dir,
 		free(path);
 		return -1;
 	}
-	const struct dura_provider_ops *(*entry)(void);
+	dura_provider_entry_fn *entry;
 	memcpy(&entry, &sym, sizeof entry); /* object-to-function pointer, POSIX */
 	const struct dura_provider_ops *ops = entry();
 	if (check_ops(path, ops, err, errlen) != 0) {
@@ -338,4 +338,18 @@ void dura_plugin_foreach_candidate(const char *plugin_dir,
 		free(names);
 	}
 	dirlist_free(&l);
+}
+
+int dura_plugin_newer_minor(const struct dura_plugin *p, char *buf, size_t len)
+{
+	const struct dura_provider_ops *ops = p->ops;
+	if (ops->abi_minor <= DURA_ABI_MINOR)
+		return 0;
+	dura_errbuf(buf, len,
+	            "plugin %s (%s) was built for ABI %u.%u, this durabench knows %u.%u: "
+	            "running it without the operations added after %u.%u",
+	            ops->name, p->path, (unsigned)ops->abi_major, (unsigned)ops->abi_minor,
+	            (unsigned)DURA_ABI_MAJOR, (unsigned)DURA_ABI_MINOR, (unsigned)DURA_ABI_MAJOR,
+	            (unsigned)DURA_ABI_MINOR);
+	return 1;
 }

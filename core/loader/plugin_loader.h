@@ -36,6 +36,14 @@ void dura_plugin_unload(struct dura_plugin *p);
  * typo to report, not a directory to skip. */
 int dura_plugin_dir_check(const char *dir, char *err, size_t errlen);
 
+/* A plugin built for a newer ABI minor than this core's is loaded and run
+ * with the operations this core knows (DURA_OPT_OP never reads past the
+ * core's own struct).  When p is such a plugin, writes one line saying so
+ * and returns 1; otherwise returns 0 and writes nothing.  Callers print it
+ * as a note: nothing is wrong, but the plugin's newer operations are not
+ * used. */
+int dura_plugin_newer_minor(const struct dura_plugin *p, char *buf, size_t len);
+
 /* Calls fn(path, arg) for every candidate *.so file in the search path, in
  * search order (for `durabench plugins`). */
 void dura_plugin_foreach_candidate(const char *plugin_dir,

@@ -39,21 +39,6 @@ struct dura_runtime_counters {
 	_Atomic uint64_t ignored_messages;
 };
 
-typedef dura_rc (*dura_ack_orch_fetch_fn)(dura_store *, uint64_t,
-                                          const struct dura_orch_ack *, uint32_t,
-                                          struct dura_orch_item **, struct dura_err *);
-typedef dura_rc (*dura_ack_work_fetch_fn)(dura_store *, uint64_t,
-                                          const struct dura_message *, uint32_t,
-                                          struct dura_work_item **, struct dura_err *);
-
-typedef dura_rc (*dura_fetch_items_fn)(dura_store *, uint32_t, uint32_t, size_t,
-                                       struct dura_work_item **, size_t *,
-                                       struct dura_err *);
-typedef dura_rc (*dura_ack_items_fetch_fn)(dura_store *, size_t, const uint64_t *,
-                                           const struct dura_message *, dura_rc *,
-                                           uint32_t, size_t, struct dura_work_item **,
-                                           size_t *, struct dura_err *);
-
 /* Upper limit of dura_runtime_config.activity_batch. */
 #define DURA_RT_MAX_BATCH 1024u
 
@@ -64,10 +49,10 @@ struct dura_runtime {
 	struct dura_runtime_config cfg;
 	dura_completion_cb cb;
 	void *cb_arg;
-	dura_ack_orch_fetch_fn ack_orch_fetch; /* optional ops, NULL if absent */
-	dura_ack_work_fetch_fn ack_work_fetch;
-	dura_fetch_items_fn fetch_items;
-	dura_ack_items_fetch_fn ack_items_fetch;
+	dura_ack_orchestration_item_and_fetch_fn *ack_orch_fetch; /* optional ops, NULL if absent */
+	dura_ack_work_item_and_fetch_fn *ack_work_fetch;
+	dura_fetch_work_items_fn *fetch_items;
+	dura_ack_work_items_and_fetch_fn *ack_items_fetch;
 	unsigned batch;             /* items per activity round trip: cfg's
 	                               activity_batch when the provider has both
 	                               batch operations, else 1 */

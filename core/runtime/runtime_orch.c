@@ -123,9 +123,13 @@ static struct dura_orch_item *process(struct dura_runtime *rt, dura_orch_ctx *ct
 		 * messages, so it cannot loop. */
 		DURA_COUNT(rt, infra_errors);
 		struct dura_orch_ack drop = { .execution = item->execution };
-		if (rt->ops->ack_orchestration_item(rt->store, item->token, &drop, &err) == DURA_OK) {
-			char text[DURA_ERR_MAX + 64];
-			int n = snprintf(text, sizeof text, "poison: failure not storable: %s", err.msg);
+		/* The failed ack's message, taken before the drop: after a
+		 * successful operation err holds nothing defined. */
+		char text[DURA_ERR_MAX + 64];
+		int n = snprintf(text, sizeof text, "poison: failure not storable: %.*s",
+		                 (int)strnlen(err.msg, sizeof err.msg), err.msg);
+		struct dura_err drop_err;
+		if (rt->ops->ack_orchestration_item(rt->store, item->token, &drop, &drop_err) == DURA_OK) {
 			notify(rt, item->instance, DURA_OUTCOME_FAILED_INFRA, (const uint8_t *)text,
 			       n < 0 ? 0 : (size_t)n >= sizeof text ? sizeof text - 1 : (size_t)n);
 		} else {

@@ -1,9 +1,10 @@
-/* Resolving core-provided services in provider options: url = auto, the
- * remote-emulation proxy, password masking. */
+/* Resolving core-provided services in provider options: url = auto (the
+ * plugin's local-server recipe), the remote-emulation proxy, password
+ * masking. */
 #include "config.h"
 
 #include "address_resolve.h"
-#include "pgserver.h"
+#include "local_server.h"
 #include "proxy.h"
 #include "base/mask.h"
 #include "base/units.h"
@@ -28,11 +29,19 @@ int dura_is_core_option(const char *key)
 	return 0;
 }
 
+/* A local server started for url = auto, shared by every option that asks
+ * for the same recipe. */
+struct local {
+	const struct dura_local_recipe *recipe;
+	void *server;   /* owned; NULL when it could not start */
+	char *error;    /* why it could not start (owned): a second url = auto
+	                   of the same recipe fails at once */
+};
+
 struct dura_env {
 	pthread_mutex_t lock;            /* validate may prepare from threads */
-	struct dura_pgserver *pgserver;  /* shared by every url = auto */
-	char *pgserver_error;            /* why it could not start (owned): a
-	                                    second url = auto fails at once */
+	struct local *locals;            /* one per recipe asked for */
+	size_t n_locals;
 	struct dura_proxy **proxies;
 	size_t n_proxies;
 };
@@ -51,8 +60,11 @@ void dura_env_free(struct dura_env *env)
 	for (size_t i = 0; i < env->n_proxies; i++)
 		dura_proxy_stop(env->proxies[i]);
 	free(env->proxies);
-	dura_pgserver_stop(env->pgserver);
-	free(env->pgserver_error);
+	for (size_t i = 0; i < env->n_locals; i++) {
+		env->locals[i].recipe->stop(env->locals[i].server);
+		free(env->locals[i].error);
+	}
+	free(env->locals);
 	pthread_mutex_destroy(&env->lock);
 	free(env);
 }
@@ -83,19 +95,53 @@ static void add_option(struct dura_prepared *p, const char *key, const char *val
 	p->n_options++;
 }
 
-static int start_pgserver_locked(struct dura_env *env, char *err, size_t errlen)
+/* The recipe "auto" means for this plugin, or NULL with the reason. */
+static const struct dura_local_recipe *auto_recipe(const struct dura_provider_ops *ops,
+                                                   const char *key, char *err, size_t errlen)
 {
-	if (env->pgserver)
-		return 0;
-	if (!env->pgserver_error) {
-		char why[1024];
-		if (dura_pgserver_start(NULL, &env->pgserver, why, sizeof why) == 0)
-			return 0;
-		env->pgserver_error = dura_xstrdup(why);
+	const char *name = dura_plugin_local_server(ops);
+	if (!name) {
+		dura_errbuf(err, errlen,
+		            "'%s = auto': plugin '%s' declares no local server to start (give an address)",
+		            key, ops->name);
+		return NULL;
 	}
-	dura_errbuf(err, errlen, "url = auto: cannot start a local PostgreSQL server: %s",
-	            env->pgserver_error);
-	return -1;
+	const struct dura_local_recipe *r = dura_local_recipe_find(name);
+	if (!r) {
+		char known[256];
+		dura_local_recipe_names(known, sizeof known);
+		dura_errbuf(err, errlen,
+		            "'%s = auto': plugin '%s' asks for a local '%s' server, which this durabench cannot start (it can start: %s)",
+		            key, ops->name, name, known);
+	}
+	return r;
+}
+
+/* The address of recipe r's server, started on first use.  NULL with the
+ * reason in err. */
+static const char *local_address_locked(struct dura_env *env, const struct dura_local_recipe *r,
+                                        char *err, size_t errlen)
+{
+	struct local *l = NULL;
+	for (size_t i = 0; i < env->n_locals; i++)
+		if (env->locals[i].recipe == r)
+			l = &env->locals[i];
+	if (!l) {
+		env->locals = dura_xrealloc(env->locals, (env->n_locals + 1) * sizeof *env->locals);
+		l = &env->locals[env->n_locals++];
+		memset(l, 0, sizeof *l);
+		l->recipe = r;
+		char why[1024];
+		if (r->start(&l->server, why, sizeof why) != 0) {
+			l->server = NULL;
+			l->error = dura_xstrdup(why);
+		}
+	}
+	if (l->server)
+		return r->address(l->server);
+	dura_errbuf(err, errlen, "url = auto: cannot start a local %s server: %s", r->what,
+	            l->error);
+	return NULL;
 }
 
 /* A client the proxy could not connect to its target would otherwise only
@@ -239,6 +285,12 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	                            : (url_spec->default_value ? url_spec->default_value : "");
 	char *url = dura_xstrdup(given);
 	dura_secret_note(url);
+	int is_auto = strcasecmp(url, "auto") == 0;
+	const struct dura_local_recipe *recipe = NULL;
+	if (is_auto && !(recipe = auto_recipe(ops, url_spec->name, err, errlen))) {
+		free(url);
+		goto fail;
+	}
 	if (!env) { /* check only: start nothing */
 		out->display_url = dura_url_mask(url);
 		add_option(out, url_spec->name, url);
@@ -247,11 +299,12 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	}
 	pthread_mutex_lock(&env->lock);
 	int rc = 0;
-	if (strcasecmp(url, "auto") == 0) {
-		rc = start_pgserver_locked(env, err, errlen);
-		if (rc == 0) {
+	if (is_auto) {
+		const char *address = local_address_locked(env, recipe, err, errlen);
+		rc = address ? 0 : -1;
+		if (address) {
 			free(url);
-			url = dura_xstrdup(dura_pgserver_url(env->pgserver));
+			url = dura_xstrdup(address);
 		}
 	}
 	if (rc == 0 && emulating)

@@ -1,7 +1,8 @@
 /*
  * Core services a provider's options can ask for, resolved before open():
- *   - url = auto (on an option flagged DURA_OPT_URL): a throwaway local
- *     PostgreSQL server, started once per process and shared;
+ *   - url = auto (on an option flagged DURA_OPT_URL): the throwaway local
+ *     server the plugin names in ops->local_server (local_server.h),
+ *     started once per process and shared by every option asking for it;
  *   - emulate_rtt / emulate_jitter / emulate_bandwidth: a delay proxy in
  *     front of the option's endpoint, whose host and port replace the
  *     original ones in the value the plugin receives;

@@ -20,6 +20,25 @@
  *     plugin knows.  A field beyond struct_size is treated as NULL.
  *   - the core refuses a plugin whose struct_size does not cover every
  *     required operation (DURA_OPS_MIN_SIZE).
+ *   - a plugin built for a newer minor than the core's is loaded and run
+ *     with the operations the core knows (the core reports the difference);
+ *     the operations the plugin has beyond them are not called.
+ *
+ * ABI history (each minor only appends to struct dura_provider_ops):
+ *   1.0  the fixed prefix, options, the 17 required operations; optional
+ *        stats, ping, ack_work_item_and_fetch,
+ *        ack_orchestration_item_and_fetch, describe.
+ *   1.1  optional batch work operations fetch_work_items and
+ *        ack_work_items_and_fetch.
+ *   1.2  a typedef per operation (dura_<op>_fn); the contract text above
+ *        (long poll, out-parameters, err after success, no completion,
+ *        instance ids, token namespaces, negative delays); check_options
+ *        (option values checked before a run); local_server (which
+ *        throwaway server "auto" starts; before 1.2 an address option's
+ *        "auto" always meant PostgreSQL).
+ *
+ * Writing a provider: docs/writing-a-provider.md and examples/skeleton.c
+ * (both installed; `pkg-config --cflags durabench` finds this header).
  *
  * Data model.  Providers store opaque bytes: event and message bodies are
  * encoded by the core's codec and a provider never interprets them.  It only
@@ -39,7 +58,47 @@
  * Errors.  Every operation that can fail returns a dura_rc and, on anything
  * but DURA_OK/DURA_EMPTY, writes a one-line, NUL-terminated, human readable
  * message into err->msg.  A plugin never prints anything and never exits.
- * A message must never contain a password.
+ * A message must never contain a password.  After DURA_OK or DURA_EMPTY the
+ * content of err->msg is unspecified (a plugin may have written a message
+ * for an attempt it then retried): the core never reads it then.
+ *
+ * Out-parameters.  The caller sets every out-pointer (*out, *next, items[],
+ * *n_items, *n_next) to NULL / 0 before the call.  A plugin writes an object
+ * into it only when it returns DURA_OK; on any other code it stays NULL / 0
+ * and there is nothing to release.  (ack_*_and_fetch: the ack's return code
+ * decides; *next may still be NULL after DURA_OK, see there.)
+ *
+ * Long poll is required.  fetch_orchestration_item, fetch_work_item and
+ * fetch_work_items receive wait_ms: when nothing is eligible they must wait
+ * for work to become visible (a new enqueue, an expiring lock or delay) for
+ * up to wait_ms before returning DURA_EMPTY.  A fetch that returns DURA_EMPTY
+ * at once makes every dispatcher thread hammer the store in a tight loop and
+ * the measured numbers then describe that loop.  wait_ms = 0 never waits.
+ * The simplest correct provider sleeps a few milliseconds between re-checks
+ * until wait_ms has passed; a better one wakes on its own enqueues.
+ *
+ * Instance ids.  Non-empty, NUL-terminated, at most DURA_INSTANCE_ID_MAX
+ * bytes, printable ASCII without spaces (0x21-0x7e).  The core never sends
+ * anything else, so a provider may store them in a VARCHAR(DURA_INSTANCE_ID_MAX)
+ * column.  Ids compare byte for byte (case matters).
+ *
+ * Tokens.  Orchestration tokens (dura_orch_item.token) and work tokens
+ * (dura_work_item.token) are separate namespaces: the same value may be in
+ * use as both at once, and the core never passes one kind to an operation
+ * of the other kind.  Within its kind a token is non-zero, unique per fetch
+ * and never reused for the life of the store.
+ *
+ * Delays.  delay_ms in a dura_message is signed: durable timers compute
+ * fire time - now, which is negative once the fire time has passed.  A
+ * negative delay means the same as 0: visible as soon as the enqueue commits,
+ * ordered as an enqueue of now (it never jumps ahead of messages already
+ * queued).  Abandon delays are unsigned.
+ *
+ * No completion.  A work item's completion is absent when the message
+ * pointer is NULL or its instance is NULL; DURA_HAS_COMPLETION() below is
+ * the one test for both (ack_work_item and ack_work_item_and_fetch receive a
+ * NULL pointer, ack_work_items_and_fetch an element with instance NULL, or
+ * a NULL completions array when no item has one).
  *
  * Memory.  Pointers passed *into* an operation are owned by the caller and
  * are only valid for the duration of the call.  Objects an operation returns
@@ -62,7 +121,10 @@ extern "C" {
 #endif
 
 #define DURA_ABI_MAJOR 1
-#define DURA_ABI_MINOR 0
+#define DURA_ABI_MINOR 2
+
+/* Longest instance id the core sends, in bytes, without the NUL. */
+#define DURA_INSTANCE_ID_MAX 200
 
 /* Name of the one symbol a plugin exports. */
 #define DURA_PROVIDER_ENTRY_SYMBOL "dura_provider_entry"
@@ -101,15 +163,19 @@ struct dura_option {
 };
 
 /* Flags of an option a plugin accepts. */
-#define DURA_OPT_URL 0x1u /* the value is a network address (URL or libpq
-                             conninfo).  The core then masks its password in
-                             all output, accepts "auto" (a throwaway local
-                             PostgreSQL server the core starts; the plugin
-                             receives its URL) and honours the core options
+#define DURA_OPT_URL 0x1u /* the value is a network address: a URL
+                             (scheme://[user[:password]@]host[:port][/...]),
+                             a libpq key=value conninfo, or host:port.  The
+                             core then masks its password in all output,
+                             accepts "auto" when the plugin names a
+                             local_server, and honours the core options
                              emulate_rtt / emulate_jitter / emulate_bandwidth
                              by starting a delay proxy and rewriting host and
-                             port in the value the plugin receives.  A plugin
-                             needs no code of its own for any of this. */
+                             port in the value the plugin receives (libpq
+                             conninfo: host kept, hostaddr and port set, so
+                             TLS verification and .pgpass still see the
+                             name).  A plugin needs no code of its own for
+                             any of this. */
 #define DURA_OPT_SECRET 0x2u /* never print the value */
 
 /* An option a plugin accepts.  The array ends with an entry whose name is
@@ -221,6 +287,212 @@ struct dura_stats {
 	uint64_t reconnects;     /* connections re-established */
 };
 
+struct dura_provider_ops;
+
+/* ---- One typedef per operation (function types, fdwapi style) ----
+ *
+ * A plugin declares its implementations with them, e.g.
+ *     static dura_fetch_work_item_fn my_fetch_work_item;
+ * so the compiler checks each definition against the ABI, and the core
+ * holds an operation as a pointer to its type.  Operations are listed in
+ * table order. */
+
+/* The entry point every plugin defines (DURA_PROVIDER_ENTRY_SYMBOL). */
+typedef const struct dura_provider_ops *dura_provider_entry_fn(void);
+
+/* Create a fresh, isolated store (a new schema, a new database) from the
+ * given options; every declared option not given takes its default.
+ * Unknown keys and bad values are refused with DURA_CONFIG.  An
+ * unreachable server is DURA_RETRY or DURA_CONFIG with a message that
+ * names it (password masked).  On success *out is owned by the caller
+ * until close(). */
+typedef dura_rc dura_open_fn(const struct dura_option *options,
+                             size_t n_options, dura_store **out,
+                             struct dura_err *err);
+
+/* Release the store.  drop != 0 removes all its data (schema, file);
+ * drop == 0 keeps it (e.g. option keep = true).  No other operation may
+ * run on the store concurrently or afterwards.  Always frees the handle,
+ * even when it returns an error. */
+typedef dura_rc dura_close_fn(dura_store *store, int drop,
+                              struct dura_err *err);
+
+/* Insert messages into orchestrator queues in one transaction, in array
+ * order.  An instance need not exist yet. */
+typedef dura_rc dura_enqueue_orchestrator_fn(dura_store *store,
+                                             const struct dura_message *msgs,
+                                             size_t n, struct dura_err *err);
+
+/* Pick an instance that has at least one visible message and no live
+ * instance lock, lock it for lock_ms under a fresh token, tag all its
+ * visible messages with the token (messages that arrive later are not
+ * tagged and survive the ack), increment their attempt counts and return
+ * them with the current execution's history.  Instances are picked in
+ * order of their oldest visible message.  Losing a race to another
+ * fetcher must not produce DURA_EMPTY while other eligible instances
+ * exist.  When nothing is eligible, waits up to wait_ms for work (long
+ * poll, required: see the top of this file) before returning DURA_EMPTY. */
+typedef dura_rc dura_fetch_orchestration_item_fn(dura_store *store,
+                                                 uint32_t lock_ms,
+                                                 uint32_t wait_ms,
+                                                 struct dura_orch_item **out,
+                                                 struct dura_err *err);
+
+/* One transaction: check that token still holds an unexpired lock
+ * (else DURA_LOCK_LOST, nothing changed); delete only the messages
+ * tagged with token; append ack->history to (instance, ack->execution)
+ * (a duplicate event id is DURA_PERMANENT: the whole ack rolls back and
+ * the lock stays held); enqueue work and orchestrator items with their
+ * delays; upsert metadata if ack->meta; release the instance lock. */
+typedef dura_rc dura_ack_orchestration_item_fn(dura_store *store,
+                                               uint64_t token,
+                                               const struct dura_orch_ack *ack,
+                                               struct dura_err *err);
+
+/* Release the lock without deleting anything; the tagged messages become
+ * visible again after delay_ms.  Unknown/expired token: DURA_LOCK_LOST. */
+typedef dura_rc dura_abandon_orchestration_item_fn(dura_store *store,
+                                                   uint64_t token,
+                                                   uint32_t delay_ms,
+                                                   struct dura_err *err);
+
+/* Extend the lock to now + extend_ms if token holds an unexpired lock;
+ * otherwise DURA_LOCK_LOST. */
+typedef dura_rc dura_renew_orchestration_lock_fn(dura_store *store,
+                                                 uint64_t token,
+                                                 uint32_t extend_ms,
+                                                 struct dura_err *err);
+
+typedef void dura_release_orchestration_item_fn(dura_store *store,
+                                                struct dura_orch_item *item);
+
+/* Peek-lock the oldest visible work item that is unlocked or whose lock
+ * expired; increment its attempt count.  Long poll as above. */
+typedef dura_rc dura_fetch_work_item_fn(dura_store *store, uint32_t lock_ms,
+                                        uint32_t wait_ms,
+                                        struct dura_work_item **out,
+                                        struct dura_err *err);
+
+/* One transaction: delete the item if token still holds it (else
+ * DURA_LOCK_LOST, nothing changed) and, if DURA_HAS_COMPLETION(completion),
+ * enqueue it to the orchestrator queue of completion->instance. */
+typedef dura_rc dura_ack_work_item_fn(dura_store *store, uint64_t token,
+                                      const struct dura_message *completion,
+                                      struct dura_err *err);
+
+typedef dura_rc dura_abandon_work_item_fn(dura_store *store, uint64_t token,
+                                          uint32_t delay_ms,
+                                          struct dura_err *err);
+
+typedef dura_rc dura_renew_work_lock_fn(dura_store *store, uint64_t token,
+                                        uint32_t extend_ms,
+                                        struct dura_err *err);
+
+typedef void dura_release_work_item_fn(dura_store *store,
+                                       struct dura_work_item *item);
+
+/* History of one execution.  Unknown instance or execution: DURA_OK with
+ * zero events. */
+typedef dura_rc dura_read_history_fn(dura_store *store, const char *instance,
+                                     uint64_t execution,
+                                     struct dura_history **out,
+                                     struct dura_err *err);
+
+typedef void dura_release_history_fn(dura_store *store,
+                                     struct dura_history *history);
+
+/* Metadata of an instance.  Unknown instance: DURA_EMPTY, *out NULL. */
+typedef dura_rc dura_instance_status_fn(dura_store *store, const char *instance,
+                                        struct dura_instance_meta **out,
+                                        struct dura_err *err);
+
+typedef void dura_release_instance_status_fn(dura_store *store,
+                                             struct dura_instance_meta *meta);
+
+/* Fill counters (see struct dura_stats). */
+typedef dura_rc dura_stats_fn(dura_store *store, struct dura_stats *out);
+
+/* One minimal round trip to the backing server (e.g. SELECT 1); the core
+ * times it to report the measured distance to networked providers. */
+typedef dura_rc dura_ping_fn(dura_store *store, struct dura_err *err);
+
+/* ack_work_item followed by fetch_work_item(lock_ms, wait_ms = 0), in as
+ * few round trips as the provider can manage.  The return code is the
+ * ack's; *next is NULL when there was nothing to fetch or the fetch part
+ * failed (the core then falls back to fetch_work_item). */
+typedef dura_rc dura_ack_work_item_and_fetch_fn(dura_store *store,
+                                                uint64_t token,
+                                                const struct dura_message *completion,
+                                                uint32_t lock_ms,
+                                                struct dura_work_item **next,
+                                                struct dura_err *err);
+
+/* ack_orchestration_item followed by fetch_orchestration_item(lock_ms,
+ * wait_ms = 0), likewise. */
+typedef dura_rc dura_ack_orchestration_item_and_fetch_fn(dura_store *store,
+                                                         uint64_t token,
+                                                         const struct dura_orch_ack *ack,
+                                                         uint32_t lock_ms,
+                                                         struct dura_orch_item **next,
+                                                         struct dura_err *err);
+
+/* One line describing the backing store for the report's environment
+ * block, e.g. "PostgreSQL 15.18, pool_size 10" or "SQLite 3.40.1,
+ * :memory:".  Never includes a password. */
+typedef void dura_describe_fn(dura_store *store, char *buf, size_t len);
+
+/* Batch peek-lock: like fetch_work_item, but up to max_items items
+ * (oldest first) in one round trip, each with its own token.  The
+ * caller provides items[max_items]; on DURA_OK, items[0..*n_items) are
+ * set (1 <= *n_items <= max_items) and each is released with
+ * release_work_item.  DURA_EMPTY (with *n_items = 0) when nothing was
+ * visible after waiting up to wait_ms.  Absent competing fetchers, a
+ * batch holds the oldest min(max_items, visible unlocked items) items:
+ * a provider must not hand out fewer while more are eligible.  Lets a
+ * distant worker pay one round trip for several activities. */
+typedef dura_rc dura_fetch_work_items_fn(dura_store *store, uint32_t lock_ms,
+                                         uint32_t wait_ms, size_t max_items,
+                                         struct dura_work_item **items,
+                                         size_t *n_items, struct dura_err *err);
+
+/* Acks n work items and then fetches up to max_next new ones
+ * (wait_ms = 0), in one round trip.  Each item is acked as by
+ * ack_work_item (delete if tokens[i] still holds it and, if
+ * DURA_HAS_COMPLETION(&completions[i]), enqueue completions[i]); results[i]
+ * receives DURA_OK or DURA_LOCK_LOST for item i (a lost item enqueues
+ * nothing).  completions is NULL when no item has one.  A token given twice in one call is acked once: exactly one
+ * of its entries gets DURA_OK (which one is the provider's choice), the
+ * other DURA_LOCK_LOST.  All acks of a call commit together.  The
+ * fetch part follows the fetch_work_items rule above.  The return code is
+ * DURA_OK when the acks were processed (whatever results[] holds); any
+ * other code means none was applied.  next[max_next] is caller-provided;
+ * *n_next receives the number fetched (0 when max_next is 0 or nothing
+ * was visible, or the fetch part failed). */
+typedef dura_rc dura_ack_work_items_and_fetch_fn(dura_store *store, size_t n,
+                                                 const uint64_t *tokens,
+                                                 const struct dura_message *completions,
+                                                 dura_rc *results,
+                                                 uint32_t lock_ms,
+                                                 size_t max_next,
+                                                 struct dura_work_item **next,
+                                                 size_t *n_next,
+                                                 struct dura_err *err);
+
+/* ---- ABI 1.2 ---- */
+
+/* Check option values without opening anything (no connection, no file):
+ * the same checks open() makes on each value, so that `durabench check` and
+ * `run` refuse a bad value at its file:line before any store is created.
+ * options holds the plugin's own keys only (the core's keys and unknown
+ * keys are already refused), each at most once; an address option may
+ * still read "auto".  On a bad value: DURA_CONFIG, *bad = the index of the
+ * offending option (or n_options when it is a combination of options) and
+ * err names the key, the value and what is accepted.  Optional: without it
+ * a bad value is only refused by open(), at run time, without file:line. */
+typedef dura_rc dura_check_options_fn(const struct dura_option *options,
+                                      size_t n_options, size_t *bad,
+                                      struct dura_err *err);
+
 struct dura_provider_ops {
 	/* ---- fixed prefix: never changes ---- */
 	uint32_t abi_major;    /* DURA_ABI_MAJOR the plugin was built with */
@@ -229,176 +501,70 @@ struct dura_provider_ops {
 	const char *name;      /* short name, e.g. "sqlite" */
 	const char *description;
 
-	/* ---- ABI 1.0: required operations ---- */
+	/* ---- ABI 1.0: required (the core refuses a plugin without them) ---- */
 
 	/* Options the plugin accepts; never NULL (at least the terminator). */
 	const struct dura_option_spec *options;
 
-	/* Create a fresh, isolated store (a new schema, a new database) from the
-	 * given options; every declared option not given takes its default.
-	 * Unknown keys and bad values are refused with DURA_CONFIG.  An
-	 * unreachable server is DURA_RETRY or DURA_CONFIG with a message that
-	 * names it (password masked).  On success *out is owned by the caller
-	 * until close(). */
-	dura_rc (*open)(const struct dura_option *options, size_t n_options,
-	                dura_store **out, struct dura_err *err);
+	dura_open_fn *open;
+	dura_close_fn *close;
+	dura_enqueue_orchestrator_fn *enqueue_orchestrator;
+	dura_fetch_orchestration_item_fn *fetch_orchestration_item;
+	dura_ack_orchestration_item_fn *ack_orchestration_item;
+	dura_abandon_orchestration_item_fn *abandon_orchestration_item;
+	dura_renew_orchestration_lock_fn *renew_orchestration_lock;
+	dura_release_orchestration_item_fn *release_orchestration_item;
+	dura_fetch_work_item_fn *fetch_work_item;
+	dura_ack_work_item_fn *ack_work_item;
+	dura_abandon_work_item_fn *abandon_work_item;
+	dura_renew_work_lock_fn *renew_work_lock;
+	dura_release_work_item_fn *release_work_item;
+	dura_read_history_fn *read_history;
+	dura_release_history_fn *release_history;
+	dura_instance_status_fn *instance_status;
+	dura_release_instance_status_fn *release_instance_status;
 
-	/* Release the store.  drop != 0 removes all its data (schema, file);
-	 * drop == 0 keeps it (e.g. option keep = true).  No other operation may
-	 * run on the store concurrently or afterwards.  Always frees the handle,
-	 * even when it returns an error. */
-	dura_rc (*close)(dura_store *store, int drop, struct dura_err *err);
+	/* ---- ABI 1.0: optional (may be NULL) ---- */
+	dura_stats_fn *stats;         /* without: no provider counters */
+	dura_ping_fn *ping;           /* without: no measured distance */
+	dura_ack_work_item_and_fetch_fn *ack_work_item_and_fetch;
+	                              /* without: ack, then fetch */
+	dura_ack_orchestration_item_and_fetch_fn *ack_orchestration_item_and_fetch;
+	                              /* without: ack, then fetch */
+	dura_describe_fn *describe;   /* without: the plugin's description */
 
-	/* Insert messages into orchestrator queues in one transaction, in array
-	 * order.  An instance need not exist yet. */
-	dura_rc (*enqueue_orchestrator)(dura_store *store,
-	                                const struct dura_message *msgs, size_t n,
-	                                struct dura_err *err);
+	/* ---- ABI 1.1: optional ---- */
+	dura_fetch_work_items_fn *fetch_work_items;
+	                              /* without: activity_batch > 1 fetches
+	                                 one item at a time */
+	dura_ack_work_items_and_fetch_fn *ack_work_items_and_fetch;
+	                              /* without: acks one at a time */
 
-	/* Pick an instance that has at least one visible message and no live
-	 * instance lock, lock it for lock_ms under a fresh token, tag all its
-	 * visible messages with the token (messages that arrive later are not
-	 * tagged and survive the ack), increment their attempt counts and return
-	 * them with the current execution's history.  Instances are picked in
-	 * order of their oldest visible message.  Losing a race to another
-	 * fetcher must not produce DURA_EMPTY while other eligible instances
-	 * exist.  When nothing is eligible, may wait up to wait_ms for work
-	 * (long poll) before returning DURA_EMPTY; wait_ms = 0 never waits. */
-	dura_rc (*fetch_orchestration_item)(dura_store *store, uint32_t lock_ms,
-	                                    uint32_t wait_ms,
-	                                    struct dura_orch_item **out,
-	                                    struct dura_err *err);
+	/* ---- ABI 1.2: optional ---- */
+	dura_check_options_fn *check_options;
+	                              /* without: bad values are found by
+	                                 open(), at run time */
 
-	/* One transaction: check that token still holds an unexpired lock
-	 * (else DURA_LOCK_LOST, nothing changed); delete only the messages
-	 * tagged with token; append ack->history to (instance, ack->execution)
-	 * (a duplicate event id is DURA_PERMANENT: the whole ack rolls back and
-	 * the lock stays held); enqueue work and orchestrator items with their
-	 * delays; upsert metadata if ack->meta; release the instance lock. */
-	dura_rc (*ack_orchestration_item)(dura_store *store, uint64_t token,
-	                                  const struct dura_orch_ack *ack,
-	                                  struct dura_err *err);
-
-	/* Release the lock without deleting anything; the tagged messages become
-	 * visible again after delay_ms.  Unknown/expired token: DURA_LOCK_LOST. */
-	dura_rc (*abandon_orchestration_item)(dura_store *store, uint64_t token,
-	                                      uint32_t delay_ms,
-	                                      struct dura_err *err);
-
-	/* Extend the lock to now + extend_ms if token holds an unexpired lock;
-	 * otherwise DURA_LOCK_LOST. */
-	dura_rc (*renew_orchestration_lock)(dura_store *store, uint64_t token,
-	                                    uint32_t extend_ms,
-	                                    struct dura_err *err);
-
-	void (*release_orchestration_item)(dura_store *store,
-	                                   struct dura_orch_item *item);
-
-	/* Peek-lock the oldest visible work item that is unlocked or whose lock
-	 * expired; increment its attempt count.  Long poll as above. */
-	dura_rc (*fetch_work_item)(dura_store *store, uint32_t lock_ms,
-	                           uint32_t wait_ms, struct dura_work_item **out,
-	                           struct dura_err *err);
-
-	/* One transaction: delete the item if token still holds it (else
-	 * DURA_LOCK_LOST, nothing changed) and, if completion != NULL, enqueue
-	 * it to the orchestrator queue of completion->instance. */
-	dura_rc (*ack_work_item)(dura_store *store, uint64_t token,
-	                         const struct dura_message *completion,
-	                         struct dura_err *err);
-
-	dura_rc (*abandon_work_item)(dura_store *store, uint64_t token,
-	                             uint32_t delay_ms, struct dura_err *err);
-
-	dura_rc (*renew_work_lock)(dura_store *store, uint64_t token,
-	                           uint32_t extend_ms, struct dura_err *err);
-
-	void (*release_work_item)(dura_store *store, struct dura_work_item *item);
-
-	/* History of one execution.  Unknown instance or execution: DURA_OK with
-	 * zero events. */
-	dura_rc (*read_history)(dura_store *store, const char *instance,
-	                        uint64_t execution, struct dura_history **out,
-	                        struct dura_err *err);
-
-	void (*release_history)(dura_store *store, struct dura_history *history);
-
-	/* Metadata of an instance.  Unknown instance: DURA_EMPTY, *out NULL. */
-	dura_rc (*instance_status)(dura_store *store, const char *instance,
-	                           struct dura_instance_meta **out,
-	                           struct dura_err *err);
-
-	void (*release_instance_status)(dura_store *store,
-	                                struct dura_instance_meta *meta);
-
-	/* ---- ABI 1.0: optional operations (may be NULL) ---- */
-
-	/* Fill counters (see struct dura_stats). */
-	dura_rc (*stats)(dura_store *store, struct dura_stats *out);
-
-	/* One minimal round trip to the backing server (e.g. SELECT 1); the core
-	 * times it to report the measured distance to networked providers. */
-	dura_rc (*ping)(dura_store *store, struct dura_err *err);
-
-	/* ack_work_item followed by fetch_work_item(lock_ms, wait_ms = 0), in as
-	 * few round trips as the provider can manage.  The return code is the
-	 * ack's; *next is NULL when there was nothing to fetch or the fetch part
-	 * failed (the core then falls back to fetch_work_item). */
-	dura_rc (*ack_work_item_and_fetch)(dura_store *store, uint64_t token,
-	                                   const struct dura_message *completion,
-	                                   uint32_t lock_ms,
-	                                   struct dura_work_item **next,
-	                                   struct dura_err *err);
-
-	/* ack_orchestration_item followed by fetch_orchestration_item(lock_ms,
-	 * wait_ms = 0), likewise. */
-	dura_rc (*ack_orchestration_item_and_fetch)(dura_store *store,
-	                                            uint64_t token,
-	                                            const struct dura_orch_ack *ack,
-	                                            uint32_t lock_ms,
-	                                            struct dura_orch_item **next,
-	                                            struct dura_err *err);
-
-	/* One line describing the backing store for the report's environment
-	 * block, e.g. "PostgreSQL 15.18, pool_size 10" or "SQLite 3.40.1,
-	 * :memory:".  Never includes a password. */
-	void (*describe)(dura_store *store, char *buf, size_t len);
-
-	/* Batch peek-lock: like fetch_work_item, but up to max_items items
-	 * (oldest first) in one round trip, each with its own token.  The
-	 * caller provides items[max_items]; on DURA_OK, items[0..*n_items) are
-	 * set (1 <= *n_items <= max_items) and each is released with
-	 * release_work_item.  DURA_EMPTY (with *n_items = 0) when nothing was
-	 * visible after waiting up to wait_ms.  Absent competing fetchers, a
-	 * batch holds the oldest min(max_items, visible unlocked items) items:
-	 * a provider must not hand out fewer while more are eligible.  Lets a
-	 * distant worker pay one round trip for several activities. */
-	dura_rc (*fetch_work_items)(dura_store *store, uint32_t lock_ms,
-	                            uint32_t wait_ms, size_t max_items,
-	                            struct dura_work_item **items,
-	                            size_t *n_items, struct dura_err *err);
-
-	/* Acks n work items and then fetches up to max_next new ones
-	 * (wait_ms = 0), in one round trip.  Each item is acked as by
-	 * ack_work_item (delete if tokens[i] still holds it and, if
-	 * completions[i].instance != NULL, enqueue completions[i]); results[i]
-	 * receives DURA_OK or DURA_LOCK_LOST for item i (a lost item enqueues
-	 * nothing).  A token given twice in one call is acked once: exactly one
-	 * of its entries gets DURA_OK (which one is the provider's choice), the
-	 * other DURA_LOCK_LOST.  All acks of a call commit together.  The
-	 * fetch part follows the fetch_work_items rule above.  The return code is
-	 * DURA_OK when the acks were processed (whatever results[] holds); any
-	 * other code means none was applied.  next[max_next] is caller-provided;
-	 * *n_next receives the number fetched (0 when max_next is 0 or nothing
-	 * was visible, or the fetch part failed). */
-	dura_rc (*ack_work_items_and_fetch)(dura_store *store, size_t n,
-	                                    const uint64_t *tokens,
-	                                    const struct dura_message *completions,
-	                                    dura_rc *results, uint32_t lock_ms,
-	                                    size_t max_next,
-	                                    struct dura_work_item **next,
-	                                    size_t *n_next, struct dura_err *err);
+	/* Which throwaway local server the core starts when the value of an
+	 * address option (DURA_OPT_URL) is "auto": one of DURA_LOCAL_SERVER_*
+	 * (the core's recipes), or NULL: "auto" is refused.  The plugin then
+	 * receives that server's address in the form DURA_LOCAL_SERVER_* says.
+	 * A plugin built before 1.2 that has an address option gets
+	 * PostgreSQL, as 1.0 and 1.1 promised. */
+	const char *local_server;
 };
+
+/* The local servers the core can start for "auto" (ops->local_server),
+ * and the address form the plugin then receives. */
+#define DURA_LOCAL_SERVER_POSTGRESQL "postgresql" /* postgresql://user:pw@
+                                                     127.0.0.1:port/db */
+#define DURA_LOCAL_SERVER_MARIADB "mariadb" /* mysql://user:pw@127.0.0.1:
+                                               port/db (needs a core built
+                                               with the MariaDB recipe) */
+
+/* 1 when a work item's completion message is present (see "No completion"
+ * at the top of this file). */
+#define DURA_HAS_COMPLETION(m) ((m) != NULL && (m)->instance != NULL)
 
 /* The struct must be at least this large: every required operation. */
 #define DURA_OPS_MIN_SIZE \
@@ -419,7 +585,7 @@ struct dura_provider_ops {
 	.name = (name_), .description = (description_)
 
 /* The entry point every plugin defines. */
-const struct dura_provider_ops *dura_provider_entry(void);
+dura_provider_entry_fn dura_provider_entry;
 
 #ifdef __cplusplus
 }

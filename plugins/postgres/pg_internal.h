@@ -432,47 +432,20 @@ dura_rc dura_pg_renew(struct dura_store *st, enum dura_pg_stmt s, uint64_t token
 
 /* ---- operations ---- */
 
-dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
-                                     const struct dura_message *msgs, size_t n,
-                                     struct dura_err *err);
-dura_rc dura_pg_fetch_orchestration_item(dura_store *st, uint32_t lock_ms,
-                                         uint32_t wait_ms,
-                                         struct dura_orch_item **out,
-                                         struct dura_err *err);
-dura_rc dura_pg_ack_orchestration_item(dura_store *st, uint64_t token,
-                                       const struct dura_orch_ack *ack,
-                                       struct dura_err *err);
-dura_rc dura_pg_ack_orchestration_item_and_fetch(dura_store *st,
-                                                 uint64_t token,
-                                                 const struct dura_orch_ack *ack,
-                                                 uint32_t lock_ms,
-                                                 struct dura_orch_item **next,
-                                                 struct dura_err *err);
-dura_rc dura_pg_abandon_orchestration_item(dura_store *st, uint64_t token,
-                                           uint32_t delay_ms,
-                                           struct dura_err *err);
-dura_rc dura_pg_renew_orchestration_lock(dura_store *st, uint64_t token,
-                                         uint32_t extend_ms,
-                                         struct dura_err *err);
-void dura_pg_release_orchestration_item(dura_store *st,
-                                        struct dura_orch_item *item);
+dura_enqueue_orchestrator_fn dura_pg_enqueue_orchestrator;
+dura_fetch_orchestration_item_fn dura_pg_fetch_orchestration_item;
+dura_ack_orchestration_item_fn dura_pg_ack_orchestration_item;
+dura_ack_orchestration_item_and_fetch_fn dura_pg_ack_orchestration_item_and_fetch;
+dura_abandon_orchestration_item_fn dura_pg_abandon_orchestration_item;
+dura_renew_orchestration_lock_fn dura_pg_renew_orchestration_lock;
+dura_release_orchestration_item_fn dura_pg_release_orchestration_item;
 
-dura_rc dura_pg_fetch_work_item(dura_store *st, uint32_t lock_ms,
-                                uint32_t wait_ms, struct dura_work_item **out,
-                                struct dura_err *err);
-dura_rc dura_pg_ack_work_item(dura_store *st, uint64_t token,
-                              const struct dura_message *completion,
-                              struct dura_err *err);
-dura_rc dura_pg_ack_work_item_and_fetch(dura_store *st, uint64_t token,
-                                        const struct dura_message *completion,
-                                        uint32_t lock_ms,
-                                        struct dura_work_item **next,
-                                        struct dura_err *err);
-dura_rc dura_pg_abandon_work_item(dura_store *st, uint64_t token,
-                                  uint32_t delay_ms, struct dura_err *err);
-dura_rc dura_pg_renew_work_lock(dura_store *st, uint64_t token,
-                                uint32_t extend_ms, struct dura_err *err);
-void dura_pg_release_work_item(dura_store *st, struct dura_work_item *item);
+dura_fetch_work_item_fn dura_pg_fetch_work_item;
+dura_ack_work_item_fn dura_pg_ack_work_item;
+dura_ack_work_item_and_fetch_fn dura_pg_ack_work_item_and_fetch;
+dura_abandon_work_item_fn dura_pg_abandon_work_item;
+dura_renew_work_lock_fn dura_pg_renew_work_lock;
+dura_release_work_item_fn dura_pg_release_work_item;
 /* A work item that owns copies of instance and body (one allocation), for
  * items parsed out of a batch result; released by dura_pg_release_work_item.
  * NULL if memory ran out. */
@@ -480,24 +453,13 @@ struct dura_work_item *dura_pg_work_item_new(uint64_t token, const uint8_t *inst
                                              size_t instance_len, const uint8_t *body,
                                              size_t body_len, uint32_t attempts);
 
-dura_rc dura_pg_fetch_work_items(dura_store *st, uint32_t lock_ms, uint32_t wait_ms,
-                                 size_t max_items, struct dura_work_item **items,
-                                 size_t *n_items, struct dura_err *err);
-dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_t *tokens,
-                                         const struct dura_message *completions,
-                                         dura_rc *results, uint32_t lock_ms,
-                                         size_t max_next, struct dura_work_item **next,
-                                         size_t *n_next, struct dura_err *err);
+dura_fetch_work_items_fn dura_pg_fetch_work_items;
+dura_ack_work_items_and_fetch_fn dura_pg_ack_work_items_and_fetch;
 
-dura_rc dura_pg_read_history(dura_store *st, const char *instance,
-                             uint64_t execution, struct dura_history **out,
-                             struct dura_err *err);
-void dura_pg_release_history(dura_store *st, struct dura_history *h);
-dura_rc dura_pg_instance_status(dura_store *st, const char *instance,
-                                struct dura_instance_meta **out,
-                                struct dura_err *err);
-void dura_pg_release_instance_status(dura_store *st,
-                                     struct dura_instance_meta *meta);
+dura_read_history_fn dura_pg_read_history;
+dura_release_history_fn dura_pg_release_history;
+dura_instance_status_fn dura_pg_instance_status;
+dura_release_instance_status_fn dura_pg_release_instance_status;
 
 /* err helper: snprintf into err->msg. */
 void dura_pg_err(struct dura_err *err, const char *fmt, ...)

@@ -15,6 +15,12 @@
 
 #include "pg_internal.h"
 
+static dura_open_fn pg_open;
+static dura_close_fn pg_close;
+static dura_stats_fn pg_stats;
+static dura_ping_fn pg_ping;
+static dura_describe_fn pg_describe;
+
 static void store_free(struct dura_store *st)
 {
 	if (!st)
@@ -171,6 +177,7 @@ static const struct dura_provider_ops pg_ops = {
 	                     "functions (one round trip per operation), connection pool, "
 	                     "LISTEN/NOTIFY long polling"),
 	.options = dura_pg_option_specs,
+	.local_server = DURA_LOCAL_SERVER_POSTGRESQL, /* url = auto */
 	.open = pg_open,
 	.close = pg_close,
 	.enqueue_orchestrator = dura_pg_enqueue_orchestrator,

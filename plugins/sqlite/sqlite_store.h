@@ -186,76 +186,37 @@ void dura_sqlite_wake(pthread_cond_t *cond, unsigned waiters, size_t n);
 int dura_sqlite_set_instance(struct dura_store *s, const char *text, size_t len);
 
 /* ---- sqlite_orch.c ---- */
-dura_rc dura_sqlite_enqueue_orchestrator(dura_store *s,
-                                         const struct dura_message *msgs,
-                                         size_t n, struct dura_err *err);
-dura_rc dura_sqlite_fetch_orchestration_item(dura_store *s, uint32_t lock_ms,
-                                             uint32_t wait_ms,
-                                             struct dura_orch_item **out,
-                                             struct dura_err *err);
-dura_rc dura_sqlite_ack_orchestration_item(dura_store *s, uint64_t token,
-                                           const struct dura_orch_ack *ack,
-                                           struct dura_err *err);
-dura_rc dura_sqlite_ack_orchestration_item_and_fetch(
-	dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
-	uint32_t lock_ms, struct dura_orch_item **next, struct dura_err *err);
-dura_rc dura_sqlite_abandon_orchestration_item(dura_store *s, uint64_t token,
-                                               uint32_t delay_ms,
-                                               struct dura_err *err);
-dura_rc dura_sqlite_renew_orchestration_lock(dura_store *s, uint64_t token,
-                                             uint32_t extend_ms,
-                                             struct dura_err *err);
-void dura_sqlite_release_orchestration_item(dura_store *s,
-                                            struct dura_orch_item *item);
+dura_enqueue_orchestrator_fn dura_sqlite_enqueue_orchestrator;
+dura_fetch_orchestration_item_fn dura_sqlite_fetch_orchestration_item;
+dura_ack_orchestration_item_fn dura_sqlite_ack_orchestration_item;
+dura_ack_orchestration_item_and_fetch_fn dura_sqlite_ack_orchestration_item_and_fetch;
+dura_abandon_orchestration_item_fn dura_sqlite_abandon_orchestration_item;
+dura_renew_orchestration_lock_fn dura_sqlite_renew_orchestration_lock;
+dura_release_orchestration_item_fn dura_sqlite_release_orchestration_item;
 /* Inserts one message into an orchestrator queue (inside a transaction). */
 dura_rc dura_sqlite_insert_orch_message(struct dura_store *s,
                                         const struct dura_message *m,
                                         int64_t now, struct dura_err *err);
 
 /* ---- sqlite_work.c ---- */
-dura_rc dura_sqlite_fetch_work_item(dura_store *s, uint32_t lock_ms,
-                                    uint32_t wait_ms,
-                                    struct dura_work_item **out,
-                                    struct dura_err *err);
-dura_rc dura_sqlite_ack_work_item(dura_store *s, uint64_t token,
-                                  const struct dura_message *completion,
-                                  struct dura_err *err);
-dura_rc dura_sqlite_ack_work_item_and_fetch(dura_store *s, uint64_t token,
-                                            const struct dura_message *completion,
-                                            uint32_t lock_ms,
-                                            struct dura_work_item **next,
-                                            struct dura_err *err);
-dura_rc dura_sqlite_fetch_work_items(dura_store *s, uint32_t lock_ms,
-                                     uint32_t wait_ms, size_t max_items,
-                                     struct dura_work_item **items,
-                                     size_t *n_items, struct dura_err *err);
-dura_rc dura_sqlite_ack_work_items_and_fetch(dura_store *s, size_t n,
-                                             const uint64_t *tokens,
-                                             const struct dura_message *completions,
-                                             dura_rc *results, uint32_t lock_ms,
-                                             size_t max_next,
-                                             struct dura_work_item **next,
-                                             size_t *n_next, struct dura_err *err);
-dura_rc dura_sqlite_abandon_work_item(dura_store *s, uint64_t token,
-                                      uint32_t delay_ms, struct dura_err *err);
-dura_rc dura_sqlite_renew_work_lock(dura_store *s, uint64_t token,
-                                    uint32_t extend_ms, struct dura_err *err);
-void dura_sqlite_release_work_item(dura_store *s, struct dura_work_item *item);
+dura_fetch_work_item_fn dura_sqlite_fetch_work_item;
+dura_ack_work_item_fn dura_sqlite_ack_work_item;
+dura_ack_work_item_and_fetch_fn dura_sqlite_ack_work_item_and_fetch;
+dura_fetch_work_items_fn dura_sqlite_fetch_work_items;
+dura_ack_work_items_and_fetch_fn dura_sqlite_ack_work_items_and_fetch;
+dura_abandon_work_item_fn dura_sqlite_abandon_work_item;
+dura_renew_work_lock_fn dura_sqlite_renew_work_lock;
+dura_release_work_item_fn dura_sqlite_release_work_item;
 /* Inserts one work item (inside a transaction). */
 dura_rc dura_sqlite_insert_work_item(struct dura_store *s,
                                      const struct dura_message *m,
                                      int64_t now, struct dura_err *err);
 
 /* ---- sqlite_read.c ---- */
-dura_rc dura_sqlite_read_history(dura_store *s, const char *instance,
-                                 uint64_t execution, struct dura_history **out,
-                                 struct dura_err *err);
-void dura_sqlite_release_history(dura_store *s, struct dura_history *h);
-dura_rc dura_sqlite_instance_status(dura_store *s, const char *instance,
-                                    struct dura_instance_meta **out,
-                                    struct dura_err *err);
-void dura_sqlite_release_instance_status(dura_store *s,
-                                         struct dura_instance_meta *meta);
+dura_read_history_fn dura_sqlite_read_history;
+dura_release_history_fn dura_sqlite_release_history;
+dura_instance_status_fn dura_sqlite_instance_status;
+dura_release_instance_status_fn dura_sqlite_release_instance_status;
 /* Collects the history of (instance, execution) into s->spans (cleared
  * first), appending the bodies to s->scratch.  Used by fetch and
  * read_history. */
@@ -263,10 +224,9 @@ dura_rc dura_sqlite_collect_history(struct dura_store *s, const char *instance,
                                     uint64_t execution, struct dura_err *err);
 
 /* ---- sqlite_store.c: lifecycle ---- */
-dura_rc dura_sqlite_open(const struct dura_option *options, size_t n_options,
-                         dura_store **out, struct dura_err *err);
-dura_rc dura_sqlite_close(dura_store *s, int drop, struct dura_err *err);
-dura_rc dura_sqlite_stats(dura_store *s, struct dura_stats *out);
-void dura_sqlite_describe(dura_store *s, char *buf, size_t len);
+dura_open_fn dura_sqlite_open;
+dura_close_fn dura_sqlite_close;
+dura_stats_fn dura_sqlite_stats;
+dura_describe_fn dura_sqlite_describe;
 
 #endif

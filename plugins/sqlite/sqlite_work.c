@@ -22,7 +22,8 @@ dura_rc dura_sqlite_insert_work_item(struct dura_store *s,
 {
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_INSERT);
 	dura_sqlite_bind_text(st, 1, m->instance);
-	sqlite3_bind_int64(st, 2, dura_sqlite_after(now, m->delay_ms));
+	/* A negative delay (a timer already due) means now, never earlier. */
+	sqlite3_bind_int64(st, 2, dura_sqlite_after(now, m->delay_ms > 0 ? m->delay_ms : 0));
 	dura_sqlite_bind_bytes(st, 3, m->body);
 	return dura_sqlite_exec(s, st, "inserting a work item", err);
 }

@@ -25,6 +25,23 @@ static dura_rc nope(struct dura_err *err)
 	return DURA_CONFIG;
 }
 
+static dura_open_fn b_open;
+static dura_close_fn b_close;
+static dura_enqueue_orchestrator_fn b_enqueue;
+static dura_fetch_orchestration_item_fn b_fetch_orch;
+static dura_ack_orchestration_item_fn b_ack_orch;
+static dura_renew_work_lock_fn b_token_op; /* also abandon_*, renew_* */
+static dura_release_orchestration_item_fn b_release_orch;
+#ifndef BAD_NULL_OP
+static dura_fetch_work_item_fn b_fetch_work;
+#endif
+static dura_ack_work_item_fn b_ack_work;
+static dura_release_work_item_fn b_release_work;
+static dura_read_history_fn b_read_history;
+static dura_release_history_fn b_release_history;
+static dura_instance_status_fn b_status;
+static dura_release_instance_status_fn b_release_status;
+
 static dura_rc b_open(const struct dura_option *o, size_t n, dura_store **out, struct dura_err *err)
 {
 	(void)o, (void)n, (void)out;

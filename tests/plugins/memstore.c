@@ -31,6 +31,8 @@
  *                                   items another batch fetch holds
  *   MEMSTORE_BUG_BATCH_ACK_SEPARATE ack_work_items_and_fetch commits each
  *                                   ack on its own, not all together
+ *   MEMSTORE_NEWER_MINOR            (not a bug) claims an ABI minor newer
+ *                                   than the header's, with one extra op
  *   MEMSTORE_NO_BATCH               (not a bug) leaves out the optional
  *                                   batch operations, like an older plugin
  *
@@ -334,6 +336,35 @@ static const struct dura_option_spec memstore_options[] = {
 	{ NULL, NULL, NULL, 0 },
 };
 
+/* The operations, declared with the ABI's types so that the compiler
+ * checks every definition below against <durabench/provider.h>. */
+static dura_open_fn ms_open;
+static dura_close_fn ms_close;
+static dura_enqueue_orchestrator_fn ms_enqueue_orchestrator;
+static dura_fetch_orchestration_item_fn ms_fetch_orch;
+static dura_ack_orchestration_item_fn ms_ack_orch;
+static dura_abandon_orchestration_item_fn ms_abandon_orch;
+static dura_renew_orchestration_lock_fn ms_renew_orch;
+static dura_release_orchestration_item_fn release_orch;
+static dura_fetch_work_item_fn ms_fetch_work;
+static dura_ack_work_item_fn ms_ack_work;
+static dura_abandon_work_item_fn ms_abandon_work;
+static dura_renew_work_lock_fn ms_renew_work;
+static dura_release_work_item_fn ms_release_work;
+static dura_read_history_fn ms_read_history;
+static dura_release_history_fn ms_release_history;
+static dura_instance_status_fn ms_instance_status;
+static dura_release_instance_status_fn ms_release_status;
+static dura_stats_fn ms_stats;
+static dura_ping_fn ms_ping;
+static dura_ack_work_item_and_fetch_fn ms_ack_work_and_fetch;
+static dura_ack_orchestration_item_and_fetch_fn ms_ack_orch_and_fetch;
+static dura_describe_fn ms_describe;
+#ifndef MEMSTORE_NO_BATCH
+static dura_fetch_work_items_fn ms_fetch_work_items;
+static dura_ack_work_items_and_fetch_fn ms_ack_work_items_and_fetch;
+#endif
+
 static dura_rc ms_open(const struct dura_option *options, size_t n_options,
                        dura_store **out, struct dura_err *err)
 {
@@ -449,7 +480,6 @@ static dura_rc ms_enqueue_orchestrator(dura_store *s, const struct dura_message 
 	return commit_changed(s);
 }
 
-static void release_orch(dura_store *s, struct dura_orch_item *it);
 
 /* Builds the item for instance `in` locked under `token`.  NULL on OOM. */
 static struct dura_orch_item *make_orch_item(dura_store *s, struct instance *in, uint64_t token)
@@ -743,7 +773,6 @@ static struct dura_work_item *make_work_item(const struct msg *w)
 	return it;
 }
 
-static void ms_release_work(dura_store *s, struct dura_work_item *it);
 
 /* Peek-locks up to max oldest eligible work items, each under its own
  * token; caller holds mu.  The single and the batch fetch share it, so a
@@ -1212,7 +1241,30 @@ static const struct dura_provider_ops memstore_ops = {
 #endif
 };
 
+#ifdef MEMSTORE_NEWER_MINOR
+/* The table of a plugin built against a future provider.h: a newer minor
+ * and one more operation than this header knows.  The core must load it,
+ * say so and run it with the operations it knows. */
+static void ms_future_op(void)
+{
+}
+
+static struct {
+	struct dura_provider_ops ops;
+	void (*future_op)(void);
+} newer_ops;
+
+const struct dura_provider_ops *dura_provider_entry(void)
+{
+	newer_ops.ops = memstore_ops;
+	newer_ops.ops.abi_minor = DURA_ABI_MINOR + 1;
+	newer_ops.ops.struct_size = (uint32_t)sizeof newer_ops;
+	newer_ops.future_op = ms_future_op;
+	return &newer_ops.ops;
+}
+#else
 const struct dura_provider_ops *dura_provider_entry(void)
 {
 	return &memstore_ops;
 }
+#endif

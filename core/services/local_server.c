@@ -1,0 +1,58 @@
+/* The table of local-server recipes behind "auto" (see local_server.h). */
+#include "config.h"
+
+#include "local_server.h"
+#include "pgserver.h"
+#include "base/util.h"
+
+#include <string.h>
+
+static int pg_start(void **server, char *err, size_t errlen)
+{
+	struct dura_pgserver *srv;
+	if (dura_pgserver_start(NULL, &srv, err, errlen) != 0)
+		return -1;
+	*server = srv;
+	return 0;
+}
+
+static const char *pg_address(const void *server)
+{
+	return dura_pgserver_url(server);
+}
+
+static void pg_stop(void *server)
+{
+	dura_pgserver_stop(server);
+}
+
+/* One row per server the core can start.  A new recipe is one more row. */
+static const struct dura_local_recipe recipes[] = {
+	{ DURA_LOCAL_SERVER_POSTGRESQL, "PostgreSQL", pg_start, pg_address, pg_stop },
+};
+
+const struct dura_local_recipe *dura_local_recipe_find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof recipes / sizeof recipes[0]; i++)
+		if (strcmp(recipes[i].name, name) == 0)
+			return &recipes[i];
+	return NULL;
+}
+
+const char *dura_plugin_local_server(const struct dura_provider_ops *ops)
+{
+	if (offsetof(struct dura_provider_ops, local_server) + sizeof ops->local_server <=
+	    ops->struct_size)
+		return ops->local_server;
+	return DURA_LOCAL_SERVER_POSTGRESQL;
+}
+
+void dura_local_recipe_names(char *buf, size_t len)
+{
+	struct dura_buf b = { 0 };
+	for (size_t i = 0; i < sizeof recipes / sizeof recipes[0]; i++)
+		dura_buf_printf(&b, "%s%s", i ? ", " : "", recipes[i].name);
+	dura_buf_append(&b, "", 1);
+	dura_errbuf(buf, len, "%s", (const char *)b.data);
+	dura_buf_free(&b);
+}
