@@ -58,6 +58,9 @@ extern const struct dura_option_spec dura_pg_option_specs[];
 dura_rc dura_pg_options_parse(const struct dura_option *options, size_t n,
                               struct dura_pg_options *o, struct dura_err *err);
 void dura_pg_options_free(struct dura_pg_options *o);
+/* check_options: open()'s parser on the given values, the url through
+ * PQconninfoParse. */
+dura_check_options_fn dura_pg_check_options;
 
 /* ---- statements (pg_statements.c) ---- */
 

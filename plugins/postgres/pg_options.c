@@ -231,6 +231,48 @@ dura_rc dura_pg_options_parse(const struct dura_option *options, size_t n,
 	return DURA_OK;
 }
 
+/* The url as libpq will read it: a syntax error is a configuration error
+ * before anything connects ("auto" is the core's, empty means PG*). */
+static dura_rc check_url(const char *value, struct dura_err *err)
+{
+	if (!*value || strcmp(value, "auto") == 0)
+		return DURA_OK;
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(value, &why);
+	if (!opts) {
+		char line[DURA_ERR_MAX];
+		dura_pg_one_line(line, sizeof line, why ? why : "out of memory", NULL);
+		dura_pg_err(err, "option url: not a libpq URL or conninfo: %s", line);
+		PQfreemem(why);
+		return DURA_CONFIG;
+	}
+	PQconninfoFree(opts);
+	return DURA_OK;
+}
+
+dura_rc dura_pg_check_options(const struct dura_option *options, size_t n, size_t *bad,
+                              struct dura_err *err)
+{
+	struct dura_pg_options o;
+	memset(&o, 0, sizeof o);
+	dura_rc rc = DURA_OK;
+	for (size_t i = 0; rc == DURA_OK && i < n; i++) {
+		*bad = i;
+		if (!options[i].key || !options[i].value || !find_spec(options[i].key)) {
+			dura_pg_err(err, "option %zu: unknown or incomplete", i);
+			rc = DURA_CONFIG;
+		} else if (strcmp(options[i].key, "url") == 0) {
+			rc = check_url(options[i].value, err);
+		} else {
+			rc = apply(&o, options[i].key, options[i].value, err);
+		}
+	}
+	dura_pg_options_free(&o);
+	if (rc == DURA_OK)
+		*bad = n;
+	return rc;
+}
+
 void dura_pg_options_free(struct dura_pg_options *o)
 {
 	free(o->url);

@@ -178,6 +178,7 @@ static const struct dura_provider_ops pg_ops = {
 	                     "LISTEN/NOTIFY long polling"),
 	.options = dura_pg_option_specs,
 	.local_server = DURA_LOCAL_SERVER_POSTGRESQL, /* url = auto */
+	.check_options = dura_pg_check_options,
 	.open = pg_open,
 	.close = pg_close,
 	.enqueue_orchestrator = dura_pg_enqueue_orchestrator,

@@ -46,23 +46,51 @@ static int parse_ms(const char *v, uint32_t *out)
 	return 0;
 }
 
-static const char *find_value(const struct dura_option *options, size_t n,
-                              const char *key)
+/* Checks one value and stores it in cfg; DURA_CONFIG names key, value and
+ * what is accepted.  The one place each value is parsed (open() and
+ * check_options both come here). */
+static dura_rc apply(struct dura_sqlite_config *cfg, const char *key, const char *value,
+                     struct dura_err *err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (options[i].key && strcmp(options[i].key, key) == 0)
-			return options[i].value ? options[i].value : "";
-	for (const struct dura_option_spec *sp = dura_sqlite_option_specs; sp->name; sp++)
-		if (strcmp(sp->name, key) == 0)
-			return sp->default_value;
-	return "";
+	if (strcmp(key, "database") == 0) {
+		if (*value == '\0') {
+			dura_sqlite_err(err, "sqlite: option database is empty "
+			                "(use ':memory:' or a file path)");
+			return DURA_CONFIG;
+		}
+		char *db = strdup(value);
+		if (!db) {
+			dura_sqlite_err(err, "sqlite: out of memory");
+			return DURA_CONFIG;
+		}
+		free(cfg->database);
+		cfg->database = db;
+		cfg->in_memory = strcmp(db, ":memory:") == 0;
+	} else if (strcmp(key, "synchronous") == 0) {
+		cfg->synchronous = NULL;
+		for (size_t i = 0; synchronous_values[i]; i++)
+			if (strcasecmp(value, synchronous_values[i]) == 0)
+				cfg->synchronous = synchronous_values[i];
+		if (!cfg->synchronous) {
+			dura_sqlite_err(err, "sqlite: option synchronous = '%.80s' is not one of "
+			                "OFF, NORMAL, FULL, EXTRA", value);
+			return DURA_CONFIG;
+		}
+	} else if (strcmp(key, "busy_timeout") == 0) {
+		if (parse_ms(value, &cfg->busy_timeout_ms) != 0) {
+			dura_sqlite_err(err, "sqlite: option busy_timeout = '%.80s' is not a "
+			                "duration in milliseconds (e.g. 5000, 5000ms, 5s; "
+			                "at most one day)", value);
+			return DURA_CONFIG;
+		}
+	}
+	return DURA_OK;
 }
 
-dura_rc dura_sqlite_config_parse(const struct dura_option *options, size_t n,
-                                 struct dura_sqlite_config *cfg,
-                                 struct dura_err *err)
+/* Keys known, each given once; *bad = index of the first offender. */
+static dura_rc check_keys(const struct dura_option *options, size_t n, size_t *bad,
+                          struct dura_err *err)
 {
-	memset(cfg, 0, sizeof *cfg);
 	if (n && !options) {
 		dura_sqlite_err(err, "sqlite: option array is NULL");
 		return DURA_CONFIG;
@@ -70,8 +98,9 @@ dura_rc dura_sqlite_config_parse(const struct dura_option *options, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const char *key = options[i].key;
 		const struct dura_option_spec *sp = dura_sqlite_option_specs;
-		if (!key) {
-			dura_sqlite_err(err, "sqlite: option %zu has no key", i);
+		*bad = i;
+		if (!key || !options[i].value) {
+			dura_sqlite_err(err, "sqlite: option %zu has no key or no value", i);
 			return DURA_CONFIG;
 		}
 		while (sp->name && strcmp(sp->name, key) != 0)
@@ -82,42 +111,48 @@ dura_rc dura_sqlite_config_parse(const struct dura_option *options, size_t n,
 			return DURA_CONFIG;
 		}
 		for (size_t j = 0; j < i; j++) {
-			if (options[j].key && strcmp(options[j].key, key) == 0) {
+			if (strcmp(options[j].key, key) == 0) {
 				dura_sqlite_err(err, "sqlite: option '%s' given twice", key);
 				return DURA_CONFIG;
 			}
 		}
 	}
-
-	const char *db = find_value(options, n, "database");
-	if (*db == '\0') {
-		dura_sqlite_err(err, "sqlite: option database is empty "
-		                "(use ':memory:' or a file path)");
-		return DURA_CONFIG;
-	}
-	const char *sync = find_value(options, n, "synchronous");
-	for (size_t i = 0; synchronous_values[i]; i++)
-		if (strcasecmp(sync, synchronous_values[i]) == 0)
-			cfg->synchronous = synchronous_values[i];
-	if (!cfg->synchronous) {
-		dura_sqlite_err(err, "sqlite: option synchronous = '%s' is not one of "
-		                "OFF, NORMAL, FULL, EXTRA", sync);
-		return DURA_CONFIG;
-	}
-	const char *busy = find_value(options, n, "busy_timeout");
-	if (parse_ms(busy, &cfg->busy_timeout_ms) != 0) {
-		dura_sqlite_err(err, "sqlite: option busy_timeout = '%s' is not a "
-		                "duration in milliseconds (e.g. 5000, 5000ms, 5s; "
-		                "at most one day)", busy);
-		return DURA_CONFIG;
-	}
-	cfg->in_memory = strcmp(db, ":memory:") == 0;
-	cfg->database = strdup(db);
-	if (!cfg->database) {
-		dura_sqlite_err(err, "sqlite: out of memory");
-		return DURA_CONFIG;
-	}
 	return DURA_OK;
+}
+
+dura_rc dura_sqlite_config_parse(const struct dura_option *options, size_t n,
+                                 struct dura_sqlite_config *cfg,
+                                 struct dura_err *err)
+{
+	memset(cfg, 0, sizeof *cfg);
+	size_t bad;
+	dura_rc rc = check_keys(options, n, &bad, err);
+	/* defaults first, then the given values, through the same parser */
+	for (const struct dura_option_spec *sp = dura_sqlite_option_specs;
+	     rc == DURA_OK && sp->name; sp++)
+		rc = apply(cfg, sp->name, sp->default_value, err);
+	for (size_t i = 0; rc == DURA_OK && i < n; i++)
+		rc = apply(cfg, options[i].key, options[i].value, err);
+	if (rc != DURA_OK)
+		dura_sqlite_config_free(cfg);
+	return rc;
+}
+
+dura_rc dura_sqlite_check_options(const struct dura_option *options, size_t n, size_t *bad,
+                                  struct dura_err *err)
+{
+	*bad = n;
+	dura_rc rc = check_keys(options, n, bad, err);
+	struct dura_sqlite_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	for (size_t i = 0; rc == DURA_OK && i < n; i++) {
+		*bad = i;
+		rc = apply(&cfg, options[i].key, options[i].value, err);
+	}
+	dura_sqlite_config_free(&cfg);
+	if (rc == DURA_OK)
+		*bad = n;
+	return rc;
 }
 
 void dura_sqlite_config_free(struct dura_sqlite_config *cfg)

@@ -11,6 +11,7 @@ static const struct dura_provider_ops sqlite_ops = {
 	DURA_PROVIDER_PREFIX("sqlite",
 		"SQLite (in-memory or a WAL file), one connection per store"),
 	.options = dura_sqlite_option_specs,
+	.check_options = dura_sqlite_check_options,
 	.open = dura_sqlite_open,
 	.close = dura_sqlite_close,
 	.enqueue_orchestrator = dura_sqlite_enqueue_orchestrator,

@@ -120,6 +120,8 @@ dura_rc dura_sqlite_config_parse(const struct dura_option *options, size_t n,
                                  struct dura_sqlite_config *cfg,
                                  struct dura_err *err);
 void dura_sqlite_config_free(struct dura_sqlite_config *cfg);
+/* check_options: the same parser as open(), on the given values only. */
+dura_check_options_fn dura_sqlite_check_options;
 
 /* ---- sqlite_schema.c ---- */
 /* Makes the database an empty durabench store: refuses a file that holds
