@@ -34,7 +34,8 @@ cols = ["provider", "plugin", "config", "orch_workers", "activity_workers", "rep
         "failed_timeout", "in_flight_at_end", "success_pct", "orch_per_sec",
         "activities_per_sec", "bound_fraction", "latency_p50_ms", "latency_p95_ms",
         "latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
-        "cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure"]
+        "cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure",
+        "first_failure_category"]
 raw = open(sys.argv[1], newline="").read()
 assert raw.endswith("\r\n"), "rows end in CRLF (RFC 4180)"
 rows = list(csv.reader(raw.splitlines()))

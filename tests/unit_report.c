@@ -84,6 +84,7 @@ static const char *python_check =
 	"assert r[0]['config']=='1:1' and r[0]['orch_per_sec']==40 and r[0]['completed']==100\n"
 	"assert r[0]['provider_stats']['round_trips_per_orch']==12.34\n"
 	"assert r[0]['failed']=={'infra':1,'config':2,'app':3,'timeout':4}\n"
+	"assert r[0]['first_failure_category']=='infra' and r[1]['first_failure_category'] is None\n"
 	"assert r[4]['ran'] is False and r[4]['orch_per_sec'] is None\n"
 	"assert r[5]['latency_ms']['p50'] is None and r[5]['bound_fraction'] is None\n"
 	"assert r[5]['orch_per_sec'] is None\n"
@@ -165,6 +166,10 @@ int main(void)
 	runs[0].result.failed_config = 2;
 	runs[0].result.failed_app = 3;
 	runs[0].result.timed_out = 4;
+	snprintf(runs[0].result.first_failure, sizeof runs[0].result.first_failure,
+	         "instance r0.7 failed (infra): connection reset");
+	snprintf(runs[0].result.first_failure_category,
+	         sizeof runs[0].result.first_failure_category, "infra");
 	set_run(&runs[1], "odd \"name\"\n\xff", 1, 1, 0, 100, 10, 20);
 	set_run(&runs[2], "sqlite-file", 1, 1, 1, 60, 20, 60);
 	set_run(&runs[3], "sqlite-mem", 1, 1, 1, 100, 10, 20);
@@ -209,6 +214,14 @@ int main(void)
 	       "markdown: second repeat row");
 	tap_ok(contains(md, "| sqlite-file | 2:2 #1 | - | - |"), "markdown: a run that did not run");
 	tap_ok(contains(md, "did not run: open failed: disk full"), "markdown: its error");
+	{
+		const char *first = strstr(md, "- sqlite-file 1:1 #1: 10 of 100 instances did not "
+		                               "complete; first failure [infra]: instance r0.7 "
+		                               "failed (infra): connection reset");
+		const char *note = strstr(md, "Latency: start call");
+		tap_ok(first && note && first < note,
+		       "markdown: a run's first failure and its category, under the per-run table");
+	}
 	tap_ok(contains(md, "| sqlite-mem | 2:2 #1 | 100 | 0 | 100.0 | n/a | n/a | - | - | - | - |"),
 	       "markdown: non-finite numbers as n/a, no bound as -");
 	tap_ok(contains(md, "### Compare mem-vs-file: sqlite-file / sqlite-mem"),

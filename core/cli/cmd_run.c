@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "dura_commit.h"
 #include "driver/driver.h"
+#include "driver/progress.h"
 #include "services/address_resolve.h"
 #include "loader/plugin_loader.h"
 #include "report/report.h"
@@ -55,6 +56,7 @@ struct run_args {
 	double min_orch_per_sec;  /* --min-orch-per-sec gate, 0 = none */
 	const char **only;        /* --provider NAME (may repeat) */
 	size_t n_only;
+	const char *progress_every; /* --progress D: a plain line every D */
 	int quiet;
 	int no_progress;
 	int check_only;
@@ -173,6 +175,8 @@ static void run_usage(FILE *f, int check)
 	        "  --min-orch-per-sec R  fail (exit 1) if any run's throughput is below R\n"
 	        "  --quiet             no progress display or informational messages\n"
 	        "  --no-progress       no live progress display\n"
+	        "  --progress D        a plain progress line every D (e.g. 5s) on stderr,\n"
+	        "                      terminal or not (for logs and CI)\n"
 	        "  --help              this text\n\n"
 	        "Ctrl-C (or SIGTERM) finishes the current run early (no new instances,\n"
 	        "in-flight ones drained and verified), starts no other and reports what\n"
@@ -201,7 +205,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 {
 	enum { O_DURATION = 256, O_WARMUP, O_CONFIGS, O_REPEAT, O_PROVIDER, O_DBURL,
 	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH,
-	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT };
+	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT, O_PROGRESS };
 	static const struct option run_opts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "warmup", required_argument, NULL, O_WARMUP },
@@ -221,6 +225,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		{ "min-orch-per-sec", required_argument, NULL, O_MINTPUT },
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "no-progress", no_argument, NULL, O_NOPROGRESS },
+		{ "progress", required_argument, NULL, O_PROGRESS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -265,6 +270,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		}
 		case O_QUIET: a->quiet = 1; break;
 		case O_NOPROGRESS: a->no_progress = 1; break;
+		case O_PROGRESS: a->progress_every = optarg; break;
 		case O_HELP: run_usage(stdout, check); return 1;
 		default:
 			fprintf(stderr, "durabench %s: unknown or incomplete option '%s'\n",
@@ -551,7 +557,7 @@ static int run_is_clean(const struct dura_report_run *r)
  * nor unclean (its window was cut short by the user, not by the provider). */
 static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
                       struct provider_slot *slots, size_t n, struct dura_report *report,
-                      int progress, const volatile sig_atomic_t *stop)
+                      struct dura_progress *pg, int live, const volatile sig_atomic_t *stop)
 {
 	size_t total = (size_t)sc->repeat * sc->n_configs * n, k = 0, unclean = 0;
 	report->runs = dura_xcalloc(total ? total : 1, sizeof *report->runs);
@@ -586,16 +592,17 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.workload = &sc->workload,
 					.instance_prefix = prefix,
 					.activity_batch = sc->activity_batch,
-					.progress = progress,
-					.label = label,
+					.progress = pg,
 					.stop = stop,
 				};
-				if (!a->quiet && !progress)
+				if (!a->quiet && !live)
 					fprintf(stderr, "durabench: running %s (%zu/%zu)\n", label, k + 1, total);
+				dura_progress_begin_run(pg, k, label, (double)sc->duration_ms / 1e3);
 				if (dura_driver_run(s->plugin.ops, store, &p, &r->result, r->error,
 				                    sizeof r->error) == 0)
 					r->ran = 1;
-				else
+				dura_progress_end_run(pg);
+				if (!r->ran)
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
 				close_store(s, store, a->quiet);
 				if (r->ran && r->result.interrupted) {
@@ -636,6 +643,8 @@ static int run_or_check(int argc, char **argv, int check)
 	struct dura_report report;
 	memset(&report, 0, sizeof report);
 	char err[1024];
+	struct dura_progress *pg = NULL;
+	uint64_t progress_ms = 0;
 	struct interrupt_handlers handlers;
 	int catching = 0; /* handlers installed: restore them before returning */
 
@@ -645,6 +654,13 @@ static int run_or_check(int argc, char **argv, int check)
 	}
 	if (!check && apply_overrides(&a, &sc) != 0)
 		goto out_scenario;
+	if (a.progress_every) {
+		int bad = dura_parse_duration_ms(a.progress_every, &progress_ms, err, sizeof err);
+		if (bad || progress_ms == 0) {
+			fprintf(stderr, "durabench run: --progress: %s\n", bad ? err : "must be > 0");
+			goto out_scenario;
+		}
+	}
 	for (size_t i = 0; i < a.n_only; i++) {
 		int found = 0;
 		for (size_t j = 0; j < sc.n_providers; j++)
@@ -695,11 +711,16 @@ static int run_or_check(int argc, char **argv, int check)
 		rp->emulated_rtt_ms = (double)slots[i].prepared.emulate_rtt_us / 1000.0;
 	}
 
-	int progress = !a.quiet && !a.no_progress && isatty(STDERR_FILENO);
+	enum dura_progress_mode mode = a.quiet ? DURA_PROGRESS_OFF
+	                               : a.progress_every ? DURA_PROGRESS_PERIODIC
+	                               : !a.no_progress && isatty(STDERR_FILENO) ? DURA_PROGRESS_LIVE
+	                                                                         : DURA_PROGRESS_OFF;
 	size_t planned = (size_t)sc.repeat * sc.n_configs * n;
-	interrupts_catch(&handlers, progress);
+	pg = dura_progress_new(mode, progress_ms, planned);
+	interrupts_catch(&handlers, mode == DURA_PROGRESS_LIVE);
 	catching = 1;
-	size_t unclean = run_all(&a, &sc, slots, n, &report, progress, &interrupt_count);
+	size_t unclean = run_all(&a, &sc, slots, n, &report, pg, mode == DURA_PROGRESS_LIVE,
+	                         &interrupt_count);
 	/* from here on a first signal changes only the exit status: the
 	 * reports and the cleanup are what it would otherwise cost */
 	int cut_short = interrupt_count != 0;
@@ -742,6 +763,7 @@ out:
 	free(slots);
 	free(report.runs);
 	free(report.providers);
+	dura_progress_free(pg);
 	if (catching) {
 		if (interrupt_count)
 			exit_code = DURA_EXIT_INTERRUPTED;

@@ -79,7 +79,7 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 		run_teardown(r);
 		return -1;
 	}
-	r->pg = dura_progress_new(p->label, p->progress);
+	r->pg = p->progress;
 	return 0;
 }
 
@@ -93,6 +93,8 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 	uint64_t launch_end = dura_now_ns();
 	out->in_flight_at_end = d->in_flight;
 	uint64_t deadline = launch_end + r->p->drain_timeout_ms * 1000000u;
+	r->phase_start_ns = launch_end; /* the drain shows its own timeout */
+	r->phase_total_s = (double)r->p->drain_timeout_ms / 1e3;
 	while (d->in_flight > 0 && dura_now_ns() < deadline) {
 		dura_drv_progress(r, "drain", 0);
 		uint64_t w = dura_now_ns() + 100000000u;
@@ -109,7 +111,7 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 			d->outcomes[DURA_DRV_TIMEOUT]++;
 		}
 	if (d->outcomes[DURA_DRV_TIMEOUT] > 0)
-		dura_drv_record_failure(d, "%" PRIu64
+		dura_drv_record_failure(d, "timeout", "%" PRIu64
 		                        " instance(s) still running after the drain timeout",
 		                        d->outcomes[DURA_DRV_TIMEOUT]);
 	d->in_flight = 0;
@@ -122,8 +124,6 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 	dura_runtime_get_stats(r->rt, &out->runtime_stats);
 	dura_runtime_stop(r->rt);
 	r->rt = NULL;
-	dura_progress_done(r->pg);
-	r->pg = NULL;
 }
 
 /* Fills the counts, the window throughput and the latency of out (no other
@@ -162,6 +162,8 @@ static void run_result(const struct driver_run *r, struct dura_run_result *out)
 	out->latency.max_ms = (double)dura_histogram_max(d->latency_ns) / 1e6;
 	out->late_completions = d->late;
 	snprintf(out->first_failure, sizeof out->first_failure, "%s", d->first_failure);
+	snprintf(out->first_failure_category, sizeof out->first_failure_category, "%s",
+	         d->first_failure_category);
 	if (d->duplicates) {
 		out->verify_failures += d->duplicates;
 		snprintf(out->verify_error, sizeof out->verify_error, "%s", d->duplicate_msg);
@@ -187,11 +189,12 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	out->have_provider_stats = have_after;
 	run_result(&r, out);
 
-	struct dura_progress *vpg = dura_progress_new(p->label, p->progress);
-	dura_progress_update(vpg, "verify", (double)(dura_now_ns() - r.t0) / 1e9, r.total_s,
-	                     r.d.launched, out->completed, r.d.launched - out->completed, 0, 1);
+	r.phase_start_ns = dura_now_ns();
+	r.phase_total_s = 0;
+	pthread_mutex_lock(&r.d.mu);
+	dura_drv_progress(&r, "verify", 1);
+	pthread_mutex_unlock(&r.d.mu);
 	dura_drv_verify_all(&r.d, r.wl, ops, store, out);
-	dura_progress_done(vpg);
 	run_teardown(&r);
 	return 0;
 }

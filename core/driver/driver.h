@@ -15,6 +15,8 @@
 #include "runtime/runtime.h"
 #include "scenario/scenario.h"
 
+struct dura_progress;
+
 struct dura_run_params {
 	unsigned orch_workers;
 	unsigned activity_workers;
@@ -24,8 +26,9 @@ struct dura_run_params {
 	uint64_t drain_timeout_ms; /* then wait at most this for in-flight ones */
 	const struct dura_workload_def *workload;
 	const char *instance_prefix; /* unique per run, e.g. "r3." */
-	int progress;              /* 1: live one-line progress on stderr */
-	const char *label;         /* for progress: "sqlite-mem 2:2" */
+	struct dura_progress *progress; /* NULL, or the invocation's progress
+	                              display: the caller begins and ends the
+	                              run on it, the driver shows its phases */
 	unsigned activity_batch;   /* work items per activity round trip
 	                              (dura_runtime_config.activity_batch);
 	                              0 means 1 */
@@ -78,6 +81,8 @@ struct dura_run_result {
 	                               (those instances count as timed out) */
 	char first_failure[512];    /* first failed/timed-out instance and why,
 	                               "" when none */
+	char first_failure_category[16]; /* its category: "infra", "config",
+	                               "app", "timeout"; "" when none */
 
 	/* set when *params.stop ended launching before duration_ms: the
 	 * throughput window then ends at that moment (window_s is the real,

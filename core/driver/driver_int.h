@@ -57,8 +57,11 @@ struct driver {
 	uint64_t late;              /* completions after the drain timeout */
 	char duplicate_msg[256];
 	char first_failure[512];
+	char first_failure_category[16];
 
-	struct dura_histogram *latency_ns; /* owned */
+	struct dura_histogram *latency_ns;  /* owned */
+	struct dura_histogram *interval_ns; /* owned: latencies since the last
+	                                       progress line */
 };
 
 /* One run: what its phases hand each other.  Owned by dura_driver_run. */
@@ -69,7 +72,9 @@ struct driver_run {
 	struct dura_workload *wl;      /* owned */
 	struct dura_registry *reg;     /* owned */
 	struct dura_runtime *rt;       /* owned until the drain stops it */
-	struct dura_progress *pg;      /* owned */
+	struct dura_progress *pg;      /* borrowed from p->progress, may be NULL */
+	uint64_t phase_start_ns;       /* the progress line's phase clock */
+	double phase_total_s;
 	unsigned activity_workers;
 	struct dura_stats stats_before; /* provider counters before the runtime */
 	int have_stats_before;
@@ -87,8 +92,8 @@ void dura_drv_init(struct driver *d, const char *prefix);
 void dura_drv_destroy(struct driver *d);
 void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome outcome,
                           const uint8_t *output, size_t output_len);
-void dura_drv_record_failure(struct driver *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void dura_drv_record_failure(struct driver *d, const char *category, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void dura_drv_wait_until(struct driver *d, uint64_t deadline_ns);
 void dura_drv_progress(struct driver_run *r, const char *phase, int force);
 void dura_drv_block_interrupts(sigset_t *old);

@@ -96,7 +96,7 @@ static void launch_many(struct driver_run *r, struct launch_slots *ls, size_t k)
 		in->outcome = DURA_OUTCOME_FAILED_INFRA;
 		d->outcomes[DURA_OUTCOME_FAILED_INFRA]++;
 		d->in_flight--;
-		dura_drv_record_failure(d, "instance %s: start failed: %s",
+		dura_drv_record_failure(d, "infra", "instance %s: start failed: %s",
 		                        (const char *)ls->start[i].instance.data, err);
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -128,7 +128,8 @@ void dura_drv_launch_loop(struct driver_run *r)
 	uint64_t warmup_ns = p->warmup_ms < p->duration_ms ? p->warmup_ms * 1000000u : 0;
 	struct launch_slots ls = { 0 };
 	r->cpu0_ms = dura_drv_cpu_ms();
-	r->t0 = dura_now_ns();
+	r->t0 = r->phase_start_ns = dura_now_ns();
+	r->phase_total_s = r->total_s;
 	uint64_t end = r->t0 + duration_ns, win_start = r->t0 + warmup_ns;
 	pthread_mutex_lock(&d->mu);
 	d->win_start_ns = win_start;

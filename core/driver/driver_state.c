@@ -7,6 +7,7 @@
 
 #include "driver_int.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ void dura_drv_init(struct driver *d, const char *prefix)
 	d->prefix = prefix ? prefix : "";
 	d->prefix_len = strlen(d->prefix);
 	d->latency_ns = dura_histogram_new();
+	d->interval_ns = dura_histogram_new();
 	/* nothing is in the window until the launch loop sets it */
 	d->win_start_ns = UINT64_MAX;
 }
@@ -36,15 +38,17 @@ void dura_drv_destroy(struct driver *d)
 {
 	free(d->inst);
 	dura_histogram_free(d->latency_ns);
+	dura_histogram_free(d->interval_ns);
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 }
 
-/* Keeps the first failure text (caller holds mu). */
-void dura_drv_record_failure(struct driver *d, const char *fmt, ...)
+/* Keeps the first failure text and its category (caller holds mu). */
+void dura_drv_record_failure(struct driver *d, const char *category, const char *fmt, ...)
 {
 	if (d->first_failure[0])
 		return;
+	snprintf(d->first_failure_category, sizeof d->first_failure_category, "%s", category);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(d->first_failure, sizeof d->first_failure, fmt, ap);
@@ -123,8 +127,9 @@ void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome out
 		/* warmup completions carry cold-start effects; keep them out */
 		if (now >= d->win_start_ns)
 			dura_histogram_record(d->latency_ns, now - in->start_ns);
+		dura_histogram_record(d->interval_ns, now - in->start_ns);
 	} else {
-		dura_drv_record_failure(d, "instance %s failed (%s): %.*s", instance,
+		dura_drv_record_failure(d, outcome_name(o), "instance %s failed (%s): %.*s", instance,
 		                        outcome_name(o), (int)(output_len > 300 ? 300 : output_len),
 		                        output ? (const char *)output : "");
 	}
@@ -145,16 +150,29 @@ void dura_drv_wait_until(struct driver *d, uint64_t deadline_ns)
 	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 }
 
-/* The live progress line (caller holds mu). */
+/* A progress line when one is due (caller holds mu): the phase on its own
+ * clock, and the latency of what completed since the previous line. */
 void dura_drv_progress(struct driver_run *r, const char *phase, int force)
 {
-	const struct driver *d = &r->d;
-	uint64_t failed = d->outcomes[DURA_OUTCOME_FAILED_APP] +
-	                  d->outcomes[DURA_OUTCOME_FAILED_CONFIG] +
-	                  d->outcomes[DURA_OUTCOME_FAILED_INFRA];
-	dura_progress_update(r->pg, phase, (double)(dura_now_ns() - r->t0) / 1e9, r->total_s,
-	                     d->launched, d->outcomes[DURA_OUTCOME_COMPLETED], failed,
-	                     d->in_flight, force);
+	struct driver *d = &r->d;
+	if (!force && !dura_progress_due(r->pg))
+		return;
+	int lat = dura_histogram_count(d->interval_ns) > 0;
+	struct dura_progress_figures f = {
+		.phase = phase,
+		.phase_elapsed_s = (double)(dura_now_ns() - r->phase_start_ns) / 1e9,
+		.phase_total_s = r->phase_total_s,
+		.launched = d->launched,
+		.completed = d->outcomes[DURA_OUTCOME_COMPLETED],
+		.failed = d->outcomes[DURA_OUTCOME_FAILED_APP] +
+		          d->outcomes[DURA_OUTCOME_FAILED_CONFIG] +
+		          d->outcomes[DURA_OUTCOME_FAILED_INFRA],
+		.in_flight = d->in_flight,
+		.p50_ms = lat ? dura_histogram_percentile(d->interval_ns, 50) / 1e6 : NAN,
+		.p99_ms = lat ? dura_histogram_percentile(d->interval_ns, 99) / 1e6 : NAN,
+	};
+	if (dura_progress_show(r->pg, &f, force))
+		dura_histogram_reset(d->interval_ns);
 }
 
 double dura_drv_cpu_ms(void)

@@ -223,6 +223,8 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_jset(o, "verify_failures", dura_juint(x->verify_failures));
 	dura_jset(o, "verify_error", dura_jstring(x->verify_error[0] ? x->verify_error : NULL));
 	dura_jset(o, "first_failure", dura_jstring(x->first_failure[0] ? x->first_failure : NULL));
+	dura_jset(o, "first_failure_category",
+	          dura_jstring(x->first_failure_category[0] ? x->first_failure_category : NULL));
 	dura_jset(o, "late_completions", dura_juint(x->late_completions));
 	dura_jset(o, "runtime_stats", runtime_stats_object(&x->runtime_stats));
 	return o;

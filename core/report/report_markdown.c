@@ -223,7 +223,10 @@ static void details_table(FILE *f, const struct dura_report *r)
 	}
 }
 
-/* Lines for runs that failed to run, lost instances or failed verification. */
+/* Under the runs table, one line per run that did not run, failed
+ * verification or did not complete every instance: what went wrong first,
+ * with its category (the JSON has the same in first_failure and
+ * first_failure_category). */
 static void problems(FILE *f, const struct dura_report *r)
 {
 	int repeats = max_repeat(r) > 1, header = 0;
@@ -242,8 +245,10 @@ static void problems(FILE *f, const struct dura_report *r)
 			         x->verify_failures, x->verify_error);
 			what = buf;
 		} else if (dura_report_failed(x)) {
-			snprintf(buf, sizeof buf, "%" PRIu64 " of %" PRIu64 " instances did not complete: %s",
-			         dura_report_failed(x), x->launched, x->first_failure);
+			snprintf(buf, sizeof buf, "%" PRIu64 " of %" PRIu64 " instances did not complete; "
+			         "first failure [%s]: %s", dura_report_failed(x), x->launched,
+			         x->first_failure_category[0] ? x->first_failure_category : "?",
+			         x->first_failure);
 			what = buf;
 		}
 		if (!what)
@@ -411,13 +416,13 @@ void dura_report_markdown(FILE *f, const struct dura_report *r)
 		fprintf(f, " (%s)", sc->path);
 	fprintf(f, "\n\n");
 	runs_table(f, r);
+	problems(f, r);
 	repeats_table(f, r);
 	interrupted_notes(f, r);
 	fprintf(f, "\nLatency: start call to committed completion, completed instances after "
 	           "warmup. Orch/s and Activity/s: steady window after warmup. %% of bound: "
 	           "orch/s / theoretical maximum of the workload for W activity workers.\n\n");
 	details_table(f, r);
-	problems(f, r);
 	compare_tables(f, r);
 	environment(f, r);
 	fflush(f);
