@@ -43,11 +43,7 @@
  * an expiring lock could make something eligible.  Linear scans keep the
  * code obvious; this is a reference, not a fast store.
  */
-#ifdef HAVE_CONFIG_H
-#include "config.h" /* in the durabench tree */
-#else
-#define _POSIX_C_SOURCE 200809L /* built alone: cc -shared -fPIC memstore.c */
-#endif
+#define _POSIX_C_SOURCE 200809L /* built alone, like any plugin: see the top */
 
 #include <durabench/provider.h>
 
