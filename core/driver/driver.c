@@ -122,6 +122,8 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 		? cpu_used / (double)d->outcomes[DURA_OUTCOME_COMPLETED] : 0;
 
 	dura_runtime_get_stats(r->rt, &out->runtime_stats);
+	if (d->outcomes[DURA_DRV_TIMEOUT] > 0)
+		dura_runtime_abort(r->rt); /* the drain timeout is a hard cap */
 	dura_runtime_stop(r->rt);
 	r->rt = NULL;
 }
@@ -194,7 +196,9 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	pthread_mutex_lock(&r.d.mu);
 	dura_drv_progress(&r, "verify", 1);
 	pthread_mutex_unlock(&r.d.mu);
-	dura_drv_verify_all(&r.d, r.wl, ops, store, out);
+	dura_drv_verify_all(&r.d, r.wl, ops, store,
+	                    p->verify_timeout_ms ? p->verify_timeout_ms : DURA_VERIFY_TIMEOUT_DEFAULT_MS,
+	                    out);
 	run_teardown(&r);
 	return 0;
 }

@@ -17,13 +17,18 @@
 
 struct dura_progress;
 
+#define DURA_VERIFY_TIMEOUT_DEFAULT_MS 60000u
+
 struct dura_run_params {
 	unsigned orch_workers;
 	unsigned activity_workers;
 	uint64_t duration_ms;      /* launching stops here (warmup included) */
 	uint64_t warmup_ms;        /* completions before this are not counted
 	                              in throughput */
-	uint64_t drain_timeout_ms; /* then wait at most this for in-flight ones */
+	uint64_t drain_timeout_ms; /* then wait at most this for in-flight ones;
+	                              a hard cap: what still runs is given up */
+	uint64_t verify_timeout_ms; /* deadline of the verification phase; 0 =
+	                              DURA_VERIFY_TIMEOUT_DEFAULT_MS */
 	const struct dura_workload_def *workload;
 	const char *instance_prefix; /* unique per run, e.g. "r3." */
 	struct dura_progress *progress; /* NULL, or the invocation's progress
@@ -73,8 +78,11 @@ struct dura_run_result {
 
 	/* verification against storage after the run */
 	uint64_t verified;
-	uint64_t verify_failures;
+	uint64_t verify_failures;   /* real mismatches only */
 	char verify_error[512];     /* first failure, names the instance */
+	uint64_t unverified;        /* completed but could not be read before
+	                               the verification deadline */
+	char unverified_reason[256]; /* why the first one could not be read */
 
 	/* added by the driver: */
 	uint64_t late_completions;  /* terminal callbacks after the drain timeout

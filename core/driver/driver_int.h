@@ -107,6 +107,6 @@ void dura_drv_launch_loop(struct driver_run *r);
  * callbacks are over, so d is read without its lock). */
 void dura_drv_verify_all(const struct driver *d, const struct dura_workload *wl,
                          const struct dura_provider_ops *ops, dura_store *store,
-                         struct dura_run_result *out);
+                         uint64_t timeout_ms, struct dura_run_result *out);
 
 #endif

@@ -2,10 +2,17 @@
  * The verification phase: after the drain, every completed instance is
  * checked against storage by a few threads (status, output, history shape:
  * dura_workload_verify), and the first failure is kept for the report.
+ *
+ * Only a real mismatch is a verification failure.  A read that fails (a
+ * lost connection, no free slot, a stalled server) is retried with backoff;
+ * the phase has a deadline of its own (verify_timeout), and an instance not
+ * read by then is reported as unverified, with the reason.
  */
 #include "config.h"
 
 #include "driver_int.h"
+
+#include "base/util.h"
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -13,18 +20,50 @@
 #include <string.h>
 
 #define VERIFY_THREADS 4
+#define RETRY_FIRST_MS 10u  /* backoff of an unreadable instance, doubled */
+#define RETRY_MAX_MS 1000u
 
 struct verifier {
 	const struct driver *d;
 	const struct dura_workload *wl;
 	const struct dura_provider_ops *ops;
 	dura_store *store;
+	uint64_t deadline_ms;   /* dura_now_ms() after which nothing is read */
 	_Atomic uint64_t next;
 	_Atomic uint64_t verified;
 	_Atomic uint64_t failures;
+	_Atomic uint64_t unverified;
 	pthread_mutex_t mu;
 	char first_error[512];
+	char first_unreadable[256];
 };
+
+static void keep_first(struct verifier *v, char *slot, size_t len, const char *text)
+{
+	pthread_mutex_lock(&v->mu);
+	if (!slot[0])
+		snprintf(slot, len, "%s", text);
+	pthread_mutex_unlock(&v->mu);
+}
+
+/* Verifies one instance, retrying reads that fail until the deadline.
+ * Returns DURA_VERIFY_* (UNREADABLE: the deadline passed first). */
+static int verify_one(struct verifier *v, uint64_t seq, const char *id, char *err, size_t errlen)
+{
+	uint32_t pause = RETRY_FIRST_MS;
+	for (;;) {
+		err[0] = '\0';
+		int r = dura_workload_verify(v->wl, seq, id, v->ops, v->store, err, errlen);
+		if (r != DURA_VERIFY_UNREADABLE)
+			return r;
+		uint64_t now = dura_now_ms();
+		if (now >= v->deadline_ms)
+			return r;
+		uint64_t left = v->deadline_ms - now;
+		dura_sleep_ms(pause < left ? pause : (uint32_t)left);
+		pause = pause * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : pause * 2;
+	}
+}
 
 static void *verify_thread(void *arg)
 {
@@ -36,25 +75,31 @@ static void *verify_thread(void *arg)
 			break;
 		if (v->d->inst[seq].outcome != DURA_OUTCOME_COMPLETED)
 			continue;
-		snprintf(id, sizeof id, "%s%" PRIu64, v->d->prefix, seq);
-		err[0] = '\0';
-		if (dura_workload_verify(v->wl, seq, id, v->ops, v->store, err, sizeof err) == 0) {
-			atomic_fetch_add(&v->verified, 1);
+		if (dura_now_ms() >= v->deadline_ms) {
+			atomic_fetch_add(&v->unverified, 1);
+			keep_first(v, v->first_unreadable, sizeof v->first_unreadable,
+			           "verification deadline (verify_timeout) passed before it was read");
 			continue;
 		}
-		atomic_fetch_add(&v->failures, 1);
-		pthread_mutex_lock(&v->mu);
-		if (!v->first_error[0])
-			snprintf(v->first_error, sizeof v->first_error, "%s",
-			         err[0] ? err : "verification failed");
-		pthread_mutex_unlock(&v->mu);
+		snprintf(id, sizeof id, "%s%" PRIu64, v->d->prefix, seq);
+		int r = verify_one(v, seq, id, err, sizeof err);
+		if (r == DURA_VERIFY_OK) {
+			atomic_fetch_add(&v->verified, 1);
+		} else if (r == DURA_VERIFY_UNREADABLE) {
+			atomic_fetch_add(&v->unverified, 1);
+			keep_first(v, v->first_unreadable, sizeof v->first_unreadable, err);
+		} else {
+			atomic_fetch_add(&v->failures, 1);
+			keep_first(v, v->first_error, sizeof v->first_error,
+			           err[0] ? err : "verification failed");
+		}
 	}
 	return NULL;
 }
 
 void dura_drv_verify_all(const struct driver *d, const struct dura_workload *wl,
                          const struct dura_provider_ops *ops, dura_store *store,
-                         struct dura_run_result *out)
+                         uint64_t timeout_ms, struct dura_run_result *out)
 {
 	struct verifier v;
 	memset(&v, 0, sizeof v);
@@ -62,9 +107,11 @@ void dura_drv_verify_all(const struct driver *d, const struct dura_workload *wl,
 	v.wl = wl;
 	v.ops = ops;
 	v.store = store;
+	v.deadline_ms = dura_now_ms() + timeout_ms;
 	atomic_init(&v.next, 0);
 	atomic_init(&v.verified, 0);
 	atomic_init(&v.failures, 0);
+	atomic_init(&v.unverified, 0);
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_t th[VERIFY_THREADS];
 	int started = 0;
@@ -83,6 +130,8 @@ void dura_drv_verify_all(const struct driver *d, const struct dura_workload *wl,
 	pthread_mutex_destroy(&v.mu);
 	out->verified = atomic_load(&v.verified);
 	out->verify_failures += atomic_load(&v.failures);
+	out->unverified = atomic_load(&v.unverified);
+	snprintf(out->unverified_reason, sizeof out->unverified_reason, "%s", v.first_unreadable);
 	if (!out->verify_error[0] && v.first_error[0])
 		snprintf(out->verify_error, sizeof out->verify_error, "%s", v.first_error);
 }

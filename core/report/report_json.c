@@ -19,6 +19,7 @@ static json_t *run_section(const struct dura_scenario *sc)
 	dura_jset(run, "duration_ms", dura_juint(sc->duration_ms));
 	dura_jset(run, "warmup_ms", dura_juint(sc->warmup_ms));
 	dura_jset(run, "drain_timeout_ms", dura_juint(sc->drain_timeout_ms));
+	dura_jset(run, "verify_timeout_ms", dura_juint(sc->verify_timeout_ms));
 	json_t *configs = dura_jarray();
 	for (size_t i = 0; i < sc->n_configs; i++) {
 		char c[32];
@@ -222,6 +223,9 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_jset(o, "verified", dura_juint(x->verified));
 	dura_jset(o, "verify_failures", dura_juint(x->verify_failures));
 	dura_jset(o, "verify_error", dura_jstring(x->verify_error[0] ? x->verify_error : NULL));
+	dura_jset(o, "unverified", dura_juint(x->unverified));
+	dura_jset(o, "unverified_reason",
+	          dura_jstring(x->unverified_reason[0] ? x->unverified_reason : NULL));
 	dura_jset(o, "first_failure", dura_jstring(x->first_failure[0] ? x->first_failure : NULL));
 	dura_jset(o, "first_failure_category",
 	          dura_jstring(x->first_failure_category[0] ? x->first_failure_category : NULL));

@@ -244,6 +244,10 @@ static void problems(FILE *f, const struct dura_report *r)
 			snprintf(buf, sizeof buf, "VERIFICATION FAILED (%" PRIu64 "): %s",
 			         x->verify_failures, x->verify_error);
 			what = buf;
+		} else if (x->unverified) {
+			snprintf(buf, sizeof buf, "%" PRIu64 " instance(s) unverified (%s)",
+			         x->unverified, x->unverified_reason);
+			what = buf;
 		} else if (dura_report_failed(x)) {
 			snprintf(buf, sizeof buf, "%" PRIu64 " of %" PRIu64 " instances did not complete; "
 			         "first failure [%s]: %s", dura_report_failed(x), x->launched,

@@ -282,6 +282,17 @@ void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *
 	out->ignored_messages = atomic_load(&rt->c.ignored_messages);
 }
 
+void dura_runtime_abort(struct dura_runtime *rt)
+{
+	if (!rt)
+		return;
+	pthread_mutex_lock(&rt->mu);
+	atomic_store(&rt->aborting, 1);
+	atomic_store(&rt->stopping, 1);
+	pthread_cond_broadcast(&rt->cv);
+	pthread_mutex_unlock(&rt->mu);
+}
+
 void dura_runtime_stop(struct dura_runtime *rt)
 {
 	if (!rt)

@@ -97,4 +97,10 @@ void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *
  * threads and frees the runtime.  Safe with NULL. */
 void dura_runtime_stop(struct dura_runtime *rt);
 
+/* Past the drain deadline: what is in flight is given up.  Every thread
+ * stops fetching and no failed call is retried any more, so a following
+ * dura_runtime_stop returns once each thread's current provider call does
+ * (bounded by the provider's own call deadline).  Thread-safe. */
+void dura_runtime_abort(struct dura_runtime *rt);
+
 #endif

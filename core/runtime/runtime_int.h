@@ -58,6 +58,7 @@ struct dura_runtime {
 	                               batch operations, else 1 */
 
 	atomic_int stopping;        /* dispatchers: stop fetching */
+	atomic_int aborting;        /* past the drain deadline: no more retries */
 	atomic_int renewer_stopping;
 	pthread_mutex_t mu;         /* guards nothing but the sleeps below */
 	pthread_cond_t cv;          /* signalled on stop */

@@ -51,7 +51,7 @@ static uint32_t exp_delay(uint32_t base, unsigned step)
 
 int dura_rt_backoff(struct dura_runtime *rt, unsigned attempt)
 {
-	if (attempt >= rt->cfg.retry_limit)
+	if (attempt >= rt->cfg.retry_limit || atomic_load(&rt->aborting))
 		return -1;
 	DURA_COUNT(rt, retries);
 	/* A retry must not be skipped because of a stop: in-flight work is

@@ -204,6 +204,7 @@ static const struct key_spec run_keys[] = {
 	{ "duration", V_DURATION_MS, SC_OFF(duration_ms), 1, 0 },
 	{ "warmup", V_DURATION_MS, SC_OFF(warmup_ms), 0, 0 },
 	{ "drain_timeout", V_DURATION_MS, SC_OFF(drain_timeout_ms), 0, 0 },
+	{ "verify_timeout", V_DURATION_MS, SC_OFF(verify_timeout_ms), 1, 0 },
 	{ "configs", V_CONFIGS, 0, 0, 0 },
 	{ "repeat", V_UINT, SC_OFF(repeat), 1, 1000 },
 	{ "activity_batch", V_UINT, SC_OFF(activity_batch), 1, 64 },
@@ -736,6 +737,7 @@ static void set_defaults(struct dura_scenario *sc)
 	sc->duration_ms = 10000;
 	sc->warmup_ms = 1000;
 	sc->drain_timeout_ms = 30000;
+	sc->verify_timeout_ms = 60000;
 	char unused[8];
 	(void)dura_parse_configs("1:1,2:2,4:4", &sc->configs, &sc->n_configs, unused, sizeof unused);
 	sc->repeat = 1;

@@ -48,6 +48,7 @@ struct dura_scenario {
 	uint64_t duration_ms;        /* measurement ends (incl. warmup) */
 	uint64_t warmup_ms;          /* excluded from throughput */
 	uint64_t drain_timeout_ms;   /* max wait for in-flight instances */
+	uint64_t verify_timeout_ms;  /* deadline of verification after a run */
 	struct dura_config_def *configs;
 	size_t n_configs;
 	unsigned repeat;

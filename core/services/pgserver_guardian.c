@@ -15,6 +15,7 @@
 #include "base/util.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -211,6 +212,36 @@ static int wait_exit(pid_t pid, uint32_t ms, int *status)
 	}
 }
 
+/* Sends SIGCONT to every child of pid: PostgreSQL backends run in
+ * sessions of their own, so no process group reaches them all. */
+static void continue_children(pid_t pid)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return;
+	struct dirent *e;
+	while ((e = readdir(proc)) != NULL) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid ...": comm may hold spaces and ')' */
+		const char *close_paren = strrchr(buf, ')');
+		long ppid = 0;
+		if (close_paren && sscanf(close_paren + 1, " %*c %ld", &ppid) == 1 && ppid == pid)
+			kill((pid_t)atol(e->d_name), SIGCONT);
+	}
+	closedir(proc);
+}
+
 /* Stops a child: SIGINT (fast shutdown for postgres, clean abort for
  * initdb), then SIGQUIT (immediate shutdown), then SIGKILL; always reaps. */
 static void stop_child(pid_t pid)
@@ -218,6 +249,10 @@ static void stop_child(pid_t pid)
 	int status;
 	if (pid <= 0)
 		return;
+	/* A server someone paused (SIGSTOP, a fault test) would take the
+	 * signals below only when resumed. */
+	continue_children(pid);
+	kill(pid, SIGCONT);
 	kill(pid, SIGINT);
 	if (wait_exit(pid, FAST_STOP_MS, &status))
 		return;

@@ -72,7 +72,10 @@ void dura_workload_expected_output(const struct dura_workload *wl, uint64_t seq,
 /* Checks completed instance seq (stored under `instance`) through the
  * provider: status COMPLETED, output as expected, history shape of the final
  * execution (and of children / earlier executions where the workload has
- * them).  0 ok; -1 with a message naming the instance.  Thread-safe. */
+ * them).  Returns DURA_VERIFY_OK; DURA_VERIFY_MISMATCH (what was read is
+ * wrong) or DURA_VERIFY_UNREADABLE (a read failed, nothing was judged; worth
+ * retrying), both with a message naming the instance.  Thread-safe. */
+enum { DURA_VERIFY_OK = 0, DURA_VERIFY_MISMATCH = -1, DURA_VERIFY_UNREADABLE = -2 };
 int dura_workload_verify(const struct dura_workload *wl, uint64_t seq, const char *instance,
                          const struct dura_provider_ops *ops, dura_store *store,
                          char *err, size_t errlen);

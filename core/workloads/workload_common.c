@@ -251,6 +251,7 @@ int dura_wl_check_completed(const struct dura_wl_reader *rd, const char *instanc
 	}
 	if (rc != DURA_OK) {
 		dura_errbuf(err, errlen, "instance %s: instance_status failed: %s", instance, e.msg);
+		*rd->unreadable = 1;
 		return -1;
 	}
 	int ret = 0;
@@ -283,6 +284,7 @@ int dura_wl_read_shape(const struct dura_wl_reader *rd, const char *instance, ui
 	if (rc != DURA_OK) {
 		dura_errbuf(err, errlen, "instance %s: read_history(execution %" PRIu64 ") failed: %s",
 		            instance, execution, e.msg);
+		*rd->unreadable = 1;
 		rd->ops->release_history(rd->store, h);
 		return -1;
 	}

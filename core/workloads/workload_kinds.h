@@ -35,6 +35,8 @@ struct dura_wl_env {
 struct dura_wl_reader {
 	const struct dura_provider_ops *ops;
 	dura_store *store;
+	int *unreadable; /* set to 1 when a read itself failed (RETRY, lost
+	                    connection...): nothing was compared */
 };
 
 struct dura_wl_kind {

@@ -11,7 +11,8 @@
  * Fetches and reads are retried on any transient error: a lost reply to a
  * fetch costs at most a lock that expires.  So are writes that carry an
  * idempotency key (enqueue, see pg_enqueue_keys.c).  Everything else is returned as
- * DURA_RETRY for the caller's own backoff.
+ * DURA_RETRY for the caller's own backoff.  A call with no reply within
+ * call_timeout drops its connection and returns DURA_RETRY at once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,22 +28,6 @@ static void backoff(int attempt)
 		return; /* first retry: a fresh connection, right away */
 	struct timespec ts = { 0, (long)(2000000L << (attempt - 1)) };
 	nanosleep(&ts, NULL);
-}
-
-/* Reads every result of the call; keeps the first error (or the last
- * result).  Caller PQclears. */
-static PGresult *collect(PGconn *conn)
-{
-	PGresult *keep = NULL, *r;
-	while ((r = PQgetResult(conn))) {
-		if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
-			PQclear(r);
-			continue;
-		}
-		PQclear(keep);
-		keep = r;
-	}
-	return keep;
 }
 
 dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
@@ -79,7 +64,17 @@ dura_rc dura_pg_call(struct dura_store *st, enum dura_pg_stmt s,
 			dura_pg_pool_release(st, c);
 			continue; /* unsent: always safe to retry */
 		}
-		PGresult *res = collect(c->conn);
+		int timed_out;
+		PGresult *res = dura_pg_await(c->conn, st->opt.call_timeout_ms, &timed_out);
+		if (timed_out) {
+			/* The server may yet run (or have run) the call, and a
+			 * server that stalls once stalls again: no retry here, the
+			 * caller decides (a retry would multiply the deadline). */
+			dura_pg_timeout_err(err, name, st->opt.call_timeout_ms);
+			c->broken = 1;
+			dura_pg_pool_release(st, c);
+			return DURA_RETRY;
+		}
 		ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
 			dura_pg_pool_release(st, c);

@@ -47,6 +47,7 @@ struct dura_pg_options {
 	unsigned pool_size;      /* resolved (never 0) */
 	uint32_t acquire_timeout_ms;
 	uint32_t connect_timeout_ms;
+	uint32_t call_timeout_ms;  /* deadline of one SQL call (pg_deadline.c) */
 	char *application_name;
 };
 
@@ -95,11 +96,23 @@ char *dura_pg_setup_script(const char *quoted_schema);
 
 /* Creates the schema, tables, indexes and functions in one transaction on
  * conn.  DURA_CONFIG if the schema exists or we lack rights. */
-dura_rc dura_pg_schema_create(PGconn *conn, const char *schema,
+dura_rc dura_pg_schema_create(PGconn *conn, const char *schema, uint32_t timeout_ms,
                               struct dura_err *err);
 /* DROP SCHEMA ... CASCADE. */
-dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema,
+dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema, uint32_t timeout_ms,
                             struct dura_err *err);
+
+/* ---- deadlines (pg_deadline.c); conn is in non-blocking mode ---- */
+
+/* Collects the results of the command just sent on conn (the first error,
+ * or the last result; caller PQclears), waiting at most timeout_ms.  NULL
+ * with *timed_out = 1 when the deadline passed: the caller must drop conn.
+ * NULL without timed_out: the link broke (PQerrorMessage says why). */
+PGresult *dura_pg_await(PGconn *conn, uint32_t timeout_ms, int *timed_out);
+/* PQexec with a deadline, same contract as dura_pg_await. */
+PGresult *dura_pg_exec(PGconn *conn, const char *sql, uint32_t timeout_ms, int *timed_out);
+/* "<what>: no reply from PostgreSQL within call_timeout (N ms); ..." */
+void dura_pg_timeout_err(struct dura_err *err, const char *what, uint32_t timeout_ms);
 
 /* ---- errors (pg_errors.c) ---- */
 

@@ -265,8 +265,9 @@ static PGconn *listen_connect(struct dura_store *st)
 	char sql[128];
 	snprintf(sql, sizeof sql, "LISTEN %s", st->quoted_schema);
 	atomic_fetch_add(&st->stats.round_trips, 1);
-	PGresult *res = PQexec(conn, sql);
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	int timed_out;
+	PGresult *res = dura_pg_exec(conn, sql, st->opt.call_timeout_ms, &timed_out);
+	int ok = !timed_out && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	if (!ok) {
 		PQfinish(conn);

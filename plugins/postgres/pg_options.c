@@ -34,6 +34,10 @@ const struct dura_option_spec dura_pg_option_specs[] = {
 	{ "connect_timeout", "10000",
 	  "timeout of one connection attempt (ms, or with unit; libpq rounds "
 	  "up to whole seconds, at least 2 s)", 0 },
+	{ "call_timeout", "15000",
+	  "client-side deadline of one SQL call, reply included (ms, or with unit); "
+	  "when it passes the connection is dropped and the operation returns "
+	  "RETRY. Also the TCP user timeout; keepalives probe idle links", 0 },
 	{ "application_name", "durabench",
 	  "application_name reported to the server (pg_stat_activity)", 0 },
 	{ NULL, NULL, NULL, 0 },
@@ -176,6 +180,13 @@ static dura_rc apply(struct dura_pg_options *o, const char *key,
 			return DURA_CONFIG;
 		}
 		o->connect_timeout_ms = ms;
+	} else if (strcmp(key, "call_timeout") == 0) {
+		if (parse_ms(value, &ms) != 0 || ms == 0) {
+			dura_pg_err(err, "option call_timeout: '%.80s' is not a positive duration "
+			            "(milliseconds, or 500ms / 5s)", value);
+			return DURA_CONFIG;
+		}
+		o->call_timeout_ms = ms;
 	} else if (strcmp(key, "application_name") == 0) {
 		free(o->application_name);
 		o->application_name = strdup(value);
@@ -208,7 +219,7 @@ dura_rc dura_pg_options_parse(const struct dura_option *options, size_t n,
 		if (!find_spec(options[i].key)) {
 			dura_pg_err(err, "unknown option '%.60s' for plugin 'postgres' (accepted: "
 			            "url, schema, keep, pool_size, acquire_timeout, "
-			            "connect_timeout, application_name)", options[i].key);
+			            "connect_timeout, call_timeout, application_name)", options[i].key);
 			return DURA_CONFIG;
 		}
 		for (size_t j = 0; j < i; j++) {

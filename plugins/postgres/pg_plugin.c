@@ -42,7 +42,9 @@ static dura_rc drop_schema(struct dura_store *st, struct dura_err *err)
 	if (rc != DURA_OK)
 		return rc;
 	atomic_fetch_add(&st->stats.round_trips, 1);
-	rc = dura_pg_schema_drop(c->conn, st->opt.schema, err);
+	rc = dura_pg_schema_drop(c->conn, st->opt.schema, st->opt.call_timeout_ms, err);
+	if (rc == DURA_RETRY)
+		c->broken = 1; /* timed out: the reply may still come on this link */
 	dura_pg_pool_release(st, c);
 	return rc;
 }
@@ -92,7 +94,7 @@ static dura_rc pg_open(const struct dura_option *options, size_t n_options,
 		goto fail;
 	}
 	atomic_fetch_add(&st->stats.round_trips, 1);
-	rc = dura_pg_schema_create(conn, st->opt.schema, err);
+	rc = dura_pg_schema_create(conn, st->opt.schema, st->opt.call_timeout_ms, err);
 	if (rc != DURA_OK) {
 		PQfinish(conn);
 		goto fail;

@@ -35,9 +35,26 @@ PGconn *dura_pg_connect(struct dura_store *st, char *err, size_t errlen)
 	/* libpq takes whole seconds (and treats 1 as 2) */
 	unsigned secs = (st->opt.connect_timeout_ms + 999) / 1000;
 	snprintf(timeout, sizeof timeout, "%u", secs ? secs : 0);
-	/* Later keywords override what the URL says. */
-	const char *keys[5], *vals[5];
+	/* A vanished peer: keepalives probe an idle link, and unacknowledged
+	 * data fails after call_timeout (a stalled but reachable server is
+	 * caught by the call deadline instead, pg_deadline.c).  These come
+	 * before the address, so its own settings win; later keywords
+	 * override what the address says. */
+	char user_timeout[16];
+	snprintf(user_timeout, sizeof user_timeout, "%u", (unsigned)st->opt.call_timeout_ms);
+	const char *keys[11], *vals[11];
 	int n = 0;
+	keys[n] = "keepalives";
+	vals[n++] = "1";
+	keys[n] = "keepalives_idle";
+	vals[n++] = "5";
+	keys[n] = "keepalives_interval";
+	vals[n++] = "2";
+	keys[n] = "keepalives_count";
+	vals[n++] = "3";
+	keys[n] = "tcp_user_timeout";
+	vals[n++] = user_timeout;
+	int url_at = n;
 	keys[n] = "dbname";
 	vals[n++] = st->opt.url && *st->opt.url ? st->opt.url : NULL;
 	if (secs) {
@@ -50,9 +67,9 @@ PGconn *dura_pg_connect(struct dura_store *st, char *err, size_t errlen)
 	}
 	keys[n] = NULL;
 	vals[n] = NULL;
-	if (!vals[0]) {
+	if (!vals[url_at]) {
 		/* dbname NULL ends the arrays early: drop it, keep the rest */
-		for (int i = 0; i < n; i++) {
+		for (int i = url_at; i < n; i++) {
 			keys[i] = keys[i + 1];
 			vals[i] = vals[i + 1];
 		}
@@ -64,6 +81,12 @@ PGconn *dura_pg_connect(struct dura_store *st, char *err, size_t errlen)
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, discard_notice, NULL);
+	if (PQsetnonblocking(conn, 1) != 0) { /* every wait has a deadline */
+		snprintf(err, errlen, "cannot put the connection in non-blocking mode: %s",
+		         PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
 	return conn;
 }
 
@@ -79,9 +102,14 @@ dura_rc dura_pg_conn_setup(struct dura_store *st, struct dura_pg_conn *c,
 		}
 	}
 	atomic_fetch_add(&st->stats.round_trips, 1);
-	PGresult *res = PQexec(c->conn, st->setup_script);
+	int timed_out;
+	PGresult *res = dura_pg_exec(c->conn, st->setup_script, st->opt.call_timeout_ms,
+	                             &timed_out);
 	dura_rc rc = DURA_OK;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (timed_out) {
+		dura_pg_timeout_err(err, "preparing statements", st->opt.call_timeout_ms);
+		rc = DURA_RETRY;
+	} else if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = dura_pg_result_error(c->conn, res, "preparing statements", err);
 	PQclear(res);
 	if (rc != DURA_OK) {

@@ -499,10 +499,15 @@ LOCK_LOST("work item")
 LOCK_LOST("work item")
 "END $fn$;\n";
 
-static dura_rc run(PGconn *conn, const char *sql, const char *what,
+static dura_rc run(PGconn *conn, const char *sql, const char *what, uint32_t timeout_ms,
                    struct dura_err *err)
 {
-	PGresult *res = PQexec(conn, sql);
+	int timed_out;
+	PGresult *res = dura_pg_exec(conn, sql, timeout_ms, &timed_out);
+	if (timed_out) {
+		dura_pg_timeout_err(err, what, timeout_ms);
+		return DURA_RETRY;
+	}
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	dura_rc rc = DURA_OK;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -511,7 +516,7 @@ static dura_rc run(PGconn *conn, const char *sql, const char *what,
 	return rc;
 }
 
-dura_rc dura_pg_schema_create(PGconn *conn, const char *schema,
+dura_rc dura_pg_schema_create(PGconn *conn, const char *schema, uint32_t timeout_ms,
                               struct dura_err *err)
 {
 	char *q = PQescapeIdentifier(conn, schema, strlen(schema));
@@ -531,7 +536,7 @@ dura_rc dura_pg_schema_create(PGconn *conn, const char *schema,
 	}
 	snprintf(sql, len, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s", q, q,
 	         schema_ddl);
-	dura_rc rc = run(conn, sql, "creating the schema", err);
+	dura_rc rc = run(conn, sql, "creating the schema", timeout_ms, err);
 	if (rc == DURA_PERMANENT)
 		rc = DURA_CONFIG;
 	if (rc != DURA_OK) {
@@ -546,7 +551,7 @@ dura_rc dura_pg_schema_create(PGconn *conn, const char *schema,
 	return rc;
 }
 
-dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema,
+dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema, uint32_t timeout_ms,
                             struct dura_err *err)
 {
 	char *q = PQescapeIdentifier(conn, schema, strlen(schema));
@@ -557,5 +562,5 @@ dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema,
 	char sql[256];
 	snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", q);
 	PQfreemem(q);
-	return run(conn, sql, "dropping the schema", err);
+	return run(conn, sql, "dropping the schema", timeout_ms, err);
 }
