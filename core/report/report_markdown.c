@@ -244,15 +244,15 @@ static void problems(FILE *f, const struct dura_report *r)
 			snprintf(buf, sizeof buf, "VERIFICATION FAILED (%" PRIu64 "): %s",
 			         x->verify_failures, x->verify_error);
 			what = buf;
-		} else if (x->unverified) {
-			snprintf(buf, sizeof buf, "%" PRIu64 " instance(s) unverified (%s)",
-			         x->unverified, x->unverified_reason);
-			what = buf;
 		} else if (dura_report_failed(x)) {
 			snprintf(buf, sizeof buf, "%" PRIu64 " of %" PRIu64 " instances did not complete; "
 			         "first failure [%s]: %s", dura_report_failed(x), x->launched,
 			         x->first_failure_category[0] ? x->first_failure_category : "?",
 			         x->first_failure);
+			what = buf;
+		} else if (x->unverified) {
+			snprintf(buf, sizeof buf, "%" PRIu64 " instance(s) unverified (%s)",
+			         x->unverified, x->unverified_reason);
 			what = buf;
 		}
 		if (!what)
