@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "address_resolve.h"
+#include "address_rewrite.h"
 #include "local_server.h"
 #include "proxy.h"
 #include "base/mask.h"
@@ -157,7 +158,7 @@ static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, cha
 {
 	char host[256], why[512];
 	int port;
-	if (dura_url_endpoint(*url, host, sizeof host, &port, why, sizeof why) != 0) {
+	if (dura_address_endpoint(*url, host, sizeof host, &port, why, sizeof why) != 0) {
 		dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
 		return -1;
 	}
@@ -178,7 +179,8 @@ static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, cha
 	}
 	env->proxies = dura_xrealloc(env->proxies, (env->n_proxies + 1) * sizeof *env->proxies);
 	env->proxies[env->n_proxies++] = proxy;
-	char *rewritten = dura_url_rewrite(*url, "127.0.0.1", dura_proxy_port(proxy), why, sizeof why);
+	char *rewritten = dura_address_rewrite(*url, "127.0.0.1", dura_proxy_port(proxy), why,
+	                                       sizeof why);
 	if (!rewritten) {
 		dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
 		return -1;
