@@ -79,8 +79,17 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Grows *arr by one zeroed element; aborts on out-of-memory to stay short
- * (a real provider returns DURA_RETRY or DURA_CONFIG instead). */
+/* Allocation helpers abort on out-of-memory to keep the template short (a
+ * real provider returns DURA_RETRY or DURA_CONFIG instead). */
+static void *zalloc(size_t size)
+{
+	void *p = calloc(1, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* Grows *arr by one zeroed element. */
 static void *grow(void *arr, size_t *n, size_t size)
 {
 	char *p = realloc(arr, (*n + 1) * size);
@@ -292,7 +301,7 @@ static struct orch_copy *try_fetch_orch(struct dura_store *s, uint32_t lock_ms, 
 	}
 	if (!in)
 		return NULL;
-	struct orch_copy *c = calloc(1, sizeof *c);
+	struct orch_copy *c = zalloc(sizeof *c);
 	c->item.token = in->lock_token = ++s->last_token;
 	in->lock_until = now + lock_ms;
 	c->item.instance = copy_str(in->id);
@@ -508,7 +517,7 @@ static dura_rc sk_fetch_work_item(dura_store *s, uint32_t lock_ms, uint32_t wait
 			m->attempts++;
 		}
 	} while (!m && wait_for_work(s, deadline));
-	struct dura_work_item *w = m ? calloc(1, sizeof *w) : NULL;
+	struct dura_work_item *w = m ? zalloc(sizeof *w) : NULL;
 	if (w) {
 		*w = (struct dura_work_item){ m->token, copy_str(m->instance), copy_bytes(m->body),
 		                              m->attempts };
@@ -596,7 +605,7 @@ static dura_rc sk_read_history(dura_store *s, const char *instance, uint64_t exe
                                struct dura_history **out, struct dura_err *err)
 {
 	(void)err;
-	struct dura_history *h = calloc(1, sizeof *h);
+	struct dura_history *h = zalloc(sizeof *h);
 	struct dura_event *ev = NULL;
 	pthread_mutex_lock(&s->mu);
 	struct instance *in = find_instance(s, instance, 0);
@@ -638,7 +647,7 @@ static dura_rc sk_instance_status(dura_store *s, const char *instance,
 	pthread_mutex_lock(&s->mu);
 	struct instance *in = find_instance(s, instance, 0);
 	if (in && in->has_meta) {
-		m = calloc(1, sizeof *m);
+		m = zalloc(sizeof *m);
 		*m = in->meta;
 		m->name = copy_str(in->meta.name);
 		m->parent = copy_str(in->meta.parent);

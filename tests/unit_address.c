@@ -2,14 +2,18 @@
  * The delay proxy's view of provider addresses (core/services/
  * address_rewrite.c): endpoint and rewrite for URLs of any scheme, bare
  * host:port, and libpq addresses (parsed by libpq; rewritten keeping host
- * and setting hostaddr + port), and the masking of every rewritten form.
+ * and setting hostaddr + port), the masking of every rewritten form, and
+ * which local server url = auto means for a plugin.
  */
 #include "config.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mask.h"
+#include "services/address_resolve.h"
 #include "services/address_rewrite.h"
 #include "tap.h"
 
@@ -57,8 +61,38 @@ static void rewrite_masked(const char *addr, const char *password)
 	free(got);
 }
 
+/* url = auto means the plugin's local_server (ABI 1.2); checked without
+ * starting anything (env NULL). */
+static void auto_recipe(const char *local_server, uint32_t struct_size, const char *want_err)
+{
+	static const struct dura_option_spec specs[] = {
+		{ "url", "", "address", DURA_OPT_URL }, { NULL, NULL, NULL, 0 },
+	};
+	struct dura_provider_ops ops = { .abi_major = DURA_ABI_MAJOR, .struct_size = struct_size,
+	                                 .name = "fake", .options = specs,
+	                                 .local_server = local_server };
+	struct dura_option opt = { "url", "auto" };
+	struct dura_prepared prep;
+	char err[512] = "";
+	int rc = dura_env_prepare(NULL, &ops, &opt, 1, &prep, err, sizeof err);
+	if (rc == 0)
+		dura_prepared_free(&prep);
+	tap_ok(want_err ? rc == -1 && strstr(err, want_err) != NULL : rc == 0,
+	       "url = auto with local_server %s, struct_size %u: %s (got: %s)",
+	       local_server ? local_server : "NULL", (unsigned)struct_size,
+	       want_err ? want_err : "accepted", rc ? err : "accepted");
+}
+
 int main(void)
 {
+	auto_recipe(DURA_LOCAL_SERVER_POSTGRESQL, sizeof(struct dura_provider_ops), NULL);
+	auto_recipe(NULL, sizeof(struct dura_provider_ops), "declares no local server");
+	auto_recipe("nosuch", sizeof(struct dura_provider_ops),
+	            "cannot start (it can start: postgresql");
+	/* A plugin built before 1.2 has no local_server field: PostgreSQL, as
+	 * 1.0 and 1.1 promised. */
+	auto_recipe(NULL, (uint32_t)offsetof(struct dura_provider_ops, check_options), NULL);
+
 	/* URLs of other schemes: host and port replaced, the rest kept. */
 	endpoint_is("mysql://bench:pw@db.example:3306/bench", "db.example", 3306);
 	endpoint_is("mariadb://db.example:3307", "db.example", 3307);
