@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "scenario.h"
+#include "scenario_faults.h"
 #include "base/ini_reader.h"
 #include "base/mask.h"
 #include "base/units.h"
@@ -208,6 +209,7 @@ static const struct key_spec run_keys[] = {
 	{ "configs", V_CONFIGS, 0, 0, 0 },
 	{ "repeat", V_UINT, SC_OFF(repeat), 1, 1000 },
 	{ "activity_batch", V_UINT, SC_OFF(activity_batch), 1, 64 },
+	{ "interval", V_DURATION_MS, SC_OFF(interval_ms), 10, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -326,7 +328,11 @@ static int apply_key(struct dura_scenario *sc, const struct key_spec *spec, cons
 		if (dura_parse_duration_ms(value, &v, msg, msglen) != 0)
 			return -1;
 		if (v < spec->min) {
-			dura_errbuf(msg, msglen, "must be more than 0");
+			if (spec->min > 1)
+				dura_errbuf(msg, msglen, "must be at least %llums",
+				            (unsigned long long)spec->min);
+			else
+				dura_errbuf(msg, msglen, "must be more than 0");
 			return -1;
 		}
 		memcpy(field, &v, sizeof v);
@@ -393,7 +399,7 @@ static int apply_key(struct dura_scenario *sc, const struct key_spec *spec, cons
 
 /* ---------------------------------------------------------------- loader */
 
-enum section_kind { SEC_RUN, SEC_WORKLOAD, SEC_PROVIDER, SEC_COMPARE };
+enum section_kind { SEC_RUN, SEC_WORKLOAD, SEC_PROVIDER, SEC_COMPARE, SEC_FAULT };
 
 struct loader {
 	struct dura_scenario *sc;
@@ -450,13 +456,14 @@ static int start_section(struct loader *ld, int line, const char *section, char 
 		return 0;
 	}
 	int is_provider = (arg = section_arg(section, "provider")) != NULL;
-	if (!is_provider && !(arg = section_arg(section, "compare"))) {
+	int is_fault = !is_provider && (arg = section_arg(section, "fault")) != NULL;
+	if (!is_provider && !is_fault && !(arg = section_arg(section, "compare"))) {
 		dura_errbuf(msg, msglen,
-		            "unknown section [%.60s] (expected [run], [workload], [provider NAME] "
-		            "or [compare NAME])", section);
+		            "unknown section [%.60s] (expected [run], [workload], [provider NAME], "
+		            "[compare NAME] or [fault NAME])", section);
 		return -1;
 	}
-	const char *what = is_provider ? "provider" : "compare";
+	const char *what = is_provider ? "provider" : is_fault ? "fault" : "compare";
 	if (!*arg) {
 		dura_errbuf(msg, msglen, "[%s] needs a name: [%s NAME]", what, what);
 		return -1;
@@ -465,6 +472,10 @@ static int start_section(struct loader *ld, int line, const char *section, char 
 		dura_errbuf(msg, msglen,
 		            "bad %s name '%.60s' (letters, digits, '_', '.' and '-' only)", what, arg);
 		return -1;
+	}
+	if (is_fault) {
+		ld->kind = SEC_FAULT;
+		return dura_fault_section(sc, arg, line, msg, msglen);
 	}
 	if (is_provider) {
 		for (size_t i = 0; i < sc->n_providers; i++) {
@@ -630,6 +641,9 @@ static int on_ini(void *user, int line, const char *section, const char *key, co
 	case SEC_PROVIDER:
 		rc = provider_key(&sc->providers[sc->n_providers - 1], line, key, expanded, msg, msglen);
 		break;
+	case SEC_FAULT:
+		rc = dura_fault_key(sc, line, key, expanded, msg, msglen);
+		break;
 	case SEC_COMPARE:
 	default:
 		rc = compare_key(&sc->compares[sc->n_compares - 1], line, key, expanded, msg, msglen);
@@ -729,7 +743,7 @@ static int check_whole(const struct loader *ld, char *err, size_t errlen)
 		            "measurement window is duration minus warmup", path, line, w, d);
 		return -1;
 	}
-	return 0;
+	return dura_scenario_check_faults(sc, err, errlen);
 }
 
 static void set_defaults(struct dura_scenario *sc)
@@ -742,6 +756,7 @@ static void set_defaults(struct dura_scenario *sc)
 	(void)dura_parse_configs("1:1,2:2,4:4", &sc->configs, &sc->n_configs, unused, sizeof unused);
 	sc->repeat = 1;
 	sc->activity_batch = 1;
+	sc->interval_ms = 1000;
 	struct dura_workload_def *w = &sc->workload;
 	w->scenario = dura_xstrdup("fanout");
 	w->max_concurrent = 20;
@@ -795,5 +810,6 @@ void dura_scenario_free(struct dura_scenario *sc)
 		free(sc->compares[i].baseline);
 	}
 	free(sc->compares);
+	dura_faults_free(sc);
 	memset(sc, 0, sizeof *sc);
 }

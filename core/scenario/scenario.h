@@ -4,7 +4,8 @@
  * instead of cutting them (Debian's libinih cuts lines at 200 bytes silently
  * and cannot carry a long value at all; see ini_reader.h), so every error
  * names file:line and no value is ever truncated.  The full file reference
- * is docs/scenario-files.md.
+ * is docs/scenario-files.md.  [fault NAME] sections are read by
+ * scenario_faults.c.
  */
 #ifndef DURA_SCENARIO_H
 #define DURA_SCENARIO_H
@@ -42,6 +43,30 @@ struct dura_compare_def {
 	int baseline_line;
 };
 
+/* What a [fault NAME] section does (docs/faults.md). */
+enum dura_fault_action {
+	DURA_FAULT_KILL_CONNECTIONS, /* every connection of the run cut */
+	DURA_FAULT_RESTART_SERVER,   /* url = auto server: fast stop, start again */
+	DURA_FAULT_STOP_SERVER,      /* url = auto server down for `for` */
+	DURA_FAULT_PAUSE_SERVER,     /* url = auto server SIGSTOPped for `for` */
+	DURA_FAULT_PARTITION,        /* proxy forwards nothing for `for` */
+	DURA_FAULT_LATENCY,          /* proxy adds `rtt` for `for` */
+	DURA_FAULT_KILL_WORKER,      /* reserved for multi-process runs: refused */
+};
+
+struct dura_fault_def {
+	char *name;                  /* section name */
+	enum dura_fault_action action;
+	uint64_t at_ms;              /* from the start of each run */
+	uint64_t for_ms;             /* duration; 0 for instant actions */
+	uint64_t rtt_us;             /* latency: added round trip (default 200ms) */
+	char **providers;            /* explicit list (owned), or NULL = every
+	                                provider that can take the action */
+	size_t n_providers;
+	int line;                    /* section header */
+	int action_line, at_line, for_line, rtt_line, providers_line; /* 0 = absent */
+};
+
 struct dura_scenario {
 	char *path;
 	/* [run] */
@@ -54,6 +79,7 @@ struct dura_scenario {
 	unsigned repeat;
 	unsigned activity_batch;     /* work items an activity worker takes per
 	                                round trip (1 = one at a time) */
+	uint64_t interval_ms;        /* timeline interval (default 1s) */
 	/* [workload] */
 	struct dura_workload_def workload;
 	/* [provider ...] / [compare ...] in file order */
@@ -61,6 +87,9 @@ struct dura_scenario {
 	size_t n_providers;
 	struct dura_compare_def *compares;
 	size_t n_compares;
+	/* [fault ...] in file order */
+	struct dura_fault_def *faults;
+	size_t n_faults;
 };
 
 /* Parses and checks a file.  On error returns -1 and err holds
@@ -73,6 +102,18 @@ struct dura_scenario {
 int dura_scenario_load(const char *path, struct dura_scenario *out,
                        char *err, size_t errlen);
 void dura_scenario_free(struct dura_scenario *sc);
+
+/* Checks every fault against the run's duration and the file's providers
+ * (also after command-line overrides changed the duration).  Returns 0, or
+ * -1 with err = "FILE:LINE: message". */
+int dura_scenario_check_faults(const struct dura_scenario *sc, char *err, size_t errlen);
+
+/* "kill-connections", ... */
+const char *dura_fault_action_name(enum dura_fault_action a);
+/* 1 if the action lasts `for` (stop, pause, partition, latency). */
+int dura_fault_action_has_duration(enum dura_fault_action a);
+/* 1 if fault f covers provider name (explicit list, or no list). */
+int dura_fault_lists_provider(const struct dura_fault_def *f, const char *name);
 
 /* "1:1, 2:2,4:4" -> configs (caller frees *out). */
 int dura_parse_configs(const char *s, struct dura_config_def **out, size_t *n,

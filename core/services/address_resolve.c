@@ -145,6 +145,15 @@ static const char *local_address_locked(struct dura_env *env, const struct dura_
 	return NULL;
 }
 
+/* The server already started for recipe r (NULL if none). */
+static void *local_server_locked(const struct dura_env *env, const struct dura_local_recipe *r)
+{
+	for (size_t i = 0; i < env->n_locals; i++)
+		if (env->locals[i].recipe == r)
+			return env->locals[i].server;
+	return NULL;
+}
+
 /* A client the proxy could not connect to its target would otherwise only
  * be seen by the plugin as a closed connection: name the target. */
 static void log_proxy_failure(void *arg, const char *message)
@@ -186,6 +195,7 @@ static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, cha
 		return -1;
 	}
 	p->target_display = dura_url_mask(*url);
+	p->proxy = proxy;
 	free(*url);
 	*url = rewritten;
 	p->proxied = 1;
@@ -339,6 +349,9 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 		if (address) {
 			free(url);
 			url = dura_xstrdup(address);
+			/* what server faults act on (run_faults.c) */
+			if (strcmp(recipe->name, DURA_LOCAL_SERVER_POSTGRESQL) == 0)
+				out->pgserver = local_server_locked(env, recipe);
 		}
 	}
 	if (rc == 0 && emulating)

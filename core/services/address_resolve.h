@@ -23,6 +23,8 @@ extern const char *const dura_core_option_keys[];
 int dura_is_core_option(const char *key);
 
 struct dura_env;
+struct dura_pgserver;
+struct dura_proxy;
 struct dura_env *dura_env_new(void);
 void dura_env_free(struct dura_env *env);
 
@@ -36,6 +38,9 @@ struct dura_prepared {
 	unsigned long long emulate_rtt_us;
 	unsigned long long emulate_jitter_us;
 	unsigned long long emulate_bandwidth_bps;
+	/* What faults act on (owned by the env, NULL when absent): */
+	struct dura_pgserver *pgserver; /* the url = auto server behind it */
+	struct dura_proxy *proxy;       /* the delay proxy in front of it */
 };
 
 /* Checks option keys against the plugin's declared options and the core's

@@ -8,6 +8,7 @@
 
 #include "pgserver.h"
 #include "pgserver_guardian.h"
+#include "proc_tree.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -35,6 +36,10 @@ struct dura_pgserver {
 	pid_t guardian; /* our child; reaped by dura_pgserver_stop */
 	pid_t owner;    /* the process that started it (see dura_pgserver_stop) */
 	int ctl_fd;     /* write end of the guardian's control pipe (CLOEXEC) */
+	int reply_fd;   /* read end of its status pipe: answers to 'D'/'U' */
+	pid_t server;   /* the postmaster, 0 while stopped by a fault */
+	pid_t *paused;  /* processes SIGSTOPped by dura_pgserver_pause (owned) */
+	size_t n_paused;
 };
 
 /* ---- finding initdb/postgres ---- */
@@ -370,10 +375,9 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 
 	char status[DURA_PG_STATUS_MAX];
 	read_status(st[0], status, sizeof status);
-	close(st[0]);
-	st[0] = -1;
 	int port = 0;
-	if (sscanf(status, "OK %d", &port) == 1 && port > 0) {
+	long server = 0;
+	if (sscanf(status, "OK %d %ld", &port, &server) == 2 && port > 0) {
 		struct dura_pgserver *srv = dura_xcalloc(1, sizeof *srv);
 		srv->dir = dir;
 		srv->port = port;
@@ -383,11 +387,15 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 		srv->owner = getpid();
 		srv->ctl_fd = ctl[1];
 		explicit_bzero(password, sizeof password);
+		srv->reply_fd = st[0];
+		srv->server = (pid_t)server;
 		plan_storage_free(&s);
 		*out = srv;
 		return 0;
 	}
 	/* The guardian removes the directory before it exits. */
+	close(st[0]);
+	st[0] = -1;
 	close(ctl[1]);
 	ctl[1] = -1;
 	reap(pid);
@@ -431,14 +439,125 @@ const char *dura_pgserver_dir(const struct dura_pgserver *srv)
 	return srv->dir;
 }
 
+/* ---- faults ---- */
+
+/* Sends a 'D'/'U' request to the guardian and reads its answer. */
+static int guardian_request(struct dura_pgserver *srv, char cmd, char *err, size_t errlen)
+{
+	if (getpid() != srv->owner) {
+		dura_errbuf(err, errlen, "the server belongs to another process");
+		return -1;
+	}
+	if (write(srv->ctl_fd, &cmd, 1) != 1) {
+		dura_errbuf(err, errlen, "cannot reach the server guardian: %s", strerror(errno));
+		return -1;
+	}
+	char status[DURA_PG_STATUS_MAX];
+	read_status(srv->reply_fd, status, sizeof status);
+	long pid;
+	if (sscanf(status, "OK %ld", &pid) == 1) {
+		srv->server = (pid_t)pid;
+		return 0;
+	}
+	if (strncmp(status, "ERR ", 4) == 0)
+		dura_errbuf(err, errlen, "%s", status + 4);
+	else
+		dura_errbuf(err, errlen, "the server guardian process died");
+	return -1;
+}
+
+int dura_pgserver_down(struct dura_pgserver *srv, char *err, size_t errlen)
+{
+	if (srv->n_paused)
+		dura_pgserver_pause(srv, 0, err, errlen);
+	return guardian_request(srv, 'D', err, errlen);
+}
+
+int dura_pgserver_up(struct dura_pgserver *srv, char *err, size_t errlen)
+{
+	return guardian_request(srv, 'U', err, errlen);
+}
+
+pid_t dura_pgserver_pid(const struct dura_pgserver *srv)
+{
+	return srv->server;
+}
+
+int dura_pgserver_pause(struct dura_pgserver *srv, int paused, char *err, size_t errlen)
+{
+	if (!paused) {
+		/* children first: the postmaster, resumed last, then finds them
+		 * all running again */
+		for (size_t i = srv->n_paused; i-- > 0;)
+			kill(srv->paused[i], SIGCONT);
+		free(srv->paused);
+		srv->paused = NULL;
+		srv->n_paused = 0;
+		return 0;
+	}
+	if (srv->n_paused)
+		return 0;
+	if (srv->server <= 0) {
+		dura_errbuf(err, errlen, "the server is not running");
+		return -1;
+	}
+	/* The postmaster first, so that it forks nothing new while its
+	 * children are collected; each backend leads its own session, so
+	 * no process group reaches them all. */
+	if (kill(srv->server, SIGSTOP) != 0) {
+		dura_errbuf(err, errlen, "cannot stop the server (pid %ld): %s", (long)srv->server,
+		            strerror(errno));
+		return -1;
+	}
+	pid_t *children;
+	size_t n = dura_proc_children(srv->server, &children);
+	srv->paused = dura_xrealloc(children, (n + 1) * sizeof *srv->paused);
+	memmove(srv->paused + 1, srv->paused, n * sizeof *srv->paused);
+	srv->paused[0] = srv->server;
+	srv->n_paused = 1;
+	for (size_t i = 0; i < n; i++)
+		if (kill(srv->paused[i + 1], SIGSTOP) == 0)
+			srv->paused[srv->n_paused++] = srv->paused[i + 1];
+	return 0;
+}
+
+int dura_pgserver_kill_backends(struct dura_pgserver *srv, unsigned *killed, char *err,
+                                size_t errlen)
+{
+	*killed = 0;
+	if (srv->server <= 0) {
+		dura_errbuf(err, errlen, "the server is not running");
+		return -1;
+	}
+	pid_t *children;
+	size_t n = dura_proc_children(srv->server, &children);
+	for (size_t i = 0; i < n; i++) {
+		/* A client backend's title is "postgres: USER DB HOST(PORT) ...";
+		 * background processes (checkpointer, walwriter, ...) have none. */
+		char title[512];
+		dura_proc_cmdline(children[i], title, sizeof title);
+		if (strncmp(title, "postgres: ", 10) != 0 ||
+		    (!strstr(title, LOOPBACK "(") && !strstr(title, "[local]")))
+			continue;
+		/* what pg_terminate_backend does */
+		if (kill(children[i], SIGTERM) == 0)
+			(*killed)++;
+	}
+	free(children);
+	return 0;
+}
+
 void dura_pgserver_stop(struct dura_pgserver *srv)
 {
 	if (!srv)
 		return;
+	if (srv->n_paused && getpid() == srv->owner)
+		dura_pgserver_pause(srv, 0, NULL, 0); /* a stopped server cannot shut down */
 	/* Closing the pipe is the stop request; SIGTERM covers a forked (not
 	 * exec'd) child of ours that still holds a copy of it.  The guardian
 	 * is our unreaped child, so its pid cannot have been reused. */
 	close(srv->ctl_fd);
+	close(srv->reply_fd);
 	/* A forked child (validate runs each test in one) that frees its copy
 	 * must not stop the server its parent still uses, nor wait for a
 	 * guardian that is not its child. */
@@ -452,6 +571,7 @@ void dura_pgserver_stop(struct dura_pgserver *srv)
 		if (WIFSIGNALED(status))
 			dura_pg_remove_tree(srv->dir);
 	}
+	free(srv->paused);
 	free(srv->dir);
 	free(srv->url);
 	free(srv);

@@ -11,6 +11,7 @@
 #define DURA_PGSERVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct dura_pgserver;
 
@@ -37,6 +38,23 @@ int dura_pgserver_port(const struct dura_pgserver *srv);
 /* The temporary directory holding data/, server.log and the socket (for
  * diagnostics and tests; removed by dura_pgserver_stop). */
 const char *dura_pgserver_dir(const struct dura_pgserver *srv);
+
+/* Faults (called by the process that started the server; each returns once
+ * done, 0 or -1 with a message):
+ * down: fast shutdown of the server (every connection ends), directory kept;
+ * up: the server again on the same port (same URL), once it accepts
+ *   connections;
+ * pause(1): SIGSTOP to the postmaster and every process it has forked, so
+ *   connections stay open but nothing answers; pause(0): SIGCONT to them;
+ * kill_backends: SIGTERM to every client backend (pg_terminate_backend's
+ *   signal), *killed says how many;
+ * pid: the postmaster's pid, 0 while down. */
+int dura_pgserver_down(struct dura_pgserver *srv, char *err, size_t errlen);
+int dura_pgserver_up(struct dura_pgserver *srv, char *err, size_t errlen);
+int dura_pgserver_pause(struct dura_pgserver *srv, int paused, char *err, size_t errlen);
+int dura_pgserver_kill_backends(struct dura_pgserver *srv, unsigned *killed, char *err,
+                                size_t errlen);
+pid_t dura_pgserver_pid(const struct dura_pgserver *srv);
 
 /* Stops the server (fast shutdown), removes its directory, frees srv.
  * Blocks until both are done.  Safe with NULL.  Called in a forked child

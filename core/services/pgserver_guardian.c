@@ -532,6 +532,7 @@ static enum step start_server(const struct dura_pg_plan *plan, int ctl_fd, int l
 	}
 }
 
+/* Writes one status line (the pipe stays open for the next one). */
 static void report(int status_fd, const char *text)
 {
 	size_t len = strlen(text), off = 0;
@@ -543,7 +544,63 @@ static void report(int status_fd, const char *text)
 			break; /* parent gone (EPIPE): nothing to tell */
 		off += (size_t)w;
 	}
-	close(status_fd);
+}
+
+/* Next request on the control pipe: 'D' (server down) or 'U' (up), or -1
+ * when the parent is gone or asked for the final cleanup. */
+static int next_command(int ctl_fd)
+{
+	for (;;) {
+		if (parent_gone(ctl_fd, -1) == 0)
+			continue;
+		if (stop_requested)
+			return -1;
+		unsigned char c;
+		ssize_t r = read(ctl_fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r == 1 && (c == 'D' || c == 'U') ? c : -1;
+	}
+}
+
+/* Serves fault requests until the parent is gone: 'D' stops the server
+ * (fast shutdown: clients see their connections end), 'U' starts it again
+ * on the same port, so the parent's URL stays valid.  Each request is
+ * answered with one line: "OK <server pid>" (0 when down) or "ERR <why>". */
+static void serve(const struct dura_pg_plan *plan, int ctl_fd, int status_fd, int log_fd,
+                  pid_t *server, int port)
+{
+	char msg[DURA_PG_STATUS_MAX - 8], status[DURA_PG_STATUS_MAX];
+	int cmd;
+	while ((cmd = next_command(ctl_fd)) > 0) {
+		msg[0] = '\0';
+		int ok = 1;
+		if (cmd == 'D') {
+			stop_child(*server);
+			*server = -1;
+		} else if (*server < 0) {
+			/* the old server's port may linger for a moment: retry */
+			for (int attempt = 1;; attempt++) {
+				int retry;
+				enum step s = start_once(plan, ctl_fd, log_fd, port, server, &retry, msg,
+				                         sizeof msg);
+				if (s == STEP_PARENT_GONE)
+					return;
+				ok = s == STEP_OK;
+				if (ok || !retry || attempt == STARTUP_ATTEMPTS)
+					break;
+				dura_sleep_ms(200);
+			}
+		}
+		for (char *c = msg; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = ' ';
+		if (ok)
+			snprintf(status, sizeof status, "OK %ld\n", (long)(*server > 0 ? *server : 0));
+		else
+			snprintf(status, sizeof status, "ERR %s\n", msg);
+		report(status_fd, status);
+	}
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -591,10 +648,9 @@ _Noreturn void dura_pg_guardian_main(const struct dura_pg_plan *plan, int ctl_fd
 			s = start_server(plan, ctl_fd, log_fd, &server, &port, msg, sizeof msg);
 	}
 	if (s == STEP_OK) {
-		snprintf(status, sizeof status, "OK %d\n", port);
+		snprintf(status, sizeof status, "OK %d %ld\n", port, (long)server);
 		report(status_fd, status);
-		while (!parent_gone(ctl_fd, -1))
-			;
+		serve(plan, ctl_fd, status_fd, log_fd, &server, port);
 		stop_child(server);
 	} else if (s == STEP_FAILED) {
 		for (char *c = msg; *c; c++)

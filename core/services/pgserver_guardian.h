@@ -5,6 +5,10 @@
  * directory.  The guardian runs initdb and the server as its own children
  * (so it can reap them), reports "OK <port>" or "ERR <message>" on a status
  * pipe, then waits on a control pipe whose write end only the parent holds.
+ * On that pipe the parent may also ask for the server to be stopped ('D')
+ * or started again on the same port ('U'), each answered by one line on the
+ * status pipe ("OK <server pid>" or "ERR <why>"): the restart-server and
+ * stop-server faults.
  * When that pipe closes (dura_pgserver_stop, or the parent dying in any way,
  * kill -9 included) or it receives SIGTERM, it stops the server, removes the
  * directory and exits.  One cleanup path for every way of ending.

@@ -9,6 +9,11 @@
  * its source (EPOLLIN removed) until it drains below READ_RESUME_BYTES, so a
  * fast sender is slowed by TCP flow control instead of growing our memory.
  *
+ * Faults (dura_proxy_reset_all, _set_partition, _set_extra_rtt) are
+ * requests from other threads: the caller posts one under ctl_mu, wakes the
+ * thread through the eventfd and waits until the thread has applied it, so
+ * when the call returns the network really is in the new state.
+ *
  * Ownership: struct dura_proxy owns every fd and connection; connections are
  * freed at the end of the loop iteration that closed them (later events of
  * the same epoll batch may still point at them), or by dura_proxy_stop.
@@ -106,6 +111,19 @@ struct dura_proxy {
 	struct tag listen_tag, wake_tag, timer_tag;
 
 	atomic_uint_least64_t accepted, connect_failures, bytes_dir[2], open;
+
+	/* Fault requests (see the top of the file).  ctl_mu and ctl_cv are
+	 * shared with callers; the fields below them too, under ctl_mu. */
+	pthread_mutex_t ctl_mu;
+	pthread_cond_t ctl_cv;
+	int stopping;            /* dura_proxy_stop: leave the loop */
+	int req_pending;         /* a request waits for the thread */
+	enum { REQ_RESET, REQ_PARTITION, REQ_RTT } req;
+	uint64_t req_value;      /* partition on/off, or the extra rtt in us */
+	uint64_t req_result;     /* connections reset */
+	/* Proxy thread only: */
+	int partitioned;         /* nothing read, written or accepted */
+	uint64_t base_delay_ns[2]; /* the configured one-way delays */
 };
 
 static void format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
@@ -153,10 +171,16 @@ static void update_interest(struct conn *c)
 			continue;
 		uint32_t want = 0;
 		int target_ready = !(s == SIDE_TARGET && c->connecting);
+		if (c->p->partitioned) {
+			/* blackholed: nothing read, nothing written (a connect in
+			 * progress may finish: that happened before the cut) */
+			want = target_ready ? 0 : EPOLLOUT;
+		} else {
 		if (target_ready && !c->dir[s].src_eof && !c->dir[s].paused)
 			want |= EPOLLIN;
 		if (!target_ready || c->dir[1 - s].blocked)
 			want |= EPOLLOUT;
+		}
 		if (want == c->registered[s])
 			continue;
 		int op = want == 0 ? EPOLL_CTL_DEL
@@ -188,7 +212,7 @@ static void schedule_dir(struct conn *c, int d)
 {
 	struct dir *dir = &c->dir[d];
 	int can_send = !dir->done && !dir->blocked && dir->link.head &&
-	               !(d == SIDE_CLIENT && c->connecting);
+	               !(d == SIDE_CLIENT && c->connecting) && !c->p->partitioned;
 	if (can_send)
 		dura_heap_set(&c->p->heap, &dir->timer, dura_link_next_due(&dir->link));
 	else
@@ -388,7 +412,7 @@ static void flush_dir(struct conn *c, int d, uint64_t now)
 	struct dura_proxy *p = c->p;
 	struct dir *dir = &c->dir[d];
 	int dst = c->fd[1 - d];
-	if (dir->done || (d == SIDE_CLIENT && c->connecting))
+	if (dir->done || (d == SIDE_CLIENT && c->connecting) || p->partitioned)
 		return;
 	while (!dir->blocked) {
 		if (dura_link_fin_due(&dir->link, now)) {
@@ -472,6 +496,74 @@ static void run_due(struct dura_proxy *p)
 	p->armed_ns = next;
 }
 
+/* ---- fault requests (proxy thread) ---- */
+
+/* Resets every relayed connection: both sockets closed with SO_LINGER 0,
+ * so each side sees a reset rather than an orderly end.  Returns how many. */
+static uint64_t reset_all(struct dura_proxy *p)
+{
+	uint64_t n = 0;
+	struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+	while (p->live) {
+		struct conn *c = p->live;
+		for (int s = 0; s < 2; s++)
+			if (c->fd[s] >= 0)
+				(void)setsockopt(c->fd[s], SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+		close_conn(c);
+		n++;
+	}
+	return n;
+}
+
+static void set_partition(struct dura_proxy *p, int on)
+{
+	if (p->partitioned == on)
+		return;
+	p->partitioned = on;
+	/* New clients wait in the kernel's backlog: their connect succeeds but
+	 * nothing answers, as behind a blackhole. */
+	if (on)
+		(void)ep_ctl(p, EPOLL_CTL_DEL, p->listen_fd, 0, NULL);
+	else
+		(void)ep_ctl(p, EPOLL_CTL_ADD, p->listen_fd, EPOLLIN, &p->listen_tag);
+	for (struct conn *c = p->live; c; c = c->next) {
+		schedule_dir(c, SIDE_CLIENT);
+		schedule_dir(c, SIDE_TARGET);
+		update_interest(c);
+	}
+}
+
+static void set_extra_rtt(struct dura_proxy *p, uint64_t extra_us)
+{
+	uint64_t extra_ns = extra_us * 1000u;
+	uint64_t add[2] = { extra_ns / 2, extra_ns - extra_ns / 2 };
+	for (int s = 0; s < 2; s++)
+		p->par[s].delay_ns = p->base_delay_ns[s] + add[s];
+	/* Bytes already held keep their release time; a link never releases
+	 * earlier than the chunk before it, so order is kept either way. */
+	for (struct conn *c = p->live; c; c = c->next)
+		for (int s = 0; s < 2; s++)
+			c->dir[s].link.par.delay_ns = p->par[s].delay_ns;
+}
+
+/* Applies a posted request, if any.  Returns 1 when the proxy must stop. */
+static int serve_requests(struct dura_proxy *p)
+{
+	pthread_mutex_lock(&p->ctl_mu);
+	int stop = p->stopping;
+	if (p->req_pending) {
+		switch (p->req) {
+		case REQ_RESET: p->req_result = reset_all(p); break;
+		case REQ_PARTITION: set_partition(p, p->req_value != 0); break;
+		case REQ_RTT: set_extra_rtt(p, p->req_value); break;
+		}
+		p->req_pending = 0;
+		pthread_cond_broadcast(&p->ctl_cv);
+	}
+	pthread_mutex_unlock(&p->ctl_mu);
+	return stop;
+}
+
 static void *proxy_thread(void *arg)
 {
 	struct dura_proxy *p = arg;
@@ -493,7 +585,8 @@ static void *proxy_thread(void *arg)
 				accept_clients(p);
 				break;
 			case TAG_WAKE:
-				stop = 1;
+				(void)!read(p->wake_fd, &junk, sizeof junk);
+				stop = serve_requests(p);
 				break;
 			case TAG_TIMER:
 				/* Clear the expiry; run_due below does the work. */
@@ -605,6 +698,8 @@ static void destroy(struct dura_proxy *p)
 			close(*fds[i]);
 	dura_heap_free(&p->heap);
 	free(p->scratch);
+	pthread_cond_destroy(&p->ctl_cv);
+	pthread_mutex_destroy(&p->ctl_mu);
 	free(p);
 }
 
@@ -640,6 +735,10 @@ int dura_proxy_start(const struct dura_proxy_config *cfg, struct dura_proxy **ou
 	p->par[SIDE_TARGET] = (struct dura_link_params){ rtt_ns - rtt_ns / 2,
 	                                                 cfg->jitter_us * 1000u,
 	                                                 cfg->bandwidth_bps };
+	p->base_delay_ns[SIDE_CLIENT] = p->par[SIDE_CLIENT].delay_ns;
+	p->base_delay_ns[SIDE_TARGET] = p->par[SIDE_TARGET].delay_ns;
+	pthread_mutex_init(&p->ctl_mu, NULL);
+	pthread_cond_init(&p->ctl_cv, NULL);
 	p->scratch = dura_xmalloc(SCRATCH_BYTES);
 	p->listen_tag.kind = TAG_LISTEN;
 	p->wake_tag.kind = TAG_WAKE;
@@ -698,10 +797,46 @@ void dura_proxy_stop(struct dura_proxy *p)
 	if (!p)
 		return;
 	if (p->thread_started) {
+		pthread_mutex_lock(&p->ctl_mu);
+		p->stopping = 1;
+		pthread_mutex_unlock(&p->ctl_mu);
 		uint64_t one = 1;
 		/* An eventfd write only fails if the counter would overflow. */
 		(void)!write(p->wake_fd, &one, sizeof one);
 		pthread_join(p->thread, NULL);
 	}
 	destroy(p);
+}
+
+/* Posts a request and waits until the proxy thread has applied it. */
+static uint64_t request(struct dura_proxy *p, int req, uint64_t value)
+{
+	pthread_mutex_lock(&p->ctl_mu);
+	while (p->req_pending) /* one request at a time */
+		pthread_cond_wait(&p->ctl_cv, &p->ctl_mu);
+	p->req = req;
+	p->req_value = value;
+	p->req_pending = 1;
+	uint64_t one = 1;
+	(void)!write(p->wake_fd, &one, sizeof one);
+	while (p->req_pending)
+		pthread_cond_wait(&p->ctl_cv, &p->ctl_mu);
+	uint64_t result = p->req_result;
+	pthread_mutex_unlock(&p->ctl_mu);
+	return result;
+}
+
+uint64_t dura_proxy_reset_all(struct dura_proxy *p)
+{
+	return request(p, REQ_RESET, 0);
+}
+
+void dura_proxy_set_partition(struct dura_proxy *p, int on)
+{
+	request(p, REQ_PARTITION, on ? 1 : 0);
+}
+
+void dura_proxy_set_extra_rtt(struct dura_proxy *p, uint64_t rtt_us)
+{
+	request(p, REQ_RTT, rtt_us);
 }

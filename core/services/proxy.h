@@ -48,6 +48,19 @@ int dura_proxy_port(const struct dura_proxy *p);   /* actual listen port */
 /* Connections that could not reach the target so far. */
 uint64_t dura_proxy_connect_failures(const struct dura_proxy *p);
 void dura_proxy_get_stats(const struct dura_proxy *p, struct dura_proxy_stats *out);
+/* Faults.  Each call returns once the proxy thread has applied it (call
+ * from any thread but the proxy's own log callback).
+ * reset_all: every relayed connection is reset (both sides see a reset,
+ * not an orderly close); returns how many there were.
+ * set_partition(1): nothing is forwarded either way and no client is
+ * accepted, but every connection stays open (a blackholed network); held
+ * bytes are delivered after set_partition(0), like TCP retransmissions.
+ * set_extra_rtt: adds rtt_us to the configured round trip from now on
+ * (0 = back to the configured one). */
+uint64_t dura_proxy_reset_all(struct dura_proxy *p);
+void dura_proxy_set_partition(struct dura_proxy *p, int on);
+void dura_proxy_set_extra_rtt(struct dura_proxy *p, uint64_t rtt_us);
+
 /* Stops the thread, closes every connection, frees p.  Safe with NULL. */
 void dura_proxy_stop(struct dura_proxy *p);
 
