@@ -28,6 +28,7 @@
 #include "services/address_resolve.h"
 #include "loader/plugin_loader.h"
 #include "report/report.h"
+#include "run_faults.h"
 #include "run_outputs.h"
 #include "scenario/scenario.h"
 #include "base/units.h"
@@ -70,6 +71,7 @@ struct provider_slot {
 	int prepared_ok;
 	char description[256];
 	double rtt_ms;
+	struct dura_fault_caps fault_caps; /* what its faults can act on */
 };
 
 /* ---- interruption (SIGINT, SIGTERM) ----
@@ -363,13 +365,16 @@ static int provider_selected(const struct run_args *a, const char *name)
 }
 
 /* The options of a provider as given in the file, with --database-url
- * replacing the address of a networked provider.  Returns a new array whose
- * strings are borrowed (caller frees the array only). */
+ * replacing the address of a networked provider, and emulate_rtt = 0ms
+ * added when a fault needs the delay proxy in front of it.  Fills
+ * s->fault_caps.  Returns a new array whose strings are borrowed (caller
+ * frees the array only). */
 static struct dura_option *effective_options(const struct run_args *a,
-                                             const struct provider_slot *s, size_t *n)
+                                             const struct dura_scenario *sc,
+                                             struct provider_slot *s, size_t *n)
 {
 	const struct dura_provider_def *def = s->def;
-	struct dura_option *opts = dura_xcalloc(def->n_options + 1, sizeof *opts);
+	struct dura_option *opts = dura_xcalloc(def->n_options + 2, sizeof *opts);
 	size_t k = 0;
 	const char *url_key = NULL;
 	for (const struct dura_option_spec *sp = s->plugin.ops->options; sp && sp->name; sp++)
@@ -387,6 +392,12 @@ static struct dura_option *effective_options(const struct run_args *a,
 	if (a->database_url && url_key && !replaced) {
 		opts[k].key = url_key;
 		opts[k].value = a->database_url;
+		k++;
+	}
+	dura_fault_caps_of(s->plugin.ops, opts, k, &s->fault_caps);
+	if (dura_faults_need_proxy(sc, def->name, &s->fault_caps)) {
+		opts[k].key = "emulate_rtt";
+		opts[k].value = "0ms";
 		k++;
 	}
 	*n = k;
@@ -473,7 +484,7 @@ static int load_providers(const struct run_args *a, const struct dura_scenario *
 			fprintf(stderr, "%s:%d: [provider %s]: note: %s\n", sc->path,
 			        s->def->plugin_line, s->def->name, err);
 		size_t nopt;
-		struct dura_option *opts = effective_options(a, s, &nopt);
+		struct dura_option *opts = effective_options(a, sc, s, &nopt);
 		struct dura_prepared checked;
 		int rc = dura_env_prepare(NULL, s->plugin.ops, opts, nopt, &checked, err, sizeof err);
 		free(opts);
@@ -482,6 +493,19 @@ static int load_providers(const struct run_args *a, const struct dura_scenario *
 			return -1;
 		}
 		dura_prepared_free(&checked);
+	}
+	const char **names = dura_xcalloc(n + 1, sizeof *names);
+	struct dura_fault_caps *caps = dura_xcalloc(n + 1, sizeof *caps);
+	for (size_t i = 0; i < n; i++) {
+		names[i] = slots[i].def->name;
+		caps[i] = slots[i].fault_caps;
+	}
+	int rc = dura_faults_check_providers(sc, names, caps, n, err, sizeof err);
+	free(names);
+	free(caps);
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
 	}
 	return 0;
 }
@@ -493,7 +517,7 @@ static int prepare_providers(const struct run_args *a, const struct dura_scenari
 	for (size_t i = 0; i < n; i++) {
 		struct provider_slot *s = &slots[i];
 		size_t nopt;
-		struct dura_option *opts = effective_options(a, s, &nopt);
+		struct dura_option *opts = effective_options(a, sc, s, &nopt);
 		int rc = dura_env_prepare(env, s->plugin.ops, opts, nopt, &s->prepared, err, sizeof err);
 		free(opts);
 		if (rc != 0) {
@@ -662,6 +686,10 @@ static int run_or_check(int argc, char **argv, int check)
 			goto out_scenario;
 		}
 	}
+	if (!check && dura_scenario_check_faults(&sc, err, sizeof err) != 0) {
+		fprintf(stderr, "%s (with --duration %s)\n", err, a.duration ? a.duration : "");
+		goto out_scenario;
+	}
 	for (size_t i = 0; i < a.n_only; i++) {
 		int found = 0;
 		for (size_t j = 0; j < sc.n_providers; j++)
@@ -679,8 +707,11 @@ static int run_or_check(int argc, char **argv, int check)
 	if (load_providers(&a, &sc, slots, n) != 0)
 		goto out;
 	if (check) {
-		printf("%s: ok (%zu providers, %zu configs, %zu comparisons)\n", sc.path,
+		printf("%s: ok (%zu providers, %zu configs, %zu comparisons", sc.path,
 		       sc.n_providers, sc.n_configs, sc.n_compares);
+		if (sc.n_faults)
+			printf(", %zu faults", sc.n_faults);
+		printf(")\n");
 		exit_code = DURA_EXIT_OK;
 		goto out;
 	}

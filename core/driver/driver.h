@@ -12,8 +12,10 @@
 
 #include <durabench/provider.h>
 
+#include "run_monitor.h"
 #include "runtime/runtime.h"
 #include "scenario/scenario.h"
+#include "timeline.h"
 
 struct dura_progress;
 
@@ -103,7 +105,19 @@ struct dura_run_result {
 	struct dura_stats provider_stats; /* counted from runtime start to stop
 	                                     (verification reads excluded) */
 	struct dura_runtime_stats runtime_stats;
+
+	/* per-interval figures of the launching phase (owned; freed by
+	 * dura_run_result_release) */
+	struct dura_timeline_point *timeline;
+	size_t n_timeline;
+	double interval_s;
+	/* the run's faults, in time order, with their recovery figures (owned) */
+	struct dura_fault_result *faults;
+	size_t n_faults;
 };
+
+/* Frees what a result owns (timeline, faults); safe on a zeroed result. */
+void dura_run_result_release(struct dura_run_result *r);
 
 /* Returns 0 when the run happened (its outcome is in out: the caller decides
  * whether < 100 % success or a verification failure fails the command), or

@@ -4,6 +4,7 @@
 
 #include "report.h"
 #include "report_stats.h"
+#include "report_faults.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -427,6 +428,7 @@ void dura_report_markdown(FILE *f, const struct dura_report *r)
 	           "warmup. Orch/s and Activity/s: steady window after warmup. %% of bound: "
 	           "orch/s / theoretical maximum of the workload for W activity workers.\n\n");
 	details_table(f, r);
+	dura_report_markdown_faults(f, r);
 	compare_tables(f, r);
 	environment(f, r);
 	fflush(f);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "report.h"
+#include "report_faults.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -171,6 +172,11 @@ void dura_report_svg_chart(FILE *f, const struct dura_report *r)
 	double x0 = MARGIN_LEFT, y0 = MARGIN_TOP, yb = MARGIN_TOP + PLOT_H;
 	double legend_y = yb + 60;
 	double height = legend_y + (double)c.n_providers * LEGEND_ROW + 16;
+	/* the timeline charts (report_timeline_svg.c) go below the bars */
+	double bars_h = height, timeline_h = dura_report_timeline_svg_height(r);
+	if (timeline_h > 0 && width < 760)
+		width = 760;
+	height += timeline_h;
 
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
 	           "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
@@ -250,6 +256,7 @@ void dura_report_svg_chart(FILE *f, const struct dura_report *r)
 	if (c.n_configs == 0)
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no runs</text>\n",
 		        x0 + plot_w / 2, y0 + PLOT_H / 2.0);
+	dura_report_timeline_svg(f, r, bars_h, width);
 	fputs("</svg>\n", f);
 	free(c.providers);
 	free(c.configs);
@@ -265,4 +272,9 @@ void dura_report_svg_write(FILE *f, const struct dura_report *r)
 int dura_report_svg(const struct dura_report *r, const char *path, char *err, size_t errlen)
 {
 	return dura_report_write_file(r, path, dura_report_svg_write, err, errlen);
+}
+
+void dura_report_xml_text(FILE *f, const char *s)
+{
+	xml_text(f, s);
 }
