@@ -28,6 +28,7 @@
 #include "services/address_resolve.h"
 #include "loader/plugin_loader.h"
 #include "report/report.h"
+#include "report/report_faults.h"
 #include "run_faults.h"
 #include "run_outputs.h"
 #include "scenario/scenario.h"
@@ -46,6 +47,8 @@
 struct run_args {
 	const char *file;
 	const char *json_path;
+	const char *timeline_csv_path; /* --timeline-csv */
+	const char *faults_csv_path;   /* --faults-csv */
 	struct dura_report_extras extras; /* --csv, --svg, --track, --baseline gate */
 	const char *plugin_dir;
 	const char *database_url;
@@ -166,7 +169,10 @@ static void run_usage(FILE *f, int check)
 	        "  --json FILE         also write the results as JSON (\"-\": stdout; the\n"
 	        "                      tables then go to stderr, likewise for --csv/--svg -)\n"
 	        "  --csv FILE          also write one CSV row per run\n"
-	        "  --svg FILE          also write an SVG bar chart of Orch/s\n"
+	        "  --svg FILE          also write an SVG bar chart of Orch/s, and a timeline\n"
+	        "                      chart per config (orch/s and p99 over time, faults shaded)\n"
+	        "  --timeline-csv FILE also write one CSV row per run and interval\n"
+	        "  --faults-csv FILE   also write one CSV row per run and fault\n"
 	        "  --track FILE        append a dated entry to a JSON Lines results history\n"
 	        "  --baseline FILE     compare with a --json report or --track history (its\n"
 	        "                      last entry); needs --max-drop\n"
@@ -207,7 +213,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 {
 	enum { O_DURATION = 256, O_WARMUP, O_CONFIGS, O_REPEAT, O_PROVIDER, O_DBURL,
 	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH,
-	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT, O_PROGRESS };
+	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT, O_PROGRESS,
+	       O_TIMELINE_CSV, O_FAULTS_CSV };
 	static const struct option run_opts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "warmup", required_argument, NULL, O_WARMUP },
@@ -220,6 +227,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		{ "json", required_argument, NULL, O_JSON },
 		{ "csv", required_argument, NULL, O_CSV },
 		{ "svg", required_argument, NULL, O_SVG },
+		{ "timeline-csv", required_argument, NULL, O_TIMELINE_CSV },
+		{ "faults-csv", required_argument, NULL, O_FAULTS_CSV },
 		{ "track", required_argument, NULL, O_TRACK },
 		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "max-drop", required_argument, NULL, O_MAXDROP },
@@ -257,6 +266,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		case O_JSON: a->json_path = optarg; break;
 		case O_CSV: a->extras.csv_path = optarg; break;
 		case O_SVG: a->extras.svg_path = optarg; break;
+		case O_TIMELINE_CSV: a->timeline_csv_path = optarg; break;
+		case O_FAULTS_CSV: a->faults_csv_path = optarg; break;
 		case O_TRACK: a->extras.track_path = optarg; break;
 		case O_BASELINE: a->extras.baseline_path = optarg; break;
 		case O_MAXDROP: a->extras.max_drop = optarg; break;
@@ -570,6 +581,9 @@ static const char *sqlite_version_of(const struct provider_slot *slots, size_t n
 static int run_is_clean(const struct dura_report_run *r)
 {
 	const struct dura_run_result *x = &r->result;
+	for (size_t k = 0; k < x->n_faults; k++)
+		if (!x->faults[k].applied || x->faults[k].error[0] || x->faults[k].lost)
+			return 0; /* not the run the scenario asked for, or a loss */
 	return r->ran && x->launched > 0 && x->completed == x->launched &&
 	       x->verify_failures == 0 && x->verified == x->launched;
 }
@@ -607,6 +621,9 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					unclean++;
 					continue;
 				}
+				struct dura_run_faults rf;
+				dura_run_faults_init(&rf, sc, s->def->name, &s->fault_caps,
+				                     s->prepared.pgserver, s->prepared.proxy);
 				struct dura_run_params p = {
 					.orch_workers = r->orch_workers,
 					.activity_workers = r->activity_workers,
@@ -618,6 +635,8 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.instance_prefix = prefix,
 					.activity_batch = sc->activity_batch,
 					.progress = pg,
+					.interval_ms = sc->interval_ms,
+					.faults = &rf.plan,
 					.stop = stop,
 				};
 				if (!a->quiet && !live)
@@ -630,6 +649,11 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				if (!r->ran)
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
 				close_store(s, store, a->quiet);
+				dura_run_faults_free(&rf);
+				for (size_t q = 0; r->ran && q < r->result.n_faults; q++)
+					if (r->result.faults[q].error[0])
+						fprintf(stderr, "durabench run: %s: fault %s: %s\n", label,
+						        r->result.faults[q].name, r->result.faults[q].error);
 				if (r->ran && r->result.interrupted) {
 					/* verification still ran over what completed: a loss
 					 * is a loss, whatever the window */
@@ -776,6 +800,17 @@ static int run_or_check(int argc, char **argv, int check)
 		extras.track_path = NULL;
 	}
 	int extras_rc = dura_report_extras_write(&report, &extras, tables, stderr);
+	const char *fault_files[2] = { a.timeline_csv_path, a.faults_csv_path };
+	int (*fault_writers[2])(const struct dura_report *, const char *, char *, size_t) = {
+		dura_report_timeline_csv, dura_report_faults_csv,
+	};
+	for (int w = 0; w < 2; w++) {
+		if (fault_files[w] && fault_writers[w](&report, fault_files[w], err, sizeof err) != 0) {
+			fprintf(stderr, "durabench run: %s: %s\n", w ? "--faults-csv" : "--timeline-csv",
+			        err);
+			exit_code = DURA_EXIT_FAIL;
+		}
+	}
 	if (extras_rc > exit_code)
 		exit_code = extras_rc;
 	if (unclean)
@@ -793,6 +828,8 @@ out:
 	}
 	dura_env_free(env); /* stops the url = auto server and the proxies */
 	free(slots);
+	for (size_t i = 0; i < report.n_runs; i++)
+		dura_run_result_release(&report.runs[i].result);
 	free(report.runs);
 	free(report.providers);
 	dura_progress_free(pg);

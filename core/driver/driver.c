@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -37,6 +38,8 @@ static void stats_delta(struct dura_stats *after, const struct dura_stats *befor
 /* Frees what setup made (safe on a partly set up run). */
 static void run_teardown(struct driver_run *r)
 {
+	free(r->samples);
+	free(r->fault_results);
 	dura_drv_destroy(&r->d);
 	dura_registry_free(r->reg);
 	dura_workload_free(r->wl);
@@ -51,6 +54,8 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 {
 	memset(r, 0, sizeof *r);
 	r->p = p;
+	r->ops = ops;
+	r->store = store;
 	r->wd = p->workload;
 	if (!r->wd) {
 		dura_errbuf(err, errlen, "no workload given");
@@ -199,6 +204,7 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	dura_drv_verify_all(&r.d, r.wl, ops, store,
 	                    p->verify_timeout_ms ? p->verify_timeout_ms : DURA_VERIFY_TIMEOUT_DEFAULT_MS,
 	                    out);
+	dura_drv_timeline(&r, out);
 	run_teardown(&r);
 	return 0;
 }

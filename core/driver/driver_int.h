@@ -24,17 +24,16 @@
 #include "driver.h"
 #include "base/histogram.h"
 #include "progress.h"
+#include "run_monitor.h"
+#include "timeline.h"
 #include "workloads/workload.h"
 
-/* Outcome of one instance: enum dura_outcome, or one of these. */
-#define DURA_DRV_RUNNING (-1)
-#define DURA_DRV_TIMEOUT 4
+/* Outcome of one instance: enum dura_outcome, or one of these.  Each
+ * instance is a struct dura_inst_record (timeline.h): its start and end
+ * feed the timeline and the fault figures. */
+#define DURA_DRV_RUNNING DURA_INST_RUNNING
+#define DURA_DRV_TIMEOUT DURA_INST_TIMEOUT
 #define DURA_DRV_N_OUTCOMES 5
-
-struct dura_drv_inst {
-	uint64_t start_ns; /* just before the start call */
-	int8_t outcome;
-};
 
 /* The state the launching thread and the completion callbacks share. */
 struct driver {
@@ -44,7 +43,7 @@ struct driver {
 	size_t prefix_len;
 
 	/* all below under mu */
-	struct dura_drv_inst *inst; /* [launched], owned */
+	struct dura_inst_record *inst; /* [launched], owned */
 	size_t cap;
 	uint64_t launched;
 	uint64_t in_flight;
@@ -69,6 +68,8 @@ struct driver_run {
 	struct driver d;
 	const struct dura_run_params *p;
 	const struct dura_workload_def *wd;
+	const struct dura_provider_ops *ops;
+	dura_store *store;
 	struct dura_workload *wl;      /* owned */
 	struct dura_registry *reg;     /* owned */
 	struct dura_runtime *rt;       /* owned until the drain stops it */
@@ -85,6 +86,11 @@ struct driver_run {
 	double cpu0_ms;                /* process CPU then */
 	uint64_t stopped_at;           /* when *p->stop ended launching, 0 if not */
 	uint64_t window_activities;    /* activities run in the steady window */
+	uint64_t launch_end;           /* launching ended */
+	struct dura_run_monitor *monitor; /* sampler and faults while launching */
+	struct dura_timeline_sample *samples; /* owned, from the monitor */
+	size_t n_samples;
+	struct dura_fault_result *fault_results; /* [p->faults->n], owned */
 };
 
 /* driver_state.c */
@@ -100,12 +106,17 @@ void dura_drv_block_interrupts(sigset_t *old);
 void dura_drv_restore_mask(const sigset_t *old);
 double dura_drv_cpu_ms(void);
 
+/* driver_timeline.c: the monitor's sample callback (arg: the run), and
+ * the timeline and fault figures of out once verification is done. */
+void dura_drv_sample(void *arg, struct dura_timeline_sample *s);
+void dura_drv_timeline(struct driver_run *r, struct dura_run_result *out);
+
 /* driver_launch.c: launches until duration_ms or a stop request. */
 void dura_drv_launch_loop(struct driver_run *r);
 
 /* driver_verify.c: verifies every completed instance (launching and
  * callbacks are over, so d is read without its lock). */
-void dura_drv_verify_all(const struct driver *d, const struct dura_workload *wl,
+void dura_drv_verify_all(struct driver *d, const struct dura_workload *wl,
                          const struct dura_provider_ops *ops, dura_store *store,
                          uint64_t timeout_ms, struct dura_run_result *out);
 

@@ -78,8 +78,8 @@ static void launch_many(struct driver_run *r, struct launch_slots *ls, size_t k)
 	pthread_mutex_lock(&d->mu);
 	uint64_t now = dura_now_ns();
 	for (size_t i = 0; i < k; i++) {
-		d->inst[seq0 + i].outcome = DURA_DRV_RUNNING;
-		d->inst[seq0 + i].start_ns = now;
+		d->inst[seq0 + i] = (struct dura_inst_record){ .start_ns = now,
+		                                                .outcome = DURA_DRV_RUNNING };
 	}
 	d->launched += k;
 	d->in_flight += k;
@@ -90,10 +90,11 @@ static void launch_many(struct driver_run *r, struct launch_slots *ls, size_t k)
 		return;
 	pthread_mutex_lock(&d->mu);
 	for (size_t i = 0; i < k; i++) {
-		struct dura_drv_inst *in = &d->inst[seq0 + i];
+		struct dura_inst_record *in = &d->inst[seq0 + i];
 		if (in->outcome != DURA_DRV_RUNNING)
 			continue;
 		in->outcome = DURA_OUTCOME_FAILED_INFRA;
+		in->end_ns = dura_now_ns();
 		d->outcomes[DURA_OUTCOME_FAILED_INFRA]++;
 		d->in_flight--;
 		dura_drv_record_failure(d, "infra", "instance %s: start failed: %s",
@@ -131,6 +132,8 @@ void dura_drv_launch_loop(struct driver_run *r)
 	r->t0 = r->phase_start_ns = dura_now_ns();
 	r->phase_total_s = r->total_s;
 	uint64_t end = r->t0 + duration_ns, win_start = r->t0 + warmup_ns;
+	r->monitor = dura_run_monitor_start(r->t0, p->interval_ms * 1000000u, dura_drv_sample, r,
+	                                    p->faults);
 	pthread_mutex_lock(&d->mu);
 	d->win_start_ns = win_start;
 	d->win_end_ns = end;
@@ -177,5 +180,12 @@ void dura_drv_launch_loop(struct driver_run *r)
 	}
 	uint64_t act_at_end = dura_workload_activities_run(r->wl);
 	r->window_activities = window_open ? act_at_end - act_at_start : 0;
+	r->launch_end = dura_now_ns();
+	/* faults are lifted before the drain: a paused server or a cut network
+	 * must not be what the drain waits for */
+	if (p->faults && p->faults->n)
+		r->fault_results = dura_xcalloc(p->faults->n, sizeof *r->fault_results);
+	dura_run_monitor_finish(r->monitor, &r->samples, &r->n_samples, r->fault_results);
+	r->monitor = NULL;
 	slots_free(&ls);
 }

@@ -106,7 +106,7 @@ void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome out
 		pthread_mutex_unlock(&d->mu);
 		return;
 	}
-	struct dura_drv_inst *in = &d->inst[seq];
+	struct dura_inst_record *in = &d->inst[seq];
 	if (in->outcome != DURA_DRV_RUNNING) {
 		/* the runtime reported this instance twice: never count it again,
 		 * but make the run fail verification */
@@ -118,6 +118,7 @@ void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome out
 		return;
 	}
 	in->outcome = (int8_t)o;
+	in->end_ns = now;
 	d->in_flight--;
 	d->outcomes[o]++;
 	d->last_completion_ns = now;

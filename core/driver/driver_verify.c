@@ -24,7 +24,7 @@
 #define RETRY_MAX_MS 1000u
 
 struct verifier {
-	const struct driver *d;
+	struct driver *d;  /* inst[].lost set by the thread that took seq */
 	const struct dura_workload *wl;
 	const struct dura_provider_ops *ops;
 	dura_store *store;
@@ -90,6 +90,7 @@ static void *verify_thread(void *arg)
 			keep_first(v, v->first_unreadable, sizeof v->first_unreadable, err);
 		} else {
 			atomic_fetch_add(&v->failures, 1);
+			v->d->inst[seq].lost = 1;
 			keep_first(v, v->first_error, sizeof v->first_error,
 			           err[0] ? err : "verification failed");
 		}
@@ -97,7 +98,7 @@ static void *verify_thread(void *arg)
 	return NULL;
 }
 
-void dura_drv_verify_all(const struct driver *d, const struct dura_workload *wl,
+void dura_drv_verify_all(struct driver *d, const struct dura_workload *wl,
                          const struct dura_provider_ops *ops, dura_store *store,
                          uint64_t timeout_ms, struct dura_run_result *out)
 {

@@ -23,6 +23,10 @@ void dura_report_markdown_faults(FILE *f, const struct dura_report *r);
 int dura_report_has_faults(const struct dura_report *r);
 int dura_report_has_timeline(const struct dura_report *r);
 
+/* Sets the "interval_s", "timeline" and "faults" keys of a run's object. */
+struct json_t;
+void dura_report_json_faults(struct json_t *run_obj, const struct dura_report_run *run);
+
 /* `--timeline-csv FILE`: header plus one row per run x interval. */
 void dura_report_timeline_csv_write(FILE *f, const struct dura_report *r);
 int dura_report_timeline_csv(const struct dura_report *r, const char *path, char *err,

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "report.h"
+#include "report_faults.h"
 
 #include <errno.h>
 #include <math.h>
@@ -231,6 +232,7 @@ static json_t *run_object(const struct dura_report_run *run)
 	          dura_jstring(x->first_failure_category[0] ? x->first_failure_category : NULL));
 	dura_jset(o, "late_completions", dura_juint(x->late_completions));
 	dura_jset(o, "runtime_stats", runtime_stats_object(&x->runtime_stats));
+	dura_report_json_faults(o, run);
 	return o;
 }
 
