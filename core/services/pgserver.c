@@ -27,6 +27,7 @@
 
 #define SERVER_USER "postgres" /* who runs initdb/postgres when we are root */
 #define LOOPBACK "127.0.0.1"
+#define PAUSE_WAIT_MS 5000u /* SIGSTOP/SIGCONT taking effect, under load */
 #define PASSWORD_BYTES 24      /* 192 random bits, written as 48 hex digits */
 
 struct dura_pgserver {
@@ -490,6 +491,8 @@ int dura_pgserver_pause(struct dura_pgserver *srv, int paused, char *err, size_t
 		 * all running again */
 		for (size_t i = srv->n_paused; i-- > 0;)
 			kill(srv->paused[i], SIGCONT);
+		for (size_t i = 0; i < srv->n_paused; i++)
+			(void)dura_proc_wait_state(srv->paused[i], 0, PAUSE_WAIT_MS);
 		free(srv->paused);
 		srv->paused = NULL;
 		srv->n_paused = 0;
@@ -518,6 +521,15 @@ int dura_pgserver_pause(struct dura_pgserver *srv, int paused, char *err, size_t
 	for (size_t i = 0; i < n; i++)
 		if (kill(srv->paused[i + 1], SIGSTOP) == 0)
 			srv->paused[srv->n_paused++] = srv->paused[i + 1];
+	/* a signal takes effect after kill() returns: the pause starts when
+	 * every process has really stopped */
+	for (size_t i = 0; i < srv->n_paused; i++)
+		if (dura_proc_wait_state(srv->paused[i], 1, PAUSE_WAIT_MS) != 0) {
+			dura_errbuf(err, errlen, "server process %ld did not stop within %u ms",
+			            (long)srv->paused[i], PAUSE_WAIT_MS);
+			dura_pgserver_pause(srv, 0, NULL, 0); /* no half-paused server */
+			return -1;
+		}
 	return 0;
 }
 

@@ -12,6 +12,36 @@
 #include <string.h>
 #include <unistd.h>
 
+/* State letter of /proc/PID/stat ('?' when gone). */
+static char state_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	char *close_paren = strrchr(buf, ')');
+	return close_paren && close_paren[1] == ' ' ? close_paren[2] : '?';
+}
+
+int dura_proc_wait_state(pid_t pid, int stopped, unsigned ms)
+{
+	uint64_t deadline = dura_now_ms() + ms;
+	for (;;) {
+		char st = state_of(pid);
+		if (st == '?' || st == 'Z' || st == 'X' || (st == 'T') == (stopped != 0))
+			return 0;
+		if (dura_now_ms() >= deadline)
+			return -1;
+		dura_sleep_ms(1);
+	}
+}
+
 /* Parent pid from /proc/PID/stat, -1 when unreadable.  The command name
  * (field 2) may hold spaces and parentheses: parse after the last ')'. */
 static long parent_of(const char *pid)

@@ -17,4 +17,10 @@ size_t dura_proc_children(pid_t parent, pid_t **out);
  * process that rewrote its title shows the title), "" when unreadable. */
 void dura_proc_cmdline(pid_t pid, char *buf, size_t len);
 
+/* Waits up to ms for pid to be stopped (stopped = 1: state T after
+ * SIGSTOP) or running again (stopped = 0), since a signal takes effect
+ * after kill() returns.  A process that is exiting or gone counts as done.
+ * Returns 0, or -1 on timeout. */
+int dura_proc_wait_state(pid_t pid, int stopped, unsigned ms);
+
 #endif

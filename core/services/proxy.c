@@ -176,10 +176,10 @@ static void update_interest(struct conn *c)
 			 * progress may finish: that happened before the cut) */
 			want = target_ready ? 0 : EPOLLOUT;
 		} else {
-		if (target_ready && !c->dir[s].src_eof && !c->dir[s].paused)
-			want |= EPOLLIN;
-		if (!target_ready || c->dir[1 - s].blocked)
-			want |= EPOLLOUT;
+			if (target_ready && !c->dir[s].src_eof && !c->dir[s].paused)
+				want |= EPOLLIN;
+			if (!target_ready || c->dir[1 - s].blocked)
+				want |= EPOLLOUT;
 		}
 		if (want == c->registered[s])
 			continue;
