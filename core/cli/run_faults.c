@@ -3,6 +3,7 @@
 
 #include "run_faults.h"
 #include "base/util.h"
+#include "services/local_server.h"
 #include "services/pgserver.h"
 #include "services/proxy.h"
 
@@ -29,9 +30,11 @@ void dura_fault_caps_of(const struct dura_provider_ops *ops, const struct dura_o
 		if (strncmp(opts[i].key, "emulate_", 8) == 0)
 			out->emulating = 1;
 	}
-	/* url = auto starts the core's PostgreSQL server (core/services) */
-	out->auto_server = value && strcasecmp(value, "auto") == 0 &&
-	                   strcmp(ops->name, "postgres") == 0;
+	/* url = auto starts a server of the core (core/services): the
+	 * PostgreSQL one can be stopped, restarted and paused */
+	const char *recipe = dura_plugin_local_server(ops);
+	out->auto_server = value && strcasecmp(value, "auto") == 0 && recipe &&
+	                   strcmp(recipe, DURA_LOCAL_SERVER_POSTGRESQL) == 0;
 }
 
 /* 1 if a provider with caps c can take the action; *why says what it lacks. */
