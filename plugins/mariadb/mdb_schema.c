@@ -1,0 +1,393 @@
+/*
+ * The schema of one store: its own database, InnoDB tables and the stored
+ * procedures that make each provider operation a single CALL (one round
+ * trip, one transaction).
+ *
+ * Tables
+ *   orch_queue      orchestrator messages; visible_at is the visibility
+ *                   time (server clock, microseconds since the epoch),
+ *                   lock_token the fetch that tagged the message
+ *   instance_locks  one row per instance that ever had a message (written
+ *                   by every enqueue with INSERT IGNORE); token/locked_until
+ *                   hold the instance lock, locked_until <= now = free.  A
+ *                   row that always exists lets a fetch lock the instance
+ *                   with FOR UPDATE SKIP LOCKED instead of racing inserts.
+ *   work_queue      activity work items; while an item is locked its
+ *                   visible_at IS the lock expiry, so "visible" and
+ *                   "unlocked or expired" are the same index range
+ *   history         (instance, execution, event_id) -> body
+ *   instances       metadata
+ *   enqueue_keys    one idempotency key per enqueue call: retrying a call
+ *                   whose reply was lost is a no-op
+ * Tokens come from a SEQUENCE (unique, never reused, cached).
+ *
+ * Procedures named dura_p_* do the work inside the caller's transaction;
+ * the public ones wrap them in START TRANSACTION ... COMMIT with an exit
+ * handler that rolls back and re-raises, so an error (a duplicate event
+ * id, a lost lock, a deadlock) leaves nothing half done.  A lost lock is
+ * SIGNALled with MYSQL_ERRNO 30001 (MDB_ERRNO_LOCK_LOST).  Sessions run at
+ * READ COMMITTED (mdb_pool.c), so a fetch's FOR UPDATE SKIP LOCKED sees the
+ * latest committed locks and skips rows other fetchers are taking.
+ *
+ * Lists (history events, work items, messages) travel as one JSON
+ * parameter of base64 strings (mdb_lists.c), unpacked with JSON_TABLE
+ * (MariaDB 10.6+); single bodies are bound as binary parameters.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdb_internal.h"
+
+/* The server's clock in microseconds (sessions use time_zone +00:00). */
+#define NOW_US "CAST(UNIX_TIMESTAMP(SYSDATE(6)) * 1000000 AS SIGNED)"
+#define BIG "9223372036854775807"
+
+#define LOCK_LOST(kind) \
+	"SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = 30001, MESSAGE_TEXT = '" kind \
+	" lock token is unknown, expired or already released'"
+
+/* The public procedure NAME(PARAMS) running dura_p_NAME(ARGS) in one
+ * transaction. */
+#define TX_WRAPPER(name, params, body) \
+	"CREATE PROCEDURE " name "(" params ")\n" \
+	"BEGIN\n" \
+	"  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;\n" \
+	"  START TRANSACTION;\n" \
+	body \
+	"  COMMIT;\n" \
+	"END"
+
+#define QUEUE_TABLE(name, extra_keys) \
+	"CREATE TABLE " name " (\n" \
+	"  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n" \
+	"  instance VARBINARY(1024) NOT NULL,\n" \
+	"  visible_at BIGINT NOT NULL,\n" \
+	"  lock_token BIGINT NULL,\n" \
+	"  attempts INT NOT NULL DEFAULT 0,\n" \
+	"  body LONGBLOB NOT NULL,\n" \
+	"  KEY " name "_visible (visible_at, id)" extra_keys "\n" \
+	") ENGINE=InnoDB"
+
+/* JSON_TABLE over a message list [[b64 instance, b64 body, delay_ms]...]. */
+#define MESSAGES(param) \
+	"JSON_TABLE(" param ", '$[*]' COLUMNS (n FOR ORDINALITY, i LONGTEXT PATH '$[0]',\n" \
+	"    b LONGTEXT PATH '$[1]', d BIGINT PATH '$[2]')) j"
+
+static const char *const ddl[] = {
+	QUEUE_TABLE("orch_queue", ",\n  KEY orch_queue_instance (instance, id)"),
+	"CREATE TABLE instance_locks (\n"
+	"  instance VARBINARY(1024) NOT NULL PRIMARY KEY,\n"
+	"  token BIGINT NULL,\n"
+	"  locked_until BIGINT NOT NULL DEFAULT 0,\n"
+	"  UNIQUE KEY instance_locks_token (token),\n"
+	"  KEY instance_locks_until (locked_until)\n"
+	") ENGINE=InnoDB",
+	QUEUE_TABLE("work_queue", ",\n  KEY work_queue_token (lock_token)"),
+	"CREATE TABLE history (\n"
+	"  instance VARBINARY(1024) NOT NULL,\n"
+	"  execution BIGINT NOT NULL,\n"
+	"  event_id BIGINT NOT NULL,\n"
+	"  body LONGBLOB NOT NULL,\n"
+	"  PRIMARY KEY (instance, execution, event_id)\n"
+	") ENGINE=InnoDB",
+	"CREATE TABLE instances (\n"
+	"  instance VARBINARY(1024) NOT NULL PRIMARY KEY,\n"
+	"  name VARBINARY(1024) NOT NULL,\n"
+	"  status INT NOT NULL,\n"
+	"  output LONGBLOB NOT NULL,\n"
+	"  parent VARBINARY(1024) NULL,\n"
+	"  execution BIGINT NOT NULL\n"
+	") ENGINE=InnoDB",
+	"CREATE TABLE enqueue_keys (\n"
+	"  k BIGINT NOT NULL PRIMARY KEY,\n"
+	"  created BIGINT NOT NULL,\n"
+	"  KEY enqueue_keys_created (created)\n"
+	") ENGINE=InnoDB",
+	"CREATE SEQUENCE lock_tokens CACHE 1000",
+
+	/* messages to orchestrator queues, in list order */
+	"CREATE PROCEDURE dura_p_insert_orch(IN p_msgs LONGTEXT, IN p_ts BIGINT)\n"
+	"BEGIN\n"
+	"  INSERT IGNORE INTO instance_locks (instance)\n"
+	"  SELECT DISTINCT FROM_BASE64(j.i) FROM " MESSAGES("p_msgs") ";\n"
+	"  INSERT INTO orch_queue (instance, visible_at, body)\n"
+	"  SELECT FROM_BASE64(j.i), p_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
+	"    FROM " MESSAGES("p_msgs") " ORDER BY j.n;\n"
+	"END",
+
+	TX_WRAPPER("dura_enqueue", "IN p_key BIGINT, IN p_msgs LONGTEXT",
+	"  SET @dura_ts = " NOW_US ";\n"
+	/* a key seen before: an earlier attempt of this very call committed */
+	"  INSERT IGNORE INTO enqueue_keys (k, created) VALUES (p_key, @dura_ts);\n"
+	"  IF ROW_COUNT() > 0 THEN\n"
+	"    CALL dura_p_insert_orch(p_msgs, @dura_ts);\n"
+	/* keys matter for seconds; about one call in 256 prunes old ones */
+	"    IF RAND() < 1.0 / 256 THEN\n"
+	"      DELETE FROM enqueue_keys WHERE created < @dura_ts - 3600000000;\n"
+	"    END IF;\n"
+	"  END IF;\n"),
+
+	/* Fetch: the oldest visible message whose instance is free, skipping
+	 * rows other fetchers hold; then lock the instance, tag its visible
+	 * messages and return them with the history.  Result sets:
+	 *   found: (0, next_ms)  or  (1, token, instance, execution)
+	 *   then (body, attempts)* and (event_id, body)* */
+	"CREATE PROCEDURE dura_p_fetch_orch(IN p_lock_ms BIGINT)\n"
+	"BEGIN\n"
+	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
+	"  DECLARE v_cand VARBINARY(1024) DEFAULT NULL;\n"
+	"  DECLARE v_tok BIGINT;\n"
+	"  DECLARE v_exec BIGINT;\n"
+	"  DECLARE v_next BIGINT;\n"
+	"  SELECT q.instance INTO v_cand\n"
+	"    FROM orch_queue q STRAIGHT_JOIN instance_locks l ON l.instance = q.instance\n"
+	"   WHERE q.visible_at <= v_ts AND l.locked_until <= v_ts\n"
+	"   ORDER BY q.visible_at, q.id LIMIT 1\n"
+	"   FOR UPDATE SKIP LOCKED;\n"
+	"  IF v_cand IS NULL THEN\n"
+	"    SET v_next = LEAST(\n"
+	"      IFNULL((SELECT MIN(q.visible_at) FROM orch_queue q WHERE q.visible_at > v_ts), " BIG "),\n"
+	"      IFNULL((SELECT MIN(l.locked_until) FROM instance_locks l\n"
+	"               WHERE l.locked_until > v_ts), " BIG "));\n"
+	"    SELECT 0 AS found, IF(v_next = " BIG ", -1, (v_next - v_ts) DIV 1000 + 1) AS next_ms;\n"
+	"  ELSE\n"
+	"    SET v_tok = NEXTVAL(lock_tokens);\n"
+	"    UPDATE instance_locks SET token = v_tok, locked_until = v_ts + p_lock_ms * 1000\n"
+	"     WHERE instance = v_cand;\n"
+	"    UPDATE orch_queue SET lock_token = v_tok, attempts = attempts + 1\n"
+	"     WHERE instance = v_cand AND visible_at <= v_ts;\n"
+	"    SET v_exec = IFNULL((SELECT i.execution FROM instances i WHERE i.instance = v_cand), 0);\n"
+	"    SELECT 1 AS found, v_tok AS token, v_cand AS instance, v_exec AS execution;\n"
+	"    SELECT q.body, q.attempts FROM orch_queue q\n"
+	"     WHERE q.instance = v_cand AND q.lock_token = v_tok ORDER BY q.id;\n"
+	"    SELECT h.event_id, h.body FROM history h\n"
+	"     WHERE h.instance = v_cand AND h.execution = v_exec ORDER BY h.event_id;\n"
+	"  END IF;\n"
+	"END",
+
+	TX_WRAPPER("dura_fetch_orch", "IN p_lock_ms BIGINT",
+	"  CALL dura_p_fetch_orch(p_lock_ms);\n"),
+
+	"CREATE PROCEDURE dura_p_ack_orch(IN p_token BIGINT, IN p_exec BIGINT,\n"
+	"  IN p_hist LONGTEXT, IN p_work LONGTEXT, IN p_orch LONGTEXT, IN p_has_meta INT,\n"
+	"  IN p_name VARBINARY(1024), IN p_status INT, IN p_output LONGBLOB,\n"
+	"  IN p_parent VARBINARY(1024), IN p_meta_exec BIGINT)\n"
+	"BEGIN\n"
+	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
+	"  DECLARE v_inst VARBINARY(1024) DEFAULT NULL;\n"
+	"  SELECT l.instance INTO v_inst FROM instance_locks l\n"
+	"   WHERE l.token = p_token AND l.locked_until > v_ts FOR UPDATE;\n"
+	"  IF v_inst IS NULL THEN\n"
+	"    " LOCK_LOST("orchestration") ";\n"
+	"  END IF;\n"
+	"  UPDATE instance_locks SET token = NULL, locked_until = 0 WHERE instance = v_inst;\n"
+	"  DELETE FROM orch_queue WHERE instance = v_inst AND lock_token = p_token;\n"
+	"  INSERT INTO history (instance, execution, event_id, body)\n"
+	"  SELECT v_inst, p_exec, j.id, FROM_BASE64(j.b)\n"
+	"    FROM JSON_TABLE(p_hist, '$[*]' COLUMNS (id BIGINT PATH '$[0]',\n"
+	"         b LONGTEXT PATH '$[1]')) j;\n"
+	"  INSERT INTO work_queue (instance, visible_at, body)\n"
+	"  SELECT FROM_BASE64(j.i), v_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
+	"    FROM " MESSAGES("p_work") " ORDER BY j.n;\n"
+	"  CALL dura_p_insert_orch(p_orch, v_ts);\n"
+	"  IF p_has_meta THEN\n"
+	"    INSERT INTO instances (instance, name, status, output, parent, execution)\n"
+	"    VALUES (v_inst, p_name, p_status, p_output, p_parent, p_meta_exec)\n"
+	"    ON DUPLICATE KEY UPDATE name = VALUES(name), status = VALUES(status),\n"
+	"      output = VALUES(output), parent = VALUES(parent), execution = VALUES(execution);\n"
+	"  END IF;\n"
+	"END",
+
+#define ACK_ORCH_PARAMS \
+	"IN p_token BIGINT, IN p_exec BIGINT, IN p_hist LONGTEXT, IN p_work LONGTEXT,\n" \
+	"  IN p_orch LONGTEXT, IN p_has_meta INT, IN p_name VARBINARY(1024), IN p_status INT,\n" \
+	"  IN p_output LONGBLOB, IN p_parent VARBINARY(1024), IN p_meta_exec BIGINT"
+#define ACK_ORCH_ARGS \
+	"p_token, p_exec, p_hist, p_work, p_orch, p_has_meta, p_name, p_status,\n" \
+	"    p_output, p_parent, p_meta_exec"
+
+	TX_WRAPPER("dura_ack_orch", ACK_ORCH_PARAMS,
+	"  CALL dura_p_ack_orch(" ACK_ORCH_ARGS ");\n"),
+
+	/* ack + next fetch in one transaction: one round trip per turn */
+	TX_WRAPPER("dura_ack_fetch_orch", ACK_ORCH_PARAMS ", IN p_lock_ms BIGINT",
+	"  CALL dura_p_ack_orch(" ACK_ORCH_ARGS ");\n"
+	"  CALL dura_p_fetch_orch(p_lock_ms);\n"),
+
+	TX_WRAPPER("dura_abandon_orch", "IN p_token BIGINT, IN p_delay_ms BIGINT",
+	"  SET @dura_ts = " NOW_US ";\n"
+	"  SET @dura_inst = NULL;\n"
+	"  SELECT l.instance INTO @dura_inst FROM instance_locks l\n"
+	"   WHERE l.token = p_token AND l.locked_until > @dura_ts FOR UPDATE;\n"
+	"  IF @dura_inst IS NULL THEN\n"
+	"    " LOCK_LOST("orchestration") ";\n"
+	"  END IF;\n"
+	"  UPDATE instance_locks SET token = NULL, locked_until = 0 WHERE instance = @dura_inst;\n"
+	"  UPDATE orch_queue\n"
+	"     SET lock_token = NULL,\n"
+	"         visible_at = GREATEST(visible_at, @dura_ts + GREATEST(p_delay_ms, 0) * 1000)\n"
+	"   WHERE instance = @dura_inst AND lock_token = p_token;\n"),
+
+	TX_WRAPPER("dura_renew_orch", "IN p_token BIGINT, IN p_extend_ms BIGINT",
+	"  SET @dura_ts = " NOW_US ";\n"
+	"  UPDATE instance_locks SET locked_until = @dura_ts + GREATEST(p_extend_ms, 0) * 1000\n"
+	"   WHERE token = p_token AND locked_until > @dura_ts;\n"
+	"  IF ROW_COUNT() = 0 THEN\n"
+	"    " LOCK_LOST("orchestration") ";\n"
+	"  END IF;\n"),
+
+	/* Work fetch.  Result set: (0, next_ms) or
+	 * (1, token, instance, body, attempts). */
+	"CREATE PROCEDURE dura_p_fetch_work(IN p_lock_ms BIGINT)\n"
+	"BEGIN\n"
+	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
+	"  DECLARE v_id BIGINT DEFAULT NULL;\n"
+	"  DECLARE v_tok BIGINT;\n"
+	"  SELECT w.id INTO v_id FROM work_queue w WHERE w.visible_at <= v_ts\n"
+	"   ORDER BY w.visible_at, w.id LIMIT 1 FOR UPDATE SKIP LOCKED;\n"
+	"  IF v_id IS NULL THEN\n"
+	"    SELECT 0 AS found, IFNULL((SELECT (MIN(w.visible_at) - v_ts) DIV 1000 + 1\n"
+	"                                 FROM work_queue w WHERE w.visible_at > v_ts), -1) AS next_ms;\n"
+	"  ELSE\n"
+	"    SET v_tok = NEXTVAL(lock_tokens);\n"
+	"    UPDATE work_queue SET lock_token = v_tok, attempts = attempts + 1,\n"
+	"           visible_at = v_ts + p_lock_ms * 1000 WHERE id = v_id;\n"
+	"    SELECT 1 AS found, v_tok AS token, w.instance, w.body, w.attempts\n"
+	"      FROM work_queue w WHERE w.id = v_id;\n"
+	"  END IF;\n"
+	"END",
+
+	TX_WRAPPER("dura_fetch_work", "IN p_lock_ms BIGINT",
+	"  CALL dura_p_fetch_work(p_lock_ms);\n"),
+
+	"CREATE PROCEDURE dura_p_ack_work(IN p_token BIGINT, IN p_inst VARBINARY(1024),\n"
+	"  IN p_body LONGBLOB, IN p_delay BIGINT)\n"
+	"BEGIN\n"
+	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
+	"  DELETE FROM work_queue WHERE lock_token = p_token AND visible_at > v_ts;\n"
+	"  IF ROW_COUNT() = 0 THEN\n"
+	"    " LOCK_LOST("work item") ";\n"
+	"  END IF;\n"
+	"  IF p_inst IS NOT NULL THEN\n"
+	"    INSERT IGNORE INTO instance_locks (instance) VALUES (p_inst);\n"
+	"    INSERT INTO orch_queue (instance, visible_at, body)\n"
+	"    VALUES (p_inst, v_ts + GREATEST(p_delay, 0) * 1000, p_body);\n"
+	"  END IF;\n"
+	"END",
+
+	TX_WRAPPER("dura_ack_work",
+	           "IN p_token BIGINT, IN p_inst VARBINARY(1024), IN p_body LONGBLOB, "
+	           "IN p_delay BIGINT",
+	"  CALL dura_p_ack_work(p_token, p_inst, p_body, p_delay);\n"),
+
+	TX_WRAPPER("dura_ack_fetch_work",
+	           "IN p_token BIGINT, IN p_inst VARBINARY(1024), IN p_body LONGBLOB, "
+	           "IN p_delay BIGINT, IN p_lock_ms BIGINT",
+	"  CALL dura_p_ack_work(p_token, p_inst, p_body, p_delay);\n"
+	"  CALL dura_p_fetch_work(p_lock_ms);\n"),
+
+	TX_WRAPPER("dura_abandon_work", "IN p_token BIGINT, IN p_delay_ms BIGINT",
+	"  SET @dura_ts = " NOW_US ";\n"
+	"  UPDATE work_queue SET lock_token = NULL,\n"
+	"         visible_at = @dura_ts + GREATEST(p_delay_ms, 0) * 1000\n"
+	"   WHERE lock_token = p_token AND visible_at > @dura_ts;\n"
+	"  IF ROW_COUNT() = 0 THEN\n"
+	"    " LOCK_LOST("work item") ";\n"
+	"  END IF;\n"),
+
+	TX_WRAPPER("dura_renew_work", "IN p_token BIGINT, IN p_extend_ms BIGINT",
+	"  SET @dura_ts = " NOW_US ";\n"
+	"  UPDATE work_queue SET visible_at = @dura_ts + GREATEST(p_extend_ms, 0) * 1000\n"
+	"   WHERE lock_token = p_token AND visible_at > @dura_ts;\n"
+	"  IF ROW_COUNT() = 0 THEN\n"
+	"    " LOCK_LOST("work item") ";\n"
+	"  END IF;\n"),
+};
+
+static const char *const stmt_sql[MDB_STMT_COUNT] = {
+	[MDB_ENQUEUE] = "CALL dura_enqueue(?, ?)",
+	[MDB_FETCH_ORCH] = "CALL dura_fetch_orch(?)",
+	[MDB_ACK_ORCH] = "CALL dura_ack_orch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[MDB_ACK_FETCH_ORCH] = "CALL dura_ack_fetch_orch(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[MDB_ABANDON_ORCH] = "CALL dura_abandon_orch(?, ?)",
+	[MDB_RENEW_ORCH] = "CALL dura_renew_orch(?, ?)",
+	[MDB_FETCH_WORK] = "CALL dura_fetch_work(?)",
+	[MDB_ACK_WORK] = "CALL dura_ack_work(?, ?, ?, ?)",
+	[MDB_ACK_FETCH_WORK] = "CALL dura_ack_fetch_work(?, ?, ?, ?, ?)",
+	[MDB_ABANDON_WORK] = "CALL dura_abandon_work(?, ?)",
+	[MDB_RENEW_WORK] = "CALL dura_renew_work(?, ?)",
+	[MDB_HISTORY] = "SELECT event_id, body FROM history "
+	                "WHERE instance = ? AND execution = ? ORDER BY event_id",
+	[MDB_STATUS] = "SELECT name, status, output, parent, execution FROM instances "
+	               "WHERE instance = ?",
+	[MDB_PING] = "SELECT 1",
+};
+
+const char *dura_mdb_stmt_sql(enum dura_mdb_stmt s)
+{
+	return stmt_sql[s];
+}
+
+void dura_mdb_quote_ident(char *dst, size_t len, const char *name)
+{
+	size_t o = 0;
+	if (len < 3) {
+		if (len)
+			dst[0] = '\0';
+		return;
+	}
+	dst[o++] = '`';
+	for (const char *p = name; *p && o + 3 < len; p++) {
+		if (*p == '`')
+			dst[o++] = '`';
+		dst[o++] = *p;
+	}
+	dst[o++] = '`';
+	dst[o] = '\0';
+}
+
+static dura_rc run(MYSQL *conn, const char *sql, const char *what, struct dura_err *err)
+{
+	if (mysql_real_query(conn, sql, strlen(sql)) == 0) {
+		/* DDL returns no rows; drain anything just in case */
+		do {
+			MYSQL_RES *r = mysql_store_result(conn);
+			mysql_free_result(r);
+		} while (mysql_next_result(conn) == 0);
+		return DURA_OK;
+	}
+	unsigned e = mysql_errno(conn);
+	dura_mdb_err(err, "%s: MariaDB error %u (%s): %s", what, e, mysql_sqlstate(conn),
+	             mysql_error(conn));
+	dura_rc rc = dura_mdb_errno_rc(e);
+	return rc == DURA_RETRY ? DURA_RETRY : DURA_CONFIG;
+}
+
+dura_rc dura_mdb_schema_create(MYSQL *conn, const char *database, struct dura_err *err)
+{
+	char q[2 * DURA_MDB_NAME_MAX + 3], sql[3 * DURA_MDB_NAME_MAX + 64];
+	dura_mdb_quote_ident(q, sizeof q, database);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s CHARACTER SET binary", q);
+	dura_rc rc = run(conn, sql, "creating the database", err);
+	if (rc != DURA_OK)
+		return rc;
+	if (mysql_select_db(conn, database) != 0) {
+		dura_mdb_err(err, "using database %s: %s", database, mysql_error(conn));
+		return DURA_CONFIG;
+	}
+	for (size_t i = 0; i < sizeof ddl / sizeof ddl[0]; i++) {
+		rc = run(conn, ddl[i], "creating the schema", err);
+		if (rc != DURA_OK)
+			return rc;
+	}
+	return DURA_OK;
+}
+
+dura_rc dura_mdb_schema_drop(MYSQL *conn, const char *database, struct dura_err *err)
+{
+	char q[2 * DURA_MDB_NAME_MAX + 3], sql[3 * DURA_MDB_NAME_MAX + 64];
+	dura_mdb_quote_ident(q, sizeof q, database);
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", q);
+	return run(conn, sql, "dropping the database", err);
+}
