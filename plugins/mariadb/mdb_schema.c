@@ -42,6 +42,9 @@
 /* The server's clock in microseconds (sessions use time_zone +00:00). */
 #define NOW_US "CAST(UNIX_TIMESTAMP(SYSDATE(6)) * 1000000 AS SIGNED)"
 #define BIG "9223372036854775807"
+/* Candidates one orchestration fetch tries (each in one probe); more than
+ * the fetchers that can race for them at once. */
+#define FETCH_CANDIDATES "64"
 
 #define LOCK_LOST(kind) \
 	"SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = 30001, MESSAGE_TEXT = '" kind \
@@ -128,36 +131,59 @@ static const char *const ddl[] = {
 	"    END IF;\n"
 	"  END IF;\n"),
 
-	/* Fetch: the oldest visible message whose instance is free, skipping
-	 * rows other fetchers hold; then lock the instance, tag its visible
-	 * messages and return them with the history.  Result sets:
+	/* Fetch: candidates in order of their oldest visible message come from
+	 * a plain (non-locking) read; the first whose instance lock row can be
+	 * taken at once (FOR UPDATE SKIP LOCKED: another fetcher is taking it)
+	 * and is still free wins.  Then lock it, tag its visible messages and
+	 * return them with the history.  Queue rows are never locked by the
+	 * search, so fetchers and acks do not deadlock on them.  Reads that
+	 * must not lock use SELECT ... INTO (a subquery inside SET or IF would
+	 * take shared locks).  Result sets:
 	 *   found: (0, next_ms)  or  (1, token, instance, execution)
 	 *   then (body, attempts)* and (event_id, body)* */
 	"CREATE PROCEDURE dura_p_fetch_orch(IN p_lock_ms BIGINT)\n"
 	"BEGIN\n"
 	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
+	"  DECLARE v_c VARBINARY(1024);\n"
 	"  DECLARE v_cand VARBINARY(1024) DEFAULT NULL;\n"
+	"  DECLARE v_done INT DEFAULT 0;\n"
 	"  DECLARE v_tok BIGINT;\n"
-	"  DECLARE v_exec BIGINT;\n"
-	"  DECLARE v_next BIGINT;\n"
-	"  SELECT q.instance INTO v_cand\n"
-	"    FROM orch_queue q STRAIGHT_JOIN instance_locks l ON l.instance = q.instance\n"
-	"   WHERE q.visible_at <= v_ts AND l.locked_until <= v_ts\n"
-	"   ORDER BY q.visible_at, q.id LIMIT 1\n"
-	"   FOR UPDATE SKIP LOCKED;\n"
+	"  DECLARE v_exec BIGINT DEFAULT 0;\n"
+	"  DECLARE v_next_q BIGINT DEFAULT NULL;\n"
+	"  DECLARE v_next_l BIGINT DEFAULT NULL;\n"
+	"  DECLARE cands CURSOR FOR\n"
+	"    SELECT q.instance FROM orch_queue q STRAIGHT_JOIN instance_locks l\n"
+	"        ON l.instance = q.instance\n"
+	"     WHERE q.visible_at <= v_ts AND l.locked_until <= v_ts\n"
+	"     ORDER BY q.visible_at, q.id LIMIT " FETCH_CANDIDATES ";\n"
+	"  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_done = 1;\n"
+	"  OPEN cands;\n"
+	"  search: LOOP\n"
+	"    FETCH cands INTO v_c;\n"
+	"    IF v_done THEN\n"
+	"      LEAVE search;\n"
+	"    END IF;\n"
+	"    SELECT l.instance INTO v_cand FROM instance_locks l\n"
+	"     WHERE l.instance = v_c AND l.locked_until <= v_ts FOR UPDATE SKIP LOCKED;\n"
+	"    IF v_cand IS NOT NULL THEN\n"
+	"      LEAVE search;\n"
+	"    END IF;\n"
+	"    SET v_done = 0;\n" /* the empty SELECT INTO raised NOT FOUND too */
+	"  END LOOP;\n"
+	"  CLOSE cands;\n"
 	"  IF v_cand IS NULL THEN\n"
-	"    SET v_next = LEAST(\n"
-	"      IFNULL((SELECT MIN(q.visible_at) FROM orch_queue q WHERE q.visible_at > v_ts), " BIG "),\n"
-	"      IFNULL((SELECT MIN(l.locked_until) FROM instance_locks l\n"
-	"               WHERE l.locked_until > v_ts), " BIG "));\n"
-	"    SELECT 0 AS found, IF(v_next = " BIG ", -1, (v_next - v_ts) DIV 1000 + 1) AS next_ms;\n"
+	"    SELECT MIN(q.visible_at) INTO v_next_q FROM orch_queue q WHERE q.visible_at > v_ts;\n"
+	"    SELECT MIN(l.locked_until) INTO v_next_l FROM instance_locks l\n"
+	"     WHERE l.locked_until > v_ts;\n"
+	"    SELECT 0 AS found, IFNULL((LEAST(IFNULL(v_next_q, " BIG "), IFNULL(v_next_l, " BIG "))\n"
+	"                                - v_ts) DIV 1000 + 1, -1) AS next_ms;\n"
 	"  ELSE\n"
 	"    SET v_tok = NEXTVAL(lock_tokens);\n"
 	"    UPDATE instance_locks SET token = v_tok, locked_until = v_ts + p_lock_ms * 1000\n"
 	"     WHERE instance = v_cand;\n"
 	"    UPDATE orch_queue SET lock_token = v_tok, attempts = attempts + 1\n"
 	"     WHERE instance = v_cand AND visible_at <= v_ts;\n"
-	"    SET v_exec = IFNULL((SELECT i.execution FROM instances i WHERE i.instance = v_cand), 0);\n"
+	"    SELECT i.execution INTO v_exec FROM instances i WHERE i.instance = v_cand;\n"
 	"    SELECT 1 AS found, v_tok AS token, v_cand AS instance, v_exec AS execution;\n"
 	"    SELECT q.body, q.attempts FROM orch_queue q\n"
 	"     WHERE q.instance = v_cand AND q.lock_token = v_tok ORDER BY q.id;\n"
@@ -244,11 +270,12 @@ static const char *const ddl[] = {
 	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
 	"  DECLARE v_id BIGINT DEFAULT NULL;\n"
 	"  DECLARE v_tok BIGINT;\n"
+	"  DECLARE v_next BIGINT DEFAULT NULL;\n"
 	"  SELECT w.id INTO v_id FROM work_queue w WHERE w.visible_at <= v_ts\n"
 	"   ORDER BY w.visible_at, w.id LIMIT 1 FOR UPDATE SKIP LOCKED;\n"
 	"  IF v_id IS NULL THEN\n"
-	"    SELECT 0 AS found, IFNULL((SELECT (MIN(w.visible_at) - v_ts) DIV 1000 + 1\n"
-	"                                 FROM work_queue w WHERE w.visible_at > v_ts), -1) AS next_ms;\n"
+	"    SELECT MIN(w.visible_at) INTO v_next FROM work_queue w WHERE w.visible_at > v_ts;\n"
+	"    SELECT 0 AS found, IFNULL((v_next - v_ts) DIV 1000 + 1, -1) AS next_ms;\n"
 	"  ELSE\n"
 	"    SET v_tok = NEXTVAL(lock_tokens);\n"
 	"    UPDATE work_queue SET lock_token = v_tok, attempts = attempts + 1,\n"
