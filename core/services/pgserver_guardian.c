@@ -47,6 +47,23 @@
  * A signal handler can only report through a global. */
 static volatile sig_atomic_t stop_requested;
 
+/* The signal that asks the server (or its init step) to stop quickly and
+ * cleanly: SIGINT is PostgreSQL's fast shutdown. */
+static int stop_signal(const struct dura_pg_plan *plan)
+{
+	return plan->engine ? plan->engine->stop_signal : SIGINT;
+}
+
+static const char *init_name(const struct dura_pg_plan *plan)
+{
+	return plan->engine ? plan->engine->init_name : "initdb";
+}
+
+static const char *server_name(const struct dura_pg_plan *plan)
+{
+	return plan->engine ? plan->engine->server_name : "postgres";
+}
+
 static void on_sigterm(int sig)
 {
 	(void)sig;
@@ -173,8 +190,8 @@ static pid_t spawn(const struct dura_pg_plan *plan, char *const argv[], int log_
 		/* initdb and postgres refuse to run as root. */
 		if (setgroups((size_t)plan->n_groups, plan->groups) != 0 ||
 		    setgid(plan->gid) != 0 || setuid(plan->uid) != 0) {
-			dprintf(2, "durabench: cannot switch to the postgres user: %s\n",
-			        strerror(errno));
+			dprintf(2, "durabench: cannot switch to the server user (uid %ld): %s\n",
+			        (long)plan->uid, strerror(errno));
 			_exit(126);
 		}
 	}
@@ -183,7 +200,7 @@ static pid_t spawn(const struct dura_pg_plan *plan, char *const argv[], int log_
 	 * run on forever: SIGINT is a fast shutdown for postgres.  Set after the
 	 * uid change, which clears it; the getppid check closes the race with a
 	 * guardian that died before the prctl. */
-	if (prctl(PR_SET_PDEATHSIG, SIGINT) != 0 || getppid() != guardian)
+	if (prctl(PR_SET_PDEATHSIG, stop_signal(plan)) != 0 || getppid() != guardian)
 		_exit(125);
 #endif
 	if (access(plan->dir, W_OK | X_OK) != 0) {
@@ -244,7 +261,7 @@ static void continue_children(pid_t pid)
 
 /* Stops a child: SIGINT (fast shutdown for postgres, clean abort for
  * initdb), then SIGQUIT (immediate shutdown), then SIGKILL; always reaps. */
-static void stop_child(pid_t pid)
+static void stop_child(const struct dura_pg_plan *plan, pid_t pid)
 {
 	int status;
 	if (pid <= 0)
@@ -253,7 +270,7 @@ static void stop_child(pid_t pid)
 	 * signals below only when resumed. */
 	continue_children(pid);
 	kill(pid, SIGCONT);
-	kill(pid, SIGINT);
+	kill(pid, stop_signal(plan));
 	if (wait_exit(pid, FAST_STOP_MS, &status))
 		return;
 	kill(pid, SIGQUIT);
@@ -367,8 +384,11 @@ static int tcp_answers(int port)
 
 /* Ready = the postmaster wrote "ready" as the status line (line 8) of
  * postmaster.pid, as pg_ctl -w checks, and the port accepts connections. */
-static int server_ready(const struct dura_pg_plan *plan, int port)
+static int server_ready(const struct dura_pg_plan *plan, int port, off_t log_from)
 {
+	if (plan->engine)
+		return log_contains(plan->logpath, log_from, plan->engine->ready_text) &&
+		       tcp_answers(port);
 	FILE *f = fopen(plan->pidfile, "re");
 	if (!f)
 		return 0;
@@ -406,15 +426,15 @@ static enum step wait_initdb(const struct dura_pg_plan *plan, int ctl_fd, pid_t 
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
 		if (parent_gone(ctl_fd, POLL_MS)) {
-			stop_child(pid);
+			stop_child(plan, pid);
 			return STEP_PARENT_GONE;
 		}
 		if (dura_now_ms() >= deadline) {
-			stop_child(pid);
+			stop_child(plan, pid);
 			char tail[400];
 			log_tail(plan->logpath, 0, tail, sizeof tail);
-			snprintf(msg, msglen, "initdb did not finish within %u s; log: %s",
-			         INITDB_TIMEOUT_MS / 1000, tail);
+			snprintf(msg, msglen, "%s did not finish within %u s; log: %s",
+			         init_name(plan), INITDB_TIMEOUT_MS / 1000, tail);
 			return STEP_FAILED;
 		}
 	}
@@ -423,13 +443,20 @@ static enum step wait_initdb(const struct dura_pg_plan *plan, int ctl_fd, pid_t 
 	char how[64], tail[400];
 	describe_exit(status, how, sizeof how);
 	log_tail(plan->logpath, 0, tail, sizeof tail);
-	snprintf(msg, msglen, "initdb failed (%s): %s", how, tail);
+	snprintf(msg, msglen, "%s failed (%s): %s", init_name(plan), how, tail);
 	return STEP_FAILED;
 }
 
 static enum step run_initdb(const struct dura_pg_plan *plan, int ctl_fd, int log_fd,
                             char *msg, size_t msglen)
 {
+	if (plan->engine) {
+		pid_t pid = spawn(plan, plan->engine->init_argv, log_fd);
+		if (pid >= 0)
+			return wait_initdb(plan, ctl_fd, pid, msg, msglen);
+		snprintf(msg, msglen, "cannot fork %s: %s", init_name(plan), strerror(errno));
+		return STEP_FAILED;
+	}
 	/* TCP (every user of this machine can reach 127.0.0.1) only with the
 	 * random password, over scram-sha-256.  The Unix socket is trusted: it
 	 * sits in our 0700 directory, so only the server's own OS user (who
@@ -478,11 +505,17 @@ static enum step start_once(const struct dura_pg_plan *plan, int ctl_fd, int log
 		"-c", "max_wal_size=1GB",
 		NULL,
 	};
+	char *engine_argv[64];
+	char engine_buf[8192];
+	if (plan->engine)
+		plan->engine->server_argv(plan, port, engine_argv,
+		                          sizeof engine_argv / sizeof engine_argv[0], engine_buf,
+		                          sizeof engine_buf);
 	*retry = 0;
 	off_t from = log_size(log_fd);
-	pid_t pid = spawn(plan, argv, log_fd);
+	pid_t pid = spawn(plan, plan->engine ? engine_argv : argv, log_fd);
 	if (pid < 0) {
-		snprintf(msg, msglen, "cannot fork postgres: %s", strerror(errno));
+		snprintf(msg, msglen, "cannot fork %s: %s", server_name(plan), strerror(errno));
 		return STEP_FAILED;
 	}
 	uint64_t deadline = dura_now_ms() + READY_TIMEOUT_MS;
@@ -496,16 +529,16 @@ static enum step start_once(const struct dura_pg_plan *plan, int ctl_fd, int log
 			snprintf(msg, msglen, "the server exited during startup (%s): %s", how, tail);
 			return STEP_FAILED;
 		}
-		if (server_ready(plan, port)) {
+		if (server_ready(plan, port, from)) {
 			*server = pid;
 			return STEP_OK;
 		}
 		if (parent_gone(ctl_fd, POLL_MS)) {
-			stop_child(pid);
+			stop_child(plan, pid);
 			return STEP_PARENT_GONE;
 		}
 		if (dura_now_ms() >= deadline) {
-			stop_child(pid);
+			stop_child(plan, pid);
 			char tail[400];
 			log_tail(plan->logpath, from, tail, sizeof tail);
 			snprintf(msg, msglen, "the server did not accept connections within %u s: %s",
@@ -576,7 +609,7 @@ static void serve(const struct dura_pg_plan *plan, int ctl_fd, int status_fd, in
 		msg[0] = '\0';
 		int ok = 1;
 		if (cmd == 'D') {
-			stop_child(*server);
+			stop_child(plan, *server);
 			*server = -1;
 		} else if (*server < 0) {
 			/* the old server's port may linger for a moment: retry */
@@ -651,7 +684,7 @@ _Noreturn void dura_pg_guardian_main(const struct dura_pg_plan *plan, int ctl_fd
 		snprintf(status, sizeof status, "OK %d %ld\n", port, (long)server);
 		report(status_fd, status);
 		serve(plan, ctl_fd, status_fd, log_fd, &server, port);
-		stop_child(server);
+		stop_child(plan, server);
 	} else if (s == STEP_FAILED) {
 		for (char *c = msg; *c; c++)
 			if (*c == '\n' || *c == '\r')

@@ -38,6 +38,27 @@ struct dura_pg_plan {
 	const gid_t *groups;   /* supplementary groups of that user */
 	int n_groups;
 	char *const *envp;     /* environment for initdb/postgres */
+	/* Another server program than PostgreSQL's, or NULL (initdb and
+	 * postgres with the fields above). */
+	const struct dura_server_engine *engine;
+};
+
+/* What the guardian needs to know of a server program other than
+ * PostgreSQL's (e.g. mariadbserver.c).  The life cycle stays the
+ * guardian's: init step, start on a free loopback port (retried when
+ * someone takes the port), readiness, report, stop on the parent's exit. */
+struct dura_server_engine {
+	const char *init_name;   /* for messages, e.g. "mariadb-install-db" */
+	const char *server_name; /* e.g. "mariadbd" */
+	char *const *init_argv;  /* the init step (absolute path first) */
+	/* Fills argv (at most max entries, the NULL included) to run the server
+	 * on port; the strings may live in buf. */
+	void (*server_argv)(const struct dura_pg_plan *plan, int port, char **argv, size_t max,
+	                    char *buf, size_t buflen);
+	int stop_signal;         /* the server's fast, clean shutdown request */
+	/* Ready = the server's output (since this start) contains ready_text
+	 * and the port accepts connections. */
+	const char *ready_text;
 };
 
 /* Size of the status message ("OK <port>" / "ERR <text>"), NUL included. */

@@ -1,8 +1,9 @@
 /*
  * Options of the MariaDB provider: declaration (listed by `durabench
  * plugins`), parsing, and the server address
- *     mariadb://USER:PASSWORD@HOST:PORT   (mysql:// is accepted too)
- * User and password may be percent-encoded.  The core already rejects
+ *     mariadb://USER:PASSWORD@HOST:PORT[/DATABASE]   (or mysql://...)
+ * User and password may be percent-encoded; a database path is accepted
+ * but not used (each store creates its own database).  The core already rejects
  * undeclared keys, but a plugin may be driven by anything, so open() checks
  * again.
  */
@@ -160,7 +161,7 @@ static char *decode(const char *s, size_t n)
 	return out;
 }
 
-/* mariadb://[user[:password]@]host[:port][/] */
+/* mariadb://[user[:password]@]host[:port][/database] */
 static dura_rc parse_url(struct dura_mdb_options *o, const char *url, struct dura_err *err)
 {
 	const char *p;
@@ -174,13 +175,13 @@ static dura_rc parse_url(struct dura_mdb_options *o, const char *url, struct dur
 		return DURA_CONFIG;
 	}
 	const char *end = p + strcspn(p, "/?#");
-	if (*end == '/' && end[1] == '\0')
-		; /* a trailing slash is harmless */
-	else if (*end) {
-		dura_mdb_err(err, "option url: no database path or parameters are accepted "
-		             "(each run creates its own database; see option database)");
+	if (*end == '?' || *end == '#' || (*end == '/' && strpbrk(end, "?#"))) {
+		dura_mdb_err(err, "option url: no parameters are accepted (see the plugin's "
+		             "options: durabench plugins)");
 		return DURA_CONFIG;
 	}
+	/* a /database path is accepted and not used: every store creates and
+	 * uses its own database (option database) */
 	const char *at = NULL;
 	for (const char *q = p; q < end; q++)
 		if (*q == '@')
