@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "local_server.h"
+#include "mariadbserver.h"
 #include "pgserver.h"
 #include "base/util.h"
 
@@ -26,9 +27,29 @@ static void pg_stop(void *server)
 	dura_pgserver_stop(server);
 }
 
+static int mariadb_start(void **server, char *err, size_t errlen)
+{
+	struct dura_mariadbserver *srv;
+	if (dura_mariadbserver_start(NULL, &srv, err, errlen) != 0)
+		return -1;
+	*server = srv;
+	return 0;
+}
+
+static const char *mariadb_address(const void *server)
+{
+	return dura_mariadbserver_url(server);
+}
+
+static void mariadb_stop(void *server)
+{
+	dura_mariadbserver_stop(server);
+}
+
 /* One row per server the core can start.  A new recipe is one more row. */
 static const struct dura_local_recipe recipes[] = {
 	{ DURA_LOCAL_SERVER_POSTGRESQL, "PostgreSQL", pg_start, pg_address, pg_stop },
+	{ DURA_LOCAL_SERVER_MARIADB, "MariaDB", mariadb_start, mariadb_address, mariadb_stop },
 };
 
 const struct dura_local_recipe *dura_local_recipe_find(const char *name)

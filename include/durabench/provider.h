@@ -558,9 +558,8 @@ struct dura_provider_ops {
  * and the address form the plugin then receives. */
 #define DURA_LOCAL_SERVER_POSTGRESQL "postgresql" /* postgresql://user:pw@
                                                      127.0.0.1:port/db */
-#define DURA_LOCAL_SERVER_MARIADB "mariadb" /* mysql://user:pw@127.0.0.1:
-                                               port/db (needs a core built
-                                               with the MariaDB recipe) */
+#define DURA_LOCAL_SERVER_MARIADB "mariadb" /* mariadb://user:pw@
+                                               127.0.0.1:port */
 
 /* 1 when a work item's completion message is present (see "No completion"
  * at the top of this file). */

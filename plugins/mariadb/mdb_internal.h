@@ -257,45 +257,29 @@ dura_rc dura_mdb_poll(struct dura_store *st, enum dura_mdb_queue q, uint32_t wai
                       dura_mdb_fetch_fn fetch, void *ctx, struct dura_err *err);
 uint64_t dura_mdb_now_ns(void);
 
-/* ---- operations ---- */
+/* ---- operations (each declared with its ABI type) ---- */
 
-dura_rc dura_mdb_enqueue_orchestrator(dura_store *st, const struct dura_message *msgs,
-                                      size_t n, struct dura_err *err);
-dura_rc dura_mdb_fetch_orchestration_item(dura_store *st, uint32_t lock_ms, uint32_t wait_ms,
-                                          struct dura_orch_item **out, struct dura_err *err);
-dura_rc dura_mdb_ack_orchestration_item(dura_store *st, uint64_t token,
-                                        const struct dura_orch_ack *ack, struct dura_err *err);
-dura_rc dura_mdb_ack_orchestration_item_and_fetch(dura_store *st, uint64_t token,
-                                                  const struct dura_orch_ack *ack,
-                                                  uint32_t lock_ms,
-                                                  struct dura_orch_item **next,
-                                                  struct dura_err *err);
-dura_rc dura_mdb_abandon_orchestration_item(dura_store *st, uint64_t token, uint32_t delay_ms,
-                                            struct dura_err *err);
-dura_rc dura_mdb_renew_orchestration_lock(dura_store *st, uint64_t token, uint32_t extend_ms,
-                                          struct dura_err *err);
-void dura_mdb_release_orchestration_item(dura_store *st, struct dura_orch_item *item);
+dura_enqueue_orchestrator_fn dura_mdb_enqueue_orchestrator;
+dura_fetch_orchestration_item_fn dura_mdb_fetch_orchestration_item;
+dura_ack_orchestration_item_fn dura_mdb_ack_orchestration_item;
+dura_ack_orchestration_item_and_fetch_fn dura_mdb_ack_orchestration_item_and_fetch;
+dura_abandon_orchestration_item_fn dura_mdb_abandon_orchestration_item;
+dura_renew_orchestration_lock_fn dura_mdb_renew_orchestration_lock;
+dura_release_orchestration_item_fn dura_mdb_release_orchestration_item;
 
-dura_rc dura_mdb_fetch_work_item(dura_store *st, uint32_t lock_ms, uint32_t wait_ms,
-                                 struct dura_work_item **out, struct dura_err *err);
-dura_rc dura_mdb_ack_work_item(dura_store *st, uint64_t token,
-                               const struct dura_message *completion, struct dura_err *err);
-dura_rc dura_mdb_ack_work_item_and_fetch(dura_store *st, uint64_t token,
-                                         const struct dura_message *completion,
-                                         uint32_t lock_ms, struct dura_work_item **next,
-                                         struct dura_err *err);
-dura_rc dura_mdb_abandon_work_item(dura_store *st, uint64_t token, uint32_t delay_ms,
-                                   struct dura_err *err);
-dura_rc dura_mdb_renew_work_lock(dura_store *st, uint64_t token, uint32_t extend_ms,
-                                 struct dura_err *err);
-void dura_mdb_release_work_item(dura_store *st, struct dura_work_item *item);
+dura_fetch_work_item_fn dura_mdb_fetch_work_item;
+dura_ack_work_item_fn dura_mdb_ack_work_item;
+dura_ack_work_item_and_fetch_fn dura_mdb_ack_work_item_and_fetch;
+dura_abandon_work_item_fn dura_mdb_abandon_work_item;
+dura_renew_work_lock_fn dura_mdb_renew_work_lock;
+dura_release_work_item_fn dura_mdb_release_work_item;
 
-dura_rc dura_mdb_read_history(dura_store *st, const char *instance, uint64_t execution,
-                              struct dura_history **out, struct dura_err *err);
-void dura_mdb_release_history(dura_store *st, struct dura_history *h);
-dura_rc dura_mdb_instance_status(dura_store *st, const char *instance,
-                                 struct dura_instance_meta **out, struct dura_err *err);
-void dura_mdb_release_instance_status(dura_store *st, struct dura_instance_meta *meta);
+dura_read_history_fn dura_mdb_read_history;
+dura_release_history_fn dura_mdb_release_history;
+dura_instance_status_fn dura_mdb_instance_status;
+dura_release_instance_status_fn dura_mdb_release_instance_status;
+
+dura_check_options_fn dura_mdb_check_options;
 
 /* Shared by the token operations: statement s (token, ms) that commits
  * nothing else; wakes queue q's fetchers when wake != 0. */

@@ -361,6 +361,30 @@ dura_rc dura_mdb_options_parse(const struct dura_option *options, size_t n,
 	return DURA_OK;
 }
 
+dura_rc dura_mdb_check_options(const struct dura_option *options, size_t n, size_t *bad,
+                               struct dura_err *err)
+{
+	struct dura_mdb_options o;
+	memset(&o, 0, sizeof o);
+	dura_rc rc = DURA_OK;
+	for (size_t i = 0; rc == DURA_OK && i < n; i++) {
+		*bad = i;
+		if (!options[i].key || !options[i].value || !find_spec(options[i].key)) {
+			dura_mdb_err(err, "option %zu: unknown or incomplete", i);
+			rc = DURA_CONFIG;
+		} else if (strcmp(options[i].key, "url") == 0 &&
+		           strcasecmp(options[i].value, "auto") == 0) {
+			continue; /* resolved by the core */
+		} else {
+			rc = apply(&o, options[i].key, options[i].value, err);
+		}
+	}
+	dura_mdb_options_free(&o);
+	if (rc == DURA_OK)
+		*bad = n;
+	return rc;
+}
+
 void dura_mdb_options_free(struct dura_mdb_options *o)
 {
 	free(o->host);

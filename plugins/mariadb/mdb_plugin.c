@@ -35,6 +35,12 @@ static dura_rc drop_database(struct dura_store *st, struct dura_err *err)
 	return rc;
 }
 
+static dura_open_fn mdb_open;
+static dura_close_fn mdb_close;
+static dura_stats_fn mdb_stats;
+static dura_ping_fn mdb_ping;
+static dura_describe_fn mdb_describe;
+
 static dura_rc mdb_open(const struct dura_option *options, size_t n_options, dura_store **out,
                         struct dura_err *err)
 {
@@ -167,6 +173,8 @@ static const struct dura_provider_ops mdb_ops = {
 	.ack_work_item_and_fetch = dura_mdb_ack_work_item_and_fetch,
 	.ack_orchestration_item_and_fetch = dura_mdb_ack_orchestration_item_and_fetch,
 	.describe = mdb_describe,
+	.check_options = dura_mdb_check_options,
+	.local_server = DURA_LOCAL_SERVER_MARIADB, /* url = auto */
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)
