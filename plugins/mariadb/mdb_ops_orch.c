@@ -47,7 +47,7 @@ static dura_rc item_from_result(struct dura_mdb_result *res, struct dura_orch_it
 	if (!it || res->n_sets < 3 || res->sets[1].n_rows == 0) {
 		free(it);
 		dura_mdb_result_free(res);
-		dura_mdb_err(err, it ? "out of memory" : "malformed fetch result from MariaDB");
+		dura_mdb_err(err, it ? "malformed fetch result from MariaDB" : "out of memory");
 		return DURA_PERMANENT;
 	}
 	it->res = *res;
