@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-PKGS="autoconf automake libtool pkg-config make gcc libinih-dev libsqlite3-dev libjansson-dev libpq-dev postgresql chromium valgrind"
+PKGS="autoconf automake libtool pkg-config make gcc libinih-dev libsqlite3-dev libjansson-dev libpq-dev postgresql libmariadb-dev mariadb-server chromium valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
