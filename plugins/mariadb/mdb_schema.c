@@ -112,11 +112,13 @@ static const char *const ddl[] = {
 	/* messages to orchestrator queues, in list order */
 	"CREATE PROCEDURE dura_p_insert_orch(IN p_msgs LONGTEXT, IN p_ts BIGINT)\n"
 	"BEGIN\n"
-	"  INSERT IGNORE INTO instance_locks (instance)\n"
-	"  SELECT DISTINCT FROM_BASE64(j.i) FROM " MESSAGES("p_msgs") ";\n"
-	"  INSERT INTO orch_queue (instance, visible_at, body)\n"
-	"  SELECT FROM_BASE64(j.i), p_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
-	"    FROM " MESSAGES("p_msgs") " ORDER BY j.n;\n"
+	"  IF p_msgs <> '[]' THEN\n" /* most acks send none: skip the parsing */
+	"    INSERT IGNORE INTO instance_locks (instance)\n"
+	"    SELECT DISTINCT FROM_BASE64(j.i) FROM " MESSAGES("p_msgs") ";\n"
+	"    INSERT INTO orch_queue (instance, visible_at, body)\n"
+	"    SELECT FROM_BASE64(j.i), p_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
+	"      FROM " MESSAGES("p_msgs") " ORDER BY j.n;\n"
+	"  END IF;\n"
 	"END",
 
 	TX_WRAPPER("dura_enqueue", "IN p_key BIGINT, IN p_msgs LONGTEXT",
@@ -131,23 +133,48 @@ static const char *const ddl[] = {
 	"    END IF;\n"
 	"  END IF;\n"),
 
+	/* Tries to take the instance lock of candidate p_inst (FOR UPDATE SKIP
+	 * LOCKED: another fetcher is taking it) and tag its visible messages.
+	 * p_tok: the new token, or NULL when the instance is taken, locked, or
+	 * its messages went away (acked by the previous holder since the
+	 * candidate was read). */
+	"CREATE PROCEDURE dura_p_try_orch(IN p_inst VARBINARY(1024), IN p_ts BIGINT,\n"
+	"  IN p_lock_ms BIGINT, OUT p_tok BIGINT)\n"
+	"BEGIN\n"
+	"  DECLARE v_inst VARBINARY(1024) DEFAULT NULL;\n"
+	"  SET p_tok = NULL;\n"
+	"  SELECT l.instance INTO v_inst FROM instance_locks l\n"
+	"   WHERE l.instance = p_inst AND l.locked_until <= p_ts FOR UPDATE SKIP LOCKED;\n"
+	"  IF v_inst IS NOT NULL THEN\n"
+	"    SET p_tok = NEXTVAL(lock_tokens);\n"
+	"    UPDATE orch_queue SET lock_token = p_tok, attempts = attempts + 1\n"
+	"     WHERE instance = p_inst AND visible_at <= p_ts;\n"
+	"    IF ROW_COUNT() > 0 THEN\n"
+	"      UPDATE instance_locks SET token = p_tok, locked_until = p_ts + p_lock_ms * 1000\n"
+	"       WHERE instance = p_inst;\n"
+	"    ELSE\n"
+	"      SET p_tok = NULL;\n"
+	"    END IF;\n"
+	"  END IF;\n"
+	"END",
+
 	/* Fetch: candidates in order of their oldest visible message come from
-	 * a plain (non-locking) read; the first whose instance lock row can be
-	 * taken at once (FOR UPDATE SKIP LOCKED: another fetcher is taking it)
-	 * and is still free wins.  Then lock it, tag its visible messages and
-	 * return them with the history.  Queue rows are never locked by the
-	 * search, so fetchers and acks do not deadlock on them.  Reads that
-	 * must not lock use SELECT ... INTO (a subquery inside SET or IF would
-	 * take shared locks).  Result sets:
+	 * a plain (non-locking) read, and the first whose lock can be taken
+	 * wins (dura_p_try_orch).  The oldest candidate is tried first on its
+	 * own; only when another fetcher got it does a cursor (materialised:
+	 * costlier) go through the next ones, so a lost race never returns
+	 * empty while other instances are eligible.  Queue rows are never
+	 * locked by the search, so fetchers and acks do not deadlock on them.
+	 * Reads that must not lock use SELECT ... INTO (a subquery inside SET
+	 * or IF would take shared locks).  Result sets:
 	 *   found: (0, next_ms)  or  (1, token, instance, execution)
 	 *   then (body, attempts)* and (event_id, body)* */
 	"CREATE PROCEDURE dura_p_fetch_orch(IN p_lock_ms BIGINT)\n"
 	"BEGIN\n"
 	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
-	"  DECLARE v_c VARBINARY(1024);\n"
-	"  DECLARE v_cand VARBINARY(1024) DEFAULT NULL;\n"
+	"  DECLARE v_c VARBINARY(1024) DEFAULT NULL;\n"
 	"  DECLARE v_done INT DEFAULT 0;\n"
-	"  DECLARE v_tok BIGINT;\n"
+	"  DECLARE v_tok BIGINT DEFAULT NULL;\n"
 	"  DECLARE v_exec BIGINT DEFAULT 0;\n"
 	"  DECLARE v_next_q BIGINT DEFAULT NULL;\n"
 	"  DECLARE v_next_l BIGINT DEFAULT NULL;\n"
@@ -157,44 +184,42 @@ static const char *const ddl[] = {
 	"     WHERE q.visible_at <= v_ts AND l.locked_until <= v_ts\n"
 	"     ORDER BY q.visible_at, q.id LIMIT " FETCH_CANDIDATES ";\n"
 	"  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_done = 1;\n"
-	"  OPEN cands;\n"
-	"  search: LOOP\n"
-	"    FETCH cands INTO v_c;\n"
-	"    IF v_done THEN\n"
-	"      LEAVE search;\n"
+	"  SELECT q.instance INTO v_c FROM orch_queue q STRAIGHT_JOIN instance_locks l\n"
+	"      ON l.instance = q.instance\n"
+	"   WHERE q.visible_at <= v_ts AND l.locked_until <= v_ts\n"
+	"   ORDER BY q.visible_at, q.id LIMIT 1;\n"
+	"  IF v_c IS NOT NULL THEN\n"
+	"    CALL dura_p_try_orch(v_c, v_ts, p_lock_ms, v_tok);\n"
+	"    IF v_tok IS NULL THEN\n"
+	"      SET v_done = 0;\n"
+	"      OPEN cands;\n"
+	"      search: LOOP\n"
+	"        FETCH cands INTO v_c;\n"
+	"        IF v_done THEN\n"
+	"          LEAVE search;\n"
+	"        END IF;\n"
+	"        CALL dura_p_try_orch(v_c, v_ts, p_lock_ms, v_tok);\n"
+	"        IF v_tok IS NOT NULL THEN\n"
+	"          LEAVE search;\n"
+	"        END IF;\n"
+	"        SET v_done = 0;\n" /* an empty SELECT INTO raised NOT FOUND too */
+	"      END LOOP;\n"
+	"      CLOSE cands;\n"
 	"    END IF;\n"
-	"    SET v_cand = NULL;\n"
-	"    SELECT l.instance INTO v_cand FROM instance_locks l\n"
-	"     WHERE l.instance = v_c AND l.locked_until <= v_ts FOR UPDATE SKIP LOCKED;\n"
-	"    IF v_cand IS NOT NULL THEN\n"
-	"      SET v_tok = NEXTVAL(lock_tokens);\n"
-	"      UPDATE orch_queue SET lock_token = v_tok, attempts = attempts + 1\n"
-	"       WHERE instance = v_cand AND visible_at <= v_ts;\n"
-	"      IF ROW_COUNT() > 0 THEN\n"
-	"        UPDATE instance_locks SET token = v_tok, locked_until = v_ts + p_lock_ms * 1000\n"
-	"         WHERE instance = v_cand;\n"
-	"        LEAVE search;\n"
-	"      END IF;\n"
-	/* its messages went away (acked by the previous holder since the
-	 * candidate read): try the next one */
-	"      SET v_cand = NULL;\n"
-	"    END IF;\n"
-	"    SET v_done = 0;\n" /* the empty SELECT INTO raised NOT FOUND too */
-	"  END LOOP;\n"
-	"  CLOSE cands;\n"
-	"  IF v_cand IS NULL THEN\n"
+	"  END IF;\n"
+	"  IF v_tok IS NULL THEN\n"
 	"    SELECT MIN(q.visible_at) INTO v_next_q FROM orch_queue q WHERE q.visible_at > v_ts;\n"
 	"    SELECT MIN(l.locked_until) INTO v_next_l FROM instance_locks l\n"
 	"     WHERE l.locked_until > v_ts;\n"
 	"    SELECT 0 AS found, IFNULL((LEAST(IFNULL(v_next_q, " BIG "), IFNULL(v_next_l, " BIG "))\n"
 	"                                - v_ts) DIV 1000 + 1, -1) AS next_ms;\n"
 	"  ELSE\n"
-	"    SELECT i.execution INTO v_exec FROM instances i WHERE i.instance = v_cand;\n"
-	"    SELECT 1 AS found, v_tok AS token, v_cand AS instance, v_exec AS execution;\n"
+	"    SELECT i.execution INTO v_exec FROM instances i WHERE i.instance = v_c;\n"
+	"    SELECT 1 AS found, v_tok AS token, v_c AS instance, v_exec AS execution;\n"
 	"    SELECT q.body, q.attempts FROM orch_queue q\n"
-	"     WHERE q.instance = v_cand AND q.lock_token = v_tok ORDER BY q.id;\n"
+	"     WHERE q.instance = v_c AND q.lock_token = v_tok ORDER BY q.id;\n"
 	"    SELECT h.event_id, h.body FROM history h\n"
-	"     WHERE h.instance = v_cand AND h.execution = v_exec ORDER BY h.event_id;\n"
+	"     WHERE h.instance = v_c AND h.execution = v_exec ORDER BY h.event_id;\n"
 	"  END IF;\n"
 	"END",
 
@@ -215,13 +240,17 @@ static const char *const ddl[] = {
 	"  END IF;\n"
 	"  UPDATE instance_locks SET token = NULL, locked_until = 0 WHERE instance = v_inst;\n"
 	"  DELETE FROM orch_queue WHERE instance = v_inst AND lock_token = p_token;\n"
-	"  INSERT INTO history (instance, execution, event_id, body)\n"
-	"  SELECT v_inst, p_exec, j.id, FROM_BASE64(j.b)\n"
-	"    FROM JSON_TABLE(p_hist, '$[*]' COLUMNS (id BIGINT PATH '$[0]',\n"
-	"         b LONGTEXT PATH '$[1]')) j;\n"
-	"  INSERT INTO work_queue (instance, visible_at, body)\n"
-	"  SELECT FROM_BASE64(j.i), v_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
-	"    FROM " MESSAGES("p_work") " ORDER BY j.n;\n"
+	"  IF p_hist <> '[]' THEN\n"
+	"    INSERT INTO history (instance, execution, event_id, body)\n"
+	"    SELECT v_inst, p_exec, j.id, FROM_BASE64(j.b)\n"
+	"      FROM JSON_TABLE(p_hist, '$[*]' COLUMNS (id BIGINT PATH '$[0]',\n"
+	"           b LONGTEXT PATH '$[1]')) j;\n"
+	"  END IF;\n"
+	"  IF p_work <> '[]' THEN\n"
+	"    INSERT INTO work_queue (instance, visible_at, body)\n"
+	"    SELECT FROM_BASE64(j.i), v_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
+	"      FROM " MESSAGES("p_work") " ORDER BY j.n;\n"
+	"  END IF;\n"
 	"  CALL dura_p_insert_orch(p_orch, v_ts);\n"
 	"  IF p_has_meta THEN\n"
 	"    INSERT INTO instances (instance, name, status, output, parent, execution)\n"
