@@ -210,9 +210,15 @@ struct dura_store {
 	struct dura_mdb_stats stats;
 	atomic_uint_fast64_t next_key; /* enqueue idempotency keys */
 	int database_created;
+	int library_held;          /* dura_mdb_library_acquire succeeded */
 };
 
 /* ---- pool (mdb_pool.c) ---- */
+
+/* The client library, counted per open store: initialised by the first,
+ * released (mysql_library_end) by the last.  acquire: 0 or -1. */
+int dura_mdb_library_acquire(void);
+void dura_mdb_library_release(void);
 
 /* A new connection with the store's timeouts and session settings, using
  * db (NULL: none).  NULL with err filled (no password in it). */

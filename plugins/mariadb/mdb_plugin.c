@@ -20,6 +20,8 @@ static void store_free(struct dura_store *st)
 	dura_mdb_pool_destroy(st);
 	dura_mdb_waitq_destroy(&st->waitq);
 	dura_mdb_options_free(&st->opt);
+	if (st->library_held)
+		dura_mdb_library_release(); /* after every connection is closed */
 	free(st);
 }
 
@@ -58,6 +60,12 @@ static dura_rc mdb_open(const struct dura_option *options, size_t n_options, dur
 	dura_rc rc = dura_mdb_options_parse(options, n_options, &st->opt, err);
 	if (rc != DURA_OK)
 		goto fail;
+	if (dura_mdb_library_acquire() != 0) {
+		dura_mdb_err(err, "cannot initialise the MariaDB client library");
+		rc = DURA_CONFIG;
+		goto fail;
+	}
+	st->library_held = 1;
 	snprintf(st->endpoint, sizeof st->endpoint, strchr(st->opt.host, ':') ? "[%s]:%u" : "%s:%u",
 	         st->opt.host, st->opt.port);
 	rc = dura_mdb_pool_init(st, err);

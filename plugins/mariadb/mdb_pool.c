@@ -17,13 +17,30 @@
 
 #include "mdb_internal.h"
 
-static pthread_once_t library_once = PTHREAD_ONCE_INIT;
-static int library_failed;
+/* mysql_init is not thread-safe until the library is initialised, and
+ * what the library allocates then must be freed (mysql_library_end) before
+ * the plugin is unloaded: a count of open stores decides both. */
+static pthread_mutex_t library_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned library_users;
 
-/* mysql_init is not thread-safe until the library is initialised once. */
-static void library_init(void)
+int dura_mdb_library_acquire(void)
 {
-	library_failed = mysql_library_init(0, NULL, NULL) != 0;
+	int rc = 0;
+	pthread_mutex_lock(&library_mu);
+	if (library_users == 0 && mysql_library_init(0, NULL, NULL) != 0)
+		rc = -1;
+	else
+		library_users++;
+	pthread_mutex_unlock(&library_mu);
+	return rc;
+}
+
+void dura_mdb_library_release(void)
+{
+	pthread_mutex_lock(&library_mu);
+	if (library_users > 0 && --library_users == 0)
+		mysql_library_end();
+	pthread_mutex_unlock(&library_mu);
 }
 
 static unsigned whole_seconds(uint32_t ms)
@@ -34,8 +51,7 @@ static unsigned whole_seconds(uint32_t ms)
 
 MYSQL *dura_mdb_connect(struct dura_store *st, const char *db, struct dura_err *err)
 {
-	pthread_once(&library_once, library_init);
-	MYSQL *m = library_failed ? NULL : mysql_init(NULL);
+	MYSQL *m = mysql_init(NULL);
 	if (!m) {
 		dura_mdb_err(err, "cannot initialise the MariaDB client library");
 		return NULL;
