@@ -22,6 +22,7 @@ activity_delay = 5ms
 [provider pg]
 plugin = postgres
 url = auto
+keep = true
 INI
 "$DURABENCH" run "$tmp/auth.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
 pid=$!
@@ -83,6 +84,11 @@ grep -q 'at postgresql://postgres:\*\*\*@127\.0\.0\.1:' "$tmp/err"
 check $? "the address is printed with the password masked"
 ! grep -qE '[0-9a-f]{48}' "$tmp/err" "$tmp/out.md" "$tmp/out.json"
 check $? "no output holds the password"
+schema=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0]["store"] or "")' \
+	"$tmp/out.json" | sed -n 's/.*schema \(durabench_[0-9a-f]*\).*/\1/p')
+[ -n "$schema" ] && grep -q "^- run pg 1:1: .*schema $schema" "$tmp/out.md" &&
+	grep -q "pg 1:1: store kept (keep = true): .*schema $schema" "$tmp/err"
+check $? "the run's schema ($schema) is in the JSON and the environment, and keep says it is kept"
 [ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
 check $? "the server and its directory are gone"
 finish

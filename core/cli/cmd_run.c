@@ -32,6 +32,7 @@
 #include "run_faults.h"
 #include "run_outputs.h"
 #include "scenario/scenario.h"
+#include "base/mask.h"
 #include "base/units.h"
 #include "base/util.h"
 
@@ -42,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct run_args {
@@ -85,6 +87,25 @@ struct provider_slot {
  * and read through dura_run_params.stop by the driver. */
 static volatile sig_atomic_t interrupt_count;
 static volatile sig_atomic_t notice_newline; /* a progress line may be half drawn */
+/* The store of the run in progress, for the last words of a forced quit
+ * (which leaves it behind): written by the main thread into the slot the
+ * handler does not read, then published by flipping store_slot. */
+static char store_note[2][600];
+static volatile sig_atomic_t store_slot;
+
+static void note_current_store(const char *label, const char *store)
+{
+	int next = !store_slot;
+	store_note[next][0] = '\0';
+	if (store && *store) {
+		/* the handler writes to fd 2 directly, past the masking stream */
+		char *shown = dura_text_mask(store);
+		snprintf(store_note[next], sizeof store_note[next], "; left behind by %.200s: %.255s",
+		         label, shown);
+		free(shown);
+	}
+	store_slot = next;
+}
 
 static void say(const char *s, size_t n)
 {
@@ -99,8 +120,11 @@ static void on_interrupt(int sig)
 	(void)sig;
 	int saved_errno = errno;
 	if (interrupt_count) {
-		static const char bye[] = "\ndurabench: interrupted again, quitting now\n";
+		static const char bye[] = "\ndurabench: interrupted again, quitting now";
 		say(bye, sizeof bye - 1);
+		const char *left = store_note[store_slot];
+		say(left, strlen(left)); /* strlen is async-signal-safe */
+		say("\n", 1);
 		_exit(DURA_EXIT_INTERRUPTED); /* no cleanup: the guardian stops the server */
 	}
 	interrupt_count = 1;
@@ -478,6 +502,19 @@ static void close_store(const struct provider_slot *s, dura_store *store, int qu
 		        perr.msg);
 }
 
+/* 1 when the provider was told to keep its store at close (an option
+ * "keep" with a true value, as the postgres plugin has). */
+static int keeps_store(const struct provider_slot *s)
+{
+	for (size_t i = 0; i < s->prepared.n_options; i++) {
+		const struct dura_option *o = &s->prepared.options[i];
+		if (strcmp(o->key, "keep") == 0)
+			return strcasecmp(o->value, "true") == 0 || strcmp(o->value, "1") == 0 ||
+			       strcasecmp(o->value, "yes") == 0 || strcasecmp(o->value, "on") == 0;
+	}
+	return 0;
+}
+
 /* Loads plugins and checks options (no servers started).  Returns 0 or -1
  * after printing the error. */
 static int load_providers(const struct run_args *a, const struct dura_scenario *sc,
@@ -624,6 +661,10 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				struct dura_run_faults rf;
 				dura_run_faults_init(&rf, sc, s->def->name, &s->fault_caps,
 				                     s->prepared.pgserver, s->prepared.proxy);
+				dura_describe_fn *describe = DURA_OPT_OP(s->plugin.ops, describe);
+				if (describe)
+					describe(store, r->store, sizeof r->store);
+				note_current_store(label, r->store);
 				struct dura_run_params p = {
 					.orch_workers = r->orch_workers,
 					.activity_workers = r->activity_workers,
@@ -654,6 +695,10 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					if (r->result.faults[q].error[0])
 						fprintf(stderr, "durabench run: %s: fault %s: %s\n", label,
 						        r->result.faults[q].name, r->result.faults[q].error);
+				note_current_store(label, NULL);
+				if (keeps_store(s) && r->store[0])
+					fprintf(stderr, "durabench: %s: store kept (keep = true): %s\n", label,
+					        r->store);
 				if (r->ran && r->result.interrupted) {
 					/* verification still ran over what completed: a loss
 					 * is a loss, whatever the window */

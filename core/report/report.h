@@ -18,6 +18,8 @@ struct dura_report_run {
 	unsigned repeat_index;     /* 0-based */
 	int ran;                   /* 0: could not run (error holds why) */
 	char error[512];
+	char store[256];           /* the provider's describe() of this run's own
+	                              store (its schema, its file), "" if none */
 	struct dura_run_result result;
 };
 

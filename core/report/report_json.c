@@ -203,6 +203,7 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_jset(o, "activity_workers", dura_juint(run->activity_workers));
 	dura_jset(o, "repeat", dura_juint(run->repeat_index));
 	dura_jset(o, "ran", dura_jbool(run->ran));
+	dura_jset(o, "store", dura_jstring(run->store[0] ? run->store : NULL));
 	dura_jset(o, "interrupted", dura_jbool(run->ran && x->interrupted));
 	dura_jset(o, "error", dura_jstring(run->ran ? NULL : run->error));
 	dura_jset(o, "launched", dura_juint(x->launched));

@@ -408,6 +408,17 @@ static void environment(FILE *f, const struct dura_report *r)
 			fprintf(f, "; emulated RTT %.3f ms", rp->emulated_rtt_ms);
 		fputc('\n', f);
 	}
+	/* Each run writes a store of its own (a schema, a file): where. */
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct dura_report_run *run = &r->runs[i];
+		if (!run->store[0])
+			continue;
+		char cfg[48];
+		config_label(cfg, sizeof cfg, run, max_repeat(r) > 1);
+		fprintf(f, "- run %s %s: ", run->provider ? run->provider : "?", cfg);
+		dura_report_md_cell(f, run->store);
+		fputc('\n', f);
+	}
 	for (size_t i = 0; i < sc->n_compares; i++)
 		fprintf(f, "- [compare %s] subject = %s, baseline = %s\n", sc->compares[i].name,
 		        sc->compares[i].subject, sc->compares[i].baseline);
