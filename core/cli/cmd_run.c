@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include "commands.h"
+#include "run_scaleout.h"
 #include "dura_commit.h"
 #include "driver/driver.h"
 #include "driver/progress.h"
@@ -66,6 +67,11 @@ struct run_args {
 	int quiet;
 	int no_progress;
 	int check_only;
+	const char *processes;    /* --processes N: overrides every provider's */
+	int external_workers;     /* --external-workers: workers join from
+	                             other machines (durabench worker --join) */
+	const char *join_wait;    /* --join-wait D: how long to wait for them */
+	uint64_t join_wait_ms;
 };
 
 /* Everything known about one selected provider for the whole command. */
@@ -205,6 +211,11 @@ static void run_usage(FILE *f, int check)
 	        "  --max-latency-rise P  with --baseline, also fail if a run's p99 latency is\n"
 	        "                      more than P%% above the baseline's\n"
 	        "  --min-orch-per-sec R  fail (exit 1) if any run's throughput is below R\n"
+	        "  --processes N       run the dispatchers in N worker processes (0: in this\n"
+	        "                      process); overrides [run] and [provider] processes\n"
+	        "  --external-workers  start no workers: print the command that joins the\n"
+	        "                      run from another machine and wait for one\n"
+	        "  --join-wait D       with --external-workers: give up after D (default 5m)\n"
 	        "  --quiet             no progress display or informational messages\n"
 	        "  --no-progress       no live progress display\n"
 	        "  --progress D        a plain progress line every D (e.g. 5s) on stderr,\n"
@@ -238,7 +249,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 	enum { O_DURATION = 256, O_WARMUP, O_CONFIGS, O_REPEAT, O_PROVIDER, O_DBURL,
 	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH,
 	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT, O_PROGRESS,
-	       O_TIMELINE_CSV, O_FAULTS_CSV };
+	       O_TIMELINE_CSV, O_FAULTS_CSV,
+	       O_PROCESSES, O_EXTERNAL, O_JOINWAIT };
 	static const struct option run_opts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "warmup", required_argument, NULL, O_WARMUP },
@@ -261,6 +273,9 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "no-progress", no_argument, NULL, O_NOPROGRESS },
 		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "processes", required_argument, NULL, O_PROCESSES },
+		{ "external-workers", no_argument, NULL, O_EXTERNAL },
+		{ "join-wait", required_argument, NULL, O_JOINWAIT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -308,6 +323,9 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		case O_QUIET: a->quiet = 1; break;
 		case O_NOPROGRESS: a->no_progress = 1; break;
 		case O_PROGRESS: a->progress_every = optarg; break;
+		case O_PROCESSES: a->processes = optarg; break;
+		case O_EXTERNAL: a->external_workers = 1; break;
+		case O_JOINWAIT: a->join_wait = optarg; break;
 		case O_HELP: run_usage(stdout, check); return 1;
 		default:
 			fprintf(stderr, "durabench %s: unknown or incomplete option '%s'\n",
@@ -649,12 +667,28 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				report->n_runs = k + 1;
 
 				char label[256], prefix[32];
-				snprintf(label, sizeof label, "%s %u:%u", s->def->name, r->orch_workers,
-				         r->activity_workers);
+				unsigned procs = dura_scaleout_processes(sc, s->def);
+				if (procs && !a->external_workers)
+					snprintf(label, sizeof label, "%s %ux%u:%u", s->def->name, procs,
+					         r->orch_workers, r->activity_workers);
+				else
+					snprintf(label, sizeof label, "%s %u:%u", s->def->name, r->orch_workers,
+					         r->activity_workers);
 				snprintf(prefix, sizeof prefix, "r%zu.", k);
 				dura_store *store;
 				if (open_store(s, &store, r->error, sizeof r->error) != 0) {
 					fprintf(stderr, "durabench run: %s\n", r->error);
+					unclean++;
+					continue;
+				}
+				struct dura_scaleout_params sp;
+				char *worker_options = NULL;
+				int scaled = dura_scaleout_plan(sc, s->def, &s->prepared, a->plugin_dir,
+				                                a->external_workers, a->join_wait_ms, &sp,
+				                                &worker_options, r->error, sizeof r->error);
+				if (scaled < 0) {
+					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
+					close_store(s, store, a->quiet);
 					unclean++;
 					continue;
 				}
@@ -679,6 +713,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.interval_ms = sc->interval_ms,
 					.faults = &rf.plan,
 					.stop = stop,
+					.scaleout = scaled ? &sp : NULL,
 				};
 				if (!a->quiet && !live)
 					fprintf(stderr, "durabench: running %s (%zu/%zu)\n", label, k + 1, total);
@@ -689,6 +724,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				dura_progress_end_run(pg);
 				if (!r->ran)
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
+				free(worker_options);
 				close_store(s, store, a->quiet);
 				dura_run_faults_free(&rf);
 				for (size_t q = 0; r->ran && q < r->result.n_faults; q++)
@@ -773,6 +809,9 @@ static int run_or_check(int argc, char **argv, int check)
 	for (size_t j = 0; j < sc.n_providers; j++)
 		if (provider_selected(&a, sc.providers[j].name))
 			slots[n++].def = &sc.providers[j];
+	if (!check && dura_scaleout_overrides(a.processes, a.external_workers, a.join_wait, &sc, n,
+	                                      &a.join_wait_ms) != 0)
+		goto out;
 	if (load_providers(&a, &sc, slots, n) != 0)
 		goto out;
 	if (check) {

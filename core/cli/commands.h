@@ -21,6 +21,7 @@ int dura_cmd_check(int argc, char **argv);    /* core/cmd_run.c */
 int dura_cmd_validate(int argc, char **argv); /* core/cmd_validate.c */
 int dura_cmd_plugins(int argc, char **argv);  /* core/cmd_plugins.c */
 int dura_cmd_proxy(int argc, char **argv);    /* core/cmd_proxy.c */
+int dura_cmd_worker(int argc, char **argv);   /* core/cli/cmd_worker.c */
 
 /* "durabench 0.1.0 (commit abcdef)" */
 const char *dura_version_string(void);

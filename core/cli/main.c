@@ -19,6 +19,7 @@ static const struct {
 	{ "validate", dura_cmd_validate, "run the provider conformance suite on a plugin" },
 	{ "plugins", dura_cmd_plugins, "list the provider plugins found and their options" },
 	{ "proxy", dura_cmd_proxy, "run the TCP delay proxy standalone" },
+	{ "worker", dura_cmd_worker, "join a run's store as one more worker process (scale-out)" },
 };
 
 const char *dura_version_string(void)

@@ -74,11 +74,27 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 	cfg.activity_workers = p->activity_workers ? p->activity_workers : 1;
 	cfg.activity_batch = p->activity_batch ? p->activity_batch : 1;
 	r->activity_workers = cfg.activity_workers;
+	if (p->scaleout) {
+		/* this process only launches: the worker processes run the
+		 * dispatchers; every one runs W activity workers */
+		cfg.orch_workers = cfg.activity_workers = 0;
+		cfg.stamp_starts = 1;
+		r->activity_workers *= p->scaleout->processes;
+	}
 	r->total_s = (double)p->duration_ms / 1e3;
 	sigset_t old_mask;
 	dura_drv_block_interrupts(&old_mask);
-	int rc = dura_runtime_start(ops, store, r->reg, &cfg, dura_drv_on_complete, &r->d, &r->rt,
+	int rc = dura_runtime_start(ops, store, r->reg, &cfg,
+	                            p->scaleout ? NULL : dura_drv_on_complete, &r->d, &r->rt,
 	                            err, errlen);
+	if (rc == 0 && p->scaleout &&
+	    dura_so_start(ops, store, p->scaleout, p->orch_workers ? p->orch_workers : 1,
+	                  p->activity_workers ? p->activity_workers : 1, dura_drv_on_feed, &r->d,
+	                  &r->so, err, errlen) != 0) {
+		dura_runtime_stop(r->rt);
+		r->rt = NULL;
+		rc = -1;
+	}
 	dura_drv_restore_mask(&old_mask);
 	if (rc != 0) {
 		run_teardown(r);
@@ -86,6 +102,34 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 	}
 	r->pg = p->progress;
 	return 0;
+}
+
+/* Scale-out: the workers stop; their counters become the run's (the
+ * driver's runtime only launched). */
+static void finish_scaleout(struct driver_run *r, double launch_end_s,
+                            struct dura_run_result *out)
+{
+	dura_so_finish(r->so, launch_end_s, &out->scaleout);
+	r->so = NULL;
+	out->scaled_out = 1;
+	if (out->scaleout.all_died)
+		dura_drv_record_failure(&r->d, "infra", "every worker process ended before the run did (%s)",
+		                        out->scaleout.workers_failure);
+	out->runtime_stats.turns = out->scaleout.workers.turns;
+	out->runtime_stats.activities_executed = out->scaleout.workers.activities;
+	out->runtime_stats.infra_errors += out->scaleout.workers.infra_errors;
+}
+
+/* The store's work is the workers' and the driver's together. */
+static void add_worker_stats(struct dura_stats *st, const struct dura_run_result *out)
+{
+	const struct dura_stats *w = &out->scaleout.workers.stats;
+	st->round_trips += w->round_trips;
+	st->commits += w->commits;
+	st->empty_fetches += w->empty_fetches;
+	st->lock_conflicts += w->lock_conflicts;
+	st->retries += w->retries;
+	st->reconnects += w->reconnects;
 }
 
 /* Waits up to drain_timeout_ms for the instances still in flight, then
@@ -100,7 +144,17 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 	uint64_t deadline = launch_end + r->p->drain_timeout_ms * 1000000u;
 	r->phase_start_ns = launch_end; /* the drain shows its own timeout */
 	r->phase_total_s = (double)r->p->drain_timeout_ms / 1e3;
+	uint64_t died_at = 0; /* scale-out: when no worker was left */
 	while (d->in_flight > 0 && dura_now_ns() < deadline) {
+		if (r->so && !died_at && dura_so_tick(r->so) == 0)
+			died_at = dura_now_ns();
+		/* nothing can finish any more: what the feed still holds arrives
+		 * within a few polls */
+		if (died_at && dura_now_ns() - died_at > 500000000u) {
+			dura_drv_record_failure(d, "infra", "every worker process ended; %" PRIu64
+			                        " instance(s) left unfinished", d->in_flight);
+			break;
+		}
 		dura_drv_progress(r, "drain", 0);
 		uint64_t w = dura_now_ns() + 100000000u;
 		dura_drv_wait_until(d, w < deadline ? w : deadline);
@@ -127,6 +181,8 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 		? cpu_used / (double)d->outcomes[DURA_OUTCOME_COMPLETED] : 0;
 
 	dura_runtime_get_stats(r->rt, &out->runtime_stats);
+	if (r->so)
+		finish_scaleout(r, (double)(launch_end - r->t0) / 1e9, out);
 	if (d->outcomes[DURA_DRV_TIMEOUT] > 0)
 		dura_runtime_abort(r->rt); /* the drain timeout is a hard cap */
 	dura_runtime_stop(r->rt);
@@ -194,6 +250,8 @@ int dura_driver_run(const struct dura_provider_ops *ops, dura_store *store,
 	if (have_after && r.have_stats_before)
 		stats_delta(&out->provider_stats, &r.stats_before);
 	out->have_provider_stats = have_after;
+	if (out->scaled_out)
+		add_worker_stats(&out->provider_stats, out);
 	run_result(&r, out);
 
 	r.phase_start_ns = dura_now_ns();

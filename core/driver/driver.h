@@ -12,6 +12,7 @@
 
 #include <durabench/provider.h>
 
+#include "driver_processes.h"
 #include "run_monitor.h"
 #include "runtime/runtime.h"
 #include "scenario/scenario.h"
@@ -46,6 +47,10 @@ struct dura_run_params {
 	                              100 ms) no instance is launched any more,
 	                              the run drains and verifies as usual and
 	                              reports itself interrupted */
+	const struct dura_scaleout_params *scaleout; /* NULL: the dispatchers
+	                              run in this process; else worker processes
+	                              run them and completions come from the
+	                              store's feed (driver_processes.h) */
 };
 
 struct dura_latency {
@@ -108,6 +113,11 @@ struct dura_run_result {
 	                                     (verification reads excluded) */
 	struct dura_runtime_stats runtime_stats;
 
+	/* scale-out runs only (params.scaleout): processes, the workers'
+	 * counters (already included in provider_stats), the driver's own
+	 * accounting traffic, the kill-worker fault */
+	int scaled_out;
+	struct dura_scaleout_result scaleout;
 	/* per-interval figures of the launching phase (owned; freed by
 	 * dura_run_result_release) */
 	struct dura_timeline_point *timeline;

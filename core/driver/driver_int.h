@@ -76,6 +76,8 @@ struct driver_run {
 	struct dura_progress *pg;      /* borrowed from p->progress, may be NULL */
 	uint64_t phase_start_ns;       /* the progress line's phase clock */
 	double phase_total_s;
+	struct dura_so *so;            /* scale-out (p->scaleout): owned until
+	                                  the drain finishes it; NULL in-process */
 	unsigned activity_workers;
 	struct dura_stats stats_before; /* provider counters before the runtime */
 	int have_stats_before;
@@ -98,6 +100,13 @@ void dura_drv_init(struct driver *d, const char *prefix);
 void dura_drv_destroy(struct driver *d);
 void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome outcome,
                           const uint8_t *output, size_t output_len);
+/* The completion feed's callback (scale-out): latency from the store's
+ * clock. */
+void dura_drv_on_feed(void *arg, const char *instance, enum dura_outcome outcome,
+                      uint64_t latency_ns);
+/* A terminal instance: latency_ns, or UINT64_MAX for now - its start. */
+void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome outcome,
+                       uint64_t latency_ns, const uint8_t *output, size_t output_len);
 void dura_drv_record_failure(struct driver *d, const char *category, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void dura_drv_wait_until(struct driver *d, uint64_t deadline_ns);

@@ -15,6 +15,7 @@
 #include "runtime/runtime.h"
 
 #define WAKE_NS 100000000u /* 100 ms: progress line, stop flag, warmup edge */
+#define TICK_NS 50000000u  /* 50 ms: scale-out worker watch, kill-worker fault */
 
 /* One record per instance a single launch may start, reused from launch to
  * launch (their buffers keep their memory).  Owned by the launch loop. */
@@ -121,6 +122,13 @@ static size_t instances_due(const struct driver_run *r, uint64_t now, uint64_t l
 	return r->d.in_flight < max_conc ? (size_t)(max_conc - r->d.in_flight) : 0;
 }
 
+/* Activities run so far: by this process's runtime, or (scale-out) by the
+ * worker processes, from their notes. */
+static uint64_t activities_run(struct driver_run *r)
+{
+	return r->so ? dura_so_activities(r->so) : dura_workload_activities_run(r->wl);
+}
+
 void dura_drv_launch_loop(struct driver_run *r)
 {
 	struct driver *d = &r->d;
@@ -144,14 +152,24 @@ void dura_drv_launch_loop(struct driver_run *r)
 	uint64_t act_at_start = 0;
 	int window_open = warmup_ns == 0;
 	uint64_t launched_open = 0; /* open loop: instances started so far */
+	uint64_t next_tick = 0;      /* scale-out: next look at the workers */
 	for (;;) {
 		uint64_t now = dura_now_ns();
 		if (!window_open && now >= win_start) {
-			act_at_start = dura_workload_activities_run(r->wl);
+			act_at_start = activities_run(r);
 			window_open = 1;
 		}
 		if (now >= end)
 			break;
+		if (r->so && now >= next_tick) {
+			next_tick = now + TICK_NS;
+			if (dura_so_tick(r->so) == 0) {
+				pthread_mutex_lock(&d->mu);
+				dura_drv_record_failure(d, "infra", "every worker process ended before the run did");
+				pthread_mutex_unlock(&d->mu);
+				break;
+			}
+		}
 		pthread_mutex_lock(&d->mu);
 		if (p->stop && *p->stop) {
 			/* The window closes now, under mu, so the completion
@@ -178,7 +196,7 @@ void dura_drv_launch_loop(struct driver_run *r)
 		launch_many(r, &ls, go);
 		launched_open += go;
 	}
-	uint64_t act_at_end = dura_workload_activities_run(r->wl);
+	uint64_t act_at_end = activities_run(r);
 	r->window_activities = window_open ? act_at_end - act_at_start : 0;
 	r->launch_end = dura_now_ns();
 	/* faults are lifted before the drain: a paused server or a cut network

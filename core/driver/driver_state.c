@@ -89,7 +89,19 @@ static const char *outcome_name(int o)
 void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome outcome,
                           const uint8_t *output, size_t output_len)
 {
-	struct driver *d = arg;
+	dura_drv_complete(arg, instance, outcome, UINT64_MAX, output, output_len);
+}
+
+void dura_drv_on_feed(void *arg, const char *instance, enum dura_outcome outcome,
+                      uint64_t latency_ns)
+{
+	static const uint8_t text[] = "(the store keeps its output)";
+	dura_drv_complete(arg, instance, outcome, latency_ns, text, sizeof text - 1);
+}
+
+void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome outcome,
+                       uint64_t latency_ns, const uint8_t *output, size_t output_len)
+{
 	uint64_t now = dura_now_ns(), seq;
 	if (parse_seq(d, instance, &seq) != 0)
 		return;
@@ -126,9 +138,10 @@ void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome out
 		if (now >= d->win_start_ns && now <= d->win_end_ns)
 			d->window_completed++;
 		/* warmup completions carry cold-start effects; keep them out */
+		uint64_t lat = latency_ns != UINT64_MAX ? latency_ns : now - in->start_ns;
 		if (now >= d->win_start_ns)
-			dura_histogram_record(d->latency_ns, now - in->start_ns);
-		dura_histogram_record(d->interval_ns, now - in->start_ns);
+			dura_histogram_record(d->latency_ns, lat);
+		dura_histogram_record(d->interval_ns, lat);
 	} else {
 		dura_drv_record_failure(d, outcome_name(o), "instance %s failed (%s): %.*s", instance,
 		                        outcome_name(o), (int)(output_len > 300 ? 300 : output_len),

@@ -30,7 +30,8 @@ void dura_runtime_config_defaults(struct dura_runtime_config *cfg)
 
 static int check_config(const struct dura_runtime_config *cfg, char *err, size_t errlen)
 {
-	if (cfg->orch_workers < 1 || cfg->activity_workers < 1) {
+	int launcher_only = cfg->orch_workers == 0 && cfg->activity_workers == 0;
+	if (!launcher_only && (cfg->orch_workers < 1 || cfg->activity_workers < 1)) {
 		dura_errbuf(err, errlen, "runtime: need at least one orchestration dispatcher "
 		            "and one activity worker (got %u:%u)",
 		            cfg->orch_workers, cfg->activity_workers);
@@ -118,6 +119,16 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	rt->ack_work_fetch = DURA_OPT_OP(ops, ack_work_item_and_fetch);
 	rt->fetch_items = DURA_OPT_OP(ops, fetch_work_items);
 	rt->ack_items_fetch = DURA_OPT_OP(ops, ack_work_items_and_fetch);
+	rt->start_fn = ops->enqueue_orchestrator;
+	if (cfg->stamp_starts) {
+		rt->start_fn = DURA_OPT_OP(ops, start_instances);
+		if (!rt->start_fn) {
+			dura_errbuf(err, errlen, "runtime: plugin '%s' cannot stamp start times "
+			            "(no start_instances operation: ABI 1.1 scale-out)", ops->name);
+			free(rt);
+			return -1;
+		}
+	}
 	/* Batches need both operations; otherwise one item at a time. */
 	rt->batch = cfg->activity_batch > 1 && rt->fetch_items && rt->ack_items_fetch
 	            ? cfg->activity_batch : 1;
@@ -192,7 +203,7 @@ int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instan
 	struct dura_err e;
 	dura_rc rc;
 	for (unsigned attempt = 0;; attempt++) {
-		rc = rt->ops->enqueue_orchestrator(rt->store, &m, 1, &e);
+		rc = rt->start_fn(rt->store, &m, 1, &e);
 		if (rc != DURA_RETRY || dura_rt_backoff(rt, attempt) != 0)
 			break;
 	}
@@ -247,7 +258,7 @@ int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
 	struct dura_err e;
 	dura_rc rc;
 	for (unsigned attempt = 0;; attempt++) {
-		rc = rt->ops->enqueue_orchestrator(rt->store, m, n, &e);
+		rc = rt->start_fn(rt->store, m, n, &e);
 		if (rc != DURA_RETRY || dura_rt_backoff(rt, attempt) != 0)
 			break;
 	}

@@ -14,7 +14,9 @@
 #include "engine/orchestration.h"
 
 struct dura_runtime_config {
-	unsigned orch_workers;      /* O >= 1 */
+	unsigned orch_workers;      /* O >= 1; O = W = 0: a launcher only, no
+	                               dispatcher threads (other processes run
+	                               what it starts: scale-out) */
 	unsigned activity_workers;  /* W >= 1 */
 	uint32_t orch_lock_ms;      /* default 5000 */
 	uint32_t work_lock_ms;      /* default 5000; renewed while an activity runs */
@@ -34,6 +36,11 @@ struct dura_runtime_config {
 	                               item, for workers far from their database.
 	                               Without those operations the runtime falls
 	                               back to one item at a time. */
+	int stamp_starts;           /* 1: starts go through the provider's
+	                               start_instances (the store stamps the start
+	                               time and reports the terminal ack in its
+	                               completion feed); dura_runtime_start fails
+	                               if the provider lacks it */
 };
 /* Fills the defaults above (O = W = 1). */
 void dura_runtime_config_defaults(struct dura_runtime_config *cfg);

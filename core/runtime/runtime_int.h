@@ -49,6 +49,8 @@ struct dura_runtime {
 	struct dura_runtime_config cfg;
 	dura_completion_cb cb;
 	void *cb_arg;
+	dura_enqueue_orchestrator_fn *start_fn; /* enqueue_orchestrator, or
+	                                       start_instances with cfg.stamp_starts */
 	dura_ack_orchestration_item_and_fetch_fn *ack_orch_fetch; /* optional ops, NULL if absent */
 	dura_ack_work_item_and_fetch_fn *ack_work_fetch;
 	dura_fetch_work_items_fn *fetch_items;

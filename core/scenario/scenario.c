@@ -210,6 +210,7 @@ static const struct key_spec run_keys[] = {
 	{ "repeat", V_UINT, SC_OFF(repeat), 1, 1000 },
 	{ "activity_batch", V_UINT, SC_OFF(activity_batch), 1, 64 },
 	{ "interval", V_DURATION_MS, SC_OFF(interval_ms), 10, 0 },
+	{ "processes", V_UINT, SC_OFF(processes), 0, DURA_MAX_PROCESSES },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -564,6 +565,24 @@ static int provider_key(struct dura_provider_def *p, int line, const char *key, 
 		}
 		p->plugin = dura_xstrdup(value);
 		p->plugin_line = line;
+		return 0;
+	}
+	if (strcmp(key, "processes") == 0) {
+		/* scale-out: this provider's runs use worker processes (overrides
+		 * [run] processes); the core's key, never the plugin's */
+		uint64_t v;
+		char why[200];
+		if (p->processes_line) {
+			dura_errbuf(msg, msglen, "duplicate key 'processes' in [provider %s] (first at "
+			            "line %d)", p->name, p->processes_line);
+			return -1;
+		}
+		if (dura_parse_uint(value, 0, DURA_MAX_PROCESSES, &v, why, sizeof why) != 0) {
+			dura_errbuf(msg, msglen, "[provider %s] processes: %s", p->name, why);
+			return -1;
+		}
+		p->processes = (int)v;
+		p->processes_line = line;
 		return 0;
 	}
 	for (size_t i = 0; i < p->n_options; i++) {

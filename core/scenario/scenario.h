@@ -17,6 +17,9 @@
 
 #include "workloads/workload.h"
 
+/* The most worker processes one run may start. */
+#define DURA_MAX_PROCESSES 64
+
 struct dura_config_def {
 	unsigned orch_workers;
 	unsigned activity_workers;
@@ -32,6 +35,9 @@ struct dura_provider_def {
 	                                  options[i] (owned) */
 	int line;                      /* line of the section header */
 	int plugin_line;               /* line of the plugin key */
+	int processes;                 /* processes = N of this section (scale-
+	                                  out; only when processes_line != 0) */
+	int processes_line;            /* 0: not given, [run] processes applies */
 };
 
 struct dura_compare_def {
@@ -80,6 +86,9 @@ struct dura_scenario {
 	unsigned activity_batch;     /* work items an activity worker takes per
 	                                round trip (1 = one at a time) */
 	uint64_t interval_ms;        /* timeline interval (default 1s) */
+	unsigned processes;          /* worker processes per run (0: the
+	                                dispatchers run in the driver process);
+	                                a [provider] section may override it */
 	/* [workload] */
 	struct dura_workload_def workload;
 	/* [provider ...] / [compare ...] in file order */

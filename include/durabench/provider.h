@@ -36,6 +36,10 @@
  *        (option values checked before a run); local_server (which
  *        throwaway server "auto" starts; before 1.2 an address option's
  *        "auto" always meant PostgreSQL).
+ *   1.3  optional scale-out operations (all eight or none): attach,
+ *        store_name, start_instances, take_completions,
+ *        release_completions, put_note, read_notes, release_notes: worker
+ *        processes on several machines share one store (docs/scale-out.md).
  *
  * Writing a provider: docs/writing-a-provider.md and examples/skeleton.c
  * (both installed; `pkg-config --cflags durabench` finds this header).
@@ -121,7 +125,7 @@ extern "C" {
 #endif
 
 #define DURA_ABI_MAJOR 1
-#define DURA_ABI_MINOR 2
+#define DURA_ABI_MINOR 3
 
 /* Longest instance id the core sends, in bytes, without the NUL. */
 #define DURA_INSTANCE_ID_MAX 200
@@ -493,6 +497,90 @@ typedef dura_rc dura_check_options_fn(const struct dura_option *options,
                                       size_t n_options, size_t *bad,
                                       struct dura_err *err);
 
+/* ---- ABI 1.3: scale-out ----
+ * Several processes, possibly on several machines, work on one store: the
+ * process that opened it names it (store_name), the others attach to it by
+ * that name, every one of them fetches and acks as usual and they
+ * coordinate only through the store. */
+
+/* A top-level instance that reached a terminal status, as the completion
+ * feed returns it.  Both times are read from the store's own clock (the
+ * database server's), in microseconds since the Unix epoch, so their
+ * difference is a latency that is right whichever machine started the
+ * instance or ran it. */
+struct dura_completion {
+	const char *instance;
+	int32_t status;        /* DURA_STATUS_COMPLETED, _FAILED or _TERMINATED */
+	int64_t started_us;    /* commit of the start_instances call */
+	int64_t completed_us;  /* commit of the terminal ack */
+};
+
+/* What take_completions returns (plugin-owned; release with
+ * release_completions). */
+struct dura_completions {
+	const struct dura_completion *items;
+	size_t n;
+};
+
+/* A small named value shared by every process working on one store (the
+ * run's contract, its state, worker counters). */
+struct dura_note {
+	const char *key;
+	struct dura_bytes value;
+};
+
+/* What read_notes returns (plugin-owned; release with release_notes). */
+struct dura_notes {
+	const struct dura_note *items;  /* ascending key */
+	size_t n;
+};
+
+/* Connect to the existing store `name` (as store_name gave it) with the
+ * given options (the same section the creator used; an option that would
+ * choose the schema or database is overridden by name).  Never creates:
+ * DURA_CONFIG with a message naming the store when it does not exist.  An
+ * unreachable server is DURA_RETRY or DURA_CONFIG like open.  The caller
+ * closes it with close(store, drop = 0). */
+typedef dura_rc dura_attach_fn(const struct dura_option *options, size_t n_options,
+                               const char *name, dura_store **out,
+                               struct dura_err *err);
+
+/* The name attach() accepts for this store, NUL-terminated in buf (len >=
+ * 64 suffices for the shipped plugins).  DURA_CONFIG when the store cannot
+ * be shared (an in-memory database): buf then holds the reason, one line. */
+typedef dura_rc dura_store_name_fn(dura_store *store, char *buf, size_t len);
+
+/* enqueue_orchestrator for start messages, and in the same transaction
+ * records each message's instance as started at the store's clock: when a
+ * later ack gives that instance a terminal status (completed, failed,
+ * terminated), the same transaction appends it once to the completion
+ * feed.  Instances started any other way (sub-orchestrations) never appear
+ * in the feed. */
+typedef dura_rc dura_start_instances_fn(dura_store *store,
+                                        const struct dura_message *msgs, size_t n,
+                                        struct dura_err *err);
+
+/* Removes and returns up to max entries of the completion feed, oldest
+ * first (DURA_EMPTY with *out NULL when it is empty).  Every entry is
+ * returned exactly once: meant for one reader per store (the process that
+ * measures the run). */
+typedef dura_rc dura_take_completions_fn(dura_store *store, size_t max,
+                                         struct dura_completions **out,
+                                         struct dura_err *err);
+typedef void dura_release_completions_fn(dura_store *store,
+                                         struct dura_completions *completions);
+
+/* Sets note key (<= 200 bytes, no NUL) to value (<= 64 KB), replacing an
+ * earlier value, in its own transaction. */
+typedef dura_rc dura_put_note_fn(dura_store *store, const char *key,
+                                 struct dura_bytes value, struct dura_err *err);
+
+/* Every note whose key starts with prefix ("" = all), ascending key;
+ * DURA_OK with n = 0 when there is none. */
+typedef dura_rc dura_read_notes_fn(dura_store *store, const char *prefix,
+                                   struct dura_notes **out, struct dura_err *err);
+typedef void dura_release_notes_fn(dura_store *store, struct dura_notes *notes);
+
 struct dura_provider_ops {
 	/* ---- fixed prefix: never changes ---- */
 	uint32_t abi_major;    /* DURA_ABI_MAJOR the plugin was built with */
@@ -552,6 +640,16 @@ struct dura_provider_ops {
 	 * A plugin built before 1.2 that has an address option gets
 	 * PostgreSQL, as 1.0 and 1.1 promised. */
 	const char *local_server;
+
+	/* ---- ABI 1.3: optional, all eight or none (scale-out) ---- */
+	dura_attach_fn *attach;       /* without any: processes = N is refused */
+	dura_store_name_fn *store_name;
+	dura_start_instances_fn *start_instances;
+	dura_take_completions_fn *take_completions;
+	dura_release_completions_fn *release_completions;
+	dura_put_note_fn *put_note;
+	dura_read_notes_fn *read_notes;
+	dura_release_notes_fn *release_notes;
 };
 
 /* The local servers the core can start for "auto" (ops->local_server),

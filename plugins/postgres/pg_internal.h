@@ -19,6 +19,7 @@
  *                    ack_work_items_and_fetch)
  *   pg_enqueue_keys.c idempotency keys that make a retried enqueue safe
  *   pg_ops_read.c    read_history, instance_status
+ *   pg_ops_scale.c   scale-out: start_instances, the completion feed, notes
  *
  * Nothing here is exported from the shared object: the libtool flags export
  * only dura_provider_entry.  Names are prefixed dura_pg_.
@@ -82,6 +83,9 @@ enum dura_pg_stmt {
 	PG_STMT_HISTORY,
 	PG_STMT_STATUS,
 	PG_STMT_PING,
+	PG_STMT_TAKE_COMPLETIONS, /* scale-out (pg_ops_scale.c) */
+	PG_STMT_PUT_NOTE,
+	PG_STMT_READ_NOTES,
 	PG_STMT_COUNT
 };
 
@@ -98,6 +102,10 @@ char *dura_pg_setup_script(const char *quoted_schema);
  * conn.  DURA_CONFIG if the schema exists or we lack rights. */
 dura_rc dura_pg_schema_create(PGconn *conn, const char *schema, uint32_t timeout_ms,
                               struct dura_err *err);
+/* DURA_OK if schema holds a durabench store (attach), DURA_CONFIG naming
+ * it if not. */
+dura_rc dura_pg_schema_check(PGconn *conn, const char *schema, uint32_t timeout_ms,
+                             struct dura_err *err);
 /* DROP SCHEMA ... CASCADE. */
 dura_rc dura_pg_schema_drop(PGconn *conn, const char *schema, uint32_t timeout_ms,
                             struct dura_err *err);
@@ -455,6 +463,10 @@ dura_ack_orchestration_item_and_fetch_fn dura_pg_ack_orchestration_item_and_fetc
 dura_abandon_orchestration_item_fn dura_pg_abandon_orchestration_item;
 dura_renew_orchestration_lock_fn dura_pg_renew_orchestration_lock;
 dura_release_orchestration_item_fn dura_pg_release_orchestration_item;
+/* enqueue_orchestrator; started != 0 also stamps the start of each
+ * message's instance for the completion feed (start_instances). */
+dura_rc dura_pg_enqueue(dura_store *st, const struct dura_message *msgs, size_t n,
+                        int started, struct dura_err *err);
 
 dura_fetch_work_item_fn dura_pg_fetch_work_item;
 dura_ack_work_item_fn dura_pg_ack_work_item;
@@ -476,6 +488,14 @@ dura_read_history_fn dura_pg_read_history;
 dura_release_history_fn dura_pg_release_history;
 dura_instance_status_fn dura_pg_instance_status;
 dura_release_instance_status_fn dura_pg_release_instance_status;
+
+/* scale-out (pg_ops_scale.c) */
+dura_start_instances_fn dura_pg_start_instances;
+dura_take_completions_fn dura_pg_take_completions;
+dura_release_completions_fn dura_pg_release_completions;
+dura_put_note_fn dura_pg_put_note;
+dura_read_notes_fn dura_pg_read_notes;
+dura_release_notes_fn dura_pg_release_notes;
 
 /* err helper: snprintf into err->msg. */
 void dura_pg_err(struct dura_err *err, const char *fmt, ...)

@@ -152,6 +152,12 @@ dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
                                      const struct dura_message *msgs, size_t n,
                                      struct dura_err *err)
 {
+	return dura_pg_enqueue(st, msgs, n, 0, err);
+}
+
+dura_rc dura_pg_enqueue(dura_store *st, const struct dura_message *msgs, size_t n,
+                        int started, struct dura_err *err)
+{
 	if (n == 0)
 		return DURA_OK;
 	/* the key makes every retry of this call safe, ours and the caller's
@@ -162,6 +168,7 @@ dura_rc dura_pg_enqueue_orchestrator(dura_store *st,
 	dura_pg_param_int8(&p, (int64_t)key);
 	add_messages(&p, msgs, n);
 	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
+	dura_pg_param_bool(&p, started);
 	dura_rc rc = dura_pg_call_commit(st, PG_STMT_ENQUEUE, &p, PG_RETRY_KEYED, err);
 	if (rc == DURA_RETRY)
 		dura_pg_enqueue_key_unsettled(st, msgs, n, key);

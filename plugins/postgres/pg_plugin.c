@@ -6,6 +6,8 @@
  *        transaction) -> set up the first pooled connection -> start the
  *        LISTEN connection.  Any failure undoes what was done (the schema
  *        is dropped) and frees everything.
+ * attach: the same, but the schema must exist already (another process
+ *        created it: scale-out) and is never dropped by this handle.
  * close: stop the listener, drop the schema unless kept, close the pool.
  */
 #include <stddef.h>
@@ -49,8 +51,10 @@ static dura_rc drop_schema(struct dura_store *st, struct dura_err *err)
 	return rc;
 }
 
-static dura_rc pg_open(const struct dura_option *options, size_t n_options,
-                       dura_store **out, struct dura_err *err)
+/* open (attach = 0: create the schema) or attach (attach = 1: the schema
+ * named by the options must hold a store already; it is never dropped). */
+static dura_rc store_open(const struct dura_option *options, size_t n_options, int attach,
+                          dura_store **out, struct dura_err *err)
 {
 	*out = NULL;
 	struct dura_store *st = calloc(1, sizeof *st);
@@ -94,12 +98,13 @@ static dura_rc pg_open(const struct dura_option *options, size_t n_options,
 		goto fail;
 	}
 	atomic_fetch_add(&st->stats.round_trips, 1);
-	rc = dura_pg_schema_create(conn, st->opt.schema, st->opt.call_timeout_ms, err);
+	rc = attach ? dura_pg_schema_check(conn, st->opt.schema, st->opt.call_timeout_ms, err)
+	            : dura_pg_schema_create(conn, st->opt.schema, st->opt.call_timeout_ms, err);
 	if (rc != DURA_OK) {
 		PQfinish(conn);
 		goto fail;
 	}
-	st->schema_created = 1;
+	st->schema_created = !attach;
 	/* the first connection becomes pool slot 0 */
 	st->pool.slots[0].conn = conn;
 	rc = dura_pg_conn_setup(st, &st->pool.slots[0], err);
@@ -120,6 +125,40 @@ fail:
 		rc = DURA_CONFIG;
 	store_free(st);
 	return rc;
+}
+
+static dura_rc pg_open(const struct dura_option *options, size_t n_options,
+                       dura_store **out, struct dura_err *err)
+{
+	return store_open(options, n_options, 0, out, err);
+}
+
+/* The section's options with schema = name (validated by the option parser
+ * like a schema given in the file). */
+static dura_rc pg_attach(const struct dura_option *options, size_t n_options, const char *name,
+                         dura_store **out, struct dura_err *err)
+{
+	*out = NULL;
+	struct dura_option *opts = calloc(n_options + 1, sizeof *opts);
+	if (!opts) {
+		dura_pg_err(err, "out of memory");
+		return DURA_CONFIG;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < n_options; i++)
+		if (!options[i].key || strcmp(options[i].key, "schema") != 0)
+			opts[n++] = options[i];
+	opts[n].key = "schema";
+	opts[n++].value = name ? name : "";
+	dura_rc rc = store_open(opts, n, 1, out, err);
+	free(opts);
+	return rc;
+}
+
+static dura_rc pg_store_name(dura_store *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", st->opt.schema);
+	return strlen(st->opt.schema) < len ? DURA_OK : DURA_CONFIG;
 }
 
 static dura_rc pg_close(dura_store *st, int drop, struct dura_err *err)
@@ -205,6 +244,14 @@ static const struct dura_provider_ops pg_ops = {
 	.describe = pg_describe,
 	.fetch_work_items = dura_pg_fetch_work_items,
 	.ack_work_items_and_fetch = dura_pg_ack_work_items_and_fetch,
+	.attach = pg_attach,
+	.store_name = pg_store_name,
+	.start_instances = dura_pg_start_instances,
+	.take_completions = dura_pg_take_completions,
+	.release_completions = dura_pg_release_completions,
+	.put_note = dura_pg_put_note,
+	.read_notes = dura_pg_read_notes,
+	.release_notes = dura_pg_release_notes,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

@@ -119,6 +119,24 @@ QUEUE_TABLE("work_queue")
 ") WITH (autovacuum_vacuum_scale_factor = 0.0, autovacuum_vacuum_threshold = 1000);\n"
 "CREATE INDEX enqueue_keys_created ON enqueue_keys (created);\n"
 "\n"
+/* scale-out (docs/scale-out.md): instances started by start_instances
+ * and not finished yet, the completion feed, and the run's notes */
+"CREATE TABLE started (\n"
+"  instance text PRIMARY KEY,\n"
+"  started_at timestamptz NOT NULL\n"
+");\n"
+"CREATE TABLE completion_feed (\n"
+"  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+"  instance text NOT NULL,\n"
+"  status integer NOT NULL,\n"
+"  started_at timestamptz NOT NULL,\n"
+"  completed_at timestamptz NOT NULL\n"
+");\n"
+"CREATE TABLE notes (\n"
+"  key text PRIMARY KEY,\n"
+"  value bytea NOT NULL\n"
+");\n"
+"\n"
 "CREATE TABLE instances (\n"
 "  instance text PRIMARY KEY,\n"
 "  name text NOT NULL,\n"
@@ -134,7 +152,8 @@ QUEUE_TABLE("work_queue")
 "\n"
 /* ---- enqueue ---- */
 "CREATE FUNCTION dura_enqueue(p_key bigint, p_inst text[], p_bodies bytea[],\n"
-"                             p_delays bigint[], p_notify boolean) RETURNS boolean\n"
+"                             p_delays bigint[], p_notify boolean,\n"
+"                             p_started boolean) RETURNS boolean\n"
 "LANGUAGE plpgsql AS $fn$\n"
 "DECLARE v_ts timestamptz := clock_timestamp();\n"
 "BEGIN\n"
@@ -148,6 +167,12 @@ QUEUE_TABLE("work_queue")
 "  SELECT m.inst, v_ts + greatest(m.delay, 0) * interval '1 millisecond', m.body\n"
 "    FROM unnest(p_inst, p_bodies, p_delays) WITH ORDINALITY AS m(inst, body, delay, n)\n"
 "   ORDER BY m.n;\n"
+/* start_instances: the start time, stamped by this server's clock */
+"  IF p_started THEN\n"
+"    INSERT INTO started (instance, started_at)\n"
+"    SELECT DISTINCT m.inst, clock_timestamp() FROM unnest(p_inst) AS m(inst)\n"
+"    ON CONFLICT (instance) DO NOTHING;\n"
+"  END IF;\n"
 "  IF p_notify AND EXISTS (SELECT 1 FROM unnest(p_delays) d WHERE d <= 0) THEN\n"
 "    PERFORM pg_notify(current_schema(), 'o');\n"
 "  END IF;\n"
@@ -278,6 +303,13 @@ RELEASE_ORCH_LOCK
 "    ON CONFLICT (instance) DO UPDATE\n"
 "      SET name = excluded.name, status = excluded.status, output = excluded.output,\n"
 "          parent = excluded.parent, execution = excluded.execution;\n"
+/* a terminal status of an instance start_instances started: once into the
+ * completion feed (an index probe on an empty table otherwise) */
+"    IF p_status IN (2, 3, 5) THEN\n"
+"      WITH s AS (DELETE FROM started t WHERE t.instance = v_inst RETURNING t.started_at)\n"
+"      INSERT INTO completion_feed (instance, status, started_at, completed_at)\n"
+"      SELECT v_inst, p_status, s.started_at, clock_timestamp() FROM s;\n"
+"    END IF;\n"
 "  END IF;\n"
 /* messages that arrived during the turn are eligible now */
 "  v_more := EXISTS (SELECT 1 FROM orch_queue q\n"
@@ -548,6 +580,33 @@ dura_rc dura_pg_schema_create(PGconn *conn, const char *schema, uint32_t timeout
 	}
 	free(sql);
 	PQfreemem(q);
+	return rc;
+}
+
+dura_rc dura_pg_schema_check(PGconn *conn, const char *schema, uint32_t timeout_ms,
+                             struct dura_err *err)
+{
+	const char *params[1] = { schema };
+	int timed_out = 0;
+	PGresult *res = NULL;
+	if (PQsendQueryParams(conn,
+		"SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+		"ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'completion_feed'",
+		1, NULL, params, NULL, NULL, 0))
+		res = dura_pg_await(conn, timeout_ms, &timed_out);
+	if (timed_out) {
+		dura_pg_timeout_err(err, "looking up the store", timeout_ms);
+		return DURA_RETRY;
+	}
+	dura_rc rc = DURA_OK;
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = dura_pg_result_error(conn, res, "looking up the store", err);
+	else if (PQntuples(res) == 0) {
+		dura_pg_err(err, "no durabench store named %.63s on %s:%s (the run is over, "
+		            "or it was never started there)", schema, PQhost(conn), PQport(conn));
+		rc = DURA_CONFIG;
+	}
+	PQclear(res);
 	return rc;
 }
 

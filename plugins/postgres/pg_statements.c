@@ -32,8 +32,8 @@ struct stmt_def {
 #define FETCH_WORKS_COLS "o_tokens, o_instances, o_bodies, o_attempts, o_next_ms"
 
 static const struct stmt_def stmts[PG_STMT_COUNT] = {
-	[PG_STMT_ENQUEUE] = { "dura_enqueue", "bigint, text[], bytea[], bigint[], boolean",
-		"SELECT dura_enqueue($1, $2, $3, $4, $5)" },
+	[PG_STMT_ENQUEUE] = { "dura_enqueue", "bigint, text[], bytea[], bigint[], boolean, boolean",
+		"SELECT dura_enqueue($1, $2, $3, $4, $5, $6)" },
 	[PG_STMT_FETCH_ORCH] = { "dura_fetch_orch", "integer",
 		"SELECT " FETCH_ORCH_COLS " FROM dura_fetch_orch($1)" },
 	[PG_STMT_ACK_ORCH] = { "dura_ack_orch", ACK_ORCH_TYPES,
@@ -68,6 +68,18 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 		"SELECT name, status, output, parent, execution FROM instances "
 		"WHERE instance = $1" },
 	[PG_STMT_PING] = { "dura_ping", NULL, "SELECT 1" },
+	/* scale-out: oldest first; SKIP LOCKED keeps a second reader from
+	 * waiting, though one reader per store is the contract */
+	[PG_STMT_TAKE_COMPLETIONS] = { "dura_take_completions", "integer",
+		"DELETE FROM completion_feed f WHERE f.seq IN (SELECT c.seq FROM completion_feed c "
+		"ORDER BY c.seq LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING f.seq, f.instance, "
+		"f.status, (extract(epoch FROM f.started_at) * 1000000)::bigint, "
+		"(extract(epoch FROM f.completed_at) * 1000000)::bigint" },
+	[PG_STMT_PUT_NOTE] = { "dura_put_note", "text, bytea",
+		"INSERT INTO notes (key, value) VALUES ($1, $2) "
+		"ON CONFLICT (key) DO UPDATE SET value = excluded.value" },
+	[PG_STMT_READ_NOTES] = { "dura_read_notes", "text",
+		"SELECT key, value FROM notes WHERE left(key, length($1)) = $1 ORDER BY key" },
 };
 
 const char *dura_pg_stmt_name(enum dura_pg_stmt s)

@@ -1,0 +1,310 @@
+/*
+ * The driver's side of a scale-out run (see driver_processes.h): contract
+ * and state notes, local worker processes and the kill-worker fault, and
+ * the thread that drains the store's completion feed.
+ */
+#include "driver_processes.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/util.h"
+
+#define FEED_BATCH 256
+#define FEED_IDLE_MS 5     /* between polls of an empty feed */
+#define BUCKET_NS 100000000u /* completions counted per 100 ms */
+#define MAX_BUCKETS 36000  /* an hour */
+#define STOP_GRACE_MS 5000
+
+struct dura_so {
+	const struct dura_provider_ops *ops;
+	dura_store *store;
+	struct dura_scaleout_params sp;
+	struct dura_workers *workers;   /* owned; NULL for external workers */
+	dura_feed_cb cb;
+	void *cb_arg;
+	uint64_t t0;                    /* dura_so_start */
+
+	pthread_t feed;
+	int feed_started;
+	atomic_int feed_stop;           /* 1: read until empty, then end */
+	_Atomic uint64_t feed_polls;
+	_Atomic uint64_t feed_entries;
+	_Atomic uint32_t *buckets;      /* [MAX_BUCKETS] completions per 100 ms */
+	char feed_error[256];           /* the first failed take (feed thread) */
+
+	int killed, restarted;
+	uint64_t killed_at, restarted_at;
+	struct dura_stats stats_before; /* the driver handle's counters */
+};
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static enum dura_outcome outcome_of(int32_t status)
+{
+	/* the store keeps the status only: app, config and infra failures all
+	 * read as failed; verification still reads the stored output */
+	return status == DURA_STATUS_COMPLETED ? DURA_OUTCOME_COMPLETED
+	       : status == DURA_STATUS_FAILED ? DURA_OUTCOME_FAILED_APP
+	       : DURA_OUTCOME_FAILED_INFRA;
+}
+
+/* One take: hands every entry to the callback.  Returns the number read,
+ * or -1 on an error. */
+static int take_once(struct dura_so *so)
+{
+	dura_take_completions_fn *take = DURA_OPT_OP(so->ops, take_completions);
+	dura_release_completions_fn *release = DURA_OPT_OP(so->ops, release_completions);
+	struct dura_completions *c = NULL;
+	struct dura_err e = { .msg = "" };
+	atomic_fetch_add(&so->feed_polls, 1);
+	dura_rc rc = take(so->store, FEED_BATCH, &c, &e);
+	if (rc == DURA_EMPTY)
+		return 0;
+	if (rc != DURA_OK) {
+		if (!so->feed_error[0])
+			snprintf(so->feed_error, sizeof so->feed_error, "%s", e.msg);
+		return -1;
+	}
+	uint64_t now = dura_now_ns();
+	size_t b = (size_t)((now - so->t0) / BUCKET_NS);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct dura_completion *x = &c->items[i];
+		int64_t us = x->completed_us - x->started_us;
+		so->cb(so->cb_arg, x->instance, outcome_of(x->status),
+		       us > 0 ? (uint64_t)us * 1000u : 0);
+		if (b < MAX_BUCKETS && x->status == DURA_STATUS_COMPLETED)
+			atomic_fetch_add(&so->buckets[b], 1);
+	}
+	atomic_fetch_add(&so->feed_entries, c->n);
+	int n = (int)c->n;
+	release(so->store, c);
+	return n;
+}
+
+static void *feed_main(void *arg)
+{
+	struct dura_so *so = arg;
+	for (;;) {
+		int stopping = atomic_load(&so->feed_stop);
+		int n = take_once(so);
+		if (n == FEED_BATCH)
+			continue;
+		if (stopping && n == 0)
+			break;
+		if (stopping && n < 0) /* the store is gone: nothing more to read */
+			break;
+		sleep_ms(FEED_IDLE_MS);
+	}
+	return NULL;
+}
+
+static void get_stats(struct dura_so *so, struct dura_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	st->struct_size = sizeof *st;
+	dura_rc (*fn)(dura_store *, struct dura_stats *) = DURA_OPT_OP(so->ops, stats);
+	if (fn)
+		fn(so->store, st);
+}
+
+/* External workers: tells the user how to join and waits for the first
+ * worker note. */
+static int wait_for_external(struct dura_so *so, const char *name, char *err, size_t errlen)
+{
+	fprintf(stderr,
+	        "durabench: waiting up to %" PRIu64 " s for workers; on each worker host run:\n"
+	        "  durabench worker %s --provider %s --join %s\n",
+	        so->sp.join_wait_ms / 1000, so->sp.spawn.file, so->sp.spawn.provider, name);
+	uint64_t deadline = dura_now_ns() + so->sp.join_wait_ms * 1000000u;
+	while (dura_now_ns() < deadline) {
+		struct dura_worker_counts sum;
+		size_t n = 0;
+		if (dura_worker_counts_sum(so->ops, so->store, &sum, &n, err, errlen) != 0)
+			return -1;
+		if (n > 0) {
+			fprintf(stderr, "durabench: %zu worker(s) joined; starting\n", n);
+			return 0;
+		}
+		sleep_ms(200);
+	}
+	dura_errbuf(err, errlen, "no worker joined run %s within %" PRIu64 " s", name,
+	            so->sp.join_wait_ms / 1000);
+	return -1;
+}
+
+static void so_free(struct dura_so *so)
+{
+	free((void *)so->buckets);
+	free(so);
+}
+
+int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
+                  const struct dura_scaleout_params *sp, unsigned orch_workers,
+                  unsigned activity_workers, dura_feed_cb cb, void *cb_arg,
+                  struct dura_so **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!dura_scaleout_supported(ops)) {
+		dura_errbuf(err, errlen, "plugin '%s' cannot share a store between processes "
+		            "(it lacks the ABI 1.1 scale-out operations)", ops->name);
+		return -1;
+	}
+	char name[512];
+	if (DURA_OPT_OP(ops, store_name)(store, name, sizeof name) != DURA_OK) {
+		/* the reason is in the name buffer (provider.h) */
+		dura_errbuf(err, errlen, "%s", name);
+		return -1;
+	}
+	char contract[2048];
+	if (dura_contract_make(sp->scenario, sp->build, orch_workers, activity_workers, contract,
+	                       sizeof contract, err, errlen) != 0 ||
+	    dura_note_put(ops, store, DURA_NOTE_CONTRACT, contract, err, errlen) != 0 ||
+	    dura_note_put(ops, store, DURA_NOTE_STATE, DURA_STATE_RUNNING, err, errlen) != 0)
+		return -1;
+
+	struct dura_so *so = dura_xcalloc(1, sizeof *so);
+	so->ops = ops;
+	so->store = store;
+	so->sp = *sp;
+	so->cb = cb;
+	so->cb_arg = cb_arg;
+	so->buckets = dura_xcalloc(MAX_BUCKETS, sizeof *so->buckets);
+	if (sp->external) {
+		if (wait_for_external(so, name, err, errlen) != 0) {
+			so_free(so);
+			return -1;
+		}
+	} else {
+		struct dura_worker_spawn spawn = sp->spawn;
+		spawn.join = name;
+		if (dura_workers_start(&spawn, sp->processes, &so->workers, err, errlen) != 0) {
+			so_free(so);
+			return -1;
+		}
+	}
+	get_stats(so, &so->stats_before);
+	so->t0 = dura_now_ns();
+	if (pthread_create(&so->feed, NULL, feed_main, so) != 0) {
+		dura_errbuf(err, errlen, "cannot start the completion feed thread");
+		dura_workers_stop(so->workers, 0);
+		so_free(so);
+		return -1;
+	}
+	so->feed_started = 1;
+	*out = so;
+	return 0;
+}
+
+unsigned dura_so_tick(struct dura_so *so)
+{
+	if (!so->workers)
+		return 1;
+	uint64_t now = dura_now_ns();
+	const struct dura_scaleout_params *sp = &so->sp;
+	if (sp->kill_worker && !so->killed && now - so->t0 >= sp->kill_at_ms * 1000000u) {
+		so->killed = dura_workers_kill(so->workers, 0) == 0;
+		so->killed_at = now;
+		if (so->killed)
+			fprintf(stderr, "durabench: kill-worker: kill -9 of worker 0 at %.1f s\n",
+			        (double)(now - so->t0) / 1e9);
+	}
+	if (so->killed && !so->restarted && sp->kill_for_ms &&
+	    now - so->killed_at >= sp->kill_for_ms * 1000000u) {
+		char err[512];
+		if (dura_workers_restart(so->workers, 0, err, sizeof err) == 0) {
+			so->restarted = 1;
+			so->restarted_at = now;
+		} else {
+			fprintf(stderr, "durabench: kill-worker: restart failed: %s\n", err);
+			so->restarted = -1;
+		}
+	}
+	unsigned alive = dura_workers_alive(so->workers);
+	/* a killed worker that will be restarted still counts */
+	if (alive == 0 && so->killed && !so->restarted && sp->kill_for_ms)
+		alive = 1;
+	return alive;
+}
+
+uint64_t dura_so_activities(struct dura_so *so)
+{
+	struct dura_worker_counts sum;
+	size_t n;
+	char err[256];
+	if (dura_worker_counts_sum(so->ops, so->store, &sum, &n, err, sizeof err) != 0)
+		return 0;
+	return sum.activities;
+}
+
+/* Completions in buckets [from, to). */
+static uint64_t bucket_sum(const struct dura_so *so, size_t from, size_t to)
+{
+	uint64_t n = 0;
+	for (size_t i = from; i < to && i < MAX_BUCKETS; i++)
+		n += so->buckets[i];
+	return n;
+}
+
+static void kill_figures(const struct dura_so *so, double launch_end_s,
+                         struct dura_kill_result *k)
+{
+	if (!so->killed)
+		return;
+	k->happened = 1;
+	k->at_s = (double)(so->killed_at - so->t0) / 1e9;
+	k->restarted_after_s = so->restarted > 0 ? (double)(so->restarted_at - so->killed_at) / 1e9
+	                                         : -1;
+	size_t at = (size_t)(k->at_s * 10), from = at > 30 ? at - 30 : 0;
+	k->before_orch_per_sec = at > from ? (double)bucket_sum(so, from, at) / ((double)(at - from) / 10)
+	                                   : 0;
+	k->recovery_s = -1;
+	size_t end = (size_t)(launch_end_s * 10);
+	for (size_t b = at; b + 10 <= end; b++) {
+		if ((double)bucket_sum(so, b, b + 10) >= 0.9 * k->before_orch_per_sec) {
+			k->recovery_s = (double)(b + 10) / 10 - k->at_s;
+			break;
+		}
+	}
+}
+
+void dura_so_finish(struct dura_so *so, double launch_end_s, struct dura_scaleout_result *out)
+{
+	if (!so)
+		return;
+	memset(out, 0, sizeof *out);
+	char err[512];
+	if (so->workers) { /* before "done": from then on, exits are expected */
+		out->all_died = dura_workers_alive(so->workers) == 0;
+		snprintf(out->workers_failure, sizeof out->workers_failure, "%s",
+		         dura_workers_failure(so->workers));
+	}
+	if (dura_note_put(so->ops, so->store, DURA_NOTE_STATE, DURA_STATE_DONE, err, sizeof err) != 0)
+		fprintf(stderr, "durabench: cannot tell the workers the run is over (%s); "
+		        "stopping them by signal\n", err);
+	dura_workers_stop(so->workers, STOP_GRACE_MS);
+	atomic_store(&so->feed_stop, 1);
+	if (so->feed_started)
+		pthread_join(so->feed, NULL);
+	out->processes = so->sp.processes;
+	out->external = so->sp.external;
+	out->feed_polls = atomic_load(&so->feed_polls);
+	out->feed_entries = atomic_load(&so->feed_entries);
+	dura_worker_counts_sum(so->ops, so->store, &out->workers, &out->workers_seen, err,
+	                       sizeof err);
+	get_stats(so, &out->driver_stats);
+#define D(f) out->driver_stats.f -= so->stats_before.f < out->driver_stats.f ? so->stats_before.f : out->driver_stats.f;
+	D(round_trips) D(commits) D(empty_fetches) D(lock_conflicts) D(retries) D(reconnects)
+#undef D
+	kill_figures(so, launch_end_s, &out->kill);
+	so_free(so);
+}

@@ -1,0 +1,250 @@
+/*
+ * Local worker processes of a scale-out run (see worker_procs.h).
+ */
+#include "worker_procs.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+extern char **environ;
+
+struct dura_workers {
+	struct dura_worker_spawn sp; /* strings owned (copies) */
+	char *exe;
+	unsigned n;
+	pid_t *pid;          /* 0: not running */
+	unsigned *generation; /* restarts of each slot: a fresh worker id */
+	int *killed;         /* killed by us: its exit is expected */
+	char failure[256];
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? dura_xstrdup(s) : NULL;
+}
+
+/* The environment of a worker: ours, plus its options and our pid (the
+ * worker asks to die with us).  Owned by the caller (free_env). */
+static char **worker_env(const struct dura_workers *w)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = dura_xcalloc(n + 3, sizeof *env);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "DURABENCH_WORKER_", 17) != 0)
+			env[k++] = dura_xstrdup(environ[i]);
+	env[k++] = dura_xasprintf("DURABENCH_WORKER_OPTIONS=%s", w->sp.options ? w->sp.options : "");
+	env[k++] = dura_xasprintf("DURABENCH_WORKER_PARENT=%ld", (long)getpid());
+	env[k] = NULL;
+	return env;
+}
+
+static void free_env(char **env)
+{
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+static int spawn_one(struct dura_workers *w, unsigned i, char *err, size_t errlen)
+{
+	char id[64];
+	snprintf(id, sizeof id, "local%u.%u", i, w->generation[i]);
+	const char *argv[16];
+	size_t a = 0;
+	argv[a++] = w->exe;
+	argv[a++] = "worker";
+	argv[a++] = w->sp.file;
+	argv[a++] = "--provider";
+	argv[a++] = w->sp.provider;
+	argv[a++] = "--join";
+	argv[a++] = w->sp.join;
+	argv[a++] = "--worker-id";
+	argv[a++] = id;
+	argv[a++] = "--quiet";
+	if (w->sp.plugin_dir) {
+		argv[a++] = "--plugin-dir";
+		argv[a++] = w->sp.plugin_dir;
+	}
+	argv[a] = NULL;
+	char **env = worker_env(w);
+	pid_t pid;
+	int rc = posix_spawn(&pid, w->exe, NULL, NULL, (char *const *)argv, env);
+	free_env(env);
+	if (rc != 0) {
+		dura_errbuf(err, errlen, "cannot start worker %u (%s worker): %s", i, w->exe,
+		            strerror(rc));
+		return -1;
+	}
+	w->pid[i] = pid;
+	w->killed[i] = 0;
+	return 0;
+}
+
+int dura_workers_start(const struct dura_worker_spawn *sp, unsigned n,
+                       struct dura_workers **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct dura_workers *w = dura_xcalloc(1, sizeof *w);
+	w->sp.file = dup_or_null(sp->file);
+	w->sp.provider = dup_or_null(sp->provider);
+	w->sp.plugin_dir = dup_or_null(sp->plugin_dir);
+	w->sp.join = dup_or_null(sp->join);
+	w->sp.options = dup_or_null(sp->options);
+	if (sp->exe) {
+		w->exe = dura_xstrdup(sp->exe);
+	} else {
+		char path[4096];
+		ssize_t len = readlink("/proc/self/exe", path, sizeof path - 1);
+		if (len <= 0) {
+			dura_errbuf(err, errlen, "cannot find the durabench binary (/proc/self/exe): %s",
+			            strerror(errno));
+			dura_workers_stop(w, 0);
+			return -1;
+		}
+		path[len] = '\0';
+		w->exe = dura_xstrdup(path);
+	}
+	w->n = n;
+	w->pid = dura_xcalloc(n ? n : 1, sizeof *w->pid);
+	w->generation = dura_xcalloc(n ? n : 1, sizeof *w->generation);
+	w->killed = dura_xcalloc(n ? n : 1, sizeof *w->killed);
+	for (unsigned i = 0; i < n; i++) {
+		if (spawn_one(w, i, err, errlen) != 0) {
+			dura_workers_stop(w, 0);
+			return -1;
+		}
+	}
+	*out = w;
+	return 0;
+}
+
+static void note_exit(struct dura_workers *w, unsigned i, int status)
+{
+	if (w->killed[i] || w->failure[0])
+		return;
+	if (WIFEXITED(status))
+		snprintf(w->failure, sizeof w->failure, "worker %u (pid %ld) exited with status %d",
+		         i, (long)w->pid[i], WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(w->failure, sizeof w->failure, "worker %u (pid %ld) was killed by signal %d",
+		         i, (long)w->pid[i], WTERMSIG(status));
+}
+
+unsigned dura_workers_alive(struct dura_workers *w)
+{
+	unsigned alive = 0;
+	for (unsigned i = 0; i < w->n; i++) {
+		if (!w->pid[i])
+			continue;
+		int status;
+		pid_t r = waitpid(w->pid[i], &status, WNOHANG);
+		if (r == w->pid[i] || (r < 0 && errno == ECHILD)) {
+			if (r == w->pid[i])
+				note_exit(w, i, status);
+			w->pid[i] = 0;
+			continue;
+		}
+		alive++;
+	}
+	return alive;
+}
+
+unsigned dura_workers_count(const struct dura_workers *w)
+{
+	return w->n;
+}
+
+int dura_workers_kill(struct dura_workers *w, unsigned index)
+{
+	if (index >= w->n || !w->pid[index])
+		return -1;
+	w->killed[index] = 1;
+	kill(w->pid[index], SIGKILL);
+	int status;
+	waitpid(w->pid[index], &status, 0);
+	w->pid[index] = 0;
+	return 0;
+}
+
+int dura_workers_restart(struct dura_workers *w, unsigned index, char *err, size_t errlen)
+{
+	if (index >= w->n) {
+		dura_errbuf(err, errlen, "no worker %u", index);
+		return -1;
+	}
+	if (w->pid[index])
+		return 0;
+	w->generation[index]++;
+	return spawn_one(w, index, err, errlen);
+}
+
+const char *dura_workers_failure(const struct dura_workers *w)
+{
+	return w->failure;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Waits up to ms for every worker to exit; 1 if all did. */
+static int wait_all(struct dura_workers *w, uint64_t ms)
+{
+	uint64_t deadline = dura_now_ns() + ms * 1000000u;
+	for (;;) {
+		if (dura_workers_alive(w) == 0)
+			return 1;
+		if (dura_now_ns() >= deadline)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+static void signal_all(struct dura_workers *w, int sig)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		if (w->pid[i]) {
+			w->killed[i] = 1; /* stopping it: not a failure */
+			kill(w->pid[i], sig);
+		}
+}
+
+void dura_workers_stop(struct dura_workers *w, uint64_t grace_ms)
+{
+	if (!w)
+		return;
+	for (unsigned i = 0; w->killed && i < w->n; i++)
+		w->killed[i] = 1; /* from now on an exit is expected */
+	if (w->pid && !wait_all(w, grace_ms)) {
+		signal_all(w, SIGTERM);
+		if (!wait_all(w, grace_ms ? grace_ms : 1000)) {
+			signal_all(w, SIGKILL);
+			wait_all(w, 5000);
+		}
+	}
+	free((char *)w->sp.file);
+	free((char *)w->sp.provider);
+	free((char *)w->sp.plugin_dir);
+	free((char *)w->sp.join);
+	free((char *)w->sp.options);
+	free(w->exe);
+	free(w->pid);
+	free(w->generation);
+	free(w->killed);
+	free(w);
+}
