@@ -19,6 +19,10 @@ const struct dura_option_spec dura_sqlite_option_specs[] = {
 	{ "busy_timeout", "5000",
 	  "milliseconds to wait for a file locked by another process before an "
 	  "operation returns RETRY (suffix ms or s allowed)", 0 },
+	{ "shared", "false",
+	  "file databases: let worker processes on this machine attach to the "
+	  "store (scale-out: locking_mode NORMAL instead of EXCLUSIVE, and long "
+	  "polls look at the file every 10 ms for other processes' work)", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
 
@@ -83,6 +87,29 @@ static dura_rc apply(struct dura_sqlite_config *cfg, const char *key, const char
 			                "at most one day)", value);
 			return DURA_CONFIG;
 		}
+	} else if (strcmp(key, "shared") == 0) {
+		if (strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
+		    strcasecmp(value, "yes") == 0) {
+			cfg->shared = 1;
+		} else if (strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
+		           strcasecmp(value, "no") == 0) {
+			cfg->shared = 0;
+		} else {
+			dura_sqlite_err(err, "sqlite: option shared = '%.80s' is not a boolean "
+			                "(true/false)", value);
+			return DURA_CONFIG;
+		}
+	}
+	return DURA_OK;
+}
+
+/* What no single value says: a shared in-memory database. */
+static dura_rc check_combination(const struct dura_sqlite_config *cfg, struct dura_err *err)
+{
+	if (cfg->in_memory && cfg->shared) {
+		dura_sqlite_err(err, "sqlite: shared = true needs a file database: ':memory:' "
+		                "cannot be shared between processes");
+		return DURA_CONFIG;
 	}
 	return DURA_OK;
 }
@@ -107,7 +134,7 @@ static dura_rc check_keys(const struct dura_option *options, size_t n, size_t *b
 			sp++;
 		if (!sp->name) {
 			dura_sqlite_err(err, "sqlite: unknown option '%s' (accepted: "
-			                "database, synchronous, busy_timeout)", key);
+			                "database, synchronous, busy_timeout, shared)", key);
 			return DURA_CONFIG;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -133,6 +160,8 @@ dura_rc dura_sqlite_config_parse(const struct dura_option *options, size_t n,
 		rc = apply(cfg, sp->name, sp->default_value, err);
 	for (size_t i = 0; rc == DURA_OK && i < n; i++)
 		rc = apply(cfg, options[i].key, options[i].value, err);
+	if (rc == DURA_OK)
+		rc = check_combination(cfg, err);
 	if (rc != DURA_OK)
 		dura_sqlite_config_free(cfg);
 	return rc;
@@ -149,9 +178,11 @@ dura_rc dura_sqlite_check_options(const struct dura_option *options, size_t n, s
 		*bad = i;
 		rc = apply(&cfg, options[i].key, options[i].value, err);
 	}
-	dura_sqlite_config_free(&cfg);
-	if (rc == DURA_OK)
+	if (rc == DURA_OK) {
 		*bad = n;
+		rc = check_combination(&cfg, err);
+	}
+	dura_sqlite_config_free(&cfg);
 	return rc;
 }
 

@@ -47,6 +47,12 @@ dura_rc dura_sqlite_enqueue_orchestrator(dura_store *s,
                                          const struct dura_message *msgs,
                                          size_t n, struct dura_err *err)
 {
+	return dura_sqlite_enqueue(s, msgs, n, 0, err);
+}
+
+dura_rc dura_sqlite_enqueue(struct dura_store *s, const struct dura_message *msgs, size_t n,
+                            int started, struct dura_err *err)
+{
 	dura_rc rc = check_messages(msgs, n, "enqueue_orchestrator", err);
 	if (rc != DURA_OK || n == 0)
 		return rc;
@@ -56,6 +62,13 @@ dura_rc dura_sqlite_enqueue_orchestrator(dura_store *s,
 	rc = dura_sqlite_begin(s, err);
 	for (size_t i = 0; rc == DURA_OK && i < n; i++)
 		rc = dura_sqlite_insert_orch_message(s, &msgs[i], now, err);
+	int64_t now_us = dura_sqlite_now_us();
+	for (size_t i = 0; started && rc == DURA_OK && i < n; i++) {
+		sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_STARTED_INSERT);
+		sqlite3_bind_text(st, 1, msgs[i].instance, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now_us);
+		rc = dura_sqlite_exec(s, st, "stamping a start", err);
+	}
 	if (rc == DURA_OK)
 		rc = dura_sqlite_commit(s, err);
 	else
@@ -303,7 +316,11 @@ static dura_rc upsert_meta(struct dura_store *s, const char *inst,
 	dura_sqlite_bind_bytes(st, 4, m->output);
 	dura_sqlite_bind_text(st, 5, m->parent);
 	sqlite3_bind_int64(st, 6, (int64_t)m->execution);
-	return dura_sqlite_exec(s, st, "writing instance metadata", err);
+	dura_rc rc = dura_sqlite_exec(s, st, "writing instance metadata", err);
+	if (rc == DURA_OK && (m->status == DURA_STATUS_COMPLETED || m->status == DURA_STATUS_FAILED ||
+	                      m->status == DURA_STATUS_TERMINATED))
+		rc = dura_sqlite_feed_terminal(s, inst, m->status, err);
+	return rc;
 }
 
 /* The ack transaction (under s->mu).  Wakes fetchers on success. */

@@ -36,6 +36,14 @@ static const struct dura_provider_ops sqlite_ops = {
 	.describe = dura_sqlite_describe,
 	.fetch_work_items = dura_sqlite_fetch_work_items,
 	.ack_work_items_and_fetch = dura_sqlite_ack_work_items_and_fetch,
+	.attach = dura_sqlite_attach,
+	.store_name = dura_sqlite_store_name,
+	.start_instances = dura_sqlite_start_instances,
+	.take_completions = dura_sqlite_take_completions,
+	.release_completions = dura_sqlite_release_completions,
+	.put_note = dura_sqlite_put_note,
+	.read_notes = dura_sqlite_read_notes,
+	.release_notes = dura_sqlite_release_notes,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

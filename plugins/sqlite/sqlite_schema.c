@@ -33,7 +33,8 @@
 
 static const char *const our_tables[] = {
 	"dura_orch_queue", "dura_instance_lock", "dura_history",
-	"dura_instance", "dura_work_queue", NULL,
+	"dura_instance", "dura_work_queue", "dura_started", "dura_completion_feed",
+	"dura_notes", NULL,
 };
 
 static const char schema_sql[] =
@@ -73,7 +74,22 @@ static const char schema_sql[] =
 	" attempts INTEGER NOT NULL DEFAULT 0,"
 	" body BLOB NOT NULL);"
 	"CREATE INDEX dura_work_queue_ready ON dura_work_queue(visible_at, seq, locked_until);"
-	"CREATE INDEX dura_work_queue_token ON dura_work_queue(token, locked_until);";
+	"CREATE INDEX dura_work_queue_token ON dura_work_queue(token, locked_until);"
+	/* scale-out: started instances (wall-clock microseconds of this
+	 * machine, which every process sharing the file reads), the completion
+	 * feed, the run's notes */
+	"CREATE TABLE dura_started("
+	" instance TEXT PRIMARY KEY,"
+	" started_us INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE dura_completion_feed("
+	" seq INTEGER PRIMARY KEY,"
+	" instance TEXT NOT NULL,"
+	" status INTEGER NOT NULL,"
+	" started_us INTEGER NOT NULL,"
+	" completed_us INTEGER NOT NULL);"
+	"CREATE TABLE dura_notes("
+	" key TEXT PRIMARY KEY,"
+	" value BLOB NOT NULL) WITHOUT ROWID;";
 
 /* Indexed by enum dura_sqlite_stmt.  Parameters: ?1.. as documented where
  * the statement is used. */
@@ -165,6 +181,27 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 	[SQ_WORK_NEXT_VISIBLE] =
 		"SELECT min(visible_at) FROM dura_work_queue WHERE visible_at > ?1",
 	/* locked items only (token > 0 is an index range) */
+	/* ?1 instance, ?2 started_us */
+	[SQ_STARTED_INSERT] =
+		"INSERT OR IGNORE INTO dura_started(instance, started_us) VALUES(?1, ?2)",
+	/* ?1 instance, ?2 status, ?3 completed_us */
+	[SQ_FEED_APPEND] =
+		"INSERT INTO dura_completion_feed(instance, status, started_us, completed_us)"
+		" SELECT instance, ?2, started_us, ?3 FROM dura_started WHERE instance = ?1",
+	[SQ_STARTED_DELETE] = "DELETE FROM dura_started WHERE instance = ?1",
+	/* ?1 how many */
+	[SQ_FEED_READ] =
+		"SELECT seq, instance, status, started_us, completed_us"
+		" FROM dura_completion_feed ORDER BY seq LIMIT ?1",
+	/* ?1 last seq read */
+	[SQ_FEED_DELETE] = "DELETE FROM dura_completion_feed WHERE seq <= ?1",
+	[SQ_NOTE_PUT] =
+		"INSERT INTO dura_notes(key, value) VALUES(?1, ?2)"
+		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	/* ?1 prefix: a range on the key, so no LIKE escaping */
+	[SQ_NOTE_READ] =
+		"SELECT key, value FROM dura_notes WHERE substr(key, 1, length(?1)) = ?1"
+		" ORDER BY key",
 	[SQ_WORK_NEXT_EXPIRY] =
 		"SELECT min(locked_until) FROM dura_work_queue"
 		" WHERE token > 0 AND locked_until > ?1",
@@ -224,7 +261,10 @@ dura_rc dura_sqlite_schema_reset(struct dura_store *s, struct dura_err *err)
 		"DROP TABLE IF EXISTS dura_instance_lock;"
 		"DROP TABLE IF EXISTS dura_history;"
 		"DROP TABLE IF EXISTS dura_instance;"
-		"DROP TABLE IF EXISTS dura_work_queue;", NULL, NULL, &msg);
+		"DROP TABLE IF EXISTS dura_work_queue;"
+		"DROP TABLE IF EXISTS dura_started;"
+		"DROP TABLE IF EXISTS dura_completion_feed;"
+		"DROP TABLE IF EXISTS dura_notes;", NULL, NULL, &msg);
 	if (src == SQLITE_OK)
 		src = sqlite3_exec(s->db, schema_sql, NULL, NULL, &msg);
 	if (src == SQLITE_OK)
@@ -237,6 +277,30 @@ dura_rc dura_sqlite_schema_reset(struct dura_store *s, struct dura_err *err)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		int prim = src & 0xff;
 		return prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? DURA_RETRY : DURA_CONFIG;
+	}
+	return DURA_OK;
+}
+
+dura_rc dura_sqlite_schema_check(struct dura_store *s, struct dura_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(s->db,
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+		" AND name IN ('dura_notes', 'dura_completion_feed', 'dura_orch_queue')",
+		-1, &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		dura_rc rc = dura_sqlite_fail(s, src, "reading the schema", err);
+		sqlite3_finalize(st);
+		return rc == DURA_RETRY ? rc : DURA_CONFIG;
+	}
+	int n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (n != 3) {
+		dura_sqlite_err(err, "sqlite: %s holds no durabench store to join (the run is "
+		                "over, or it was never started there)", s->cfg.database);
+		return DURA_CONFIG;
 	}
 	return DURA_OK;
 }

@@ -270,6 +270,14 @@ void dura_sqlite_wait(struct dura_store *s, pthread_cond_t *cond,
 		.tv_sec = (time_t)(until / 1000000000u),
 		.tv_nsec = (long)(until % 1000000000u),
 	};
+	if (s->cfg.shared) {
+		/* other processes' writes wake nobody here: look every 10 ms */
+		uint64_t slice = dura_sqlite_mono_ns() + 10000000u;
+		if (slice < until) {
+			ts.tv_sec = (time_t)(slice / 1000000000u);
+			ts.tv_nsec = (long)(slice % 1000000000u);
+		}
+	}
 	(*waiters)++;
 	pthread_cond_timedwait(cond, &s->mu, &ts);
 	(*waiters)--;
@@ -324,8 +332,9 @@ static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 		return DURA_OK; /* journal_mode MEMORY (the default) keeps ROLLBACK */
 	/* Exclusive locking before WAL: no shared-memory index (-shm) and no
 	 * lock traffic per transaction; it also keeps a second store from
-	 * opening (and resetting) a file that is in use. */
-	if ((rc = pragma(s, "PRAGMA locking_mode = EXCLUSIVE", err)) != DURA_OK)
+	 * opening (and resetting) a file that is in use.  A shared store
+	 * (scale-out) keeps normal locking so worker processes can attach. */
+	if (!s->cfg.shared && (rc = pragma(s, "PRAGMA locking_mode = EXCLUSIVE", err)) != DURA_OK)
 		return rc;
 	char sql[64];
 	snprintf(sql, sizeof sql, "PRAGMA synchronous = %s", s->cfg.synchronous);
@@ -380,6 +389,12 @@ static void remove_files(const char *path)
 dura_rc dura_sqlite_open(const struct dura_option *options, size_t n_options,
                          dura_store **out, struct dura_err *err)
 {
+	return dura_sqlite_open_store(options, n_options, 0, out, err);
+}
+
+dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_options, int attach,
+                               dura_store **out, struct dura_err *err)
+{
 	*out = NULL;
 	struct dura_store *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -401,7 +416,7 @@ dura_rc dura_sqlite_open(const struct dura_option *options, size_t n_options,
 	s->next_token = random_base();
 
 	/* NOMUTEX: s->mu already serialises every use of the connection. */
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	int flags = SQLITE_OPEN_READWRITE | (attach ? 0 : SQLITE_OPEN_CREATE) |
 	            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
 	int src = sqlite3_open_v2(s->cfg.database, &s->db, flags, NULL);
 	if (src != SQLITE_OK) {
@@ -412,7 +427,8 @@ dura_rc dura_sqlite_open(const struct dura_option *options, size_t n_options,
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	if ((rc = configure_db(s, err)) == DURA_OK &&
-	    (rc = dura_sqlite_schema_reset(s, err)) == DURA_OK &&
+	    (rc = attach ? dura_sqlite_schema_check(s, err) : dura_sqlite_schema_reset(s, err)) ==
+	            DURA_OK &&
 	    (rc = dura_sqlite_prepare_all(s, err)) == DURA_OK) {
 		*out = s;
 		return DURA_OK;
@@ -475,6 +491,7 @@ void dura_sqlite_describe(dura_store *s, char *buf, size_t len)
 	if (s->cfg.in_memory)
 		snprintf(buf, len, "SQLite %s, :memory:", sqlite3_libversion());
 	else
-		snprintf(buf, len, "SQLite %s, %s (WAL, synchronous %s)",
-		         sqlite3_libversion(), s->cfg.database, s->cfg.synchronous);
+		snprintf(buf, len, "SQLite %s, %s (WAL, synchronous %s%s)",
+		         sqlite3_libversion(), s->cfg.database, s->cfg.synchronous,
+		         s->cfg.shared ? ", shared" : "");
 }

@@ -50,6 +50,13 @@ enum dura_sqlite_stmt {
 	SQ_WORK_RENEW,
 	SQ_WORK_NEXT_VISIBLE,
 	SQ_WORK_NEXT_EXPIRY,
+	SQ_STARTED_INSERT,     /* scale-out (sqlite_scale.c) */
+	SQ_FEED_APPEND,
+	SQ_STARTED_DELETE,
+	SQ_FEED_READ,
+	SQ_FEED_DELETE,
+	SQ_NOTE_PUT,
+	SQ_NOTE_READ,
 	SQ_N_STMTS
 };
 
@@ -59,6 +66,7 @@ struct dura_sqlite_config {
 	int in_memory;
 	const char *synchronous; /* "OFF", "NORMAL", "FULL" or "EXTRA" (static) */
 	uint32_t busy_timeout_ms;
+	int shared;            /* other processes may attach (scale-out) */
 };
 
 /* A growable byte buffer that reports allocation failure instead of
@@ -195,6 +203,10 @@ dura_ack_orchestration_item_and_fetch_fn dura_sqlite_ack_orchestration_item_and_
 dura_abandon_orchestration_item_fn dura_sqlite_abandon_orchestration_item;
 dura_renew_orchestration_lock_fn dura_sqlite_renew_orchestration_lock;
 dura_release_orchestration_item_fn dura_sqlite_release_orchestration_item;
+/* enqueue_orchestrator; started != 0 also stamps each instance's start
+ * for the completion feed (start_instances). */
+dura_rc dura_sqlite_enqueue(struct dura_store *s, const struct dura_message *msgs, size_t n,
+                            int started, struct dura_err *err);
 /* Inserts one message into an orchestrator queue (inside a transaction). */
 dura_rc dura_sqlite_insert_orch_message(struct dura_store *s,
                                         const struct dura_message *m,
@@ -224,6 +236,29 @@ dura_release_instance_status_fn dura_sqlite_release_instance_status;
  * read_history. */
 dura_rc dura_sqlite_collect_history(struct dura_store *s, const char *instance,
                                     uint64_t execution, struct dura_err *err);
+
+/* ---- sqlite_scale.c: scale-out ---- */
+dura_start_instances_fn dura_sqlite_start_instances;
+dura_take_completions_fn dura_sqlite_take_completions;
+dura_release_completions_fn dura_sqlite_release_completions;
+dura_put_note_fn dura_sqlite_put_note;
+dura_read_notes_fn dura_sqlite_read_notes;
+dura_release_notes_fn dura_sqlite_release_notes;
+dura_attach_fn dura_sqlite_attach;
+dura_store_name_fn dura_sqlite_store_name;
+/* Inside the ack transaction: a terminal status of an instance that
+ * start_instances started goes to the completion feed, once. */
+dura_rc dura_sqlite_feed_terminal(struct dura_store *s, const char *instance, int32_t status,
+                                  struct dura_err *err);
+/* Wall-clock microseconds: the clock of start and completion stamps
+ * (every process sharing a file runs on this machine). */
+int64_t dura_sqlite_now_us(void);
+/* Checks that the file holds a durabench store (attach). */
+dura_rc dura_sqlite_schema_check(struct dura_store *s, struct dura_err *err);
+/* Opens the store; attach != 0 keeps the file's tables (another process
+ * created them). */
+dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_options, int attach,
+                               dura_store **out, struct dura_err *err);
 
 /* ---- sqlite_store.c: lifecycle ---- */
 dura_open_fn dura_sqlite_open;
