@@ -5,6 +5,7 @@
 
 #include "report.h"
 #include "report_faults.h"
+#include "report_scaleout.h"
 
 #include <errno.h>
 #include <math.h>
@@ -202,6 +203,7 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_jset(o, "orch_workers", dura_juint(run->orch_workers));
 	dura_jset(o, "activity_workers", dura_juint(run->activity_workers));
 	dura_jset(o, "repeat", dura_juint(run->repeat_index));
+	dura_report_scaleout_json(o, run);
 	dura_jset(o, "ran", dura_jbool(run->ran));
 	dura_jset(o, "store", dura_jstring(run->store[0] ? run->store : NULL));
 	dura_jset(o, "interrupted", dura_jbool(run->ran && x->interrupted));

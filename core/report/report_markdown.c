@@ -5,6 +5,7 @@
 #include "report.h"
 #include "report_stats.h"
 #include "report_faults.h"
+#include "report_scaleout.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -63,11 +64,14 @@ static unsigned max_repeat(const struct dura_report *r)
 
 static void config_label(char *buf, size_t len, const struct dura_report_run *run, int repeats)
 {
+	char procs[16] = ""; /* scale-out: "2x" = two worker processes */
+	if (dura_report_processes(run))
+		snprintf(procs, sizeof procs, "%ux", dura_report_processes(run));
 	if (repeats)
-		snprintf(buf, len, "%u:%u #%u", run->orch_workers, run->activity_workers,
+		snprintf(buf, len, "%s%u:%u #%u", procs, run->orch_workers, run->activity_workers,
 		         run->repeat_index + 1);
 	else
-		snprintf(buf, len, "%u:%u", run->orch_workers, run->activity_workers);
+		snprintf(buf, len, "%s%u:%u", procs, run->orch_workers, run->activity_workers);
 }
 
 static void runs_table(FILE *f, const struct dura_report *r)
@@ -435,6 +439,7 @@ void dura_report_markdown(FILE *f, const struct dura_report *r)
 	problems(f, r);
 	repeats_table(f, r);
 	interrupted_notes(f, r);
+	dura_report_scaleout_md(f, r);
 	fprintf(f, "\nLatency: start call to committed completion, completed instances after "
 	           "warmup. Orch/s and Activity/s: steady window after warmup. %% of bound: "
 	           "orch/s / theoretical maximum of the workload for W activity workers.\n\n");
