@@ -602,6 +602,13 @@ static int prepare_providers(const struct run_args *a, const struct dura_scenari
 		if (describe)
 			describe(store, s->description, sizeof s->description);
 		s->rtt_ms = s->prepared.networked ? measure_rtt(s->plugin.ops, store) : -1;
+		if (dura_scaleout_probe(s->plugin.ops, store, sc, s->def, a->external_workers, err,
+		                        sizeof err) != 0) {
+			fprintf(stderr, "%s:%d: %s\n", sc->path, s->def->processes_line
+			        ? s->def->processes_line : s->def->line, err);
+			close_store(s, store, a->quiet);
+			return -1;
+		}
 		close_store(s, store, a->quiet);
 		if (!a->quiet)
 			fprintf(stderr, "durabench: provider %s: %s%s%s%s\n", s->def->name,

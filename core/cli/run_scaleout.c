@@ -93,3 +93,24 @@ int dura_scaleout_plan(const struct dura_scenario *sc, const struct dura_provide
 	sp->spawn.options = *options_text;
 	return 1;
 }
+
+int dura_scaleout_probe(const struct dura_provider_ops *ops, dura_store *store,
+                        const struct dura_scenario *sc, const struct dura_provider_def *def,
+                        int external, char *err, size_t errlen)
+{
+	if (!external && dura_scaleout_processes(sc, def) == 0)
+		return 0;
+	if (!dura_scaleout_supported(ops)) {
+		dura_errbuf(err, errlen, "[provider %s]: plugin '%s' cannot share a store between "
+		            "processes (it lacks the ABI 1.1 scale-out operations): use processes = 0",
+		            def->name, ops->name);
+		return -1;
+	}
+	char name[512];
+	if (DURA_OPT_OP(ops, store_name)(store, name, sizeof name) != DURA_OK) {
+		dura_errbuf(err, errlen, "[provider %s]: worker processes need a shared store: %s",
+		            def->name, name);
+		return -1;
+	}
+	return 0;
+}

@@ -34,4 +34,11 @@ int dura_scaleout_plan(const struct dura_scenario *sc, const struct dura_provide
                        int external, uint64_t join_wait_ms, struct dura_scaleout_params *sp,
                        char **options_text, char *err, size_t errlen);
 
+/* Before any run: a provider whose runs use worker processes must offer
+ * the scale-out operations and a store that can be shared (checked on the
+ * probe store).  0, or -1 with err. */
+int dura_scaleout_probe(const struct dura_provider_ops *ops, dura_store *store,
+                        const struct dura_scenario *sc, const struct dura_provider_def *def,
+                        int external, char *err, size_t errlen);
+
 #endif

@@ -27,7 +27,8 @@
 static const struct dura_vtest *const themes[] = {
 	dura_vtests_store, dura_vtests_locks, dura_vtests_queue, dura_vtests_ack,
 	dura_vtests_work, dura_vtests_concurrency, dura_vtests_optional,
-	dura_vtests_batch, /* last: appended tests keep the numbers of the others */
+	dura_vtests_batch,
+	dura_vtests_scaleout, /* last: appended tests keep the numbers of the others */
 };
 #define N_THEMES (sizeof themes / sizeof themes[0])
 

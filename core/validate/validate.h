@@ -61,6 +61,7 @@ extern const struct dura_vtest dura_vtests_work[];
 extern const struct dura_vtest dura_vtests_concurrency[];
 extern const struct dura_vtest dura_vtests_optional[];
 extern const struct dura_vtest dura_vtests_batch[];
+extern const struct dura_vtest dura_vtests_scaleout[]; /* validate_scaleout.c */
 
 /* ---- running (validate.c) ---- */
 

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Scale-out on a SQLite file: two worker processes verify every instance;
+# :memory: is refused with a clear message; a run started with
+# --external-workers refuses a worker whose scenario file differs (exit 2)
+# and completes with a worker that joins with the same file.
+set -u
+: "${DURABENCH:?}" "${top_srcdir:?}"
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ini="$top_srcdir/tests/scaleout/sqlite.ini"
+other="$top_srcdir/tests/scaleout/sqlite-other.ini"
+export DURA_TEST_DB="$tmp/run.db"
+workers_left() { ps -eo args | grep -F "$top_srcdir/tests/scaleout/sqlite" | grep -vc grep; }
+
+# --- two processes on one file ---
+timeout 60 "$DURABENCH" run "$ini" --provider sq --processes 2 --no-progress \
+	>"$tmp/p2.md" 2>"$tmp/p2.err"
+rc=$?
+check "$rc" "2 worker processes on a shared SQLite file verify every instance"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/p2.err"
+grep -q '^| sq | 2x1:1 |' "$tmp/p2.md"
+check $? "the table shows 2x1:1"
+[ ! -e "$DURA_TEST_DB" ]
+check $? "the store's file is removed after the run"
+
+# --- :memory: cannot be shared ---
+timeout 60 "$DURABENCH" run "$ini" --provider mem --processes 2 --no-progress \
+	>"$tmp/mem.md" 2>"$tmp/mem.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q 'in-memory database (:memory:) cannot be shared between processes' "$tmp/mem.err"
+check $? "processes with :memory: are refused with a clear message (exit $rc)"
+
+# --- external workers: the contract ---
+timeout 60 "$DURABENCH" run "$ini" --provider sq --external-workers --join-wait 30s \
+	--no-progress >"$tmp/ext.md" 2>"$tmp/ext.err" &
+guard=$!
+join=""
+for _ in $(seq 1 100); do
+	join=$(sed -n 's/.*durabench worker .* --join \(.*\)$/\1/p' "$tmp/ext.err" 2>/dev/null)
+	[ -n "$join" ] && break
+	sleep 0.1
+done
+[ -n "$join" ]
+check $? "the driver prints the command that joins the run"
+timeout 30 "$DURABENCH" worker "$other" --provider sq --join "$join" >"$tmp/w1.out" 2>"$tmp/w1.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q 'refusing to join run .*: the scenario file differs' "$tmp/w1.err"
+check $? "a worker with a different scenario file is refused with exit 2 (exit $rc)"
+sed 's/^/# /' "$tmp/w1.err"
+timeout 60 "$DURABENCH" worker "$ini" --provider sq --join "$join" --quiet >"$tmp/w2.out" 2>"$tmp/w2.err"
+rc=$?
+check "$rc" "a worker with the same file joins and ends with the run"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/w2.err"
+wait "$guard"
+rc=$?
+check "$rc" "the run with an external worker verifies every instance"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/ext.err"
+grep -q '| 1 (joined) |' "$tmp/ext.md"
+check $? "the Scale-out table counts the joined worker"
+
+[ "$(workers_left)" -eq 0 ]
+check $? "no worker process is left"
+echo "1..$n"
+[ "$failed" -eq 0 ]
