@@ -2,7 +2,7 @@
 # Reruns the benchmark targets of the issues and prints the figures as
 # fractions of the bound and ratios measured in one run.
 #
-# usage: scripts/bench.sh [all|anchor|saturation|remote] [--duration D]
+# usage: scripts/bench.sh [all|anchor|saturation|remote|scaleout] [--duration D]
 # Writes JSON results to bench-out/ (or $BENCH_OUT).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +26,12 @@ d = json.load(open(sys.argv[1]))
 for r in d["runs"]:
     ps = r.get("provider_stats") or {}
     rt = ps.get("round_trips_per_orch")
+    so = r.get("scale_out") or {}
+    lc = ps.get("lock_conflicts")
+    print("%-12s processes %d  threads %s  lock conflicts/orch %s  driver rt/orch %s" % (
+        r["provider"], r.get("processes", 0), so.get("threads", "-"),
+        ("%.3f" % (lc / r["completed"])) if lc is not None and r["completed"] else "-",
+        ("%.3f" % so["driver_round_trips_per_orch"]) if so else "-"))
     print("%-12s %-5s orch/s %8.1f  bound %5s  success %6.2f%%  p50 %7.1f ms  p99 %7.1f ms  cpu/orch %s ms  rt/orch %s" % (
         r["provider"], r["config"], r["orch_per_sec"],
         ("%.2f" % r["bound_fraction"]) if r.get("bound_fraction") else "-",
@@ -43,5 +49,6 @@ PY
 case "$what" in
 all|anchor) run anchor anchor.ini ;;&
 all|saturation) run saturation-sqlite saturation-sqlite.ini; run saturation-pg saturation-pg.ini ;;&
-all|remote) run remote-150ms remote-150ms.ini ;;
+all|remote) run remote-150ms remote-150ms.ini ;;&
+all|scaleout) run scale-out scale-out.ini ;;
 esac

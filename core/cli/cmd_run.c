@@ -23,6 +23,7 @@
 
 #include "commands.h"
 #include "run_scaleout.h"
+#include "section_options.h"
 #include "dura_commit.h"
 #include "driver/driver.h"
 #include "driver/progress.h"
@@ -426,34 +427,14 @@ static struct dura_option *effective_options(const struct run_args *a,
                                              const struct dura_scenario *sc,
                                              struct provider_slot *s, size_t *n)
 {
-	const struct dura_provider_def *def = s->def;
-	struct dura_option *opts = dura_xcalloc(def->n_options + 2, sizeof *opts);
-	size_t k = 0;
-	const char *url_key = NULL;
-	for (const struct dura_option_spec *sp = s->plugin.ops->options; sp && sp->name; sp++)
-		if (sp->flags & DURA_OPT_URL)
-			url_key = sp->name;
-	int replaced = 0;
-	for (size_t i = 0; i < def->n_options; i++) {
-		opts[k] = def->options[i];
-		if (a->database_url && url_key && strcmp(opts[k].key, url_key) == 0) {
-			opts[k].value = a->database_url;
-			replaced = 1;
-		}
-		k++;
+	struct dura_option *opts = dura_section_options(s->def, s->plugin.ops, a->database_url, n);
+	dura_fault_caps_of(s->plugin.ops, opts, *n, &s->fault_caps);
+	if (dura_faults_need_proxy(sc, s->def->name, &s->fault_caps)) {
+		opts = dura_xrealloc(opts, (*n + 1) * sizeof *opts);
+		opts[*n].key = "emulate_rtt";
+		opts[*n].value = "0ms";
+		(*n)++;
 	}
-	if (a->database_url && url_key && !replaced) {
-		opts[k].key = url_key;
-		opts[k].value = a->database_url;
-		k++;
-	}
-	dura_fault_caps_of(s->plugin.ops, opts, k, &s->fault_caps);
-	if (dura_faults_need_proxy(sc, def->name, &s->fault_caps)) {
-		opts[k].key = "emulate_rtt";
-		opts[k].value = "0ms";
-		k++;
-	}
-	*n = k;
 	return opts;
 }
 

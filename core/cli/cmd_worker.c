@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "section_options.h"
 #include "base/util.h"
 #include "driver/run_notes.h"
 #include "engine/orchestration.h"
@@ -146,33 +147,19 @@ static int options_from_file(const struct worker_args *a, const struct dura_prov
                              const struct dura_provider_ops *ops, struct dura_env *env,
                              struct dura_prepared *out, char *err, size_t errlen)
 {
-	const char *url_key = NULL;
-	for (const struct dura_option_spec *sp = ops->options; sp && sp->name; sp++)
-		if (sp->flags & DURA_OPT_URL)
-			url_key = sp->name;
-	struct dura_option *opts = dura_xcalloc(def->n_options + 1, sizeof *opts);
-	size_t k = 0;
-	int replaced = 0;
-	for (size_t i = 0; i < def->n_options; i++) {
-		opts[k] = def->options[i];
-		if (url_key && strcmp(opts[k].key, url_key) == 0 && a->database_url) {
-			opts[k].value = a->database_url;
-			replaced = 1;
-		}
-		if (url_key && strcmp(opts[k].key, url_key) == 0 && strcmp(opts[k].value, "auto") == 0) {
+	const char *url_key = dura_url_option(ops);
+	size_t n;
+	struct dura_option *opts = dura_section_options(def, ops, a->database_url, &n);
+	for (size_t i = 0; url_key && i < n; i++) {
+		if (strcmp(opts[i].key, url_key) == 0 && strcmp(opts[i].value, "auto") == 0) {
 			dura_errbuf(err, errlen, "[provider %s]: %s = auto starts a server on this "
 			            "machine instead of joining the run's: give the run's database "
 			            "address (--database-url, or ${VAR} in the file)", def->name, url_key);
 			free(opts);
 			return -1;
 		}
-		k++;
 	}
-	if (url_key && a->database_url && !replaced) {
-		opts[k].key = url_key;
-		opts[k++].value = a->database_url;
-	}
-	int rc = dura_env_prepare(env, ops, opts, k, out, err, errlen);
+	int rc = dura_env_prepare(env, ops, opts, n, out, err, errlen);
 	free(opts);
 	return rc;
 }

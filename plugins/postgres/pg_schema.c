@@ -153,7 +153,7 @@ QUEUE_TABLE("work_queue")
 /* ---- enqueue ---- */
 "CREATE FUNCTION dura_enqueue(p_key bigint, p_inst text[], p_bodies bytea[],\n"
 "                             p_delays bigint[], p_notify boolean,\n"
-"                             p_started boolean) RETURNS boolean\n"
+"                             p_started boolean DEFAULT false) RETURNS boolean\n"
 "LANGUAGE plpgsql AS $fn$\n"
 "DECLARE v_ts timestamptz := clock_timestamp();\n"
 "BEGIN\n"
