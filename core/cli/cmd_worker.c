@@ -351,7 +351,7 @@ int dura_cmd_worker(int argc, char **argv)
 	}
 	if (!dura_scaleout_supported(plugin.ops)) {
 		fprintf(stderr, "durabench worker: plugin '%s' cannot share a store between "
-		        "processes (it lacks the ABI 1.1 scale-out operations)\n", plugin.ops->name);
+		        "processes (it lacks the ABI 1.3 scale-out operations)\n", plugin.ops->name);
 		goto out;
 	}
 	const char *from_driver = getenv("DURABENCH_WORKER_OPTIONS");

@@ -102,7 +102,7 @@ int dura_scaleout_probe(const struct dura_provider_ops *ops, dura_store *store,
 		return 0;
 	if (!dura_scaleout_supported(ops)) {
 		dura_errbuf(err, errlen, "[provider %s]: plugin '%s' cannot share a store between "
-		            "processes (it lacks the ABI 1.1 scale-out operations): use processes = 0",
+		            "processes (it lacks the ABI 1.3 scale-out operations): use processes = 0",
 		            def->name, ops->name);
 		return -1;
 	}

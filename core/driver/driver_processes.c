@@ -156,7 +156,7 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
 	*out = NULL;
 	if (!dura_scaleout_supported(ops)) {
 		dura_errbuf(err, errlen, "plugin '%s' cannot share a store between processes "
-		            "(it lacks the ABI 1.1 scale-out operations)", ops->name);
+		            "(it lacks the ABI 1.3 scale-out operations)", ops->name);
 		return -1;
 	}
 	char name[512];

@@ -29,7 +29,7 @@
 #define DURA_STATE_RUNNING "running"
 #define DURA_STATE_DONE "done"
 
-/* 1 if the plugin has every scale-out operation (ABI 1.1). */
+/* 1 if the plugin has every scale-out operation (ABI 1.3). */
 int dura_scaleout_supported(const struct dura_provider_ops *ops);
 
 /* The contract a run on scenario sc with config O:W by this build

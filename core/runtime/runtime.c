@@ -124,7 +124,7 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 		rt->start_fn = DURA_OPT_OP(ops, start_instances);
 		if (!rt->start_fn) {
 			dura_errbuf(err, errlen, "runtime: plugin '%s' cannot stamp start times "
-			            "(no start_instances operation: ABI 1.1 scale-out)", ops->name);
+			            "(no start_instances operation: ABI 1.3 scale-out)", ops->name);
 			free(rt);
 			return -1;
 		}

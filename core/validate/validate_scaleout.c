@@ -1,4 +1,4 @@
-/* Conformance tests: the scale-out operations of ABI 1.1 (skipped when a
+/* Conformance tests: the scale-out operations of ABI 1.3 (skipped when a
  * plugin provides none of them): all or none, the completion feed, notes,
  * attaching to a store by name. */
 #include "config.h"

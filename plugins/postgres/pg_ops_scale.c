@@ -1,5 +1,5 @@
 /*
- * Scale-out operations (ABI 1.1, docs/scale-out.md): starting instances with
+ * Scale-out operations (ABI 1.3, docs/scale-out.md): starting instances with
  * a start time stamped by the server, the completion feed the measuring
  * process drains, and the notes every process of a run shares.  The store
  * itself (schema) is shared by name: attach and store_name are in

@@ -1,5 +1,5 @@
 /*
- * SQLite provider: scale-out operations (ABI 1.1).  A file database opened
+ * SQLite provider: scale-out operations (ABI 1.3).  A file database opened
  * with shared = true can be attached to by worker processes on the same
  * machine; an in-memory one cannot.  Starts and terminal acks are stamped
  * with this machine's wall clock, which all those processes share.
