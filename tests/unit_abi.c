@@ -107,6 +107,24 @@ _Static_assert(offsetof(struct dura_provider_ops, fetch_work_items) == 216, "ABI
 _Static_assert(offsetof(struct dura_provider_ops, ack_work_items_and_fetch) == 224, "ABI: dura_provider_ops.ack_work_items_and_fetch moved");
 _Static_assert(offsetof(struct dura_provider_ops, check_options) == 232, "ABI: dura_provider_ops.check_options moved");
 _Static_assert(offsetof(struct dura_provider_ops, local_server) == 240, "ABI: dura_provider_ops.local_server moved");
+_Static_assert(offsetof(struct dura_provider_ops, attach) == 248, "ABI: dura_provider_ops.attach moved");
+_Static_assert(offsetof(struct dura_provider_ops, store_name) == 256, "ABI: dura_provider_ops.store_name moved");
+_Static_assert(offsetof(struct dura_provider_ops, start_instances) == 264, "ABI: dura_provider_ops.start_instances moved");
+_Static_assert(offsetof(struct dura_provider_ops, take_completions) == 272, "ABI: dura_provider_ops.take_completions moved");
+_Static_assert(offsetof(struct dura_provider_ops, release_completions) == 280, "ABI: dura_provider_ops.release_completions moved");
+_Static_assert(offsetof(struct dura_provider_ops, put_note) == 288, "ABI: dura_provider_ops.put_note moved");
+_Static_assert(offsetof(struct dura_provider_ops, read_notes) == 296, "ABI: dura_provider_ops.read_notes moved");
+_Static_assert(offsetof(struct dura_provider_ops, release_notes) == 304, "ABI: dura_provider_ops.release_notes moved");
+_Static_assert(offsetof(struct dura_completion, instance) == 0, "ABI: dura_completion.instance moved");
+_Static_assert(offsetof(struct dura_completion, status) == 8, "ABI: dura_completion.status moved");
+_Static_assert(offsetof(struct dura_completion, started_us) == 16, "ABI: dura_completion.started_us moved");
+_Static_assert(offsetof(struct dura_completion, completed_us) == 24, "ABI: dura_completion.completed_us moved");
+_Static_assert(offsetof(struct dura_note, key) == 0, "ABI: dura_note.key moved");
+_Static_assert(offsetof(struct dura_note, value) == 8, "ABI: dura_note.value moved");
+_Static_assert(sizeof(struct dura_completion) == 32, "ABI: struct dura_completion changed size");
+_Static_assert(sizeof(struct dura_completions) == 16, "ABI: struct dura_completions changed size");
+_Static_assert(sizeof(struct dura_note) == 24, "ABI: struct dura_note changed size");
+_Static_assert(sizeof(struct dura_notes) == 16, "ABI: struct dura_notes changed size");
 _Static_assert(sizeof(struct dura_err) == 512, "ABI: struct dura_err changed size");
 _Static_assert(sizeof(struct dura_bytes) == 16, "ABI: struct dura_bytes changed size");
 _Static_assert(sizeof(struct dura_option) == 16, "ABI: struct dura_option changed size");
@@ -120,7 +138,7 @@ _Static_assert(sizeof(struct dura_orch_ack) == 64, "ABI: struct dura_orch_ack ch
 _Static_assert(sizeof(struct dura_work_item) == 40, "ABI: struct dura_work_item changed size");
 _Static_assert(sizeof(struct dura_history) == 16, "ABI: struct dura_history changed size");
 _Static_assert(sizeof(struct dura_stats) == 56, "ABI: struct dura_stats changed size");
-_Static_assert(sizeof(struct dura_provider_ops) == 248, "ABI: struct dura_provider_ops changed size");
+_Static_assert(sizeof(struct dura_provider_ops) == 312, "ABI: struct dura_provider_ops changed size");
 
 static const struct pin pins[] = {
 	PIN(dura_err, msg, 0),
@@ -205,6 +223,24 @@ static const struct pin pins[] = {
 	PIN(dura_provider_ops, ack_work_items_and_fetch, 224),
 	PIN(dura_provider_ops, check_options, 232),
 	PIN(dura_provider_ops, local_server, 240),
+	PIN(dura_provider_ops, attach, 248),
+	PIN(dura_provider_ops, store_name, 256),
+	PIN(dura_provider_ops, start_instances, 264),
+	PIN(dura_provider_ops, take_completions, 272),
+	PIN(dura_provider_ops, release_completions, 280),
+	PIN(dura_provider_ops, put_note, 288),
+	PIN(dura_provider_ops, read_notes, 296),
+	PIN(dura_provider_ops, release_notes, 304),
+	PIN(dura_completion, instance, 0),
+	PIN(dura_completion, status, 8),
+	PIN(dura_completion, started_us, 16),
+	PIN(dura_completion, completed_us, 24),
+	PIN(dura_note, key, 0),
+	PIN(dura_note, value, 8),
+	PIN_SIZE(dura_completion, 32),
+	PIN_SIZE(dura_completions, 16),
+	PIN_SIZE(dura_note, 24),
+	PIN_SIZE(dura_notes, 16),
 	PIN_SIZE(dura_err, 512),
 	PIN_SIZE(dura_bytes, 16),
 	PIN_SIZE(dura_option, 16),
@@ -218,7 +254,7 @@ static const struct pin pins[] = {
 	PIN_SIZE(dura_work_item, 40),
 	PIN_SIZE(dura_history, 16),
 	PIN_SIZE(dura_stats, 56),
-	PIN_SIZE(dura_provider_ops, 248),
+	PIN_SIZE(dura_provider_ops, 312),
 };
 #endif
 
@@ -231,7 +267,7 @@ _Static_assert(DURA_OPS_MIN_SIZE ==
 
 int main(void)
 {
-	tap_ok(DURA_ABI_MAJOR == 1 && DURA_ABI_MINOR == 2, "ABI version is 1.2 (got %d.%d)",
+	tap_ok(DURA_ABI_MAJOR == 1 && DURA_ABI_MINOR == 3, "ABI version is 1.3 (got %d.%d)",
 	       DURA_ABI_MAJOR, DURA_ABI_MINOR);
 	/* The table size each minor introduced: what a plugin built for it
 	 * reports as struct_size, and where DURA_OPT_OP stops reading. */
@@ -240,9 +276,12 @@ int main(void)
 	tap_ok(offsetof(struct dura_provider_ops, check_options) ==
 	       offsetof(struct dura_provider_ops, fetch_work_items) + 2 * sizeof(void *),
 	       "1.1 added 2 batch operations");
-	tap_ok(sizeof(struct dura_provider_ops) ==
+	tap_ok(offsetof(struct dura_provider_ops, attach) ==
 	       offsetof(struct dura_provider_ops, check_options) + 2 * sizeof(void *),
-	       "1.2 added check_options and local_server, and nothing else");
+	       "1.2 added check_options and local_server");
+	tap_ok(sizeof(struct dura_provider_ops) ==
+	       offsetof(struct dura_provider_ops, attach) + 8 * sizeof(void *),
+	       "1.3 added the 8 scale-out operations, and nothing else");
 	/* DURA_OPT_OP on a table that ends before an operation reads NULL. */
 	struct dura_provider_ops old = { .struct_size = (uint32_t)offsetof(struct dura_provider_ops, fetch_work_items) };
 	old.fetch_work_items = (dura_fetch_work_items_fn *)0x1;
