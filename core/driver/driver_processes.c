@@ -38,8 +38,11 @@ struct dura_so {
 	_Atomic uint32_t *buckets;      /* [MAX_BUCKETS] completions per 100 ms */
 	char feed_error[256];           /* the first failed take (feed thread) */
 
-	int killed, restarted;
-	uint64_t killed_at, restarted_at;
+	/* the kill-worker fault (the launching thread's own plan, or a fault
+	 * thread through dura_so_kill_worker / dura_so_restart_worker) */
+	atomic_int killed, restarted, restart_pending;
+	_Atomic uint64_t killed_at, restarted_at;
+	int plan_killed;                /* kill_plan: 1 killed, 2 restarted */
 	struct dura_stats stats_before; /* the driver handle's counters */
 };
 
@@ -205,33 +208,69 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
 	return 0;
 }
 
+int dura_so_kill_worker(struct dura_so *so, unsigned index, int will_restart, char *err,
+                        size_t errlen)
+{
+	if (!so->workers) {
+		dura_errbuf(err, errlen, "kill-worker: the run's workers joined from elsewhere");
+		return -1;
+	}
+	atomic_store(&so->restart_pending, will_restart);
+	if (dura_workers_kill(so->workers, index) != 0) {
+		atomic_store(&so->restart_pending, 0);
+		dura_errbuf(err, errlen, "kill-worker: worker %u is not running", index);
+		return -1;
+	}
+	uint64_t now = dura_now_ns();
+	atomic_store(&so->killed_at, now);
+	atomic_store(&so->killed, 1);
+	fprintf(stderr, "durabench: kill-worker: kill -9 of worker %u at %.1f s\n", index,
+	        (double)(now - so->t0) / 1e9);
+	return 0;
+}
+
+int dura_so_restart_worker(struct dura_so *so, unsigned index, char *err, size_t errlen)
+{
+	if (!so->workers) {
+		dura_errbuf(err, errlen, "kill-worker: the run's workers joined from elsewhere");
+		return -1;
+	}
+	int rc = dura_workers_restart(so->workers, index, err, errlen);
+	atomic_store(&so->restart_pending, 0);
+	if (rc == 0) {
+		atomic_store(&so->restarted_at, dura_now_ns());
+		atomic_store(&so->restarted, 1);
+	}
+	return rc;
+}
+
+/* The kill-worker fault of the run's parameters (kill_worker). */
+static void kill_plan(struct dura_so *so, uint64_t now)
+{
+	const struct dura_scaleout_params *sp = &so->sp;
+	char err[512];
+	if (!so->plan_killed && now - so->t0 >= sp->kill_at_ms * 1000000u) {
+		so->plan_killed = 1;
+		if (dura_so_kill_worker(so, 0, sp->kill_for_ms > 0, err, sizeof err) != 0)
+			fprintf(stderr, "durabench: %s\n", err);
+	}
+	if (so->plan_killed == 1 && atomic_load(&so->killed) && sp->kill_for_ms &&
+	    now - atomic_load(&so->killed_at) >= sp->kill_for_ms * 1000000u) {
+		so->plan_killed = 2;
+		if (dura_so_restart_worker(so, 0, err, sizeof err) != 0)
+			fprintf(stderr, "durabench: kill-worker: restart failed: %s\n", err);
+	}
+}
+
 unsigned dura_so_tick(struct dura_so *so)
 {
 	if (!so->workers)
 		return 1;
-	uint64_t now = dura_now_ns();
-	const struct dura_scaleout_params *sp = &so->sp;
-	if (sp->kill_worker && !so->killed && now - so->t0 >= sp->kill_at_ms * 1000000u) {
-		so->killed = dura_workers_kill(so->workers, 0) == 0;
-		so->killed_at = now;
-		if (so->killed)
-			fprintf(stderr, "durabench: kill-worker: kill -9 of worker 0 at %.1f s\n",
-			        (double)(now - so->t0) / 1e9);
-	}
-	if (so->killed && !so->restarted && sp->kill_for_ms &&
-	    now - so->killed_at >= sp->kill_for_ms * 1000000u) {
-		char err[512];
-		if (dura_workers_restart(so->workers, 0, err, sizeof err) == 0) {
-			so->restarted = 1;
-			so->restarted_at = now;
-		} else {
-			fprintf(stderr, "durabench: kill-worker: restart failed: %s\n", err);
-			so->restarted = -1;
-		}
-	}
+	if (so->sp.kill_worker)
+		kill_plan(so, dura_now_ns());
 	unsigned alive = dura_workers_alive(so->workers);
 	/* a killed worker that will be restarted still counts */
-	if (alive == 0 && so->killed && !so->restarted && sp->kill_for_ms)
+	if (alive == 0 && atomic_load(&so->restart_pending))
 		alive = 1;
 	return alive;
 }
@@ -258,12 +297,13 @@ static uint64_t bucket_sum(const struct dura_so *so, size_t from, size_t to)
 static void kill_figures(const struct dura_so *so, double launch_end_s,
                          struct dura_kill_result *k)
 {
-	if (!so->killed)
+	if (!atomic_load(&so->killed))
 		return;
+	uint64_t killed_at = atomic_load(&so->killed_at);
 	k->happened = 1;
-	k->at_s = (double)(so->killed_at - so->t0) / 1e9;
-	k->restarted_after_s = so->restarted > 0 ? (double)(so->restarted_at - so->killed_at) / 1e9
-	                                         : -1;
+	k->at_s = (double)(killed_at - so->t0) / 1e9;
+	k->restarted_after_s = atomic_load(&so->restarted)
+		? (double)(atomic_load(&so->restarted_at) - killed_at) / 1e9 : -1;
 	size_t at = (size_t)(k->at_s * 10), from = at > 30 ? at - 30 : 0;
 	k->before_orch_per_sec = at > from ? (double)bucket_sum(so, from, at) / ((double)(at - from) / 10)
 	                                   : 0;
@@ -285,8 +325,7 @@ void dura_so_finish(struct dura_so *so, double launch_end_s, struct dura_scaleou
 	char err[512];
 	if (so->workers) { /* before "done": from then on, exits are expected */
 		out->all_died = dura_workers_alive(so->workers) == 0;
-		snprintf(out->workers_failure, sizeof out->workers_failure, "%s",
-		         dura_workers_failure(so->workers));
+		dura_workers_failure(so->workers, out->workers_failure, sizeof out->workers_failure);
 	}
 	if (dura_note_put(so->ops, so->store, DURA_NOTE_STATE, DURA_STATE_DONE, err, sizeof err) != 0)
 		fprintf(stderr, "durabench: cannot tell the workers the run is over (%s); "

@@ -79,6 +79,13 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
 /* Runs the kill-worker plan and returns the number of local workers alive
  * (external workers: 1 while any may be).  Call about every 100 ms. */
 unsigned dura_so_tick(struct dura_so *so);
+/* The kill-worker fault, callable from a fault thread: kill -9 of local
+ * worker index (will_restart: a restart follows, so a run whose only
+ * worker this is does not end meanwhile), and its restart.  0, or -1 with
+ * err (no such worker running; external workers cannot be killed). */
+int dura_so_kill_worker(struct dura_so *so, unsigned index, int will_restart, char *err,
+                        size_t errlen);
+int dura_so_restart_worker(struct dura_so *so, unsigned index, char *err, size_t errlen);
 /* Activities the workers have run (their notes, one read). */
 uint64_t dura_so_activities(struct dura_so *so);
 /* Marks the run done, stops the workers (they finish what they hold),

@@ -4,6 +4,7 @@
 #include "worker_procs.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@
 extern char **environ;
 
 struct dura_workers {
+	pthread_mutex_t mu;  /* pid[], killed[], generation[], failure: the
+	                        launching thread watches while a fault thread
+	                        kills and restarts */
 	struct dura_worker_spawn sp; /* strings owned (copies) */
 	char *exe;
 	unsigned n;
@@ -98,6 +102,7 @@ int dura_workers_start(const struct dura_worker_spawn *sp, unsigned n,
 {
 	*out = NULL;
 	struct dura_workers *w = dura_xcalloc(1, sizeof *w);
+	pthread_mutex_init(&w->mu, NULL);
 	w->sp.file = dup_or_null(sp->file);
 	w->sp.provider = dup_or_null(sp->provider);
 	w->sp.plugin_dir = dup_or_null(sp->plugin_dir);
@@ -143,7 +148,8 @@ static void note_exit(struct dura_workers *w, unsigned i, int status)
 		         i, (long)w->pid[i], WTERMSIG(status));
 }
 
-unsigned dura_workers_alive(struct dura_workers *w)
+/* dura_workers_alive with mu held. */
+static unsigned alive_locked(struct dura_workers *w)
 {
 	unsigned alive = 0;
 	for (unsigned i = 0; i < w->n; i++) {
@@ -162,6 +168,14 @@ unsigned dura_workers_alive(struct dura_workers *w)
 	return alive;
 }
 
+unsigned dura_workers_alive(struct dura_workers *w)
+{
+	pthread_mutex_lock(&w->mu);
+	unsigned alive = alive_locked(w);
+	pthread_mutex_unlock(&w->mu);
+	return alive;
+}
+
 unsigned dura_workers_count(const struct dura_workers *w)
 {
 	return w->n;
@@ -169,14 +183,18 @@ unsigned dura_workers_count(const struct dura_workers *w)
 
 int dura_workers_kill(struct dura_workers *w, unsigned index)
 {
-	if (index >= w->n || !w->pid[index])
-		return -1;
-	w->killed[index] = 1;
-	kill(w->pid[index], SIGKILL);
-	int status;
-	waitpid(w->pid[index], &status, 0);
-	w->pid[index] = 0;
-	return 0;
+	pthread_mutex_lock(&w->mu);
+	int rc = -1;
+	if (index < w->n && w->pid[index]) {
+		w->killed[index] = 1;
+		kill(w->pid[index], SIGKILL);
+		int status;
+		waitpid(w->pid[index], &status, 0);
+		w->pid[index] = 0;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }
 
 int dura_workers_restart(struct dura_workers *w, unsigned index, char *err, size_t errlen)
@@ -185,15 +203,21 @@ int dura_workers_restart(struct dura_workers *w, unsigned index, char *err, size
 		dura_errbuf(err, errlen, "no worker %u", index);
 		return -1;
 	}
-	if (w->pid[index])
-		return 0;
-	w->generation[index]++;
-	return spawn_one(w, index, err, errlen);
+	pthread_mutex_lock(&w->mu);
+	int rc = 0;
+	if (!w->pid[index]) {
+		w->generation[index]++;
+		rc = spawn_one(w, index, err, errlen);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }
 
-const char *dura_workers_failure(const struct dura_workers *w)
+void dura_workers_failure(struct dura_workers *w, char *buf, size_t len)
 {
-	return w->failure;
+	pthread_mutex_lock(&w->mu);
+	snprintf(buf, len, "%s", w->failure);
+	pthread_mutex_unlock(&w->mu);
 }
 
 static void sleep_ms(unsigned ms)
@@ -217,19 +241,23 @@ static int wait_all(struct dura_workers *w, uint64_t ms)
 
 static void signal_all(struct dura_workers *w, int sig)
 {
+	pthread_mutex_lock(&w->mu);
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->pid[i]) {
 			w->killed[i] = 1; /* stopping it: not a failure */
 			kill(w->pid[i], sig);
 		}
+	pthread_mutex_unlock(&w->mu);
 }
 
 void dura_workers_stop(struct dura_workers *w, uint64_t grace_ms)
 {
 	if (!w)
 		return;
+	pthread_mutex_lock(&w->mu);
 	for (unsigned i = 0; w->killed && i < w->n; i++)
 		w->killed[i] = 1; /* from now on an exit is expected */
+	pthread_mutex_unlock(&w->mu);
 	if (w->pid && !wait_all(w, grace_ms)) {
 		signal_all(w, SIGTERM);
 		if (!wait_all(w, grace_ms ? grace_ms : 1000)) {
@@ -246,5 +274,6 @@ void dura_workers_stop(struct dura_workers *w, uint64_t grace_ms)
 	free(w->pid);
 	free(w->generation);
 	free(w->killed);
+	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

@@ -6,7 +6,8 @@
  * (and restarts it), and stops them all at the end.  Nothing but the store
  * connects them to the driver: they learn the end of the run from its
  * state note and stop on SIGTERM too; they also die with the driver
- * (PR_SET_PDEATHSIG), so no worker outlives its run.
+ * (PR_SET_PDEATHSIG), so no worker outlives its run.  Thread-safe: a fault
+ * thread may kill and restart while the launching thread watches.
  */
 #ifndef DURA_WORKER_PROCS_H
 #define DURA_WORKER_PROCS_H
@@ -42,9 +43,9 @@ unsigned dura_workers_count(const struct dura_workers *w);
 int dura_workers_kill(struct dura_workers *w, unsigned index);
 /* Starts worker index again (after a kill).  0, or -1 with err. */
 int dura_workers_restart(struct dura_workers *w, unsigned index, char *err, size_t errlen);
-/* "worker 2 (pid 1234) exited with status 3" for the first worker that
- * ended on its own before the stop, "" if none did. */
-const char *dura_workers_failure(const struct dura_workers *w);
+/* Into buf: "worker 2 (pid 1234) exited with status 3" for the first
+ * worker that ended on its own before the stop, "" if none did. */
+void dura_workers_failure(struct dura_workers *w, char *buf, size_t len);
 /* Waits up to grace_ms for the workers to exit on their own (they read
  * the done state), then SIGTERM, then SIGKILL after another grace_ms;
  * reaps all and frees w.  Safe with NULL. */

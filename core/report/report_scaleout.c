@@ -42,13 +42,14 @@ static void scaleout_table(FILE *f, const struct dura_report *r)
 			continue;
 		const struct dura_scaleout_result *s = &x->scaleout;
 		unsigned procs = s->external ? (unsigned)s->workers_seen : s->processes;
-		fprintf(f, "| %s | %u:%u | %u%s | %u | %.1f | %.3f | %.3f | %.3f | %s |\n",
+		fprintf(f, "| %s | %u:%u | %u%s | %u | %.1f | %.3f | %.3f | %.3f | %s%s |\n",
 		        run->provider, run->orch_workers, run->activity_workers, procs,
 		        s->external ? " (joined)" : "",
 		        procs * (run->orch_workers + run->activity_workers), x->orch_per_sec,
 		        per_orch(x->provider_stats.lock_conflicts, x),
 		        per_orch(s->driver_stats.round_trips, x), per_orch(s->feed_polls, x),
-		        s->all_died ? "all ended early" : s->workers_failure[0] ? s->workers_failure : "ok");
+		        s->all_died ? "all ended early; first: " : "",
+		        s->workers_failure[0] ? s->workers_failure : "ok");
 	}
 	fprintf(f, "\nProcesses x O:W: each worker process runs O orchestration and W activity "
 	           "threads on the shared store; Threads = processes x (O + W).  Driver round "
