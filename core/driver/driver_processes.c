@@ -254,8 +254,9 @@ static void kill_plan(struct dura_so *so, uint64_t now)
 		if (dura_so_kill_worker(so, 0, sp->kill_for_ms > 0, err, sizeof err) != 0)
 			fprintf(stderr, "durabench: %s\n", err);
 	}
+	uint64_t killed_at = atomic_load(&so->killed_at); /* after now when just killed */
 	if (so->plan_killed == 1 && atomic_load(&so->killed) && sp->kill_for_ms &&
-	    now - atomic_load(&so->killed_at) >= sp->kill_for_ms * 1000000u) {
+	    now > killed_at && now - killed_at >= sp->kill_for_ms * 1000000u) {
 		so->plan_killed = 2;
 		if (dura_so_restart_worker(so, 0, err, sizeof err) != 0)
 			fprintf(stderr, "durabench: kill-worker: restart failed: %s\n", err);

@@ -38,6 +38,13 @@ struct dura_provider_def {
 	int processes;                 /* processes = N of this section (scale-
 	                                  out; only when processes_line != 0) */
 	int processes_line;            /* 0: not given, [run] processes applies */
+	uint64_t kill_worker_at_ms;    /* kill_worker_at: the kill-worker fault
+	                                  (kill -9 of worker process 0) this long
+	                                  after launching starts */
+	int kill_worker_line;          /* 0: no kill-worker fault */
+	uint64_t kill_worker_for_ms;   /* kill_worker_for: restart it after
+	                                  this; 0 = never */
+	int kill_worker_for_line;
 };
 
 struct dura_compare_def {
