@@ -66,7 +66,7 @@ check $? "the Faults table has the kill-worker row with 0 lost"
 python3 - "$tmp/fault.json" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
-f = r["faults"][0]
+f = r["scale_out"]["kill_worker"]
 assert f["action"] == "kill-worker" and f["lost"] == 0, f
 assert f["for_s"] is not None and f["for_s"] >= 1.0, f
 assert r["scale_out"]["workers_seen"] == 3, r["scale_out"]  # the restarted one is a new worker

@@ -75,7 +75,8 @@ static int parse_action(const char *value, enum dura_fault_action *out, char *ms
 		if (i == DURA_FAULT_KILL_WORKER) {
 			dura_errbuf(msg, msglen,
 			            "kill-worker is reserved for runs with worker processes "
-			            "(processes = N), which this durabench does not have yet");
+			            "(processes = N): set it in the [provider] section with "
+			            "kill_worker_at and kill_worker_for (docs/scale-out.md)");
 			return -1;
 		}
 		*out = (enum dura_fault_action)i;
