@@ -31,6 +31,50 @@
  *                                   items another batch fetch holds
  *   MEMSTORE_BUG_BATCH_ACK_SEPARATE ack_work_items_and_fetch commits each
  *                                   ack on its own, not all together
+ *   MEMSTORE_BUG_HISTORY_LIMIT      histories are read with "LIMIT 100"
+ *   MEMSTORE_BUG_MESSAGE_LIMIT      a fetch tags every visible message but
+ *                                   returns only the first 64
+ *   MEMSTORE_BUG_BATCH_CAP          fetch_work_items hands out at most 16
+ *   MEMSTORE_BUG_INSTANCE_ID_64     instance ids are compared on their first
+ *                                   64 bytes (a VARCHAR(64) key)
+ *   MEMSTORE_BUG_EXPIRED_ACK_DELETES
+ *                                   an ack whose lock expired deletes its
+ *                                   tagged messages, then says LOCK_LOST
+ *   MEMSTORE_BUG_DUP_APPLIES_META   an ack refused for a duplicate event id
+ *                                   still writes the metadata
+ *   MEMSTORE_BUG_STALE_ABANDON_DELAYS
+ *                                   a refused abandon (stale token) still
+ *                                   applies its delay to the messages
+ *   MEMSTORE_BUG_RENEW_UNKNOWN_OK   renew_orchestration_lock of a token that
+ *                                   holds nothing says OK (rows not checked)
+ *   MEMSTORE_BUG_WORK_ABANDON_UNKNOWN_OK
+ *                                   abandon_work_item likewise
+ *   MEMSTORE_BUG_BATCH_ACK_EXPIRED  ack_work_items_and_fetch accepts tokens
+ *                                   whose lock expired
+ *   MEMSTORE_BUG_ABANDON_TO_BACK    abandon re-queues the messages behind
+ *                                   the ones enqueued later
+ *   MEMSTORE_BUG_ORDER_BY_VISIBLE   a turn's messages come ordered by
+ *                                   visibility time, not enqueue order
+ *   MEMSTORE_BUG_HISTORY_TEXT_ORDER histories are sorted by the event id's
+ *                                   decimal text ("10" before "9")
+ *   MEMSTORE_BUG_GLOBAL_STORE       every open() shares one global store
+ *   MEMSTORE_BUG_DROP_KEEPS         close(drop) keeps the data for the next
+ *                                   open()
+ *   MEMSTORE_BUG_NO_WAKE_ON_ACK     ack_orchestration_item wakes no waiting
+ *                                   fetch (forgotten wake-up)
+ *   MEMSTORE_BUG_WAIT_IGNORES_DELAY a waiting fetch does not wake when a
+ *                                   delayed message becomes due
+ *   MEMSTORE_BUG_WAIT_IGNORES_EXPIRY
+ *                                   a waiting fetch does not wake when a
+ *                                   lock expires
+ *   MEMSTORE_BUG_TAG_NEW_WHEN_LOCKED
+ *                                   messages an ack sends to an instance
+ *                                   that is locked get that lock's tag (and
+ *                                   vanish with its ack)
+ *   MEMSTORE_BUG_COMPLETION_TO_ITEM_INSTANCE
+ *                                   ack_work_item sends the completion to
+ *                                   the work item's instance, not to
+ *                                   completion->instance
  *   MEMSTORE_NEWER_MINOR            (not a bug) claims an ABI minor newer
  *                                   than the header's, with one extra op
  *   MEMSTORE_NO_BATCH               (not a bug) leaves out the optional
@@ -160,10 +204,21 @@ struct dura_store {
 	struct dura_stats st;
 };
 
+/* Instance ids are equal (the 64-byte variant truncates like a
+ * VARCHAR(64) column). */
+static int same_id(const char *a, const char *b)
+{
+#ifdef MEMSTORE_BUG_INSTANCE_ID_64
+	return strncmp(a, b, 64) == 0;
+#else
+	return strcmp(a, b) == 0;
+#endif
+}
+
 static struct instance *find_instance(dura_store *s, const char *id)
 {
 	for (size_t i = 0; i < s->n_insts; i++)
-		if (strcmp(s->insts[i].id, id) == 0)
+		if (same_id(s->insts[i].id, id))
 			return &s->insts[i];
 	return NULL;
 }
@@ -234,6 +289,29 @@ static int has_event(const struct execution *ex, uint64_t event_id)
 	return 0;
 }
 
+/* a sorts after b in history order. */
+static int event_after(uint64_t a, uint64_t b)
+{
+#ifdef MEMSTORE_BUG_HISTORY_TEXT_ORDER
+	char x[24], y[24];
+	snprintf(x, sizeof x, "%" PRIu64, a);
+	snprintf(y, sizeof y, "%" PRIu64, b);
+	return strcmp(x, y) > 0;
+#else
+	return a > b;
+#endif
+}
+
+/* How many of an execution's n events a read returns. */
+static size_t history_count(size_t n)
+{
+#ifdef MEMSTORE_BUG_HISTORY_LIMIT
+	return n > 100 ? 100 : n;
+#else
+	return n;
+#endif
+}
+
 /* Inserts keeping ascending order; the caller checked for duplicates. */
 static int add_event(struct execution *ex, const struct dura_event *e)
 {
@@ -243,7 +321,7 @@ static int add_event(struct execution *ex, const struct dura_event *e)
 	if (!body)
 		return -1;
 	size_t at = ex->n;
-	while (at > 0 && ex->events[at - 1].event_id > e->event_id)
+	while (at > 0 && event_after(ex->events[at - 1].event_id, e->event_id))
 		at--;
 	memmove(&ex->events[at + 1], &ex->events[at], (ex->n - at) * sizeof *ex->events);
 	ex->events[at] = (struct event){ e->event_id, body, e->body.len };
@@ -361,6 +439,14 @@ static dura_fetch_work_items_fn ms_fetch_work_items;
 static dura_ack_work_items_and_fetch_fn ms_ack_work_items_and_fetch;
 #endif
 
+#if defined MEMSTORE_BUG_GLOBAL_STORE || defined MEMSTORE_BUG_DROP_KEEPS
+/* The bugs' process-wide store (a singleton connection, a file that close
+ * does not remove). */
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static dura_store *shared;
+static unsigned shared_refs;
+#endif
+
 static dura_rc ms_open(const struct dura_option *options, size_t n_options,
                        dura_store **out, struct dura_err *err)
 {
@@ -380,6 +466,16 @@ static dura_rc ms_open(const struct dura_option *options, size_t n_options,
 			return DURA_CONFIG;
 		}
 	}
+#if defined MEMSTORE_BUG_GLOBAL_STORE || defined MEMSTORE_BUG_DROP_KEEPS
+	pthread_mutex_lock(&shared_mu);
+	if (shared) { /* broken: the same store again */
+		*out = shared;
+		shared_refs++;
+		pthread_mutex_unlock(&shared_mu);
+		return DURA_OK;
+	}
+	pthread_mutex_unlock(&shared_mu);
+#endif
 	dura_store *s = calloc(1, sizeof *s);
 	if (!s) {
 		set_err(err, "memstore: out of memory");
@@ -394,6 +490,12 @@ static dura_rc ms_open(const struct dura_option *options, size_t n_options,
 	s->next_token = 1;
 	s->sleep_us = sleep_us;
 	*out = s;
+#ifdef MEMSTORE_BUG_GLOBAL_STORE
+	pthread_mutex_lock(&shared_mu);
+	shared = s;
+	shared_refs = 1;
+	pthread_mutex_unlock(&shared_mu);
+#endif
 	return DURA_OK;
 }
 
@@ -401,6 +503,23 @@ static dura_rc ms_close(dura_store *s, int drop, struct dura_err *err)
 {
 	(void)drop; /* memory: nothing survives close either way */
 	(void)err;
+#if defined MEMSTORE_BUG_GLOBAL_STORE || defined MEMSTORE_BUG_DROP_KEEPS
+	pthread_mutex_lock(&shared_mu);
+#ifdef MEMSTORE_BUG_DROP_KEEPS
+	shared = s; /* broken: kept for the next open() */
+	shared_refs = 0;
+	pthread_mutex_unlock(&shared_mu);
+	return DURA_OK;
+#else
+	if (shared == s && --shared_refs > 0) {
+		pthread_mutex_unlock(&shared_mu);
+		return DURA_OK;
+	}
+	if (shared == s)
+		shared = NULL;
+	pthread_mutex_unlock(&shared_mu);
+#endif
+#endif
 	for (size_t i = 0; i < s->n_orch; i++)
 		free_msg(&s->orch[i]);
 	for (size_t i = 0; i < s->n_work; i++)
@@ -477,6 +596,26 @@ static dura_rc ms_enqueue_orchestrator(dura_store *s, const struct dura_message 
 }
 
 
+/* Queue indexes of the first n messages tagged with token, in the order a
+ * turn returns them (enqueue order).  Caller frees; NULL on OOM. */
+static size_t *message_order(dura_store *s, uint64_t token, size_t n)
+{
+	size_t *order = malloc((n ? n : 1) * sizeof *order);
+	size_t k = 0;
+	for (size_t i = 0; order && i < s->n_orch && k < n; i++)
+		if (s->orch[i].token == token)
+			order[k++] = i;
+#ifdef MEMSTORE_BUG_ORDER_BY_VISIBLE
+	for (size_t a = 1; order && a < k; a++) /* insertion sort by visible_at */
+		for (size_t b = a; b > 0 && s->orch[order[b - 1]].visible_at > s->orch[order[b]].visible_at; b--) {
+			size_t x = order[b];
+			order[b] = order[b - 1];
+			order[b - 1] = x;
+		}
+#endif
+	return order;
+}
+
 /* Builds the item for instance `in` locked under `token`.  NULL on OOM. */
 static struct dura_orch_item *make_orch_item(dura_store *s, struct instance *in, uint64_t token)
 {
@@ -489,27 +628,36 @@ static struct dura_orch_item *make_orch_item(dura_store *s, struct instance *in,
 	size_t n = 0;
 	for (size_t i = 0; i < s->n_orch; i++)
 		n += s->orch[i].token == token;
+#ifdef MEMSTORE_BUG_MESSAGE_LIMIT
+	if (n > 64)
+		n = 64; /* broken: all n are tagged (and deleted by the ack) */
+#endif
 	struct dura_fetched_message *m = calloc(n, sizeof *m);
 	it->messages = m;
-	for (size_t i = 0, j = 0; m && i < s->n_orch; i++) {
-		if (s->orch[i].token != token)
-			continue;
+	size_t *order = message_order(s, token, n);
+	if (!order)
+		goto oom;
+	for (size_t k = 0, j = 0; m && k < n; k++) {
+		size_t i = order[k];
 		m[j].body.data = xdup(s->orch[i].body, s->orch[i].len);
 		m[j].body.len = s->orch[i].len;
 		m[j].attempts = s->orch[i].attempts;
 		if (m[j].attempts > it->attempts)
 			it->attempts = m[j].attempts;
-		if (!m[j].body.data)
+		if (!m[j].body.data) {
+			free(order);
 			goto oom;
+		}
 		it->n_messages = ++j;
 	}
+	free(order);
 	const struct execution *ex = find_execution(in, it->execution);
 	if (ex && ex->n) {
 		struct dura_event *h = calloc(ex->n, sizeof *h);
 		it->history = h;
 		if (!h)
 			goto oom;
-		for (size_t i = 0; i < ex->n; i++) {
+		for (size_t i = 0; i < history_count(ex->n); i++) {
 			h[i].event_id = ex->events[i].event_id;
 			h[i].body.data = xdup(ex->events[i].body, ex->events[i].len);
 			h[i].body.len = ex->events[i].len;
@@ -536,8 +684,10 @@ static dura_rc try_fetch_orch(dura_store *s, uint32_t lock_ms, struct dura_orch_
 	for (size_t i = 0; i < s->n_orch; i++) {
 		struct msg *m = &s->orch[i];
 		if (m->visible_at > now) {
+#ifndef MEMSTORE_BUG_WAIT_IGNORES_DELAY
 			if (m->visible_at < *next_change)
 				*next_change = m->visible_at;
+#endif
 			continue;
 		}
 		struct instance *in = find_instance(s, m->instance);
@@ -545,8 +695,10 @@ static dura_rc try_fetch_orch(dura_store *s, uint32_t lock_ms, struct dura_orch_
 			continue; /* cannot happen: enqueue creates it */
 #ifndef MEMSTORE_BUG_IGNORE_LOCKS
 		if (lock_live(in->token, in->locked_until, now)) {
+#ifndef MEMSTORE_BUG_WAIT_IGNORES_EXPIRY
 			if (in->locked_until < *next_change)
 				*next_change = in->locked_until;
+#endif
 			s->st.lock_conflicts++;
 #ifdef MEMSTORE_BUG_RACE_EMPTY
 			break; /* gives up instead of looking at the next instance */
@@ -562,7 +714,7 @@ static dura_rc try_fetch_orch(dura_store *s, uint32_t lock_ms, struct dura_orch_
 		 * tagged by an earlier fetch whose lock expired. */
 		for (size_t j = 0; j < s->n_orch; j++) {
 			struct msg *x = &s->orch[j];
-			if (x->visible_at <= now && strcmp(x->instance, in->id) == 0) {
+			if (x->visible_at <= now && same_id(x->instance, in->id)) {
 				x->token = token;
 				x->attempts = bump(x->attempts);
 			}
@@ -658,12 +810,37 @@ static int find_duplicate(struct instance *in, const struct dura_orch_ack *ack, 
 	return 0;
 }
 
+/* The bug MEMSTORE_BUG_TAG_NEW_WHEN_LOCKED: a message sent by an ack to an
+ * instance that is locked gets that lock's tag, as if the fetch had
+ * handed it out.  A no-op in the correct store. */
+static void tag_if_locked(dura_store *s, struct msg *m, uint64_t now)
+{
+#ifdef MEMSTORE_BUG_TAG_NEW_WHEN_LOCKED
+	struct instance *in = find_instance(s, m->instance);
+	if (in && lock_live(in->token, in->locked_until, now))
+		m->token = in->token;
+#else
+	(void)s;
+	(void)m;
+	(void)now;
+#endif
+}
+
 static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
                            struct dura_err *err)
 {
 	uint64_t now = begin_op(s);
 	struct instance *in = instance_by_token(s, token, now);
 	if (!in) {
+#ifdef MEMSTORE_BUG_EXPIRED_ACK_DELETES
+		/* broken: the delete runs before the lock check */
+		unsigned char *gone = calloc(s->n_orch ? s->n_orch : 1, 1);
+		for (size_t i = 0; gone && token && i < s->n_orch; i++)
+			gone[i] = s->orch[i].token == token;
+		if (gone)
+			compact(s->orch, &s->n_orch, gone);
+		free(gone);
+#endif
 		return lock_lost(s, err, token, "instance");
 	}
 	/* Validate everything first, then apply: the ack is all or nothing.
@@ -678,6 +855,10 @@ static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch
 		struct execution *bad = get_execution(in, ack->execution);
 		for (size_t i = 0; bad && i < ack->n_history && !has_event(bad, ack->history[i].event_id); i++)
 			add_event(bad, &ack->history[i]);
+#endif
+#ifdef MEMSTORE_BUG_DUP_APPLIES_META
+		if (ack->meta) /* broken: written before the check refused the ack */
+			set_meta(in, ack->meta);
 #endif
 		pthread_mutex_unlock(&s->mu);
 		set_err(err, "memstore: duplicate event id %" PRIu64 " for instance '%s' execution %" PRIu64,
@@ -704,7 +885,8 @@ static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch
 	size_t idx = (size_t)(in - s->insts);
 	for (size_t i = 0; i < ack->n_orch_items; i++) {
 		get_instance(s, ack->orch_items[i].instance);
-		push_msg(&s->orch, &s->n_orch, &s->cap_orch, &ack->orch_items[i], now);
+		if (push_msg(&s->orch, &s->n_orch, &s->cap_orch, &ack->orch_items[i], now) == 0)
+			tag_if_locked(s, &s->orch[s->n_orch - 1], now);
 	}
 	/* get_instance may have moved the array; indexes stay valid. */
 	in = &s->insts[idx];
@@ -712,16 +894,51 @@ static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch
 		set_meta(in, ack->meta);
 	in->token = 0;
 	in->locked_until = 0;
+#ifdef MEMSTORE_BUG_NO_WAKE_ON_ACK
+	s->st.commits++; /* broken: no broadcast, waiting fetches sleep on */
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+#else
 	return commit_changed(s);
+#endif
 }
+
+#ifdef MEMSTORE_BUG_ABANDON_TO_BACK
+/* The bug: abandon as "delete and re-insert" puts the messages behind the
+ * ones enqueued after them. */
+static void move_tagged_to_back(dura_store *s, uint64_t token)
+{
+	struct msg *tagged = malloc((s->n_orch ? s->n_orch : 1) * sizeof *tagged);
+	if (!tagged)
+		return;
+	size_t w = 0, k = 0;
+	for (size_t r = 0; r < s->n_orch; r++) {
+		if (s->orch[r].token == token)
+			tagged[k++] = s->orch[r];
+		else
+			s->orch[w++] = s->orch[r];
+	}
+	memcpy(&s->orch[w], tagged, k * sizeof *tagged);
+	free(tagged);
+}
+#endif
 
 static dura_rc ms_abandon_orch(dura_store *s, uint64_t token, uint32_t delay_ms, struct dura_err *err)
 {
 	uint64_t now = begin_op(s);
 	struct instance *in = instance_by_token(s, token, now);
+#ifdef MEMSTORE_BUG_STALE_ABANDON_DELAYS
+	/* broken: the messages are updated before the lock is checked */
+	for (size_t i = 0; !in && token && i < s->n_orch; i++)
+		if (s->orch[i].token == token)
+			s->orch[i].visible_at = visible_at(now, delay_ms);
+#endif
 	if (!in) {
 		return lock_lost(s, err, token, "instance");
 	}
+#ifdef MEMSTORE_BUG_ABANDON_TO_BACK
+	move_tagged_to_back(s, token);
+#endif
 	for (size_t i = 0; i < s->n_orch; i++) {
 		if (s->orch[i].token == token) {
 			s->orch[i].token = 0;
@@ -741,6 +958,12 @@ static dura_rc ms_renew_orch(dura_store *s, uint64_t token, uint32_t extend_ms, 
 	for (size_t i = 0; !in && token && i < s->n_insts; i++)
 		if (s->insts[i].token == token)
 			in = &s->insts[i];
+#endif
+#ifdef MEMSTORE_BUG_RENEW_UNKNOWN_OK
+	if (!in) { /* broken: "UPDATE ... WHERE token = ?" changed no row */
+		pthread_mutex_unlock(&s->mu);
+		return DURA_OK;
+	}
 #endif
 	if (!in) {
 		return lock_lost(s, err, token, "instance");
@@ -800,7 +1023,14 @@ static dura_rc try_fetch_work(dura_store *s, uint32_t lock_ms, size_t max, int b
 		if (locked && w->locked_until > ready)
 			ready = w->locked_until;
 		if (ready > now) {
-			if (ready < *next_change)
+			int counts = 1;
+#ifdef MEMSTORE_BUG_WAIT_IGNORES_DELAY
+			counts = locked; /* a delay alone does not end the wait */
+#endif
+#ifdef MEMSTORE_BUG_WAIT_IGNORES_EXPIRY
+			counts = !locked; /* an expiring lock does not end the wait */
+#endif
+			if (counts && ready < *next_change)
 				*next_change = ready;
 			continue;
 		}
@@ -879,6 +1109,14 @@ static dura_rc ms_ack_work(dura_store *s, uint64_t token, const struct dura_mess
 {
 	uint64_t now = begin_op(s);
 	long i = work_by_token(s, token, now);
+#ifdef MEMSTORE_BUG_COMPLETION_TO_ITEM_INSTANCE
+	struct dura_message redirected;
+	if (i >= 0 && completion) { /* broken: the item's instance, not the completion's */
+		redirected = *completion;
+		redirected.instance = s->work[i].instance;
+		completion = &redirected;
+	}
+#endif
 	if (i < 0) {
 #ifdef MEMSTORE_BUG_STALE_COMPLETION
 		if (completion && get_instance(s, completion->instance))
@@ -892,6 +1130,8 @@ static dura_rc ms_ack_work(dura_store *s, uint64_t token, const struct dura_mess
 		set_err(err, "memstore: out of memory");
 		return DURA_RETRY;
 	}
+	if (completion)
+		tag_if_locked(s, &s->orch[s->n_orch - 1], now);
 	free_msg(&s->work[i]);
 	memmove(&s->work[i], &s->work[i + 1], (s->n_work - (size_t)i - 1) * sizeof *s->work);
 	s->n_work--;
@@ -902,6 +1142,12 @@ static dura_rc ms_abandon_work(dura_store *s, uint64_t token, uint32_t delay_ms,
 {
 	uint64_t now = begin_op(s);
 	long i = work_by_token(s, token, now);
+#ifdef MEMSTORE_BUG_WORK_ABANDON_UNKNOWN_OK
+	if (i < 0) { /* broken: "UPDATE ... WHERE token = ?" changed no row */
+		pthread_mutex_unlock(&s->mu);
+		return DURA_OK;
+	}
+#endif
 	if (i < 0) {
 		return lock_lost(s, err, token, "work item");
 	}
@@ -961,7 +1207,7 @@ static dura_rc ms_read_history(dura_store *s, const char *instance, uint64_t exe
 	if (ex && ex->n) {
 		struct dura_event *ev = calloc(ex->n, sizeof *ev);
 		h->events = ev;
-		for (size_t i = 0; ev && i < ex->n; i++) {
+		for (size_t i = 0; ev && i < history_count(ex->n); i++) {
 			ev[i].event_id = ex->events[i].event_id;
 			ev[i].body.len = ex->events[i].len;
 			ev[i].body.data = xdup(ex->events[i].body, ex->events[i].len);
@@ -969,7 +1215,7 @@ static dura_rc ms_read_history(dura_store *s, const char *instance, uint64_t exe
 				break;
 			h->n_events = i + 1;
 		}
-		if (h->n_events != ex->n) {
+		if (h->n_events != history_count(ex->n)) {
 			pthread_mutex_unlock(&s->mu);
 			goto oom;
 		}
@@ -1087,6 +1333,10 @@ static dura_rc ms_fetch_work_items(dura_store *s, uint32_t lock_ms, uint32_t wai
 		set_err(err, "memstore: fetch_work_items: max_items is 0");
 		return DURA_PERMANENT;
 	}
+#ifdef MEMSTORE_BUG_BATCH_CAP
+	if (max_items > 16)
+		max_items = 16; /* broken: a fixed-size array of 16 */
+#endif
 	return fetch_work_wait(s, lock_ms, wait_ms, max_items, 1, items, n_items, err);
 }
 
@@ -1104,6 +1354,11 @@ static dura_rc ack_many(dura_store *s, size_t n, const uint64_t *tokens,
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		long w = work_by_token(s, tokens[i], now);
+#ifdef MEMSTORE_BUG_BATCH_ACK_EXPIRED
+		for (size_t j = 0; w < 0 && tokens[i] && j < s->n_work; j++)
+			if (s->work[j].token == tokens[i])
+				w = (long)j; /* broken: the expiry is not checked */
+#endif
 		res[i] = w >= 0 && !drop[w] ? DURA_OK : DURA_LOCK_LOST;
 		if (res[i] == DURA_OK)
 			drop[w] = 1;

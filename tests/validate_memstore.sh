@@ -5,7 +5,7 @@ set -u
 . "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
 
-echo "1..13"
+echo "1..16"
 "$DURABENCH" validate --plugin memstore --plugin-dir "$TEST_PLUGIN_DIR" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
@@ -14,7 +14,7 @@ last=$(tail -n 1 "$tmp/out")
 passed=${last%% passed*}
 check "memstore passes: exit 0" [ "$rc" -eq 0 ]
 check "last line is 'N passed, 0 failed'" \
-	sh -c 'echo "$1" | grep -qE "^[0-9]+ passed, 0 failed$"' sh "$last"
+	sh -c 'echo "$1" | grep -qE "^[0-9]+ passed, 0 failed, 0 skipped$"' sh "$last"
 check "at least 40 tests ran" [ "${passed:-0}" -ge 40 ]
 check "one 'ok N name' line per test" [ "$(grep -cE '^ok [0-9]+ [a-z_]+' "$tmp/out")" -eq "${passed:-0}" ]
 
@@ -29,6 +29,29 @@ rc=$?
 nb=$(grep -cE "^ok [0-9]+ batch_[a-z_]+ # skip .*not provided$" "$tmp/nobatch")
 check "memstore_nobatch: exit 0, all $nb batch tests reported as skipped" \
 	sh -c '[ "$1" -eq 0 ] && [ "$2" -ge 10 ] && [ "$(grep -c "^ok " "$3")" -eq "$2" ]' sh "$rc" "$nb" "$tmp/nobatch"
+check "the closing line counts the skips apart: '0 passed, 0 failed, $nb skipped'" \
+	[ "$(tail -n 1 "$tmp/nobatch")" = "0 passed, 0 failed, $nb skipped" ]
+
+# The output is TAP: a plan line first, and prove parses it without errors
+# (prove's exit status is 0 only for a valid stream of passing tests).
+check "the output starts with the plan line 1..$((passed))" \
+	[ "$(grep -v '^#' "$tmp/out" | head -n 1)" = "1..${passed:-0}" ]
+if command -v prove >/dev/null 2>&1; then
+	printf '#!/bin/sh\nexec "%s" validate --plugin "%s/memstore_nobatch.so" --only batch_ --only work_fifo\n' \
+		"$DURABENCH" "$TEST_PLUGIN_DIR" >"$tmp/validate.t"
+	chmod +x "$tmp/validate.t"
+	prove "$tmp/validate.t" >"$tmp/prove" 2>&1
+	rc=$?
+	sed 's/^/# prove: /' "$tmp/prove" | grep -iE "parse|fail|dubious|plan" 
+	if [ "$rc" -eq 0 ] && grep -q "^Result: PASS" "$tmp/prove" && ! grep -qi "parse error" "$tmp/prove"; then
+		ok "prove parses validate's TAP (with skips) and passes it"
+	else
+		not_ok "prove on validate's output (exit $rc)"
+		sed 's/^/# /' "$tmp/prove"
+	fi
+else
+	ok "prove parses validate's TAP # SKIP prove not installed"
+fi
 
 # The batch tests come after the older ones: the existing numbers stay.
 "$DURABENCH" validate --list >"$tmp/list"
@@ -43,7 +66,7 @@ check "--list names at least 40 tests" [ "$(wc -l <"$tmp/list")" -ge 40 ]
 	--option sleep_us=10 >"$tmp/only"
 rc=$?
 good=no
-[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/only")" = "2 passed, 0 failed" ] && good=yes
+[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/only")" = "2 passed, 0 failed, 0 skipped" ] && good=yes
 check "--only (repeated) runs just the matching tests, by path, with an option" [ "$good" = yes ]
 
 "$DURABENCH" validate --plugin memstore --plugin-dir "$TEST_PLUGIN_DIR" --only no_test_has_this \

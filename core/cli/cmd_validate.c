@@ -22,7 +22,7 @@ static void usage(FILE *f)
 	        "Runs the provider conformance suite: %zu contract tests that call the\n"
 	        "plugin's operations directly, each on a fresh store (open, test,\n"
 	        "close with drop).  Prints 'ok N name' or 'not ok N name: reason' per\n"
-	        "test, then 'P passed, F failed'.\n"
+	        "test (TAP), then 'P passed, F failed, S skipped'.\n"
 	        "\n"
 	        "  --plugin NAME|PATH   plugin name (looked up in the search path) or .so path\n"
 	        "  --option key=value   an option for open() (repeatable); 'url = auto' and\n"

@@ -27,8 +27,9 @@
 static const struct dura_vtest *const themes[] = {
 	dura_vtests_store, dura_vtests_locks, dura_vtests_queue, dura_vtests_ack,
 	dura_vtests_work, dura_vtests_concurrency, dura_vtests_optional,
-	dura_vtests_batch,
-	dura_vtests_scaleout, /* last: appended tests keep the numbers of the others */
+	dura_vtests_batch, dura_vtests_scaleout, /* appended themes keep the numbers of the others */
+	dura_vtests_sizes, dura_vtests_atomic, dura_vtests_order, dura_vtests_isolation,
+	dura_vtests_liveness,
 };
 #define N_THEMES (sizeof themes / sizeof themes[0])
 
@@ -201,33 +202,58 @@ int dura_validate_selected(const struct dura_validate_opts *o, const char *name)
 	return 0;
 }
 
+/* Number of tests opts selects. */
+static size_t count_selected(const struct dura_validate_opts *o)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < N_THEMES; i++)
+		for (const struct dura_vtest *test = themes[i]; test->name; test++)
+			n += (size_t)dura_validate_selected(o, test->name);
+	return n;
+}
+
+/* Runs one test (in a child unless in_process); one-line reason. */
+static void run_one(const struct dura_validate_opts *o, const struct dura_vtest *test,
+                    struct child_result *res)
+{
+	if (o->in_process) {
+		struct dura_vctx *t = dura_xcalloc(1, sizeof *t);
+		res->result = run_in_store(o, test, t);
+		memcpy(res->reason, t->reason, sizeof res->reason);
+		free(t);
+	} else {
+		run_forked(o, test, res);
+	}
+	/* The reason is one line, whatever the provider wrote. */
+	for (char *c = res->reason; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+}
+
+/* The output is TAP (a plan line first, then one line per test, "# skip"
+ * directives), so `prove` and any TAP harness read it; the closing line
+ * counts passed, failed and skipped apart. */
 int dura_validate_run(const struct dura_validate_opts *o, FILE *out)
 {
-	size_t n = 0, passed = 0, failed = 0;
+	size_t total = count_selected(o);
+	if (total == 0)
+		return -1;
+	fprintf(out, "1..%zu\n", total);
+	size_t n = 0, passed = 0, failed = 0, skipped = 0;
 	for (size_t i = 0; i < N_THEMES; i++) {
 		for (const struct dura_vtest *test = themes[i]; test->name; test++) {
 			if (!dura_validate_selected(o, test->name))
 				continue;
 			n++;
 			struct child_result res;
-			if (o->in_process) {
-				struct dura_vctx *t = dura_xcalloc(1, sizeof *t);
-				res.result = run_in_store(o, test, t);
-				memcpy(res.reason, t->reason, sizeof res.reason);
-				free(t);
-			} else {
-				run_forked(o, test, &res);
-			}
-			/* The reason is one line, whatever the provider wrote. */
-			for (char *c = res.reason; *c; c++)
-				if (*c == '\n' || *c == '\r')
-					*c = ' ';
+			memset(&res, 0, sizeof res);
+			run_one(o, test, &res);
 			if (res.result == DURA_VFAIL) {
 				failed++;
 				fprintf(out, "not ok %zu %s: %s\n", n, test->name,
 				        res.reason[0] ? res.reason : "failed (no reason given)");
 			} else if (res.result == DURA_VSKIP) {
-				passed++;
+				skipped++;
 				fprintf(out, "ok %zu %s # skip %s\n", n, test->name, res.reason);
 			} else {
 				passed++;
@@ -236,9 +262,7 @@ int dura_validate_run(const struct dura_validate_opts *o, FILE *out)
 			fflush(out);
 		}
 	}
-	if (n == 0)
-		return -1;
-	fprintf(out, "%zu passed, %zu failed\n", passed, failed);
+	fprintf(out, "%zu passed, %zu failed, %zu skipped\n", passed, failed, skipped);
 	fflush(out);
 	return (int)failed;
 }

@@ -23,6 +23,8 @@
 
 #include <durabench/provider.h>
 
+struct dura_buf;
+
 /* Lock duration for tests that do not test expiry: long enough that no
  * provider, however slow, loses a lock by accident. */
 #define DURA_VLOCK_MS 60000u
@@ -62,6 +64,12 @@ extern const struct dura_vtest dura_vtests_concurrency[];
 extern const struct dura_vtest dura_vtests_optional[];
 extern const struct dura_vtest dura_vtests_batch[];
 extern const struct dura_vtest dura_vtests_scaleout[]; /* validate_scaleout.c */
+extern const struct dura_vtest dura_vtests_sizes[];
+extern const struct dura_vtest dura_vtests_atomic[];
+extern const struct dura_vtest dura_vtests_order[];
+extern const struct dura_vtest dura_vtests_isolation[];
+extern const struct dura_vtest dura_vtests_liveness[];
+extern const struct dura_vtest dura_vtests_random[];
 
 /* ---- running (validate.c) ---- */
 
@@ -78,7 +86,8 @@ struct dura_validate_opts {
 #define DURA_VALIDATE_DEFAULT_TIMEOUT_S 30u
 
 /* Runs the selected tests, printing "ok N name" / "not ok N name: reason"
- * per test and "P passed, F failed" last, to out.  Returns the number of
+ * per test (TAP, after a "1..N" plan line) and "P passed, F failed, S
+ * skipped" last, to out.  Returns the number of
  * failures, or -1 when no test matches opts->only. */
 int dura_validate_selected(const struct dura_validate_opts *opts, const char *name);
 int dura_validate_run(const struct dura_validate_opts *opts, FILE *out);
@@ -174,5 +183,29 @@ int dura_vfetch_work_expired(struct dura_vctx *t, uint64_t *token);
 /* The queues hold nothing visible right now (fetch with wait 0 is EMPTY). */
 int dura_vexpect_no_orch(struct dura_vctx *t, const char *why);
 int dura_vexpect_no_work(struct dura_vctx *t, const char *why);
+
+/* ---- snapshots (validate_snapshot.c) ---- */
+
+/* 64-bit FNV-1a of the bytes: how snapshots show bodies. */
+uint64_t dura_vdigest(struct dura_bytes b);
+/* Appends (NUL-terminated) everything the ABI's reads reach: metadata and
+ * histories of instances[0..n), then the drained orchestrator and worker
+ * queues.  Destructive (it locks what it drains).  0, or -1 with reason. */
+int dura_vsnapshot(struct dura_vctx *t, const char *const *instances, size_t n, struct dura_buf *out);
+/* Closes the test's store with drop = 1 and opens a fresh one. */
+int dura_vreopen(struct dura_vctx *t);
+
+/* "Nothing changed": setup runs on the test's store, a snapshot is taken,
+ * the store is replaced by a fresh one, setup runs again followed by op,
+ * and the two snapshots must be equal.  setup and op return 0, or -1 with
+ * the reason (op checks its own return codes). */
+struct dura_vtwin_spec {
+	const char *what; /* names op in the failure reason */
+	int (*setup)(struct dura_vctx *t, void *ctx);
+	int (*op)(struct dura_vctx *t, void *ctx);
+	const char *const *instances;
+	size_t n_instances;
+};
+int dura_vtwin(struct dura_vctx *t, const struct dura_vtwin_spec *spec, void *ctx);
 
 #endif

@@ -1,0 +1,38 @@
+# Sourced by tests/validate_sqlite_bugs.sh: builds copies of the shipped
+# SQLite provider with one realistic bug each (a perl substitution on its
+# sources) so the conformance suite can be shown to catch them.
+#
+#   sqlite_bug_build NAME DIR   builds $DIR/NAME.so; 0, or 1 when the
+#                               substitution no longer matches the sources
+#                               (the test then says so) or cc failed
+# The bugs, one line each: NAME FILE PERL-SUBSTITUTION
+sqlite_bugs='
+history_limit	sqlite_schema.c	s/ORDER BY event_id"/ORDER BY event_id LIMIT 100"/
+history_text_order	sqlite_schema.c	s/ORDER BY event_id"/ORDER BY CAST(event_id AS TEXT)"/
+no_exclusive_lock	sqlite_store.c	s/PRAGMA locking_mode = EXCLUSIVE/PRAGMA locking_mode = NORMAL/
+drop_keeps_file	sqlite_store.c	s/if \(drop && !s->cfg.in_memory\)/if (0 \&\& drop)/
+delete_untagged	sqlite_schema.c	s/"DELETE FROM dura_orch_queue WHERE instance = \?1 AND token = \?2"/"DELETE FROM dura_orch_queue WHERE instance = ?1 AND ?2 = ?2"/
+tag_delayed	sqlite_schema.c	s/" WHERE instance = \?1 AND visible_at <= \?3",/" WHERE instance = ?1 AND ?3 = ?3",/
+commit_on_failure	sqlite_orch.c	s/(goto fail;\n\tif \(\(rc = dura_sqlite_commit\(s, err\)\) != DURA_OK\)\n\t\treturn rc;\n(?:.*\n){5}fail:\n)\tdura_sqlite_rollback\(s\);/$1\t{ struct dura_err e2; dura_sqlite_commit(s, \&e2); }/
+no_wake_on_completion	sqlite_work.c	s/\t\tdura_sqlite_wake\(&s->orch_cond, s->orch_waiters, 1\);\n\t\} else \{/\t} else {/
+'
+
+sqlite_bug_build() {
+	name=$1
+	dir=$2
+	line=$(printf '%s\n' "$sqlite_bugs" | awk -F '\t' -v n="$name" '$1 == n')
+	file=$(printf '%s\n' "$line" | cut -f 2)
+	expr=$(printf '%s\n' "$line" | cut -f 3)
+	src="$dir/$name.src"
+	mkdir -p "$src"
+	cp "$top_srcdir"/plugins/sqlite/*.c "$top_srcdir"/plugins/sqlite/*.h "$src/"
+	perl -0pi -e "$expr" "$src/$file"
+	if cmp -s "$top_srcdir/plugins/sqlite/$file" "$src/$file"; then
+		echo "# $name: the substitution no longer matches plugins/sqlite/$file" >&2
+		return 1
+	fi
+	# shellcheck disable=SC2046
+	${CC:-cc} -std=gnu11 -O0 -w -shared -fPIC -D_GNU_SOURCE -I "$top_srcdir/include" \
+		$(pkg-config --cflags sqlite3) -o "$dir/$name.so" "$src"/*.c \
+		$(pkg-config --libs sqlite3) -lpthread
+}
