@@ -71,6 +71,8 @@
  *                                   messages an ack sends to an instance
  *                                   that is locked get that lock's tag (and
  *                                   vanish with its ack)
+ *   MEMSTORE_BUG_NO_LONG_POLL       fetches return EMPTY at once, whatever
+ *                                   wait_ms says
  *   MEMSTORE_BUG_COMPLETION_TO_ITEM_INSTANCE
  *                                   ack_work_item sends the completion to
  *                                   the work item's instance, not to
@@ -734,6 +736,9 @@ static dura_rc ms_fetch_orch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
 {
 	op_latency(s);
 	*out = NULL;
+#ifdef MEMSTORE_BUG_NO_LONG_POLL
+	wait_ms = 0;
+#endif
 	uint64_t deadline = now_ms() + wait_ms;
 	pthread_mutex_lock(&s->mu);
 	s->st.round_trips++;
@@ -1071,6 +1076,9 @@ static dura_rc fetch_work_wait(dura_store *s, uint32_t lock_ms, uint32_t wait_ms
 {
 	op_latency(s);
 	*n_items = 0;
+#ifdef MEMSTORE_BUG_NO_LONG_POLL
+	wait_ms = 0;
+#endif
 	uint64_t deadline = now_ms() + wait_ms;
 	pthread_mutex_lock(&s->mu);
 	s->st.round_trips++;

@@ -45,7 +45,7 @@ expect() {
 	fi
 }
 
-echo "1..28"
+echo "1..$((28 + 2 * 21))"
 expect ignore_locks "second fetch while 'i1' is locked" \
 	instance_lock_exclusive concurrent_fetchers_exclusive lost_race_returns_other_work
 expect delete_all_on_ack "fetch_orchestration_item: returned EMPTY, expected OK" \
@@ -73,6 +73,39 @@ expect batch_double_handout 'returned \["w1", "w2", "w4"\], expected \["w4"\]' \
 	batch_locks_exclusive batch_fetch_fifo batch_concurrent_exactly_once
 expect batch_ack_separate "did not commit together" \
 	batch_ack_commits_together
+
+# The bugs of the issue-16 classes, each on the test that closes its class.
+# sizes
+expect history_limit "100 events, expected 101" history_sizes
+expect message_limit "came with 64 message\(s\), expected 300" turn_many_messages
+expect batch_cap "returned 16, expected 100" batch_full_size
+expect instance_id_64 "got mixed up" long_instance_ids
+# atomicity (whole-store snapshots)
+expect expired_ack_deletes "differs from the same store without it" token_matrix_orch
+expect dup_applies_meta "differs from the same store without it" atomic_ack_duplicate
+expect stale_abandon_delays "differs from the same store without it" token_matrix_orch
+# the token matrix
+expect renew_unknown_ok "renew with a token expired: renew_orchestration_lock: returned OK, expected LOCK_LOST" \
+	token_matrix_orch
+expect work_abandon_unknown_ok "abandon with a token expired: abandon_work_item: returned OK, expected LOCK_LOST" \
+	token_matrix_work
+expect batch_ack_expired "with a token expired: result OK, expected LOCK_LOST" token_matrix_batch
+# ordering
+expect abandon_to_back "not in enqueue order" order_after_abandon
+expect order_by_visible "not in enqueue order" order_with_delays
+expect history_text_order "has id" history_sizes history_sparse_ids
+# isolation and cleanup
+expect global_store "a second store is not empty" two_stores_isolated
+expect drop_keeps "the reopened store is not empty" drop_leaves_nothing
+# liveness
+expect no_wake_on_ack "does not long-poll for an ack" liveness_ack_releases_instance
+expect wait_ignores_delay "does not long-poll for a delayed item" liveness_delay_due
+expect wait_ignores_expiry "does not long-poll for a lock expired" liveness_lock_expiry
+expect no_long_poll "returned EMPTY after [0-9]+ ms although a message arrived after 400 ms: it does not long-poll" \
+	long_poll_wakes_on_enqueue
+# randomised model checking (the default seed of the suite)
+expect tag_new_when_locked "seed 1 .*shortened to" random_ops
+expect completion_to_item_instance "seed 1 .*shortened to" random_ops
 
 # A hung operation fails its test with "timed out" and the next test still
 # runs (the exact 2 s limit keeps make check short).

@@ -5,7 +5,7 @@ set -u
 . "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
 
-echo "1..16"
+echo "1..19"
 "$DURABENCH" validate --plugin memstore --plugin-dir "$TEST_PLUGIN_DIR" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
@@ -68,6 +68,15 @@ rc=$?
 good=no
 [ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/only")" = "2 passed, 0 failed, 0 skipped" ] && good=yes
 check "--only (repeated) runs just the matching tests, by path, with an option" [ "$good" = yes ]
+
+# Fixed seeds of the randomised model check: longer runs than the suite's.
+for seed in 2 3 4; do
+	"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore.so" --random "$seed" --ops 2000 \
+		--threads 5 >"$tmp/rnd" 2>&1
+	rc=$?
+	check "--random $seed --ops 2000 --threads 5 runs random_ops alone and passes" \
+		[ "$rc" -eq 0 -a "$(tail -n 1 "$tmp/rnd")" = "1 passed, 0 failed, 0 skipped" ]
+done
 
 "$DURABENCH" validate --plugin memstore --plugin-dir "$TEST_PLUGIN_DIR" --only no_test_has_this \
 	>/dev/null 2>"$tmp/err"

@@ -24,6 +24,15 @@ validate_all() {
 validate_all "postgres, url = auto" --option url=auto
 validate_all "postgres through the delay proxy" --option url=auto --option emulate_rtt=2ms \
 	--option emulate_jitter=500us
+# Fixed seeds of the randomised model check.
+for seed in 2 3; do
+	"$DURABENCH" validate --plugin postgres --option url=auto --random "$seed" --ops 400 --threads 4 \
+		>"$tmp/out" 2>&1
+	rc=$?
+	[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/out")" = "1 passed, 0 failed, 0 skipped" ]
+	check $? "postgres: --random $seed --ops 400 --threads 4"
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/out"
+done
 [ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
 check $? "no throwaway server or directory left behind"
 

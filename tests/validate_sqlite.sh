@@ -29,9 +29,23 @@ run() {
 	fi
 }
 
-echo "1..3"
+echo "1..7"
 run "sqlite :memory:" "$plugin" --option database=:memory:
 run "sqlite file database" "$plugin" --option "database=$tmp/validate.db"
+# Fixed seeds of the randomised model check, on both option sets.
+for seed in 2 3; do
+	for db in :memory: "$tmp/random.db"; do
+		"$DURABENCH" validate --plugin "$plugin" --option "database=$db" --random "$seed" --ops 400 \
+			--threads 4 >"$tmp/out" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/out")" = "1 passed, 0 failed, 0 skipped" ]; then
+			ok "sqlite $db: --random $seed --ops 400 --threads 4"
+		else
+			not_ok "sqlite $db: --random $seed (exit $rc)"
+			sed 's/^/# /' "$tmp/out"
+		fi
+	done
+done
 # By name, through the build tree's plugin directory (a few tests suffice).
 "$DURABENCH" validate --plugin sqlite --only tokens_unique --only work_fifo >"$tmp/out" 2>&1
 rc=$?

@@ -17,6 +17,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: durabench validate --plugin NAME|PATH [--option key=value]...\n"
 	        "                          [--plugin-dir DIR] [--only SUBSTRING] [--timeout SECONDS]\n"
+	        "                          [--random SEED [--ops N] [--threads T]]\n"
 	        "                          [--in-process] [--list] [--help]\n"
 	        "\n"
 	        "Runs the provider conformance suite: %zu contract tests that call the\n"
@@ -31,6 +32,12 @@ static void usage(FILE *f)
 	        "  --plugin-dir DIR     search DIR first\n"
 	        "  --only SUBSTRING     run only the tests whose name contains SUBSTRING\n"
 	        "                       (repeatable: tests matching any of them)\n"
+	        "  --random SEED        run only random_ops: random operations drawn from SEED,\n"
+	        "                       from several threads, checked against a reference\n"
+	        "                       model after every step; a failure prints the seed and\n"
+	        "                       a shortened sequence of steps\n"
+	        "  --ops N              steps of a random run (default %u)\n"
+	        "  --threads T          threads the steps are dealt to (1..16, default %u)\n"
 	        "  --timeout SECONDS    time limit per test (default %u); a test that runs\n"
 	        "                       longer fails with 'timed out'\n"
 	        "  --in-process         run tests in this process without time limit (for a\n"
@@ -39,7 +46,8 @@ static void usage(FILE *f)
 	        "  --help               this text\n"
 	        "\n"
 	        "Exit status: 0 all passed, 1 a test failed, 2 usage error or plugin refused.\n",
-	        dura_validate_count(), DURA_VALIDATE_DEFAULT_TIMEOUT_S);
+	        dura_validate_count(), DURA_VRANDOM_DEFAULT_OPS, DURA_VRANDOM_DEFAULT_THREADS,
+	        DURA_VALIDATE_DEFAULT_TIMEOUT_S);
 }
 
 /* Parsed command line.  Option strings point into argv (not owned). */
@@ -50,6 +58,8 @@ struct args {
 	size_t n_only;
 	unsigned timeout_s;
 	int in_process;
+	int random;                     /* --random given */
+	struct dura_vrandom_opts rnd;
 	int list;
 	struct dura_option *options; /* owned array; keys are owned copies */
 	size_t n_options;
@@ -67,6 +77,7 @@ static void args_free(struct args *a)
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof *a);
+	a->rnd = (struct dura_vrandom_opts){ 1, DURA_VRANDOM_DEFAULT_OPS, DURA_VRANDOM_DEFAULT_THREADS };
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		const char *val = NULL;
@@ -84,7 +95,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		/* Every other flag takes a value: "--flag value" or "--flag=value". */
 		static const char *const valued[] = { "--plugin", "--option", "--plugin-dir", "--only",
-		                                      "--timeout", NULL };
+		                                      "--timeout", "--random", "--ops", "--threads", NULL };
 		size_t k;
 		const char *eq = strchr(arg, '=');
 		size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -132,6 +143,26 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->timeout_s = (unsigned)v;
 			break;
 		}
+		case 5:
+		case 6:
+		case 7: {
+			static const uint64_t max[] = { UINT64_MAX, 1000000, 16 };
+			uint64_t v;
+			char why[256];
+			if (dura_parse_uint(val, k == 5 ? 0 : 1, max[k - 5], &v, why, sizeof why) != 0) {
+				fprintf(stderr, "durabench validate: %s: %s\n", valued[k], why);
+				return -1;
+			}
+			if (k == 5) {
+				a->random = 1;
+				a->rnd.seed = v;
+			} else if (k == 6) {
+				a->rnd.ops = (size_t)v;
+			} else {
+				a->rnd.threads = (unsigned)v;
+			}
+			break;
+		}
 		}
 	}
 	return 0;
@@ -167,6 +198,12 @@ int dura_cmd_validate(int argc, char **argv)
 	if (pr != 0) {
 		args_free(&a);
 		return pr > 0 ? DURA_EXIT_OK : DURA_EXIT_USAGE;
+	}
+	dura_validate_set_random(&a.rnd);
+	if (a.random) { /* the random run alone */
+		a.only = dura_xrealloc(a.only, sizeof *a.only);
+		a.only[0] = "random_ops";
+		a.n_only = 1;
 	}
 	if (a.list) {
 		dura_validate_list(stdout);

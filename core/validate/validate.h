@@ -33,7 +33,7 @@ struct dura_buf;
 #define DURA_VSHORT_LOCK_MS 200u
 #define DURA_VPAST_SHORT_LOCK_MS 600u
 
-#define DURA_VREASON_MAX 1024
+#define DURA_VREASON_MAX 4096
 
 /* Results of a test function. */
 #define DURA_VPASS 0
@@ -183,6 +183,19 @@ int dura_vfetch_work_expired(struct dura_vctx *t, uint64_t *token);
 /* The queues hold nothing visible right now (fetch with wait 0 is EMPTY). */
 int dura_vexpect_no_orch(struct dura_vctx *t, const char *why);
 int dura_vexpect_no_work(struct dura_vctx *t, const char *why);
+
+/* ---- randomised model checking (validate_random.c) ---- */
+
+/* Parameters of the random_ops test (`validate --random SEED`). */
+struct dura_vrandom_opts {
+	uint64_t seed;
+	size_t ops;       /* steps drawn from the seed */
+	unsigned threads; /* threads the steps are dealt to (1..16) */
+};
+#define DURA_VRANDOM_DEFAULT_OPS 300u
+#define DURA_VRANDOM_DEFAULT_THREADS 3u
+/* Sets them for the following dura_validate_run (process-wide). */
+void dura_validate_set_random(const struct dura_vrandom_opts *r);
 
 /* ---- snapshots (validate_snapshot.c) ---- */
 

@@ -460,6 +460,11 @@ static int long_poll_wakes(struct dura_vctx *t, int work)
 		return DURA_VFAIL;
 	const char *op = work ? "fetch_work_item" : "fetch_orchestration_item";
 	const char *want = work ? "producer" : "arrival";
+	if (p.r != 0 && strstr(p.reason, "returned EMPTY, expected OK"))
+		return dura_vfail(t, "%s(wait_ms 10000) returned EMPTY after %llu ms although %s arrived "
+		                  "after 400 ms: it does not long-poll (see \"Long poll is required\" in "
+		                  "provider.h)", op, (unsigned long long)(p.returned_at - t0),
+		                  work ? "a work item" : "a message");
 	if (p.r != 0)
 		return dura_vfail(t, "%s(wait_ms 10000) waiting while %s arrived: %s", op,
 		                  work ? "a work item" : "a message", p.reason);

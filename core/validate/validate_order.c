@@ -113,7 +113,7 @@ static int expect_work(struct dura_vctx *t, const char *body, uint32_t attempts,
 /* The worker queue: items never handed out come oldest first, also past
  * an item that was abandoned or whose lock expired (which may come back
  * before or after them: the header leaves its place to the provider). */
-static int work_order_after_abandon(struct dura_vctx *t)
+static int work_order_past_redelivery(struct dura_vctx *t)
 {
 	static const char *const b[] = { "w1", "w2", "w3", "w4" };
 	VTRY(dura_vseed_work(t, "wo", b, 4, 0));
@@ -154,7 +154,7 @@ const struct dura_vtest dura_vtests_order[] = {
 	  "abandoned messages (at once and with a delay) keep their place before later ones" },
 	{ "order_after_redelivery", order_after_redelivery,
 	  "after a lock expiry the redelivered messages come before later ones, attempts 2, 2, 1" },
-	{ "work_order_after_abandon", work_order_after_abandon,
+	{ "work_order_past_redelivery", work_order_past_redelivery,
 	  "after an abandon and a lock expiry, items never handed out still come oldest first, each once" },
 	{ NULL, NULL, NULL },
 };

@@ -277,15 +277,16 @@ static int body_several_mb(struct dura_vctx *t)
 	return r == 0 ? DURA_VPASS : DURA_VFAIL;
 }
 
-/* Ids of 250 bytes that differ only in their last byte. */
+/* Ids of the longest allowed length that differ only in their last byte. */
 static int long_instance_ids(struct dura_vctx *t)
 {
-	char id[2][251];
+	enum { L = DURA_INSTANCE_ID_MAX };
+	char id[2][L + 1];
 	for (int k = 0; k < 2; k++) {
-		for (size_t i = 0; i < 250; i++)
+		for (size_t i = 0; i < L; i++)
 			id[k][i] = (char)('a' + i % 26);
-		id[k][249] = k ? 'Y' : 'X';
-		id[k][250] = 0;
+		id[k][L - 1] = k ? 'Y' : 'X';
+		id[k][L] = 0;
 	}
 	for (int k = 0; k < 2; k++)
 		VTRY(dura_venqueue(t, id[k], k ? "for Y" : "for X", 0));
@@ -300,9 +301,9 @@ static int long_instance_ids(struct dura_vctx *t)
 		struct dura_orch_ack ack = { .execution = 1, .history = &ev, .n_history = 1, .meta = &meta };
 		int r = ok ? dura_vack(t, it->token, &ack, DURA_OK) : 0;
 		dura_vrelease(t, it);
-		VCHECK(t, ok, "fetch %d: instance id of %zu bytes with %zu message(s); expected the 250-byte id "
+		VCHECK(t, ok, "fetch %d: instance id of %zu bytes with %zu message(s); expected the %d-byte id "
 		       "ending in '%c' with its one message (ids differing only in the last byte got mixed up)",
-		       k + 1, got_len, n, k ? 'Y' : 'X');
+		       k + 1, got_len, n, L, k ? 'Y' : 'X');
 		VTRY(r);
 	}
 	for (int k = 0; k < 2; k++) {
@@ -313,7 +314,7 @@ static int long_instance_ids(struct dura_vctx *t)
 		VTRY(dura_vstatus(t, id[k], DURA_OK, &m));
 		int same = m->name && strcmp(m->name, body) == 0;
 		dura_vrelease_status(t, m);
-		VCHECK(t, same, "instance_status of the 250-byte id ending in '%s' returned the other's metadata", body);
+		VCHECK(t, same, "instance_status of the %d-byte id ending in '%s' returned the other's metadata", L, body);
 	}
 	return DURA_VPASS;
 }
@@ -330,6 +331,6 @@ const struct dura_vtest dura_vtests_sizes[] = {
 	{ "body_several_mb", body_several_mb,
 	  "a 3 MiB body survives message, work item, history and output byte for byte" },
 	{ "long_instance_ids", long_instance_ids,
-	  "250-byte instance ids differing in the last byte stay apart everywhere" },
+	  "instance ids of DURA_INSTANCE_ID_MAX bytes differing in the last byte stay apart everywhere" },
 	{ NULL, NULL, NULL },
 };

@@ -90,7 +90,25 @@
  * (dura_work_item.token) are separate namespaces: the same value may be in
  * use as both at once, and the core never passes one kind to an operation
  * of the other kind.  Within its kind a token is non-zero, unique per fetch
- * and never reused for the life of the store.
+ * and never reused for the life of the store.  Every operation that takes a
+ * token (ack, abandon, renew of either kind; each entry of
+ * ack_work_items_and_fetch) has one outcome per token state:
+ *     valid (holds an unexpired lock)       DURA_OK, applied
+ *     expired, nobody re-took the item      DURA_LOCK_LOST
+ *     expired and re-taken by another fetch DURA_LOCK_LOST; the new holder's
+ *                                           lock and messages are untouched
+ *     released (acked or abandoned)         DURA_LOCK_LOST
+ *     never issued                          DURA_LOCK_LOST
+ * DURA_LOCK_LOST (like DURA_PERMANENT and DURA_RETRY) changes nothing: the
+ * whole visible state -- queued messages with their attempts and delays,
+ * histories, work items, metadata, locks -- is as before the call.
+ * `durabench validate` checks each cell against a full snapshot.
+ *
+ * Order.  An instance's messages are handed out in enqueue order, also
+ * after delays, abandons and redeliveries.  Histories come in ascending
+ * event id (numeric, any width).  Work items that were never handed out
+ * come oldest first; an abandoned or expired one may come back before or
+ * after them.
  *
  * Delays.  delay_ms in a dura_message is signed: durable timers compute
  * fire time - now, which is negative once the fire time has passed.  A
