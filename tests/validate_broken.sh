@@ -19,7 +19,7 @@ expect() {
 	only=
 	for t in "$@"; do only="$only --only $t"; done
 	# shellcheck disable=SC2086
-	"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_$variant.so" --timeout 10 $only \
+	"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_$variant.so" --timeout 30 $only \
 		>"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	why=
