@@ -14,9 +14,9 @@ last=$(tail -n 1 "$tmp/out")
 passed=${last%% passed*}
 check "memstore passes: exit 0" [ "$rc" -eq 0 ]
 check "last line is 'N passed, 0 failed'" \
-	sh -c 'echo "$1" | grep -qE "^[0-9]+ passed, 0 failed, 0 skipped$"' sh "$last"
+	sh -c 'echo "$1" | grep -qE "^[0-9]+ passed, 0 failed, [0-9]+ skipped$"' sh "$last"
 check "at least 40 tests ran" [ "${passed:-0}" -ge 40 ]
-check "one 'ok N name' line per test" [ "$(grep -cE '^ok [0-9]+ [a-z_]+' "$tmp/out")" -eq "${passed:-0}" ]
+check "one 'ok N name' line per test" [ "$(grep -cE "^ok [0-9]+ [a-z_]+$" "$tmp/out")" -eq "${passed:-0}" ]
 
 # memstore implements the optional batch operations: their tests run, none
 # is skipped.
@@ -34,8 +34,8 @@ check "the closing line counts the skips apart: '0 passed, 0 failed, $nb skipped
 
 # The output is TAP: a plan line first, and prove parses it without errors
 # (prove's exit status is 0 only for a valid stream of passing tests).
-check "the output starts with the plan line 1..$((passed))" \
-	[ "$(grep -v '^#' "$tmp/out" | head -n 1)" = "1..${passed:-0}" ]
+check "the output starts with the plan line 1..N, N the number of test lines" \
+	[ "$(grep -v "^#" "$tmp/out" | head -n 1)" = "1..$(grep -cE "^(not )?ok " "$tmp/out")" ]
 if command -v prove >/dev/null 2>&1; then
 	printf '#!/bin/sh\nexec "%s" validate --plugin "%s/memstore_nobatch.so" --only batch_ --only work_fifo\n' \
 		"$DURABENCH" "$TEST_PLUGIN_DIR" >"$tmp/validate.t"
