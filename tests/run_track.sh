@@ -203,7 +203,7 @@ expect2 "duplicate keys are refused" "dup\.json: not valid JSON: line 1, column 
 printf '{"format":"durabench-track/1","runs":[{"provider":"sqlite-mem","config":"1:1","orch_per_sec":-50}]}\n' >"$tmp/neg.jsonl"
 expect2 "negative throughput is refused" "neg\.jsonl: runs\[0\] \(sqlite-mem 1:1\): .* is not a number >= 0" \
 	--baseline "$tmp/neg.jsonl" --max-drop 20
-expect2 "two outputs on stdout" "only one of --json, --csv, --svg may write to stdout" --json - --csv -
+expect2 "two outputs on stdout" "only one of --json, --csv, --svg, --html may write to stdout" --json - --csv -
 expect2 "--baseline without --max-drop" "needs --max-drop" --baseline "$tmp/a.json"
 expect2 "--max-drop without --baseline" "needs --baseline" --max-drop 20
 expect2 "--max-drop not a number" "--max-drop: 'abc' is not a percentage" --baseline "$tmp/a.json" --max-drop abc

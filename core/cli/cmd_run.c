@@ -198,12 +198,14 @@ static void run_usage(FILE *f, int check)
 	        "  --database-url URL  use URL for every networked provider (e.g. PostgreSQL)\n"
 	        "  --plugin-dir DIR    look for plugins in DIR first\n"
 	        "  --json FILE         also write the results as JSON (\"-\": stdout; the\n"
-	        "                      tables then go to stderr, likewise for --csv/--svg -)\n"
+	        "                      tables then go to stderr, likewise for --csv/--svg/--html -)\n"
 	        "  --csv FILE          also write one CSV row per run\n"
 	        "  --svg FILE          also write an SVG bar chart of Orch/s, and a timeline\n"
 	        "                      chart per config (orch/s and p99 over time, faults shaded)\n"
 	        "  --timeline-csv FILE also write one CSV row per run and interval\n"
 	        "  --faults-csv FILE   also write one CSV row per run and fault\n"
+	        "  --html FILE         also write one self-contained HTML page (tables, chart,\n"
+	        "                      environment; nothing fetched from the network)\n"
 	        "  --track FILE        append a dated entry to a JSON Lines results history\n"
 	        "  --baseline FILE     compare with a --json report or --track history (its\n"
 	        "                      last entry); needs --max-drop\n"
@@ -242,7 +244,7 @@ static int is_stdout(const char *path)
 static int stdout_writers(const struct run_args *a)
 {
 	return is_stdout(a->json_path) + is_stdout(a->extras.csv_path) +
-	       is_stdout(a->extras.svg_path);
+	       is_stdout(a->extras.svg_path) + is_stdout(a->extras.html_path);
 }
 
 static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
@@ -251,7 +253,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH,
 	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT, O_PROGRESS,
 	       O_TIMELINE_CSV, O_FAULTS_CSV,
-	       O_PROCESSES, O_EXTERNAL, O_JOINWAIT };
+	       O_PROCESSES, O_EXTERNAL, O_JOINWAIT, O_HTML };
 	static const struct option run_opts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "warmup", required_argument, NULL, O_WARMUP },
@@ -266,6 +268,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		{ "svg", required_argument, NULL, O_SVG },
 		{ "timeline-csv", required_argument, NULL, O_TIMELINE_CSV },
 		{ "faults-csv", required_argument, NULL, O_FAULTS_CSV },
+		{ "html", required_argument, NULL, O_HTML },
 		{ "track", required_argument, NULL, O_TRACK },
 		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "max-drop", required_argument, NULL, O_MAXDROP },
@@ -308,6 +311,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		case O_SVG: a->extras.svg_path = optarg; break;
 		case O_TIMELINE_CSV: a->timeline_csv_path = optarg; break;
 		case O_FAULTS_CSV: a->faults_csv_path = optarg; break;
+		case O_HTML: a->extras.html_path = optarg; break;
 		case O_TRACK: a->extras.track_path = optarg; break;
 		case O_BASELINE: a->extras.baseline_path = optarg; break;
 		case O_MAXDROP: a->extras.max_drop = optarg; break;
@@ -342,7 +346,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 	}
 	a->file = argv[optind];
 	if (!check && stdout_writers(a) > 1) {
-		fprintf(stderr, "durabench run: only one of --json, --csv, --svg may write to "
+		fprintf(stderr, "durabench run: only one of --json, --csv, --svg, --html may write to "
 		                "stdout ('-')\n");
 		return -1;
 	}

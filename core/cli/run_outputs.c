@@ -166,6 +166,10 @@ int dura_report_extras_write(const struct dura_report *r, const struct dura_repo
 		fprintf(errf, "durabench run: --svg %s\n", err);
 		rc = worse(rc, DURA_EXIT_FAIL);
 	}
+	if (x->html_path && dura_report_html(r, x->html_path, err, sizeof err) != 0) {
+		fprintf(errf, "durabench run: --html %s\n", err);
+		rc = worse(rc, DURA_EXIT_FAIL);
+	}
 	if (x->track_path && dura_report_track(r, x->track_path, err, sizeof err) != 0) {
 		fprintf(errf, "durabench run: --track %s\n", err);
 		rc = worse(rc, DURA_EXIT_FAIL);

@@ -15,6 +15,7 @@
 struct dura_report_extras {
 	const char *csv_path;
 	const char *svg_path;
+	const char *html_path;
 	const char *track_path;
 	const char *baseline_path;
 	const char *max_drop;          /* "20" or "20%" */

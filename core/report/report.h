@@ -79,6 +79,18 @@ struct dura_compare_row {
 size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_compare_def *c,
                                 struct dura_compare_row **rows);
 
+/* The repeats of one (provider, config): median and range over the runs
+ * that ran (NaN when none has the figure). */
+struct dura_pair_summary {
+	size_t runs;
+	double orch_median, orch_lo, orch_hi;
+	double p50_median, p50_lo, p50_hi;
+	double p99_median, p99_lo, p99_hi;
+};
+void dura_report_pair_summary(const struct dura_report *r, const char *provider,
+                              unsigned orch_workers, unsigned activity_workers,
+                              struct dura_pair_summary *s);
+
 /* Failed instances of a run in all categories (infra+config+app+timeout). */
 uint64_t dura_report_failed(const struct dura_run_result *x);
 
@@ -113,8 +125,21 @@ void dura_report_date(const struct dura_report *r, enum dura_report_date_style s
 void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int sign,
                             const char *unit);
 
+/* "102.3 (95.1–110.2)": a median and its range, "n/a" when unknown. */
+void dura_report_fmt_median_range(char *buf, size_t len, double med, double lo, double hi,
+                                  int decimals, const char *unit);
+
 /* A 95 % interval as "[0.88, 1.03]" (2 decimals), "-" when unknown. */
 void dura_report_fmt_interval(char *buf, size_t len, const double ci[2]);
+
+/* Text content or attribute value for SVG and HTML: markup characters
+ * escaped, control characters (not allowed in XML 1.0) and invalid UTF-8
+ * become '?'. */
+void dura_report_xml_text(FILE *f, const char *str);
+
+/* What the throughput interval of a comparison row says: "no difference
+ * detected", "subject faster", "subject slower", or "too few repeats". */
+const char *dura_report_compare_verdict(const struct dura_compare_row *w);
 
 /* Text inside a Markdown table cell: a '|' or a line break would split the
  * row, so '|' is escaped and line breaks become spaces. */
@@ -172,6 +197,12 @@ int dura_report_svg(const struct dura_report *r, const char *path, char *err, si
 void dura_report_svg_write(FILE *f, const struct dura_report *r);
 /* The <svg> element alone (no XML declaration), for embedding in HTML. */
 void dura_report_svg_chart(FILE *f, const struct dura_report *r);
+
+/* `--html FILE`: one self-contained page (no network access, inline SVG)
+ * with the run, repeat and ratio tables, the chart and the environment
+ * ("-" = stdout); -1 with err on I/O failure. */
+int dura_report_html(const struct dura_report *r, const char *path, char *err, size_t errlen);
+void dura_report_html_write(FILE *f, const struct dura_report *r);
 
 /* `--track FILE`: appends one JSON Lines entry (see docs/reporting.md) to
  * the history FILE, creating it.  The line goes out in one write() under an

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/mask.h"
+#include "base/json.h" /* dura_utf8_len */
 #include "base/url.h"
 #include "base/util.h"
 
@@ -80,12 +81,60 @@ void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int s
 		snprintf(buf, len, "%.*f%s", decimals, v, unit);
 }
 
+const char *dura_report_compare_verdict(const struct dura_compare_row *w)
+{
+	if (w->no_difference < 0)
+		return "too few repeats";
+	if (w->no_difference)
+		return "no difference detected";
+	return w->throughput_ratio_ci[0] > 1.0 ? "subject faster" : "subject slower";
+}
+
+/* "102.3 (95.1–110.2)": median and range, "n/a" when unknown. */
+void dura_report_fmt_median_range(char *buf, size_t len, double med, double lo, double hi,
+                                  int decimals, const char *unit)
+{
+	if (!isfinite(med) || !isfinite(lo) || !isfinite(hi))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.*f%s (%.*f\u2013%.*f)", decimals, med, unit, decimals, lo,
+		         decimals, hi);
+}
+
 void dura_report_fmt_interval(char *buf, size_t len, const double ci[2])
 {
 	if (!isfinite(ci[0]) || !isfinite(ci[1]))
 		snprintf(buf, len, "-");
 	else
 		snprintf(buf, len, "[%.2f, %.2f]", ci[0], ci[1]);
+}
+
+void dura_report_xml_text(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	while (*s) {
+		unsigned c = *s;
+		if (c == '&') fputs("&amp;", f);
+		else if (c == '<') fputs("&lt;", f);
+		else if (c == '>') fputs("&gt;", f);
+		else if (c == '"') fputs("&quot;", f);
+		else if (c == '\'') fputs("&apos;", f);
+		else if (c < 0x20 || c == 0x7f) fputc('?', f);
+		else if (c < 0x80) fputc((int)c, f);
+		else {
+			/* a valid 2-4 byte sequence passes, anything else is '?' */
+			size_t n = dura_utf8_len(s, SIZE_MAX);
+			if (n == 0) {
+				fputc('?', f);
+				s++;
+				continue;
+			}
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
+		}
+		s++;
+	}
 }
 
 void dura_report_md_cell(FILE *f, const char *s)
@@ -183,6 +232,40 @@ static void fill_row(struct dura_compare_row *row, const struct side *sub, const
 	dura_stats_ratio_ci(sub->p99, sub->n, base->p99, base->n, row->latency_p99_ratio_ci);
 	const double *ci = row->throughput_ratio_ci;
 	row->no_difference = !isfinite(ci[0]) ? -1 : ci[0] <= 1.0 && ci[1] >= 1.0;
+}
+
+static void median_range(double *v, size_t n, double *med, double *lo, double *hi)
+{
+	dura_stats_range(v, n, lo, hi);
+	*med = dura_stats_median(v, n);
+}
+
+void dura_report_pair_summary(const struct dura_report *r, const char *provider,
+                              unsigned orch_workers, unsigned activity_workers,
+                              struct dura_pair_summary *s)
+{
+	size_t cap = r->n_runs ? r->n_runs : 1, n = 0, n_lat = 0;
+	double *orch = dura_xcalloc(cap, sizeof *orch);
+	double *p50 = dura_xcalloc(cap, sizeof *p50);
+	double *p99 = dura_xcalloc(cap, sizeof *p99);
+	for (size_t j = 0; j < r->n_runs; j++) {
+		const struct dura_report_run *o = &r->runs[j];
+		if (!o->ran || !o->provider || strcmp(o->provider, provider) != 0 ||
+		    o->orch_workers != orch_workers || o->activity_workers != activity_workers)
+			continue;
+		orch[n++] = o->result.orch_per_sec;
+		if (o->result.latency.count) {
+			p50[n_lat] = o->result.latency.p50_ms;
+			p99[n_lat++] = o->result.latency.p99_ms;
+		}
+	}
+	s->runs = n;
+	median_range(orch, n, &s->orch_median, &s->orch_lo, &s->orch_hi);
+	median_range(p50, n_lat, &s->p50_median, &s->p50_lo, &s->p50_hi);
+	median_range(p99, n_lat, &s->p99_median, &s->p99_lo, &s->p99_hi);
+	free(orch);
+	free(p50);
+	free(p99);
 }
 
 size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_compare_def *c,

@@ -117,20 +117,6 @@ static void runs_table(FILE *f, const struct dura_report *r)
 	}
 }
 
-/* "102.3 (95.1–110.2)": median and range of n values, "n/a" when none. */
-static void fmt_median_range(char *buf, size_t len, double *v, size_t n, int decimals,
-                             const char *unit)
-{
-	double lo, hi;
-	dura_stats_range(v, n, &lo, &hi);
-	double med = dura_stats_median(v, n);
-	if (!isfinite(med) || !isfinite(lo) || !isfinite(hi))
-		snprintf(buf, len, "n/a");
-	else
-		snprintf(buf, len, "%.*f%s (%.*f\u2013%.*f)", decimals, med, unit, decimals, lo,
-		         decimals, hi);
-}
-
 /* With repeats: one row per (provider, config), median and range over the
  * runs that ran, so the spread is seen before any ratio is read. */
 static void repeats_table(FILE *f, const struct dura_report *r)
@@ -140,38 +126,21 @@ static void repeats_table(FILE *f, const struct dura_report *r)
 		return;
 	fprintf(f, "\nOver %u repeats, median (min\u2013max) of the runs that ran:\n\n", reps);
 	fprintf(f, "| Provider | Config | Runs | Orch/s | p50 | p99 |\n|---|---|---:|---:|---:|---:|\n");
-	double *orch = dura_xcalloc(r->n_runs, sizeof *orch);
-	double *p50 = dura_xcalloc(r->n_runs, sizeof *p50);
-	double *p99 = dura_xcalloc(r->n_runs, sizeof *p99);
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
 		if (run->repeat_index != 0 || !run->provider)
 			continue; /* each pair once, at its first repeat */
-		size_t n = 0, n_lat = 0;
-		for (size_t j = 0; j < r->n_runs; j++) {
-			const struct dura_report_run *o = &r->runs[j];
-			if (!o->ran || !o->provider || strcmp(o->provider, run->provider) != 0 ||
-			    o->orch_workers != run->orch_workers ||
-			    o->activity_workers != run->activity_workers)
-				continue;
-			orch[n++] = o->result.orch_per_sec;
-			if (o->result.latency.count) {
-				p50[n_lat] = o->result.latency.p50_ms;
-				p99[n_lat++] = o->result.latency.p99_ms;
-			}
-		}
+		struct dura_pair_summary s;
+		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers, &s);
 		char o_s[96], p50_s[96], p99_s[96];
-		fmt_median_range(o_s, sizeof o_s, orch, n, 1, "");
-		fmt_median_range(p50_s, sizeof p50_s, p50, n_lat, 2, " ms");
-		fmt_median_range(p99_s, sizeof p99_s, p99, n_lat, 2, " ms");
+		dura_report_fmt_median_range(o_s, sizeof o_s, s.orch_median, s.orch_lo, s.orch_hi, 1, "");
+		dura_report_fmt_median_range(p50_s, sizeof p50_s, s.p50_median, s.p50_lo, s.p50_hi, 2, " ms");
+		dura_report_fmt_median_range(p99_s, sizeof p99_s, s.p99_median, s.p99_lo, s.p99_hi, 2, " ms");
 		fputs("| ", f);
 		dura_report_md_cell(f, run->provider);
 		fprintf(f, " | %u:%u | %zu | %s | %s | %s |\n", run->orch_workers,
-		        run->activity_workers, n, o_s, p50_s, p99_s);
+		        run->activity_workers, s.runs, o_s, p50_s, p99_s);
 	}
-	free(orch);
-	free(p50);
-	free(p99);
 }
 
 /* The lines under the runs table of an interrupted command: which run was
@@ -286,16 +255,6 @@ static void fmt_ratio_ci(char *buf, size_t len, double v, const double ci[2], in
 		snprintf(buf, len, "%s", r);
 }
 
-/* What the throughput interval says about the subject. */
-static const char *verdict(const struct dura_compare_row *w)
-{
-	if (w->no_difference < 0)
-		return "too few repeats";
-	if (w->no_difference)
-		return "no difference detected";
-	return w->throughput_ratio_ci[0] > 1.0 ? "subject faster" : "subject slower";
-}
-
 static void compare_table(FILE *f, const struct dura_report *r, const struct dura_compare_def *c,
                           int repeats)
 {
@@ -321,7 +280,7 @@ static void compare_table(FILE *f, const struct dura_report *r, const struct dur
 		fprintf(f, "| %u:%u | %s | %s | %s | %s | %s | %s | %s |", w->orch_workers,
 		        w->activity_workers, so, bo, tr, r50, r99, ss, bs);
 		if (repeats)
-			fprintf(f, " %s |", verdict(w));
+			fprintf(f, " %s |", dura_report_compare_verdict(w));
 		fputc('\n', f);
 	}
 	if (n == 0)

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/json.h" /* dura_utf8_len */
 #include "base/util.h"
 
 /* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
@@ -30,36 +29,6 @@ enum {
 	GROUP_GAP = 28,
 	LEGEND_ROW = 18,
 };
-
-/* Text content or attribute value: markup characters escaped, control
- * characters (not allowed in XML 1.0) and invalid UTF-8 become '?'. */
-static void xml_text(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	while (*s) {
-		unsigned c = *s;
-		if (c == '&') fputs("&amp;", f);
-		else if (c == '<') fputs("&lt;", f);
-		else if (c == '>') fputs("&gt;", f);
-		else if (c == '"') fputs("&quot;", f);
-		else if (c == '\'') fputs("&apos;", f);
-		else if (c < 0x20 || c == 0x7f) fputc('?', f);
-		else if (c < 0x80) fputc((int)c, f);
-		else {
-			/* a valid 2-4 byte sequence passes, anything else is '?' */
-			size_t n = dura_utf8_len(s, SIZE_MAX);
-			if (n == 0) {
-				fputc('?', f);
-				s++;
-				continue;
-			}
-			fwrite(s, 1, n, f);
-			s += n;
-			continue;
-		}
-		s++;
-	}
-}
 
 struct chart {
 	const char **providers;   /* borrowed names, run order */
@@ -182,16 +151,16 @@ void dura_report_svg_chart(FILE *f, const struct dura_report *r)
 	           "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n",
 	        width, height, width, height);
 	fprintf(f, "<title>durabench: ");
-	xml_text(f, scen);
+	dura_report_xml_text(f, scen);
 	fprintf(f, " orchestrations per second</title>\n");
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n",
 	        width, height);
 	fprintf(f, "<text x=\"%.1f\" y=\"24\" font-size=\"15\" font-weight=\"bold\">durabench: ",
 	        x0);
-	xml_text(f, scen);
+	dura_report_xml_text(f, scen);
 	if (path) {
 		fputs(" (", f);
-		xml_text(f, path);
+		dura_report_xml_text(f, path);
 		fputc(')', f);
 	}
 	fprintf(f, " - Orch/s by config</text>\n");
@@ -231,7 +200,7 @@ void dura_report_svg_chart(FILE *f, const struct dura_report *r)
 			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\">"
 			           "<title>", bx, yb - h, BAR_W, h,
 			        palette[p % (sizeof palette / sizeof palette[0])]);
-			xml_text(f, c.providers[p]);
+			dura_report_xml_text(f, c.providers[p]);
 			fprintf(f, " %u:%u: %s orch/s</title></rect>\n", c.configs[g][0], c.configs[g][1],
 			        lab);
 			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">"
@@ -250,7 +219,7 @@ void dura_report_svg_chart(FILE *f, const struct dura_report *r)
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n",
 		        x0, ly - 10, palette[p % (sizeof palette / sizeof palette[0])]);
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x0 + 18, ly);
-		xml_text(f, c.providers[p]);
+		dura_report_xml_text(f, c.providers[p]);
 		fputs("</text>\n", f);
 	}
 	if (c.n_configs == 0)
