@@ -137,6 +137,12 @@ void dura_report_fmt_interval(char *buf, size_t len, const double ci[2]);
  * become '?'. */
 void dura_report_xml_text(FILE *f, const char *str);
 
+/* What went wrong first in a run, "" when nothing did: it did not run,
+ * verification failed, instances failed (count, category and message of
+ * the first failure) or were left unverified.  The Markdown and HTML
+ * reports print it under the per-run table. */
+void dura_report_run_problem(char *buf, size_t len, const struct dura_report_run *run);
+
 /* What the throughput interval of a comparison row says: "no difference
  * detected", "subject faster", "subject slower", or "too few repeats". */
 const char *dura_report_compare_verdict(const struct dura_compare_row *w);

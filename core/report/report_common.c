@@ -8,6 +8,7 @@
 #include "report_stats.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -79,6 +80,25 @@ void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int s
 		snprintf(buf, len, "%+.*f%s", decimals, v, unit);
 	else
 		snprintf(buf, len, "%.*f%s", decimals, v, unit);
+}
+
+void dura_report_run_problem(char *buf, size_t len, const struct dura_report_run *run)
+{
+	const struct dura_run_result *x = &run->result;
+	buf[0] = '\0';
+	if (!run->ran)
+		snprintf(buf, len, "did not run: %s", run->error);
+	else if (x->verify_failures)
+		snprintf(buf, len, "VERIFICATION FAILED (%" PRIu64 "): %s", x->verify_failures,
+		         x->verify_error);
+	else if (dura_report_failed(x))
+		snprintf(buf, len, "%" PRIu64 " of %" PRIu64 " instances did not complete; "
+		         "first failure [%s]: %s", dura_report_failed(x), x->launched,
+		         x->first_failure_category[0] ? x->first_failure_category : "?",
+		         x->first_failure);
+	else if (x->unverified)
+		snprintf(buf, len, "%" PRIu64 " instance(s) unverified (%s)", x->unverified,
+		         x->unverified_reason);
 }
 
 const char *dura_report_compare_verdict(const struct dura_compare_row *w)

@@ -58,24 +58,6 @@ static void ms(char *buf, size_t len, const struct dura_run_result *x, double v)
 	dura_report_fmt_number(buf, len, x->latency.count ? v : NAN, 2, 0, " ms");
 }
 
-/* What went wrong first in a run, "" when nothing did. */
-static void run_problem(char *buf, size_t len, const struct dura_report_run *run)
-{
-	const struct dura_run_result *x = &run->result;
-	buf[0] = '\0';
-	if (!run->ran)
-		snprintf(buf, len, "did not run: %s", run->error);
-	else if (x->verify_failures)
-		snprintf(buf, len, "VERIFICATION FAILED (%" PRIu64 "): %s", x->verify_failures,
-		         x->verify_error);
-	else if (dura_report_failed(x))
-		snprintf(buf, len, "[%s] %s",
-		         x->first_failure_category[0] ? x->first_failure_category : "?",
-		         x->first_failure);
-	else if (x->interrupted)
-		snprintf(buf, len, "interrupted after %.1f s", x->interrupted_after_s);
-}
-
 static void runs_table(FILE *f, const struct dura_report *r)
 {
 	static const char *const names[] = {
@@ -102,7 +84,10 @@ static void runs_table(FILE *f, const struct dura_report *r)
 		ms(p95, sizeof p95, x, v.p95_ms);
 		ms(p99, sizeof p99, x, v.p99_ms);
 		dura_report_fmt_number(b, sizeof b, 100.0 * v.bound_fraction, 1, 0, " %");
-		run_problem(problem, sizeof problem, run);
+		dura_report_run_problem(problem, sizeof problem, run);
+		if (!problem[0] && run->ran && x->interrupted)
+			snprintf(problem, sizeof problem, "interrupted after %.1f s",
+			         x->interrupted_after_s);
 		int bad = !run->ran || x->verify_failures || dura_report_failed(x);
 		fputs(bad ? "<tr class=\"bad\">" : "<tr>", f);
 		cell(f, run->provider ? run->provider : "?");

@@ -206,30 +206,11 @@ static void problems(FILE *f, const struct dura_report *r)
 	int repeats = max_repeat(r) > 1, header = 0;
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
-		const struct dura_run_result *x = &run->result;
 		char cfg[48];
 		config_label(cfg, sizeof cfg, run, repeats);
-		const char *what = NULL;
-		char buf[1200];
-		if (!run->ran) {
-			snprintf(buf, sizeof buf, "did not run: %s", run->error);
-			what = buf;
-		} else if (x->verify_failures) {
-			snprintf(buf, sizeof buf, "VERIFICATION FAILED (%" PRIu64 "): %s",
-			         x->verify_failures, x->verify_error);
-			what = buf;
-		} else if (dura_report_failed(x)) {
-			snprintf(buf, sizeof buf, "%" PRIu64 " of %" PRIu64 " instances did not complete; "
-			         "first failure [%s]: %s", dura_report_failed(x), x->launched,
-			         x->first_failure_category[0] ? x->first_failure_category : "?",
-			         x->first_failure);
-			what = buf;
-		} else if (x->unverified) {
-			snprintf(buf, sizeof buf, "%" PRIu64 " instance(s) unverified (%s)",
-			         x->unverified, x->unverified_reason);
-			what = buf;
-		}
-		if (!what)
+		char what[1200];
+		dura_report_run_problem(what, sizeof what, run);
+		if (!what[0])
 			continue;
 		if (!header) {
 			fprintf(f, "\nProblems:\n\n");
