@@ -6,15 +6,7 @@
 # that logs to the console is caught (the check can fail).  Skipped (TAP
 # skip) only when chromium is not installed.
 set -u
-: "${DURABENCH:?}" "${top_srcdir:?}"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+. "${top_srcdir:?}/tests/common.sh"
 show() { sed 's/^/# /' "$1"; }
 
 cat >"$tmp/two.ini" <<'INI'
@@ -38,7 +30,7 @@ baseline = mem-b
 INI
 "$DURABENCH" run "$tmp/two.ini" --quiet --html "$tmp/report.html" >"$tmp/out.md" 2>"$tmp/err"
 rc=$?
-check "$rc" "run with --html exits 0"
+check "run with --html exits 0" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || show "$tmp/err"
 
 python3 - "$tmp/report.html" >"$tmp/py" 2>&1 <<'PY'
@@ -61,8 +53,9 @@ assert re.search(r"\[[0-9.]+, [0-9.]+\]", page), "an interval"
 assert "<title>durabench: fanout (two.ini)</title>" in page
 assert "Environment" in page and "mem-a" in page
 PY
-check $? "the page is self-contained and holds tables, intervals, chart, environment"
-[ $? -eq 0 ] || show "$tmp/py"
+rc=$?
+check "the page is self-contained and holds tables, intervals, chart, environment" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || show "$tmp/py"
 
 browser=""
 for b in chromium chromium-browser; do
@@ -90,13 +83,15 @@ printf '<!DOCTYPE html><html><body><p>x</p><script>console.error("boom")</script
 	>"$tmp/noisy.html"
 render "$tmp/noisy.html" "$tmp/noisy.png" noisy
 grep -q ':CONSOLE' "$tmp/log-noisy"
-check $? "control: a page that logs to the console is caught"
+rc=$?
+check "control: a page that logs to the console is caught" test "$rc" -eq 0
 
 render "$tmp/report.html" "$tmp/report.png" report
 rc=$?
 [ "$rc" -eq 0 ] && [ -s "$tmp/report.png" ] && ! grep -q ':CONSOLE' "$tmp/log-report"
-check $? "chromium renders the page without console messages"
-[ $? -eq 0 ] || grep -E 'CONSOLE|rror' "$tmp/log-report" | grep -v dbus | head -5 | sed 's/^/# /'
+rc=$?
+check "chromium renders the page without console messages" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || grep -E 'CONSOLE|rror' "$tmp/log-report" | grep -v dbus | head -5 | sed 's/^/# /'
 
 # PNG decoded with the standard library alone (zlib + the five filters)
 python3 - "$tmp/report.png" >"$tmp/py" 2>&1 <<'PY'
@@ -139,7 +134,7 @@ assert nonwhite > w * h // 100, "blank page"
 assert blue > 200, "no chart bar"
 PY
 rc=$?
-check "$rc" "the screenshot is not blank and shows the chart"
+check "the screenshot is not blank and shows the chart" test "$rc" -eq 0
 show "$tmp/py"
 [ -n "${KEEP_SCREENSHOT:-}" ] && cp "$tmp/report.png" "$KEEP_SCREENSHOT"
 

@@ -4,15 +4,7 @@
 # and says which run of how many; the drain shows its own timeout; with
 # --progress the plain periodic lines go to a log that is no terminal.
 set -u
-: "${DURABENCH:?}" "${top_srcdir:?}"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+. "${top_srcdir:?}/tests/common.sh"
 quick="$top_srcdir/conf/quick.ini"
 short="--duration 1s --warmup 200ms --configs 1:1"
 
@@ -62,7 +54,7 @@ if width >= 200:
 print("%d redraws, longest %d columns" % (len(draws), max(len(d) for d in draws)))
 PY
 	rc=$?
-	check "$rc" "live progress at $width columns: every redraw fits, run k/N$( [ "$width" -ge 80 ] && echo ', drain timeout, ETA')"
+	check "live progress at $width columns: every redraw fits, run k/N$( [ "$width" -ge 80 ] && echo ', drain timeout, ETA')" test "$rc" -eq 0
 	sed 's/^/# /' "$tmp/py"
 done
 
@@ -72,16 +64,19 @@ done
 rc=$?
 [ "$rc" -eq 0 ] && ! grep -q "$(printf '\r')" "$tmp/err" &&
 	grep -Eq '^durabench: run 1/1  sqlite-mem 1:1  run [0-9.]+/1s  [0-9]+ orch/s  p50 [0-9.]+ p99 [0-9.]+ ms  done [0-9]+  failed 0  in flight [0-9]+  ETA [0-9]+s$' "$tmp/err"
-check $? "--progress 300ms: plain periodic lines on a non-terminal stderr"
-[ $? -eq 0 ] || sed 's/^/# /' "$tmp/err"
+rc=$?
+check "--progress 300ms: plain periodic lines on a non-terminal stderr" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
 # shellcheck disable=SC2086
 "$DURABENCH" run "$quick" $short --progress 0s >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q -- '--progress: must be > 0' "$tmp/err"
-check $? "--progress 0s is refused"
+rc=$?
+check "--progress 0s is refused" test "$rc" -eq 0
 # shellcheck disable=SC2086
 "$DURABENCH" run "$quick" $short >/dev/null 2>"$tmp/err"
 ! grep -q "orch/s" "$tmp/err"
-check $? "without --progress nothing periodic goes to a non-terminal"
+rc=$?
+check "without --progress nothing periodic goes to a non-terminal" test "$rc" -eq 0
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -137,6 +137,9 @@ void dura_report_fmt_interval(char *buf, size_t len, const double ci[2]);
  * become '?'. */
 void dura_report_xml_text(FILE *f, const char *str);
 
+/* How many repeats the runs of r have (the highest repeat index + 1). */
+unsigned dura_report_repeats(const struct dura_report *r);
+
 /* What went wrong first in a run, "" when nothing did: it did not run,
  * verification failed, instances failed (count, category and message of
  * the first failure) or were left unverified.  The Markdown and HTML

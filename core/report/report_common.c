@@ -82,6 +82,15 @@ void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int s
 		snprintf(buf, len, "%.*f%s", decimals, v, unit);
 }
 
+unsigned dura_report_repeats(const struct dura_report *r)
+{
+	unsigned m = 0;
+	for (size_t i = 0; i < r->n_runs; i++)
+		if (r->runs[i].repeat_index + 1 > m)
+			m = r->runs[i].repeat_index + 1;
+	return m;
+}
+
 void dura_report_run_problem(char *buf, size_t len, const struct dura_report_run *run)
 {
 	const struct dura_run_result *x = &run->result;

@@ -110,19 +110,10 @@ static void runs_table(FILE *f, const struct dura_report *r)
 	      "warmup. % of bound: orch/s / theoretical maximum of the workload.</p>\n", f);
 }
 
-static unsigned max_repeat(const struct dura_report *r)
-{
-	unsigned m = 0;
-	for (size_t i = 0; i < r->n_runs; i++)
-		if (r->runs[i].repeat_index + 1 > m)
-			m = r->runs[i].repeat_index + 1;
-	return m;
-}
-
 static void repeats_table(FILE *f, const struct dura_report *r)
 {
 	static const char *const names[] = { "Provider", "Config", "Runs", "Orch/s", "p50", "p99" };
-	fprintf(f, "<h2>Over %u repeats: median (min\u2013max)</h2>\n<table>\n", max_repeat(r));
+	fprintf(f, "<h2>Over %u repeats: median (min\u2013max)</h2>\n<table>\n", dura_report_repeats(r));
 	head_row(f, names, sizeof names / sizeof names[0]);
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
@@ -258,7 +249,7 @@ void dura_report_html_write(FILE *f, const struct dura_report *r)
 		fprintf(f, "<p><strong>Interrupted:</strong> %zu of %zu planned runs started.</p>\n",
 		        r->n_runs, r->planned_runs);
 	runs_table(f, r);
-	if (max_repeat(r) > 1)
+	if (dura_report_repeats(r) > 1)
 		repeats_table(f, r);
 	for (size_t i = 0; sc && i < sc->n_compares; i++)
 		compare_table(f, r, &sc->compares[i]);

@@ -53,15 +53,6 @@ static int any_stats(const struct dura_report *r)
 	return 0;
 }
 
-static unsigned max_repeat(const struct dura_report *r)
-{
-	unsigned m = 0;
-	for (size_t i = 0; i < r->n_runs; i++)
-		if (r->runs[i].repeat_index + 1 > m)
-			m = r->runs[i].repeat_index + 1;
-	return m;
-}
-
 static void config_label(char *buf, size_t len, const struct dura_report_run *run, int repeats)
 {
 	char procs[16] = ""; /* scale-out: "2x" = two worker processes */
@@ -76,7 +67,7 @@ static void config_label(char *buf, size_t len, const struct dura_report_run *ru
 
 static void runs_table(FILE *f, const struct dura_report *r)
 {
-	int stats = any_stats(r), repeats = max_repeat(r) > 1;
+	int stats = any_stats(r), repeats = dura_report_repeats(r) > 1;
 	fprintf(f, "| Provider | Config | Completed | Failed | Success %% | Orch/s | Activity/s "
 	           "| p50 | p95 | p99 | %% of bound |%s\n",
 	        stats ? " Round trips/orch |" : "");
@@ -121,7 +112,7 @@ static void runs_table(FILE *f, const struct dura_report *r)
  * runs that ran, so the spread is seen before any ratio is read. */
 static void repeats_table(FILE *f, const struct dura_report *r)
 {
-	unsigned reps = max_repeat(r);
+	unsigned reps = dura_report_repeats(r);
 	if (reps < 2)
 		return;
 	fprintf(f, "\nOver %u repeats, median (min\u2013max) of the runs that ran:\n\n", reps);
@@ -149,7 +140,7 @@ static void interrupted_notes(FILE *f, const struct dura_report *r)
 {
 	if (!r->interrupted)
 		return;
-	int repeats = max_repeat(r) > 1;
+	int repeats = dura_report_repeats(r) > 1;
 	fprintf(f, "\nInterrupted: %zu of %zu planned runs started; no later run started.\n",
 	        r->n_runs, r->planned_runs);
 	for (size_t i = 0; i < r->n_runs; i++) {
@@ -174,7 +165,7 @@ static void interrupted_notes(FILE *f, const struct dura_report *r)
 
 static void details_table(FILE *f, const struct dura_report *r)
 {
-	int repeats = max_repeat(r) > 1;
+	int repeats = dura_report_repeats(r) > 1;
 	fprintf(f, "| Provider | Config | Launched | Infra | Config err | App | Timed out "
 	           "| In flight at end | Verified | avg | max | Drain | CPU/orch |\n");
 	fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -203,7 +194,7 @@ static void details_table(FILE *f, const struct dura_report *r)
  * first_failure_category). */
 static void problems(FILE *f, const struct dura_report *r)
 {
-	int repeats = max_repeat(r) > 1, header = 0;
+	int repeats = dura_report_repeats(r) > 1, header = 0;
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
 		char cfg[48];
@@ -274,7 +265,7 @@ static void compare_tables(FILE *f, const struct dura_report *r)
 	const struct dura_scenario *sc = r->scenario;
 	if (!sc)
 		return;
-	unsigned reps = max_repeat(r);
+	unsigned reps = dura_report_repeats(r);
 	for (size_t i = 0; i < sc->n_compares; i++)
 		compare_table(f, r, &sc->compares[i], reps > 1);
 	if (sc->n_compares && reps > 1)
