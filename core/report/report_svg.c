@@ -242,8 +242,3 @@ int dura_report_svg(const struct dura_report *r, const char *path, char *err, si
 {
 	return dura_report_write_file(r, path, dura_report_svg_write, err, errlen);
 }
-
-void dura_report_xml_text(FILE *f, const char *s)
-{
-	xml_text(f, s);
-}
