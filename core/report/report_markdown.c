@@ -349,7 +349,7 @@ static void environment(FILE *f, const struct dura_report *r)
 		if (!run->store[0])
 			continue;
 		char cfg[48];
-		config_label(cfg, sizeof cfg, run, max_repeat(r) > 1);
+		config_label(cfg, sizeof cfg, run, dura_report_repeats(r) > 1);
 		fprintf(f, "- run %s %s: ", run->provider ? run->provider : "?", cfg);
 		dura_report_md_cell(f, run->store);
 		fputc('\n', f);
