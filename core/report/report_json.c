@@ -14,6 +14,7 @@
 
 #include "base/json.h"
 #include "base/util.h"
+#include "workloads/workload.h"
 
 static json_t *run_section(const struct dura_scenario *sc)
 {
@@ -38,7 +39,7 @@ static json_t *run_section(const struct dura_scenario *sc)
 static json_t *workload_section(const struct dura_workload_def *w)
 {
 	json_t *o = dura_jobject();
-	dura_jset(o, "scenario", dura_jstring(w->scenario ? w->scenario : "fanout"));
+	dura_jset(o, "scenario", dura_jstring(dura_workload_name(w)));
 	dura_jset(o, "max_concurrent", dura_juint(w->max_concurrent));
 	dura_jset(o, "rate", dura_jnumber(w->rate));
 	dura_jset(o, "tasks_per_instance", dura_juint(w->tasks_per_instance));
@@ -59,7 +60,7 @@ json_t *dura_report_json_scenario(const struct dura_scenario *sc)
 		return dura_jstring(NULL);
 	json_t *o = dura_jobject();
 	dura_jset(o, "path", dura_jstring(sc->path));
-	dura_jset(o, "name", dura_jstring(sc->workload.scenario ? sc->workload.scenario : "fanout"));
+	dura_jset(o, "name", dura_jstring(dura_workload_name(&sc->workload)));
 	dura_jset(o, "run", run_section(sc));
 	dura_jset(o, "workload", workload_section(&sc->workload));
 	json_t *providers = dura_jarray();

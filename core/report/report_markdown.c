@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "workloads/workload.h"
 
 /* "10s", "1500ms", "250us": the shortest exact form. */
 static void fmt_us(char *buf, size_t len, uint64_t us)
@@ -311,7 +312,7 @@ static void environment(FILE *f, const struct dura_report *r)
 	fmt_us(a, sizeof a, w->activity_delay_us);
 	fmt_us(b, sizeof b, w->timer_delay_us);
 	fprintf(f, "- [workload] scenario = %s, max_concurrent = %u, ",
-	        w->scenario ? w->scenario : "fanout", w->max_concurrent);
+	        dura_workload_name(w), w->max_concurrent);
 	if (w->rate > 0)
 		fprintf(f, "rate = %g/s (open loop), ", w->rate);
 	else
@@ -362,7 +363,7 @@ static void environment(FILE *f, const struct dura_report *r)
 void dura_report_markdown(FILE *f, const struct dura_report *r)
 {
 	const struct dura_scenario *sc = r->scenario;
-	fprintf(f, "## durabench: %s", sc && sc->workload.scenario ? sc->workload.scenario : "fanout");
+	fprintf(f, "## durabench: %s", dura_workload_name(sc ? &sc->workload : NULL));
 	if (sc && sc->path)
 		fprintf(f, " (%s)", sc->path);
 	fprintf(f, "\n\n");

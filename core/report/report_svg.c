@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "workloads/workload.h"
 
 /* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
 static const char *const palette[] = {
@@ -120,8 +121,7 @@ void dura_report_svg_chart(FILE *f, const struct dura_report *r)
 
 	double group_w = (double)P * BAR_W + (double)(P - 1) * BAR_GAP;
 	double plot_w = (double)c.n_configs * group_w + (double)(c.n_configs + 1) * GROUP_GAP;
-	const char *scen = r->scenario && r->scenario->workload.scenario
-	                           ? r->scenario->workload.scenario : "fanout";
+	const char *scen = dura_workload_name(r->scenario ? &r->scenario->workload : NULL);
 	/* the file's name only: an absolute path says nothing more to a reader
 	 * and would run off the right edge */
 	const char *path = r->scenario && r->scenario->path ? r->scenario->path : NULL;

@@ -21,9 +21,6 @@
 #define MAX_PAYLOAD_BYTES (64ull << 20)
 #define MAX_RATE 1e6
 
-static const char *const scenario_names[] = {
-	"fanout", "timers", "suborch", "continue_as_new", "payload", "mixed", NULL,
-};
 
 /* ---------------------------------------------------------------- ${VAR} */
 
@@ -188,7 +185,7 @@ enum value_kind {
 	V_SIZE,        /* uint64_t bytes, at most max */
 	V_RATE,        /* double, instances per second */
 	V_CONFIGS,
-	V_SCENARIO,    /* char *, one of scenario_names */
+	V_SCENARIO,    /* char *, a workload of the catalogue */
 	V_MIX,         /* char *, "name:weight,..." */
 };
 
@@ -231,70 +228,6 @@ static const struct key_spec workload_keys[] = {
 
 #define N_RUN_KEYS (sizeof run_keys / sizeof run_keys[0] - 1)
 #define N_WORKLOAD_KEYS (sizeof workload_keys / sizeof workload_keys[0] - 1)
-
-static int is_scenario_name(const char *s, int allow_mixed)
-{
-	for (size_t i = 0; scenario_names[i]; i++)
-		if (strcmp(s, scenario_names[i]) == 0)
-			return allow_mixed || strcmp(s, "mixed") != 0;
-	return 0;
-}
-
-/* "fanout:60, timers:20": known non-mixed scenarios, weights >= 1, each
- * named once. */
-static int check_mix(const char *s, char *msg, size_t msglen)
-{
-	const char *p = s;
-	char seen[8][32];
-	size_t n_seen = 0;
-	if (!*p)
-		goto syntax;
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *name = p;
-		while (isalnum((unsigned char)*p) || *p == '_')
-			p++;
-		size_t len = (size_t)(p - name);
-		char buf[32];
-		if (len == 0 || len >= sizeof buf)
-			goto syntax;
-		memcpy(buf, name, len);
-		buf[len] = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != ':')
-			goto syntax;
-		p++;
-		if (!is_scenario_name(buf, 0)) {
-			dura_errbuf(msg, msglen,
-			            "unknown scenario '%s' (expected fanout, timers, suborch, "
-			            "continue_as_new or payload)", buf);
-			return -1;
-		}
-		for (size_t i = 0; i < n_seen; i++) {
-			if (strcmp(seen[i], buf) == 0) {
-				dura_errbuf(msg, msglen, "'%s' is listed twice", buf);
-				return -1;
-			}
-		}
-		if (n_seen < sizeof seen / sizeof seen[0])
-			memcpy(seen[n_seen++], buf, len + 1);
-		unsigned long w;
-		if (parse_count(&p, &w) != 0 || w < 1 || w > 1000000)
-			goto syntax;
-		if (*p == '\0')
-			return 0;
-		if (*p != ',')
-			goto syntax;
-		p++;
-	}
-syntax:
-	dura_errbuf(msg, msglen,
-	            "bad mix '%.80s' (expected NAME:WEIGHT pairs with weights >= 1, "
-	            "e.g. fanout:60, timers:20, suborch:20)", s);
-	return -1;
-}
 
 static int parse_rate(const char *s, double *out, char *msg, size_t msglen)
 {
@@ -379,13 +312,14 @@ static int apply_key(struct dura_scenario *sc, const struct key_spec *spec, cons
 	}
 	case V_SCENARIO:
 	case V_MIX: {
-		if (spec->kind == V_SCENARIO && !is_scenario_name(value, 1)) {
-			dura_errbuf(msg, msglen,
-			            "unknown scenario '%s' (expected fanout, timers, suborch, "
-			            "continue_as_new, payload or mixed)", value);
+		if (spec->kind == V_SCENARIO && !dura_workload_known(value, 0)) {
+			char names[256];
+			dura_workload_names(0, names, sizeof names);
+			dura_errbuf(msg, msglen, "unknown scenario '%s' (expected %s)", value, names);
 			return -1;
 		}
-		if (spec->kind == V_MIX && check_mix(value, msg, msglen) != 0)
+		struct dura_workload_mix mix;
+		if (spec->kind == V_MIX && dura_workload_parse_mix(value, &mix, msg, msglen) != 0)
 			return -1;
 		char *old;
 		memcpy(&old, field, sizeof old);
@@ -812,7 +746,7 @@ static void set_defaults(struct dura_scenario *sc)
 	sc->activity_batch = 1;
 	sc->interval_ms = 1000;
 	struct dura_workload_def *w = &sc->workload;
-	w->scenario = dura_xstrdup("fanout");
+	w->scenario = dura_xstrdup(DURA_WORKLOAD_DEFAULT);
 	w->max_concurrent = 20;
 	w->rate = 0;
 	w->tasks_per_instance = 5;

@@ -1,4 +1,4 @@
-/* Workload objects: scenario lookup and dispatch to the per-scenario tables
+/* Workload objects: the catalogue's kind a def names, and dispatch to it
  * (see workload.h). */
 #include "config.h"
 
@@ -14,55 +14,48 @@ struct dura_workload {
 	struct dura_wl_env env; /* registry user pointer of every function */
 };
 
-static const struct dura_wl_kind *const kinds[] = {
-	&dura_wl_fanout, &dura_wl_timers, &dura_wl_suborch,
-	&dura_wl_continue_as_new, &dura_wl_payload, &dura_wl_mixed,
-};
-
-const struct dura_wl_kind *dura_wl_find_kind(const char *scenario)
+/* The kind def names, with its mix parsed into *mix when it draws from one.
+ * NULL with err when either is bad. */
+static const struct dura_wl_kind *resolve(const struct dura_workload_def *def,
+                                          struct dura_workload_mix *mix, char *err,
+                                          size_t errlen)
 {
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (scenario && strcmp(kinds[i]->scenario, scenario) == 0)
-			return kinds[i];
-	return NULL;
+	const char *name = dura_workload_name(def);
+	const struct dura_wl_kind *k = dura_wl_find_kind(name, 0);
+	if (!k) {
+		char names[256];
+		dura_workload_names(0, names, sizeof names);
+		dura_errbuf(err, errlen, "unknown scenario '%s' (expected %s)", name, names);
+		return NULL;
+	}
+	memset(mix, 0, sizeof *mix);
+	if (k->draws_from_mix && dura_workload_parse_mix(def->mix, mix, err, errlen) != 0)
+		return NULL;
+	return k;
 }
 
 int dura_workload_check(const struct dura_workload_def *def, char *err, size_t errlen)
 {
-	const char *name = def->scenario ? def->scenario : "fanout";
-	const struct dura_wl_kind *k = dura_wl_find_kind(name);
-	if (!k) {
-		dura_errbuf(err, errlen,
-		            "unknown scenario '%s' (fanout, timers, suborch, continue_as_new, payload, mixed)",
-		            name);
-		return -1;
-	}
-	if (k == &dura_wl_mixed) {
-		struct dura_wl_env env;
-		memset(&env, 0, sizeof env);
-		return dura_wl_parse_mix(def->mix, &env, err, errlen);
-	}
-	return 0;
+	struct dura_workload_mix mix;
+	return resolve(def, &mix, err, errlen) ? 0 : -1;
 }
 
 int dura_workload_new(const struct dura_workload_def *def, struct dura_workload **out,
                       char *err, size_t errlen)
 {
 	*out = NULL;
-	if (dura_workload_check(def, err, errlen) != 0)
+	struct dura_workload_mix mix;
+	const struct dura_wl_kind *k = resolve(def, &mix, err, errlen);
+	if (!k)
 		return -1;
 	struct dura_workload *wl = dura_xcalloc(1, sizeof *wl);
-	wl->kind = dura_wl_find_kind(def->scenario ? def->scenario : "fanout");
+	wl->kind = k;
 	wl->env.def = *def;
 	/* the strings stay with the caller; nothing reads them after this */
 	wl->env.def.scenario = NULL;
 	wl->env.def.mix = NULL;
+	wl->env.mix = mix;
 	atomic_init(&wl->env.activities, 0);
-	if (wl->kind == &dura_wl_mixed &&
-	    dura_wl_parse_mix(def->mix, &wl->env, err, errlen) != 0) {
-		free(wl);
-		return -1;
-	}
 	*out = wl;
 	return 0;
 }
@@ -108,13 +101,13 @@ uint64_t dura_workload_activities_run(const struct dura_workload *wl)
 
 double dura_workload_activities_per_instance(const struct dura_workload_def *def)
 {
-	const struct dura_wl_kind *k = dura_wl_find_kind(def->scenario ? def->scenario : "fanout");
+	const struct dura_wl_kind *k = dura_wl_find_kind(dura_workload_name(def), 0);
 	return k ? k->activities_per_instance(def) : -1;
 }
 
 double dura_workload_min_latency_us(const struct dura_workload_def *def)
 {
-	const struct dura_wl_kind *k = dura_wl_find_kind(def->scenario ? def->scenario : "fanout");
+	const struct dura_wl_kind *k = dura_wl_find_kind(dura_workload_name(def), 0);
 	return k ? k->min_latency_us(def) : -1;
 }
 

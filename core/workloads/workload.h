@@ -28,10 +28,15 @@
 #include "engine/orchestration.h"
 #include "base/util.h"
 
+/* The workload a scenario that names none runs, and the mix of a mixed
+ * workload without `mix`. */
+#define DURA_WORKLOAD_DEFAULT "fanout"
+#define DURA_WORKLOAD_DEFAULT_MIX "fanout:40,timers:20,suborch:20,continue_as_new:10,payload:10"
+
 /* What a scenario file's [workload] section asks for. */
 struct dura_workload_def {
-	char *scenario;              /* fanout | timers | suborch |
-	                                continue_as_new | payload | mixed */
+	char *scenario;              /* a name of the catalogue (NULL: the
+	                                default) */
 	unsigned max_concurrent;     /* instances in flight (closed loop) */
 	double rate;                 /* > 0: open loop, instances started per s */
 	unsigned tasks_per_instance; /* fan-out width / activities per instance */
@@ -45,6 +50,37 @@ struct dura_workload_def {
 };
 
 struct dura_workload;
+
+/* ---- the catalogue (workload_catalogue.c) ---- */
+
+/* The name def asks for: def->scenario, or DURA_WORKLOAD_DEFAULT. */
+const char *dura_workload_name(const struct dura_workload_def *def);
+
+/* 1 when name is in the catalogue; mixable_only: and may appear in a mix
+ * (every workload but mixed itself). */
+int dura_workload_known(const char *name, int mixable_only);
+
+/* The catalogue's names for messages, "fanout, timers, ... or mixed"
+ * (mixable_only: without mixed), into buf. */
+void dura_workload_names(int mixable_only, char *buf, size_t len);
+
+/* A parsed `mix`: which workloads an instance is drawn from, by weight. */
+struct dura_wl_kind;
+#define DURA_WORKLOAD_MAX_MIX 16 /* at least the catalogue's size */
+struct dura_workload_mix {
+	const struct dura_wl_kind *kind[DURA_WORKLOAD_MAX_MIX];
+	unsigned weight[DURA_WORKLOAD_MAX_MIX];
+	unsigned n;
+	unsigned total;
+};
+
+/* Parses `mix` ("fanout:60, timers:20"; NULL: DURA_WORKLOAD_DEFAULT_MIX)
+ * under the rules listed in workload_mix.c.  0, or -1 with the reason in
+ * err. */
+int dura_workload_parse_mix(const char *text, struct dura_workload_mix *out, char *err,
+                            size_t errlen);
+
+/* ---- workload objects ---- */
 
 /* Builds the workload named by def->scenario.  -1 with err for an unknown
  * scenario or a bad mix.  def is copied (its strings are not needed after

@@ -15,20 +15,12 @@
 #include "workload.h"
 #include "base/util.h"
 
-struct dura_wl_kind;
-
-#define DURA_WL_MAX_MIX 8
-
 /* State shared by every orchestration and activity of one workload (their
  * registry user pointer).  Lives in struct dura_workload. */
 struct dura_wl_env {
 	struct dura_workload_def def; /* copy; scenario/mix pointers not used */
 	_Atomic uint64_t activities;  /* activity functions run */
-	/* mixed: the kinds drawn from and their weights */
-	const struct dura_wl_kind *mix_kind[DURA_WL_MAX_MIX];
-	unsigned mix_weight[DURA_WL_MAX_MIX];
-	unsigned n_mix;
-	unsigned mix_total;
+	struct dura_workload_mix mix; /* mixed: the workloads drawn from */
 };
 
 /* Provider access for verification. */
@@ -39,8 +31,11 @@ struct dura_wl_reader {
 	                    connection...): nothing was compared */
 };
 
+/* One workload of the catalogue (workload_catalogue.c): each file
+ * workload_NAME.c defines `const struct dura_wl_kind dura_wl_NAME`. */
 struct dura_wl_kind {
 	const char *scenario;
+	int draws_from_mix;  /* mixed: instances drawn from `mix` (env->mix) */
 	void (*register_fns)(struct dura_registry *reg, struct dura_wl_env *env);
 	/* input of instance seq (in already reset); returns orchestration name */
 	const char *(*input)(const struct dura_wl_env *env, uint64_t seq, struct dura_buf *in);
@@ -51,17 +46,9 @@ struct dura_wl_kind {
 	double (*min_latency_us)(const struct dura_workload_def *def);
 };
 
-extern const struct dura_wl_kind dura_wl_fanout;
-extern const struct dura_wl_kind dura_wl_timers;
-extern const struct dura_wl_kind dura_wl_suborch;
-extern const struct dura_wl_kind dura_wl_continue_as_new;
-extern const struct dura_wl_kind dura_wl_payload;
-extern const struct dura_wl_kind dura_wl_mixed;
-
-/* Scenario name -> kind (mixed included); NULL if unknown. */
-const struct dura_wl_kind *dura_wl_find_kind(const char *scenario);
-/* Parses "fanout:60,timers:20" (NULL/empty: the default mix) into env. */
-int dura_wl_parse_mix(const char *mix, struct dura_wl_env *env, char *err, size_t errlen);
+/* Name -> kind of the catalogue; NULL if unknown (or, with mixable_only,
+ * if it draws from a mix itself). */
+const struct dura_wl_kind *dura_wl_find_kind(const char *name, int mixable_only);
 
 /* ---- encoding ---- */
 uint64_t dura_wl_mix64(uint64_t x);
