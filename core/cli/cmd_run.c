@@ -444,19 +444,15 @@ static struct dura_option *effective_options(const struct run_args *a,
 	return opts;
 }
 
-/* Reports the file:line of an option error when the message names a key. */
+/* Reports an option error at the line of the option it is about (index
+ * `at` into the effective options, whose first n_options are the file's
+ * in order), else at the section header. */
 static void option_error(const struct dura_scenario *sc, const struct provider_slot *s,
-                         const char *msg)
+                         size_t at, const char *msg)
 {
 	int line = s->def->line;
-	for (size_t i = 0; i < s->def->n_options; i++) {
-		char quoted[300];
-		snprintf(quoted, sizeof quoted, "'%s'", s->def->options[i].key);
-		if (strstr(msg, quoted)) {
-			line = s->def->option_lines ? s->def->option_lines[i] : line;
-			break;
-		}
-	}
+	if (at < s->def->n_options && s->def->option_lines)
+		line = s->def->option_lines[at];
 	fprintf(stderr, "%s:%d: [provider %s]: %s\n", sc->path, line, s->def->name, msg);
 }
 
@@ -539,10 +535,12 @@ static int load_providers(const struct run_args *a, const struct dura_scenario *
 		size_t nopt;
 		struct dura_option *opts = effective_options(a, sc, s, &nopt);
 		struct dura_prepared checked;
-		int rc = dura_env_prepare(NULL, s->plugin.ops, opts, nopt, &checked, err, sizeof err);
+		size_t at;
+		int rc = dura_env_prepare(NULL, s->plugin.ops, opts, nopt, &checked, &at, err,
+		                          sizeof err);
 		free(opts);
 		if (rc != 0) {
-			option_error(sc, s, err);
+			option_error(sc, s, at, err);
 			return -1;
 		}
 		dura_prepared_free(&checked);
@@ -571,10 +569,12 @@ static int prepare_providers(const struct run_args *a, const struct dura_scenari
 		struct provider_slot *s = &slots[i];
 		size_t nopt;
 		struct dura_option *opts = effective_options(a, sc, s, &nopt);
-		int rc = dura_env_prepare(env, s->plugin.ops, opts, nopt, &s->prepared, err, sizeof err);
+		size_t at;
+		int rc = dura_env_prepare(env, s->plugin.ops, opts, nopt, &s->prepared, &at, err,
+		                          sizeof err);
 		free(opts);
 		if (rc != 0) {
-			option_error(sc, s, err);
+			option_error(sc, s, at, err);
 			return -1;
 		}
 		s->prepared_ok = 1;

@@ -226,7 +226,8 @@ int dura_cmd_validate(int argc, char **argv)
 		fprintf(stderr, "durabench validate: note: %s\n", err);
 	struct dura_env *env = dura_env_new();
 	struct dura_prepared prep;
-	if (dura_env_prepare(env, plugin.ops, a.options, a.n_options, &prep, err, sizeof err) != 0) {
+	if (dura_env_prepare(env, plugin.ops, a.options, a.n_options, &prep, NULL, err,
+	                     sizeof err) != 0) {
 		fprintf(stderr, "durabench validate: %s\n", err);
 		dura_env_free(env);
 		dura_plugin_unload(&plugin);

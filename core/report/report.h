@@ -1,6 +1,7 @@
 /*
- * Reports: Markdown tables on stdout, JSON file (field names of DESIGN.md
- * section 8 are an interface).
+ * Reports: Markdown tables on stdout, JSON file (its field names, listed in
+ * docs/reporting.md, are an interface: add fields, never rename or remove
+ * one).
  */
 #ifndef DURA_REPORT_H
 #define DURA_REPORT_H
@@ -155,7 +156,7 @@ const char *dura_report_compare_verdict(const struct dura_compare_row *w);
 void dura_report_md_cell(FILE *f, const char *s);
 
 /* Writes r with write_fn to path ("-" = stdout); -1 with err naming path
- * when it cannot be opened or written (the --csv and --svg files). */
+ * when it cannot be opened or written (the --json, --csv and --svg files). */
 int dura_report_write_file(const struct dura_report *r, const char *path,
                            void (*write_fn)(FILE *f, const struct dura_report *r),
                            char *err, size_t errlen);

@@ -192,7 +192,8 @@ int dura_report_write_file(const struct dura_report *r, const char *path,
 	if (f != stdout && fclose(f) != 0)
 		bad = 1;
 	if (bad) {
-		dura_errbuf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		dura_errbuf(err, errlen, "%s: write failed: %s",
+		            f == stdout ? "standard output" : path, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -1,13 +1,12 @@
-/* The JSON report (DESIGN section 8; its field names are an interface:
- * add fields freely, never rename or remove one), built as a jansson tree
- * and written in one go. */
+/* The JSON report (fields listed in docs/reporting.md; their names are an
+ * interface: add fields freely, never rename or remove one), built as a
+ * jansson tree and written in one go. */
 #include "config.h"
 
 #include "report.h"
 #include "report_faults.h"
 #include "report_scaleout.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* The Markdown report on stdout: per-run table, details, one ratio table
- * per [compare], environment block (DESIGN section 8). */
+ * per [compare], environment block (described in docs/reporting.md). */
 #include "config.h"
 
 #include "report.h"

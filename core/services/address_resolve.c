@@ -234,10 +234,12 @@ static int check_values(const struct dura_provider_ops *ops, const struct dura_o
 
 int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
                      const struct dura_option *options, size_t n_options,
-                     struct dura_prepared *out, char *err, size_t errlen)
+                     struct dura_prepared *out, size_t *bad_option, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	const char *emulate[3] = { NULL, NULL, NULL }; /* rtt, jitter, bandwidth */
+	size_t emulate_at[3] = { n_options, n_options, n_options };
+	size_t bad = n_options; /* the option an error is about: none yet */
 	const struct dura_option *url_opt = NULL;
 	const struct dura_option_spec *url_spec = NULL;
 
@@ -246,6 +248,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(options[j].key, key) == 0) {
 				dura_errbuf(err, errlen, "option '%s' given twice", key);
+				bad = i;
 				goto fail;
 			}
 		}
@@ -253,14 +256,17 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 			continue;
 		if (strcmp(key, "emulate_rtt") == 0) {
 			emulate[0] = options[i].value;
+			emulate_at[0] = i;
 			continue;
 		}
 		if (strcmp(key, "emulate_jitter") == 0) {
 			emulate[1] = options[i].value;
+			emulate_at[1] = i;
 			continue;
 		}
 		if (strcmp(key, "emulate_bandwidth") == 0) {
 			emulate[2] = options[i].value;
+			emulate_at[2] = i;
 			continue;
 		}
 		const struct dura_option_spec *spec = find_spec(ops, key);
@@ -270,6 +276,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 			dura_errbuf(err, errlen, "unknown option '%s' for plugin '%s' (accepted: %s)",
 			            key, ops->name, (const char *)b.data);
 			dura_buf_free(&b);
+			bad = i;
 			goto fail;
 		}
 		if (spec->flags & DURA_OPT_URL) {
@@ -296,6 +303,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	if (emulate[0]) {
 		if (dura_parse_duration_us(emulate[0], &v, why, sizeof why) != 0) {
 			dura_errbuf(err, errlen, "'emulate_rtt': %s", why);
+			bad = emulate_at[0];
 			goto fail;
 		}
 		out->emulate_rtt_us = v;
@@ -303,6 +311,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	if (emulate[1]) {
 		if (dura_parse_duration_us(emulate[1], &v, why, sizeof why) != 0) {
 			dura_errbuf(err, errlen, "'emulate_jitter': %s", why);
+			bad = emulate_at[1];
 			goto fail;
 		}
 		out->emulate_jitter_us = v;
@@ -310,6 +319,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	if (emulate[2]) {
 		if (dura_parse_bandwidth(emulate[2], &v, why, sizeof why) != 0) {
 			dura_errbuf(err, errlen, "'emulate_bandwidth': %s", why);
+			bad = emulate_at[2];
 			goto fail;
 		}
 		out->emulate_bandwidth_bps = v;
@@ -320,6 +330,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 		            "'%s' needs a networked provider; plugin '%s' has no address option",
 		            emulate[0] ? "emulate_rtt" : emulate[1] ? "emulate_jitter" : "emulate_bandwidth",
 		            ops->name);
+		bad = emulate[0] ? emulate_at[0] : emulate[1] ? emulate_at[1] : emulate_at[2];
 		goto fail;
 	}
 	if (!url_spec)
@@ -359,6 +370,8 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	pthread_mutex_unlock(&env->lock);
 	if (rc != 0) {
 		free(url);
+		if (url_opt)
+			bad = (size_t)(url_opt - options);
 		goto fail;
 	}
 	dura_secret_note(url); /* the auto server's password, for one */
@@ -368,6 +381,8 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 	return 0;
 fail:
 	dura_prepared_free(out);
+	if (bad_option)
+		*bad_option = bad;
 	return -1;
 }
 

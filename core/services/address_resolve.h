@@ -47,10 +47,14 @@ struct dura_prepared {
  * keys (unknown key: -1 with "unknown option 'x' for plugin 'p' (accepted:
  * ...)"), applies the services above and fills out.  Free with
  * dura_prepared_free.  env == NULL only checks: keys and values are
- * validated, nothing is started and the address is passed through. */
+ * validated, nothing is started and the address is passed through.  On
+ * error, *bad_option (when not NULL) is the index in options of the option
+ * the error is about, or n_options when it is about none (the caller maps
+ * the index to a file:line). */
 int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
                      const struct dura_option *options, size_t n_options,
-                     struct dura_prepared *out, char *err, size_t errlen);
+                     struct dura_prepared *out, size_t *bad_option, char *err,
+                     size_t errlen);
 void dura_prepared_free(struct dura_prepared *p);
 
 #endif

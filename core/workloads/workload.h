@@ -1,5 +1,5 @@
 /*
- * Workloads: the orchestrations a run drives (DESIGN section 5).  A workload
+ * Workloads: the orchestrations a run drives.  A workload
  * registers its orchestrations and activities, produces the start input of
  * instance number `seq`, and afterwards checks that instance against storage
  * (status, output, history shape of the final execution, children).
