@@ -7,7 +7,16 @@
 # $failed counts the not-ok lines; a test ends with [ "$failed" -eq 0 ].
 : "${DURABENCH:?DURABENCH must point at the durabench program}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+# Only the test's own shell removes $tmp.  A subshell forked with `( ... ) &`
+# starts with these traps still set, and bash runs them there if a signal
+# arrives before the child has reset them: a TERM sent to a just-started
+# subshell then ran "exit 130" and this EXIT trap in the child, removing the
+# directory under the running test (seen with run_interrupt's watchdog under
+# a loaded `make -j2 check`).  $$ is the parent's pid in a subshell too, so
+# the shell running the trap is asked for its real pid.
+test_shell=$(exec sh -c 'echo $PPID')
+in_test_shell() { [ "$(exec sh -c 'echo $PPID')" = "$test_shell" ]; }
+trap 'in_test_shell && rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM # clean up (EXIT) and stop: never go on without $tmp
 n=0
 failed=0

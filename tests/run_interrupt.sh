@@ -9,11 +9,6 @@ set -u
 # This script only ever signals durabench (started with SIGINT at its default
 # action, see start()); it must not itself be stopped by a SIGINT.
 trap '' INT
-# Scratch space in the build tree rather than /tmp: in parallel `make check`
-# runs this test's /tmp directory was seen to vanish mid-test (cause not
-# found); the build tree is ours alone.
-rm -rf "$tmp"
-tmp=$(mktemp -d "${top_builddir:?}/tests/run_interrupt.scratch.XXXXXX") || exit 1
 
 # wait_for FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
 wait_for() {
@@ -25,14 +20,19 @@ wait_for() {
 	done
 }
 
-# wait_exit PID SECONDS: sets rc to the exit status of PID; a watchdog kills
-# it after SECONDS (rc 137 then), so a broken build cannot hang the suite.
+# wait_exit PID SECONDS: sets rc to the exit status of PID, killing it after
+# SECONDS (rc 137 then), so a broken build cannot hang the suite.  It polls
+# rather than starting a watchdog subshell: killing a subshell right after
+# starting it is what once ran this shell's traps in the child (common.sh).
 wait_exit() {
-	(sleep "$2"; kill -9 "$1") >/dev/null 2>&1 &
-	watchdog=$!
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ "$i" -lt $(($2 * 10)) ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
 	wait "$1"
 	rc=$?
-	kill "$watchdog" 2>/dev/null
 }
 
 show() { sed 's/^/# /' "$@"; }
@@ -189,11 +189,9 @@ if [ "${DURA_WITH_POSTGRES:-0}" = 1 ]; then
 	# url = auto servers go under $TMPDIR: the test's own directory, so it
 	# can tell its servers from those of tests running alongside; they run
 	# as the postgres user, which must reach it
-	# (in /tmp: the build tree may sit under a home the postgres user
-	# cannot enter)
-	pgtmp=$(mktemp -d /tmp/run_interrupt-pg.XXXXXX) || exit 1
-	trap 'rm -rf "$tmp" "$pgtmp"' EXIT
-	chmod 755 "$pgtmp"
+	pgtmp="$tmp/pg"
+	mkdir "$pgtmp" || exit 1
+	chmod 755 "$tmp" "$pgtmp"
 	export TMPDIR="$pgtmp"
 	servers_left() { ps -eo args | grep -F "$pgtmp/durabench-pg" | grep -vc grep; }
 	dirs_left() { ls -d "$pgtmp"/durabench-pg-* 2>/dev/null | wc -l; }
