@@ -206,28 +206,34 @@ static int start_proxy_locked(struct dura_env *env, struct dura_prepared *p, cha
  * before anything is started: the plugin's keys only, as given.  0, or -1
  * with "option 'KEY': why" (the quoted key lets callers name its line). */
 static int check_values(const struct dura_provider_ops *ops, const struct dura_option *options,
-                        size_t n_options, char *err, size_t errlen)
+                        size_t n_options, size_t *at, char *err, size_t errlen)
 {
 	dura_check_options_fn *check = DURA_OPT_OP(ops, check_options);
 	if (!check)
 		return 0;
 	struct dura_option *own = dura_xcalloc(n_options + 1, sizeof *own);
+	size_t *index = dura_xcalloc(n_options + 1, sizeof *index); /* own -> options */
 	size_t n = 0;
 	for (size_t i = 0; i < n_options; i++)
-		if (!dura_is_core_option(options[i].key))
+		if (!dura_is_core_option(options[i].key)) {
+			index[n] = i;
 			own[n++] = options[i];
+		}
 	size_t bad = n;
 	struct dura_err perr;
 	dura_rc rc = check(own, n, &bad, &perr);
 	int ret = 0;
 	if (rc != DURA_OK) {
 		perr.msg[DURA_ERR_MAX - 1] = '\0';
-		if (bad < n)
+		if (bad < n) {
 			dura_errbuf(err, errlen, "option '%s': %s", own[bad].key, perr.msg);
-		else
+			*at = index[bad];
+		} else {
 			dura_errbuf(err, errlen, "options of plugin '%s': %s", ops->name, perr.msg);
+		}
 		ret = -1;
 	}
+	free(index);
 	free(own);
 	return ret;
 }
@@ -286,7 +292,7 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 		}
 		add_option(out, key, options[i].value);
 	}
-	if (check_values(ops, options, n_options, err, errlen) != 0)
+	if (check_values(ops, options, n_options, &bad, err, errlen) != 0)
 		goto fail;
 	if (!url_spec) {
 		for (const struct dura_option_spec *s = ops->options; s && s->name; s++) {
