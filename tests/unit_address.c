@@ -74,7 +74,7 @@ static void auto_recipe(const char *local_server, uint32_t struct_size, const ch
 	struct dura_option opt = { "url", "auto" };
 	struct dura_prepared prep;
 	char err[512] = "";
-	int rc = dura_env_prepare(NULL, &ops, &opt, 1, &prep, err, sizeof err);
+	int rc = dura_env_prepare(NULL, &ops, &opt, 1, &prep, NULL, err, sizeof err);
 	if (rc == 0)
 		dura_prepared_free(&prep);
 	tap_ok(want_err ? rc == -1 && strstr(err, want_err) != NULL : rc == 0,
