@@ -159,7 +159,7 @@ static int options_from_file(const struct worker_args *a, const struct dura_prov
 			return -1;
 		}
 	}
-	int rc = dura_env_prepare(env, ops, opts, n, out, err, errlen);
+	int rc = dura_env_prepare(env, ops, opts, n, out, NULL, err, errlen);
 	free(opts);
 	return rc;
 }
