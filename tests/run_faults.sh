@@ -114,7 +114,7 @@ INI
 t_run=$(date +%s)
 "$DURABENCH" run "$tmp/all.ini" --no-progress --json "$tmp/all.json" \
 	--timeline-csv "$tmp/tl.csv" --faults-csv "$tmp/faults.csv" --svg "$tmp/all.svg" \
-	>"$tmp/all.md" 2>"$tmp/all.err"
+	--html "$tmp/all.html" >"$tmp/all.md" 2>"$tmp/all.err"
 rc=$?
 echo "# the run took $(($(date +%s) - t_run)) s"
 check "$rc" "a run through every action completes and verifies every instance (exit $rc)"
@@ -161,6 +161,9 @@ grep -q '^### Faults' "$tmp/all.md" && grep -q '^| pg | 2:2 | pause (pause-serve
 check $? "the Faults table is printed"
 grep -q '<polyline' "$tmp/all.svg" && grep -q 'Timeline 2:2' "$tmp/all.svg"
 check $? "--svg draws the timeline chart"
+grep -q '<h2>Faults</h2>' "$tmp/all.html" && grep -q '<td>pause (pause-server)</td>' "$tmp/all.html" &&
+	[ "$(grep -c '<td>pg</td><td>2:2</td>' "$tmp/all.html")" -ge 6 ] && grep -q 'Timeline 2:2' "$tmp/all.html"
+check $? "--html shows the Faults table (a row per fault) and the timeline chart"
 [ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
 check $? "no server or directory left behind"
 finish

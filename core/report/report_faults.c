@@ -58,6 +58,33 @@ static void recovery_text(char *buf, size_t len, const struct dura_fault_result 
 		snprintf(buf, len, "%.2f s", fr->recovery_s);
 }
 
+/* The text of one Faults-table row, shared by the Markdown and HTML tables. */
+struct fault_row {
+	char cfg[32], rec[64], fail[128], at[32], dur[32], latency[32], lost[24];
+};
+
+static void fault_row_fill(struct fault_row *w, const struct dura_report_run *run,
+                           const struct dura_fault_result *fr)
+{
+	dura_report_config_string(w->cfg, sizeof w->cfg, run->orch_workers, run->activity_workers);
+	recovery_text(w->rec, sizeof w->rec, fr);
+	failures_text(w->fail, sizeof w->fail, &fr->failed);
+	snprintf(w->at, sizeof w->at, "-");
+	snprintf(w->dur, sizeof w->dur, "-");
+	if (!isnan(fr->begin_s))
+		snprintf(w->at, sizeof w->at, "%.2f s", fr->begin_s);
+	if (!isnan(fr->begin_s) && !isnan(fr->end_s))
+		snprintf(w->dur, sizeof w->dur, "%.2f s", fr->end_s - fr->begin_s);
+	snprintf(w->latency, sizeof w->latency, "%.1f ms", fr->max_latency_ms);
+	snprintf(w->lost, sizeof w->lost, "%" PRIu64, fr->lost);
+}
+
+static const char faults_note[] =
+	"At/For: when the action started and how long until it was over (lifted, "
+	"or the restart done), from the start of the run. Recovery: from its end "
+	"until the first interval at >= 90 % of the median orch/s of the intervals "
+	"before it. Max latency, Failures, Lost: instances in flight during it.";
+
 static void faults_table(FILE *f, const struct dura_report *r)
 {
 	fprintf(f, "\n### Faults\n\n");
@@ -66,31 +93,19 @@ static void faults_table(FILE *f, const struct dura_report *r)
 	fprintf(f, "|---|---|---|---:|---:|---:|---:|---|---:|\n");
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
-		if (!run->ran)
-			continue;
-		for (size_t k = 0; k < run->result.n_faults; k++) {
+		for (size_t k = 0; run->ran && k < run->result.n_faults; k++) {
 			const struct dura_fault_result *fr = &run->result.faults[k];
-			char cfg[32], rec[64], fail[128], at[32] = "-", dur[32] = "-";
-			dura_report_config_string(cfg, sizeof cfg, run->orch_workers,
-			                          run->activity_workers);
-			recovery_text(rec, sizeof rec, fr);
-			failures_text(fail, sizeof fail, &fr->failed);
-			if (!isnan(fr->begin_s))
-				snprintf(at, sizeof at, "%.2f s", fr->begin_s);
-			if (!isnan(fr->begin_s) && !isnan(fr->end_s))
-				snprintf(dur, sizeof dur, "%.2f s", fr->end_s - fr->begin_s);
+			struct fault_row w;
+			fault_row_fill(&w, run, fr);
 			fputs("| ", f);
 			dura_report_md_cell(f, run->provider);
-			fprintf(f, " | %s | ", cfg);
+			fprintf(f, " | %s | ", w.cfg);
 			dura_report_md_cell(f, fr->name);
-			fprintf(f, " (%s) | %s | %s | %s | %.1f ms | %s | %" PRIu64 " |\n", fr->action, at,
-			        dur, rec, fr->max_latency_ms, fail, fr->lost);
+			fprintf(f, " (%s) | %s | %s | %s | %s | %s | %s |\n", fr->action, w.at, w.dur,
+			        w.rec, w.latency, w.fail, w.lost);
 		}
 	}
-	fprintf(f, "\nAt/For: when the action started and how long until it was over (lifted, "
-	           "or the restart done), from the start of the run. Recovery: from its end "
-	           "until the first interval at >= 90 %% of the median orch/s of the intervals "
-	           "before it. Max latency, Failures, Lost: instances in flight during it.\n");
+	fprintf(f, "\n%s\n", faults_note);
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
 		for (size_t k = 0; run->ran && k < run->result.n_faults; k++)
@@ -99,6 +114,49 @@ static void faults_table(FILE *f, const struct dura_report *r)
 				        run->activity_workers, run->result.faults[k].name,
 				        run->result.faults[k].error);
 	}
+}
+
+static void html_cell(FILE *f, const char *s)
+{
+	fputs("<td>", f);
+	dura_report_xml_text(f, s);
+	fputs("</td>", f);
+}
+
+void dura_report_html_faults(FILE *f, const struct dura_report *r)
+{
+	static const char *const head[] = { "Provider", "Config", "Fault", "At", "For",
+		                            "Recovery", "Max latency", "Failures", "Lost" };
+	if (!dura_report_has_faults(r))
+		return;
+	fputs("<h2>Faults</h2>\n<table>\n<tr>", f);
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+		fprintf(f, "<th>%s</th>", head[i]);
+	fputs("</tr>\n", f);
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct dura_report_run *run = &r->runs[i];
+		for (size_t k = 0; run->ran && k < run->result.n_faults; k++) {
+			const struct dura_fault_result *fr = &run->result.faults[k];
+			struct fault_row w;
+			char fault[256];
+			fault_row_fill(&w, run, fr);
+			snprintf(fault, sizeof fault, "%s (%s)", fr->name, fr->action);
+			fputs(fr->lost || !fr->applied ? "<tr class=\"bad\">" : "<tr>", f);
+			const char *cells[] = { run->provider, w.cfg, fault, w.at, w.dur,
+				                w.rec, w.latency, w.fail, w.lost };
+			for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+				html_cell(f, cells[c]);
+			fputs("</tr>\n", f);
+			if (fr->error[0]) {
+				fputs("<tr class=\"bad\"><td colspan=\"9\">", f);
+				dura_report_xml_text(f, fr->error);
+				fputs("</td></tr>\n", f);
+			}
+		}
+	}
+	fputs("</table>\n<p class=\"note\">", f);
+	dura_report_xml_text(f, faults_note);
+	fputs("</p>\n", f);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -19,6 +19,9 @@ void dura_report_xml_text(FILE *f, const char *s);
  * fault. */
 void dura_report_markdown_faults(FILE *f, const struct dura_report *r);
 
+/* The same Faults table as HTML (--html); nothing when no run had a fault. */
+void dura_report_html_faults(FILE *f, const struct dura_report *r);
+
 /* 1 if some run has a fault / a timeline. */
 int dura_report_has_faults(const struct dura_report *r);
 int dura_report_has_timeline(const struct dura_report *r);

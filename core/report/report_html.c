@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "report.h"
+#include "report_faults.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -257,13 +258,13 @@ void dura_report_html_write(FILE *f, const struct dura_report *r)
 		fputs("<p class=\"note\">Ratios of averages; [low, high] is the 95 % confidence "
 		      "interval over the repeats (Welch's t on log values). \"no difference "
 		      "detected\": the throughput interval includes 1.00.</p>\n", f);
-	fputs("<h2>Throughput</h2>\n<figure>\n", f);
+	/* the chart carries the per-interval timeline charts (fault windows
+	 * shaded) below the bars when the runs have timelines */
+	fputs(dura_report_has_timeline(r) ? "<h2>Throughput and timelines</h2>\n<figure>\n"
+	                                  : "<h2>Throughput</h2>\n<figure>\n", f);
 	dura_report_svg_chart(f, r);
 	fputs("</figure>\n", f);
-	/* Per-interval timelines and the Faults table of runs that have them
-	 * (runs[].timeline[], runs[].faults[] of the JSON report) belong here,
-	 * between the chart and the environment, once the run results carry
-	 * them. */
+	dura_report_html_faults(f, r);
 	environment(f, r);
 	fputs("</body>\n</html>\n", f);
 }
