@@ -8,19 +8,17 @@
 
 #include "pgserver.h"
 #include "pgserver_guardian.h"
+#include "server_common.h"
 #include "proc_tree.h"
 #include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,7 +26,6 @@
 #define SERVER_USER "postgres" /* who runs initdb/postgres when we are root */
 #define LOOPBACK "127.0.0.1"
 #define PAUSE_WAIT_MS 5000u /* SIGSTOP/SIGCONT taking effect, under load */
-#define PASSWORD_BYTES 24      /* 192 random bits, written as 48 hex digits */
 
 struct dura_pgserver {
 	char *dir;      /* temporary directory; the guardian removes it */
@@ -141,8 +138,8 @@ static char *find_bindir(const char *bindir, char *err, size_t errlen)
 struct plan_storage {
 	struct dura_pg_plan plan;
 	char *initdb, *postgres, *datadir, *pidfile, *logpath, *pwfile;
-	gid_t *groups;
-	char *env[5];
+	struct dura_server_user user; /* when we are root */
+	char *env[DURA_SERVER_ENV_MAX];
 };
 
 static void plan_storage_free(struct plan_storage *s)
@@ -153,39 +150,21 @@ static void plan_storage_free(struct plan_storage *s)
 	free(s->pidfile);
 	free(s->logpath);
 	free(s->pwfile);
-	free(s->groups);
-	for (size_t i = 0; i < sizeof s->env / sizeof s->env[0]; i++)
-		free(s->env[i]);
+	dura_server_user_free(&s->user);
+	dura_server_env_free(s->env);
 }
 
 /* As root: the uid/gid/groups of the postgres user (initdb refuses root). */
 static int lookup_server_user(struct plan_storage *s, char *err, size_t errlen)
 {
-	struct passwd pw, *found = NULL;
-	char buf[4096];
-	int rc = getpwnam_r(SERVER_USER, &pw, buf, sizeof buf, &found);
-	if (!found) {
-		dura_errbuf(err, errlen,
-		            "running as root, and initdb refuses root, but there is no '%s' user to run "
-		            "the server as%s%s (install the Debian package postgresql, or create the user)",
-		            SERVER_USER, rc ? ": " : "", rc ? strerror(rc) : "");
+	if (dura_server_user_lookup(SERVER_USER, "initdb", "postgresql", &s->user, err,
+	                            errlen) != 0)
 		return -1;
-	}
-	int n = 16;
-	for (;;) {
-		s->groups = dura_xrealloc(s->groups, (size_t)n * sizeof *s->groups);
-		int want = n;
-		if (getgrouplist(SERVER_USER, pw.pw_gid, s->groups, &want) >= 0) {
-			n = want;
-			break;
-		}
-		n = want > n ? want : n * 2;
-	}
 	s->plan.drop_privileges = 1;
-	s->plan.uid = pw.pw_uid;
-	s->plan.gid = pw.pw_gid;
-	s->plan.groups = s->groups;
-	s->plan.n_groups = n;
+	s->plan.uid = s->user.uid;
+	s->plan.gid = s->user.gid;
+	s->plan.groups = s->user.groups;
+	s->plan.n_groups = s->user.n_groups;
 	return 0;
 }
 
@@ -202,100 +181,21 @@ static const char *socket_dir_for(const char *dir)
 	return dir;
 }
 
-/* A small, predictable environment for initdb/postgres: C locale for
- * messages we may grep (port races) and no PG* variables of the user. */
-static void build_env(struct plan_storage *s)
-{
-	size_t n = 0;
-	const char *path = getenv("PATH");
-	const char *tz = getenv("TZ");
-	s->env[n++] = dura_xstrdup("LC_ALL=C");
-	s->env[n++] = dura_xstrdup("LANG=C");
-	s->env[n++] = dura_xasprintf("PATH=%s", path && *path ? path : "/usr/bin:/bin");
-	if (tz && *tz)
-		s->env[n++] = dura_xasprintf("TZ=%s", tz);
-	s->env[n] = NULL;
-	s->plan.envp = s->env;
-}
-
-/* ---- the superuser's password ---- */
-
-/* A fresh random password as hex digits (URL- and conninfo-safe, nothing
- * to escape).  Returns 0, or -1 with err. */
-static int make_password(char *out, size_t outlen, char *err, size_t errlen)
-{
-	unsigned char raw[PASSWORD_BYTES];
-	size_t got = 0;
-	while (got < sizeof raw) {
-		ssize_t r = getrandom(raw + got, sizeof raw - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			dura_errbuf(err, errlen, "cannot generate the server password: %s",
-			            strerror(errno));
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	if (outlen < 2 * sizeof raw + 1)
-		return -1;
-	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(out + 2 * i, 3, "%02x", raw[i]);
-	explicit_bzero(raw, sizeof raw);
-	return 0;
-}
-
 /* Writes the password for initdb --pwfile: created exclusively, mode 0600,
  * owned by the server user, inside the 0700 temporary directory; the
  * guardian removes it as soon as initdb is done.  Returns 0 or -1. */
 static int write_pwfile(const struct plan_storage *s, const char *password,
                         char *err, size_t errlen)
 {
-	int fd = open(s->pwfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		dura_errbuf(err, errlen, "cannot create %s: %s", s->pwfile, strerror(errno));
-		return -1;
-	}
-	size_t len = strlen(password);
-	int ok = (!s->plan.drop_privileges || fchown(fd, s->plan.uid, s->plan.gid) == 0) &&
-	         write(fd, password, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
-	if (!ok)
-		dura_errbuf(err, errlen, "cannot write %s: %s", s->pwfile, strerror(errno));
-	close(fd);
-	if (!ok)
-		unlink(s->pwfile);
-	return ok ? 0 : -1;
+	char line[DURA_SERVER_PASSWORD_LEN + 1];
+	snprintf(line, sizeof line, "%s\n", password);
+	int rc = dura_server_write_secret(s->pwfile, line, s->plan.drop_privileges, s->plan.uid,
+	                                  s->plan.gid, err, errlen);
+	explicit_bzero(line, sizeof line);
+	return rc;
 }
 
 /* ---- start / stop ---- */
-
-/* Returns the wait status (0 if it cannot be had). */
-static int reap(pid_t pid)
-{
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return status;
-}
-
-/* Reads the guardian's one-line status report.  Stops at the newline rather
- * than waiting for EOF: a child forked meanwhile by another thread of ours
- * may hold a copy of the write end. */
-static void read_status(int fd, char *buf, size_t len)
-{
-	size_t off = 0;
-	buf[0] = '\0';
-	while (off < len - 1 && !memchr(buf, '\n', off)) {
-		ssize_t r = read(fd, buf + off, len - 1 - off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
-	buf[off] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
 
 int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
                         char *err, size_t errlen)
@@ -311,8 +211,8 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	free(bin);
 	char *dir = NULL;
 	int ctl[2] = { -1, -1 }, st[2] = { -1, -1 };
-	char password[2 * PASSWORD_BYTES + 1];
-	if (make_password(password, sizeof password, err, errlen) != 0)
+	char password[DURA_SERVER_PASSWORD_LEN];
+	if (dura_server_password(password, sizeof password, err, errlen) != 0)
 		goto fail;
 	if (geteuid() == 0 && lookup_server_user(&s, err, errlen) != 0)
 		goto fail;
@@ -352,7 +252,8 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	s.plan.logpath = s.logpath;
 	s.plan.pwfile = s.pwfile;
 	s.plan.sockdir = socket_dir_for(dir);
-	build_env(&s);
+	dura_server_env(s.env);
+	s.plan.envp = s.env;
 
 	/* CLOEXEC: programs exec'd by this process (or the guardian) must not
 	 * hold a copy of either pipe. */
@@ -375,7 +276,7 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	ctl[0] = st[1] = -1;
 
 	char status[DURA_PG_STATUS_MAX];
-	read_status(st[0], status, sizeof status);
+	dura_server_read_status(st[0], status, sizeof status);
 	int port = 0;
 	long server = 0;
 	if (sscanf(status, "OK %d %ld", &port, &server) == 2 && port > 0) {
@@ -399,7 +300,7 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	st[0] = -1;
 	close(ctl[1]);
 	ctl[1] = -1;
-	reap(pid);
+	dura_server_reap(pid);
 	if (strncmp(status, "ERR ", 4) == 0)
 		dura_errbuf(err, errlen, "%s", status + 4);
 	else
@@ -454,7 +355,7 @@ static int guardian_request(struct dura_pgserver *srv, char cmd, char *err, size
 		return -1;
 	}
 	char status[DURA_PG_STATUS_MAX];
-	read_status(srv->reply_fd, status, sizeof status);
+	dura_server_read_status(srv->reply_fd, status, sizeof status);
 	long pid;
 	if (sscanf(status, "OK %ld", &pid) == 1) {
 		srv->server = (pid_t)pid;
@@ -576,7 +477,7 @@ void dura_pgserver_stop(struct dura_pgserver *srv)
 	if (getpid() == srv->owner) {
 		kill(srv->guardian, SIGTERM);
 		/* Returns once the server is down and the directory gone. */
-		int status = reap(srv->guardian);
+		int status = dura_server_reap(srv->guardian);
 		/* A guardian killed by someone else could not clean up; its death
 		 * told the server to shut down (PR_SET_PDEATHSIG), the directory is
 		 * ours to remove. */
