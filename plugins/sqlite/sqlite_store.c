@@ -7,10 +7,12 @@
 #include "sqlite_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -360,8 +362,54 @@ static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 	return DURA_OK;
 }
 
+/* "<database>.owner" beside a shared file database. */
+static int owner_path(const struct dura_store *s, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%s.owner", s->cfg.database) < len ? 0 : -1;
+}
+
+/* A shared file database (scale-out) keeps normal locking so that worker
+ * processes can attach, so SQLite's exclusive lock no longer keeps a second
+ * store from opening -- and resetting -- a file that is in use.  The store
+ * that opens it holds an flock on "<database>.owner" instead; attaching
+ * workers do not take it.  flock locks belong to the open file, so a second
+ * open in the same process is refused too. */
+static dura_rc take_owner_lock(struct dura_store *s, struct dura_err *err)
+{
+	char path[4096];
+	if (owner_path(s, path, sizeof path) != 0) {
+		dura_sqlite_err(err, "sqlite: database path too long");
+		return DURA_CONFIG;
+	}
+	s->owner_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->owner_fd < 0) {
+		dura_sqlite_err(err, "sqlite: cannot create %s: %s", path, strerror(errno));
+		return DURA_CONFIG;
+	}
+	if (flock(s->owner_fd, LOCK_EX | LOCK_NB) != 0) {
+		dura_sqlite_err(err, "sqlite: %s is in use by another store (a shared database "
+		                "is opened by one store; workers attach to it)", s->cfg.database);
+		close(s->owner_fd);
+		s->owner_fd = -1;
+		return DURA_CONFIG;
+	}
+	return DURA_OK;
+}
+
+static void release_owner_lock(struct dura_store *s)
+{
+	char path[4096];
+	if (s->owner_fd < 0)
+		return;
+	if (owner_path(s, path, sizeof path) == 0)
+		unlink(path); /* while still holding the lock: no other owner yet */
+	close(s->owner_fd);
+	s->owner_fd = -1;
+}
+
 static void store_free(struct dura_store *s)
 {
+	release_owner_lock(s);
 	dura_sqlite_finalize_all(s);
 	if (s->db)
 		sqlite3_close_v2(s->db);
@@ -414,6 +462,12 @@ dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_optio
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->mu, NULL);
 	s->next_token = random_base();
+	s->owner_fd = -1;
+	if (!attach && s->cfg.shared && !s->cfg.in_memory &&
+	    (rc = take_owner_lock(s, err)) != DURA_OK) {
+		store_free(s);
+		return rc;
+	}
 
 	/* NOMUTEX: s->mu already serialises every use of the connection. */
 	int flags = SQLITE_OPEN_READWRITE | (attach ? 0 : SQLITE_OPEN_CREATE) |

@@ -96,6 +96,8 @@ struct dura_store {
 	struct dura_sqlite_config cfg;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQ_N_STMTS];
+	int owner_fd;               /* shared file store opened (not attached):
+	                               flock'ed "<database>.owner", else -1 */
 
 	pthread_mutex_t mu;
 	pthread_cond_t orch_cond;   /* something may have become fetchable */
