@@ -89,14 +89,25 @@ FILE *dura_mask_stream(FILE *real, int close_real, int emit_partial)
 /* The masking stdout: a last line without '\n' is held in pending, and
  * exit() only flushes streams, never closes them. */
 static struct mask_stream *stdout_mask;
+/* The stderr stream's state, kept (and flushed at exit) as stdout's is:
+ * leak checkers cannot see it through glibc's cookie FILE. */
+static struct mask_stream *stderr_mask;
 
-static void emit_stdout_rest(void)
+static void emit_rest(FILE *f, struct mask_stream *m)
 {
-	fflush(stdout);
-	flockfile(stdout);
-	if (stdout_mask->pending.len)
-		emit(stdout_mask, stdout_mask->pending.len);
-	funlockfile(stdout);
+	if (!m)
+		return;
+	fflush(f);
+	flockfile(f);
+	if (m->pending.len)
+		emit(m, m->pending.len);
+	funlockfile(f);
+}
+
+static void emit_stdio_rest(void)
+{
+	emit_rest(stdout, stdout_mask);
+	emit_rest(stderr, stderr_mask);
 }
 
 void dura_mask_stdio(void)
@@ -111,14 +122,16 @@ void dura_mask_stdio(void)
 		setvbuf(out, NULL, _IOLBF, BUFSIZ);
 		stdout_mask = out_mask;
 		stdout = out;
-		atexit(emit_stdout_rest);
 	}
 	if (err) {
 		/* Unbuffered: each fprintf reaches mask_write whole (glibc formats
 		 * into one buffer first), so a message is masked as one piece. */
 		setvbuf(err, NULL, _IONBF, 0);
+		stderr_mask = err_mask;
 		stderr = err;
 	}
+	if (out || err)
+		atexit(emit_stdio_rest);
 }
 
 FILE *dura_mask_fopen(const char *path)
