@@ -91,8 +91,7 @@ static int scenario_mix(const char *text, char *err, size_t errlen)
 	fclose(f);
 	struct dura_scenario sc;
 	int rc = dura_scenario_load(path, &sc, err, errlen);
-	if (rc == 0)
-		dura_scenario_free(&sc);
+	dura_scenario_free(&sc); /* also after an error */
 	unlink(path);
 	return rc;
 }

@@ -91,8 +91,9 @@ static long read_physical_line(FILE *f, char **buf, size_t *cap, size_t limit, i
 	}
 	if (len <= limit + 1 && len && (*buf)[len - 1] == '\r')
 		len--;
-	if (len <= limit + 1)
-		(*buf)[len] = '\0';
+	/* An overlong line keeps its first limit + 2 bytes (refused by the
+	 * caller, but still terminated: it is noted as a secret first). */
+	(*buf)[len <= limit + 1 ? len : limit + 2] = '\0';
 	return (long)len;
 }
 

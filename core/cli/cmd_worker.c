@@ -283,11 +283,16 @@ static int join_run(const struct worker_args *a, const struct dura_scenario *sc,
 			fprintf(stderr, "durabench worker %s: joined run %s with %u:%u\n", wk.id, a->join,
 			        o, w_);
 		exit_code = work_loop(&wk) ? DURA_EXIT_FAIL : DURA_EXIT_OK;
-		dura_runtime_stop(wk.rt);
-		if (exit_code == DURA_EXIT_OK) {
-			char key[256], text[1024];
-			snprintf(key, sizeof key, DURA_NOTE_WORKER_PREFIX "%s", wk.id);
+		/* The final counters are read while the runtime still exists (the
+		 * run is over: its threads have nothing left to count); stopping
+		 * frees it. */
+		char key[256], text[1024];
+		if (exit_code == DURA_EXIT_OK)
 			counts_now(&wk, 1, text, sizeof text);
+		dura_runtime_stop(wk.rt);
+		wk.rt = NULL;
+		if (exit_code == DURA_EXIT_OK) {
+			snprintf(key, sizeof key, DURA_NOTE_WORKER_PREFIX "%s", wk.id);
 			if (dura_note_put(ops, store, key, text, err, sizeof err) != 0)
 				fprintf(stderr, "durabench worker %s: final counters lost: %s\n", wk.id, err);
 		}
