@@ -1,6 +1,7 @@
 #!/bin/sh
 # [fault] sections end to end.  `check` refuses, with file:line, a fault a
-# provider cannot take, kill-worker, overlapping faults and misplaced keys.
+# provider cannot take, kill-worker without worker processes or of a worker
+# the runs do not have, overlapping faults and misplaced keys.
 # Then one short run on a url = auto PostgreSQL goes through every action
 # (kill-connections, restart-server, stop-server, pause-server, partition,
 # latency): every fault applied, nothing lost, every instance verified, the
@@ -49,8 +50,33 @@ printf '\n[fault boom]\naction = restart-server\nat = 2s\n' >>"$tmp/default.ini"
 check $? "without 'providers' a fault covers only the providers that can take it"
 cp "$tmp/base.ini" "$tmp/worker.ini"
 printf '\n[fault w]\naction = kill-worker\nat = 2s\n' >>"$tmp/worker.ini"
-expect_refused "kill-worker refused with its reason" \
-	"worker.ini:13: .*kill-worker is reserved for runs with worker processes" "$tmp/worker.ini"
+expect_refused "kill-worker without worker processes refused at the section's line" \
+	"worker.ini:12: \[fault w\] no provider of this run can take kill-worker \(its runs have no worker processes" \
+	"$tmp/worker.ini"
+cp "$tmp/base.ini" "$tmp/worker-listed.ini"
+printf 'processes = 2\n\n[fault w]\naction = kill-worker\nat = 2s\nproviders = mem\n' \
+	>>"$tmp/worker-listed.ini"
+expect_refused "kill-worker on a provider with processes = 0 refused" \
+	"worker-listed.ini:13: \[fault w\] provider mem cannot take kill-worker" \
+	"$tmp/worker-listed.ini"
+cp "$tmp/base.ini" "$tmp/worker-ok.ini"
+printf 'processes = 2\n\n[fault w]\naction = kill-worker\nat = 2s\nfor = 1s\nworker = 1\n' \
+	>>"$tmp/worker-ok.ini"
+"$DURABENCH" check "$tmp/worker-ok.ini" >"$tmp/out" 2>"$tmp/err"
+check $? "kill-worker of worker 1 of 2, restarted after 'for', accepted"
+sed 's/^worker = 1/worker = 2/' "$tmp/worker-ok.ini" >"$tmp/worker-index.ini"
+expect_refused "kill-worker of a worker the runs do not have refused at 'worker'" \
+	"worker-index.ini:17: \[fault w\] worker = 2, but the runs of provider pg have 2 worker" \
+	"$tmp/worker-index.ini"
+cp "$tmp/base.ini" "$tmp/worker-key.ini"
+printf '\n[fault a]\naction = restart-server\nat = 2s\nworker = 0\n' >>"$tmp/worker-key.ini"
+expect_refused "'worker' on another action refused at its line" \
+	"worker-key.ini:15: \[fault a\] worker: only a kill-worker fault" "$tmp/worker-key.ini"
+printf '\n[provider old]\nplugin = postgres\nurl = auto\nkill_worker_at = 2s\n' \
+	>"$tmp/worker-old.ini"
+expect_refused "the old provider key kill_worker_at points to the fault section" \
+	"worker-old.ini:5: .*kill_worker_at: the kill-worker fault is a \[fault NAME\] section" \
+	"$tmp/worker-old.ini"
 cp "$tmp/base.ini" "$tmp/overlap.ini"
 printf '\n[fault a]\naction = pause-server\nat = 2s\nfor = 3s\n' >>"$tmp/overlap.ini"
 printf '\n[fault b]\naction = restart-server\nat = 4s\n' >>"$tmp/overlap.ini"

@@ -1,10 +1,9 @@
 #!/bin/sh
 # Scale-out on a throwaway PostgreSQL server: three worker processes verify
 # every instance; a kill -9 of a worker in the middle of a run loses
-# nothing (its locks expire, the other worker takes over), whether it comes
-# from outside or from the kill-worker fault (which restarts it); a worker
-# for an unreachable database exits 2 with a clear message; no process is
-# left.
+# nothing (its locks expire, the other worker takes over); a worker for an
+# unreachable database exits 2 with a clear message; no process is left.
+# The kill-worker fault and the other failures: tests/scaleout_faults.sh.
 set -u
 . "${top_srcdir:?}/tests/pg_common.sh"
 ini="$top_srcdir/tests/scaleout/pg.ini"
@@ -59,27 +58,6 @@ check "$rc" "after a kill -9 of a worker every instance still completes and veri
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/kill.err"
 grep -q 'was killed by signal 9' "$tmp/kill.md"
 check $? "the report names the killed worker"
-
-# --- the kill-worker fault: kill -9 at 2 s, restarted at 3 s ---
-timeout 90 "$DURABENCH" run "$top_srcdir/tests/scaleout/pg-kill.ini" --json "$tmp/fault.json" \
-	--no-progress >"$tmp/fault.md" 2>"$tmp/fault.err"
-rc=$?
-check "$rc" "a run with the kill-worker fault completes and verifies every instance"
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/fault.err"
-grep -Eq '^\| kill-worker \| pg \| 2x1:1 \| 2\.[0-9] s \| 1\.[0-9] s \| .* \| 0 \|$' "$tmp/fault.md"
-check $? "the Faults table has the kill-worker row with 0 lost"
-python3 - "$tmp/fault.json" >"$tmp/py" 2>&1 <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["runs"][0]
-f = r["scale_out"]["kill_worker"]
-assert f["action"] == "kill-worker" and f["lost"] == 0, f
-assert f["for_s"] is not None and f["for_s"] >= 1.0, f
-assert r["scale_out"]["workers_seen"] == 3, r["scale_out"]  # the restarted one is a new worker
-assert r["completed"] == r["launched"] == r["verified"], r
-PY
-rc=$?
-check "$rc" "JSON: the fault, its restart (a third worker note) and every instance verified"
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/py"
 
 # --- a worker for an unreachable database ---
 timeout 30 "$DURABENCH" worker "$ini" --provider pg --join durabench_x \

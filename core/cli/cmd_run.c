@@ -435,6 +435,7 @@ static struct dura_option *effective_options(const struct run_args *a,
 {
 	struct dura_option *opts = dura_section_options(s->def, s->plugin.ops, a->database_url, n);
 	dura_fault_caps_of(s->plugin.ops, opts, *n, &s->fault_caps);
+	s->fault_caps.worker_processes = a->external_workers ? 0 : dura_scaleout_processes(sc, s->def);
 	if (dura_faults_need_proxy(sc, s->def->name, &s->fault_caps)) {
 		opts = dura_xrealloc(opts, (*n + 1) * sizeof *opts);
 		opts[*n].key = "emulate_rtt";

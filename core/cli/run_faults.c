@@ -53,8 +53,11 @@ static int can_take(enum dura_fault_action a, const struct dura_fault_caps *c, c
 		*why = "it has no network connection (an in-process store)";
 		return c->networked;
 	case DURA_FAULT_KILL_WORKER:
+		*why = "its runs have no worker processes to kill (set processes = N in [run] or "
+		       "in its section; workers joined with --external-workers cannot be killed)";
+		return c->worker_processes > 0;
 	default:
-		*why = "kill-worker needs worker processes";
+		*why = "unknown action";
 		return 0;
 	}
 }
@@ -95,6 +98,16 @@ int dura_faults_check_providers(const struct dura_scenario *sc, const char *cons
 				return -1;
 			}
 			takers += ok && dura_fault_lists_provider(f, names[j]);
+			if (ok && dura_fault_lists_provider(f, names[j]) &&
+			    f->action == DURA_FAULT_KILL_WORKER &&
+			    f->worker >= caps[j].worker_processes) {
+				dura_errbuf(err, errlen,
+				            "%s:%d: [fault %s] worker = %u, but the runs of provider "
+				            "%s have %u worker process(es), numbered from 0",
+				            sc->path, f->worker_line ? f->worker_line : f->line, f->name,
+				            f->worker, names[j], caps[j].worker_processes);
+				return -1;
+			}
 		}
 		if (takers == 0 && n > 0 && !f->providers) {
 			const char *why;
@@ -127,6 +140,10 @@ static int act_begin(void *arg, size_t i, char *err, size_t errlen)
 {
 	struct dura_run_faults *rf = arg;
 	const struct dura_fault_def *f = rf->defs[i];
+	if (f->action == DURA_FAULT_KILL_WORKER) { /* the driver kills its own workers */
+		dura_errbuf(err, errlen, "kill-worker: the run has no worker processes");
+		return -1;
+	}
 	int needs_proxy = f->action == DURA_FAULT_PARTITION || f->action == DURA_FAULT_LATENCY ||
 	                  (f->action == DURA_FAULT_KILL_CONNECTIONS && rf->proxy);
 	if (needs_proxy && !rf->proxy) {
@@ -161,7 +178,6 @@ static int act_begin(void *arg, size_t i, char *err, size_t errlen)
 	case DURA_FAULT_LATENCY:
 		dura_proxy_set_extra_rtt(rf->proxy, f->rtt_us);
 		return 0;
-	case DURA_FAULT_KILL_WORKER:
 	default:
 		dura_errbuf(err, errlen, "%s is not available", dura_fault_action_name(f->action));
 		return -1;
@@ -214,7 +230,9 @@ void dura_run_faults_init(struct dura_run_faults *rf, const struct dura_scenario
 		rf->steps[i].name = f->name;
 		rf->steps[i].action = dura_fault_action_name(f->action);
 		rf->steps[i].at_ms = f->at_ms;
-		rf->steps[i].for_ms = dura_fault_action_has_duration(f->action) ? f->for_ms : 0;
+		rf->steps[i].for_ms = dura_fault_length_ms(f);
+		rf->steps[i].kill_worker = f->action == DURA_FAULT_KILL_WORKER;
+		rf->steps[i].worker = f->worker;
 	}
 	rf->plan.steps = rf->steps;
 	rf->plan.n = n;

@@ -26,7 +26,10 @@ struct dura_fault_caps {
 	int auto_server;  /* url = auto on the PostgreSQL plugin: a server we
 	                     started, that we can stop, restart and pause */
 	int emulating;    /* emulate_* given: it goes through the proxy anyway */
+	unsigned worker_processes; /* local worker processes of its runs
+	                     (kill-worker); 0: in-process, or external workers */
 };
+/* Fills *out; worker_processes is the caller's to set. */
 void dura_fault_caps_of(const struct dura_provider_ops *ops, const struct dura_option *opts,
                         size_t n_opts, struct dura_fault_caps *out);
 

@@ -15,32 +15,6 @@
 
 #define DEFAULT_JOIN_WAIT_MS 300000u
 
-/* The kill-worker keys of a section make sense: after --processes, so
- * that a fault is refused for a provider whose runs have no worker. */
-static int check_kill_worker(const struct dura_scenario *sc, const struct dura_provider_def *d)
-{
-	if (d->kill_worker_for_line && !d->kill_worker_line) {
-		fprintf(stderr, "%s:%d: [provider %s] kill_worker_for needs kill_worker_at\n",
-		        sc->path, d->kill_worker_for_line, d->name);
-		return -1;
-	}
-	if (!d->kill_worker_line)
-		return 0;
-	if (dura_scaleout_processes(sc, d) == 0) {
-		fprintf(stderr, "%s:%d: [provider %s] kill_worker_at needs worker processes "
-		        "(processes = N in [run] or in the section, or --processes N)\n",
-		        sc->path, d->kill_worker_line, d->name);
-		return -1;
-	}
-	if (d->kill_worker_at_ms >= sc->duration_ms) {
-		fprintf(stderr, "%s:%d: [provider %s] kill_worker_at = %llu ms is not within the "
-		        "run's duration (%llu ms)\n", sc->path, d->kill_worker_line, d->name,
-		        (unsigned long long)d->kill_worker_at_ms, (unsigned long long)sc->duration_ms);
-		return -1;
-	}
-	return 0;
-}
-
 int dura_scaleout_overrides(const char *processes, int external, const char *join_wait,
                             struct dura_scenario *sc, size_t n_selected,
                             uint64_t *join_wait_ms)
@@ -68,9 +42,6 @@ int dura_scaleout_overrides(const char *processes, int external, const char *joi
 		}
 		*join_wait_ms = v;
 	}
-	for (size_t i = 0; i < sc->n_providers; i++)
-		if (check_kill_worker(sc, &sc->providers[i]) != 0)
-			return -1;
 	if (external && (n_selected != 1 || sc->n_configs != 1 || sc->repeat != 1)) {
 		fprintf(stderr, "durabench run: --external-workers joins workers to one store: "
 		        "select one provider, one config and one repeat (--provider NAME "
@@ -120,9 +91,6 @@ int dura_scaleout_plan(const struct dura_scenario *sc, const struct dura_provide
 	sp->spawn.provider = def->name;
 	sp->spawn.plugin_dir = plugin_dir;
 	sp->spawn.options = *options_text;
-	sp->kill_worker = def->kill_worker_line != 0 && !external;
-	sp->kill_at_ms = def->kill_worker_at_ms;
-	sp->kill_for_ms = def->kill_worker_for_ms;
 	return 1;
 }
 

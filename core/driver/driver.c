@@ -106,10 +106,9 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 
 /* Scale-out: the workers stop; their counters become the run's (the
  * driver's runtime only launched). */
-static void finish_scaleout(struct driver_run *r, double launch_end_s,
-                            struct dura_run_result *out)
+static void finish_scaleout(struct driver_run *r, struct dura_run_result *out)
 {
-	dura_so_finish(r->so, launch_end_s, &out->scaleout);
+	dura_so_finish(r->so, &out->scaleout);
 	r->so = NULL;
 	out->scaled_out = 1;
 	if (out->scaleout.all_died)
@@ -182,7 +181,7 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 
 	dura_runtime_get_stats(r->rt, &out->runtime_stats);
 	if (r->so)
-		finish_scaleout(r, (double)(launch_end - r->t0) / 1e9, out);
+		finish_scaleout(r, out);
 	if (d->outcomes[DURA_DRV_TIMEOUT] > 0)
 		dura_runtime_abort(r->rt); /* the drain timeout is a hard cap */
 	dura_runtime_stop(r->rt);

@@ -78,6 +78,8 @@ struct driver_run {
 	double phase_total_s;
 	struct dura_so *so;            /* scale-out (p->scaleout): owned until
 	                                  the drain finishes it; NULL in-process */
+	struct dura_so_faults so_faults; /* scale-out: p->faults with its
+	                                  kill-worker steps bound to so */
 	unsigned activity_workers;
 	struct dura_stats stats_before; /* provider counters before the runtime */
 	int have_stats_before;

@@ -15,7 +15,7 @@
 #include "runtime/runtime.h"
 
 #define WAKE_NS 100000000u /* 100 ms: progress line, stop flag, warmup edge */
-#define TICK_NS 50000000u  /* 50 ms: scale-out worker watch, kill-worker fault */
+#define TICK_NS 50000000u  /* 50 ms: scale-out worker watch */
 
 /* One record per instance a single launch may start, reused from launch to
  * launch (their buffers keep their memory).  Owned by the launch loop. */
@@ -140,8 +140,14 @@ void dura_drv_launch_loop(struct driver_run *r)
 	r->t0 = r->phase_start_ns = dura_now_ns();
 	r->phase_total_s = r->total_s;
 	uint64_t end = r->t0 + duration_ns, win_start = r->t0 + warmup_ns;
+	/* kill-worker faults act on this run's own worker processes */
+	const struct dura_fault_plan *faults = p->faults;
+	if (r->so && faults) {
+		dura_so_bind_faults(r->so, faults, &r->so_faults);
+		faults = &r->so_faults.plan;
+	}
 	r->monitor = dura_run_monitor_start(r->t0, p->interval_ms * 1000000u, dura_drv_sample, r,
-	                                    p->faults);
+	                                    faults);
 	pthread_mutex_lock(&d->mu);
 	d->win_start_ns = win_start;
 	d->win_end_ns = end;

@@ -17,8 +17,6 @@
 
 #define FEED_BATCH 256
 #define FEED_IDLE_MS 5     /* between polls of an empty feed */
-#define BUCKET_NS 100000000u /* completions counted per 100 ms */
-#define MAX_BUCKETS 36000  /* an hour */
 #define STOP_GRACE_MS 5000
 
 struct dura_so {
@@ -35,14 +33,12 @@ struct dura_so {
 	atomic_int feed_stop;           /* 1: read until empty, then end */
 	_Atomic uint64_t feed_polls;
 	_Atomic uint64_t feed_entries;
-	_Atomic uint32_t *buckets;      /* [MAX_BUCKETS] completions per 100 ms */
 	char feed_error[256];           /* the first failed take (feed thread) */
 
-	/* the kill-worker fault (the launching thread's own plan, or a fault
-	 * thread through dura_so_kill_worker / dura_so_restart_worker) */
-	atomic_int killed, restarted, restart_pending;
-	_Atomic uint64_t killed_at, restarted_at;
-	int plan_killed;                /* kill_plan: 1 killed, 2 restarted */
+	/* the kill-worker fault (the fault thread, dura_so_bind_faults):
+	 * workers killed that will be started again */
+	atomic_int restart_pending;
+	uint64_t activities_seen;       /* dura_so_activities (launching thread) */
 	struct dura_stats stats_before; /* the driver handle's counters */
 };
 
@@ -78,15 +74,11 @@ static int take_once(struct dura_so *so)
 			snprintf(so->feed_error, sizeof so->feed_error, "%s", e.msg);
 		return -1;
 	}
-	uint64_t now = dura_now_ns();
-	size_t b = (size_t)((now - so->t0) / BUCKET_NS);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct dura_completion *x = &c->items[i];
 		int64_t us = x->completed_us - x->started_us;
 		so->cb(so->cb_arg, x->instance, outcome_of(x->status),
 		       us > 0 ? (uint64_t)us * 1000u : 0);
-		if (b < MAX_BUCKETS && x->status == DURA_STATUS_COMPLETED)
-			atomic_fetch_add(&so->buckets[b], 1);
 	}
 	atomic_fetch_add(&so->feed_entries, c->n);
 	int n = (int)c->n;
@@ -147,7 +139,6 @@ static int wait_for_external(struct dura_so *so, const char *name, char *err, si
 
 static void so_free(struct dura_so *so)
 {
-	free((void *)so->buckets);
 	free(so);
 }
 
@@ -181,7 +172,6 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
 	so->sp = *sp;
 	so->cb = cb;
 	so->cb_arg = cb_arg;
-	so->buckets = dura_xcalloc(MAX_BUCKETS, sizeof *so->buckets);
 	if (sp->external) {
 		if (wait_for_external(so, name, err, errlen) != 0) {
 			so_free(so);
@@ -208,70 +198,74 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
 	return 0;
 }
 
-int dura_so_kill_worker(struct dura_so *so, unsigned index, int will_restart, char *err,
-                        size_t errlen)
+/* kill -9 of local worker index; will_restart: a restart follows, so a
+ * run whose only worker this is does not end meanwhile. */
+static int kill_worker(struct dura_so *so, unsigned index, int will_restart, char *err,
+                       size_t errlen)
 {
 	if (!so->workers) {
-		dura_errbuf(err, errlen, "kill-worker: the run's workers joined from elsewhere");
+		dura_errbuf(err, errlen, "the run's workers joined from elsewhere");
 		return -1;
 	}
-	atomic_store(&so->restart_pending, will_restart);
+	if (will_restart)
+		atomic_fetch_add(&so->restart_pending, 1);
 	if (dura_workers_kill(so->workers, index) != 0) {
-		atomic_store(&so->restart_pending, 0);
-		dura_errbuf(err, errlen, "kill-worker: worker %u is not running", index);
+		if (will_restart)
+			atomic_fetch_sub(&so->restart_pending, 1);
+		dura_errbuf(err, errlen, "worker %u is not running", index);
 		return -1;
 	}
-	uint64_t now = dura_now_ns();
-	atomic_store(&so->killed_at, now);
-	atomic_store(&so->killed, 1);
 	fprintf(stderr, "durabench: kill-worker: kill -9 of worker %u at %.1f s\n", index,
-	        (double)(now - so->t0) / 1e9);
+	        (double)(dura_now_ns() - so->t0) / 1e9);
 	return 0;
 }
 
-int dura_so_restart_worker(struct dura_so *so, unsigned index, char *err, size_t errlen)
+static int restart_worker(struct dura_so *so, unsigned index, char *err, size_t errlen)
 {
-	if (!so->workers) {
-		dura_errbuf(err, errlen, "kill-worker: the run's workers joined from elsewhere");
-		return -1;
-	}
 	int rc = dura_workers_restart(so->workers, index, err, errlen);
-	atomic_store(&so->restart_pending, 0);
-	if (rc == 0) {
-		atomic_store(&so->restarted_at, dura_now_ns());
-		atomic_store(&so->restarted, 1);
-	}
+	atomic_fetch_sub(&so->restart_pending, 1);
 	return rc;
 }
 
-/* The kill-worker fault of the run's parameters (kill_worker). */
-static void kill_plan(struct dura_so *so, uint64_t now)
+static int faults_begin(void *arg, size_t i, char *err, size_t errlen)
 {
-	const struct dura_scaleout_params *sp = &so->sp;
-	char err[512];
-	if (!so->plan_killed && now - so->t0 >= sp->kill_at_ms * 1000000u) {
-		so->plan_killed = 1;
-		if (dura_so_kill_worker(so, 0, sp->kill_for_ms > 0, err, sizeof err) != 0)
-			fprintf(stderr, "durabench: %s\n", err);
-	}
-	uint64_t killed_at = atomic_load(&so->killed_at); /* after now when just killed */
-	if (so->plan_killed == 1 && atomic_load(&so->killed) && sp->kill_for_ms &&
-	    now > killed_at && now - killed_at >= sp->kill_for_ms * 1000000u) {
-		so->plan_killed = 2;
-		if (dura_so_restart_worker(so, 0, err, sizeof err) != 0)
-			fprintf(stderr, "durabench: kill-worker: restart failed: %s\n", err);
-	}
+	struct dura_so_faults *sf = arg;
+	const struct dura_fault_step *st = &sf->plan.steps[i];
+	if (st->kill_worker)
+		return kill_worker(sf->so, st->worker, st->for_ms > 0, err, errlen);
+	return sf->inner->begin(sf->inner->arg, i, err, errlen);
+}
+
+static int faults_end(void *arg, size_t i, char *err, size_t errlen)
+{
+	struct dura_so_faults *sf = arg;
+	const struct dura_fault_step *st = &sf->plan.steps[i];
+	if (st->kill_worker)
+		return restart_worker(sf->so, st->worker, err, errlen);
+	return sf->inner->end(sf->inner->arg, i, err, errlen);
+}
+
+void dura_so_bind_faults(struct dura_so *so, const struct dura_fault_plan *inner,
+                         struct dura_so_faults *out)
+{
+	memset(out, 0, sizeof *out);
+	out->so = so;
+	out->inner = inner;
+	if (!inner)
+		return;
+	out->plan = *inner;
+	out->plan.begin = faults_begin;
+	out->plan.end = faults_end;
+	out->plan.arg = out;
 }
 
 unsigned dura_so_tick(struct dura_so *so)
 {
 	if (!so->workers)
 		return 1;
-	if (so->sp.kill_worker)
-		kill_plan(so, dura_now_ns());
 	unsigned alive = dura_workers_alive(so->workers);
 	/* a killed worker that will be restarted still counts */
-	if (alive == 0 && atomic_load(&so->restart_pending))
+	if (alive == 0 && atomic_load(&so->restart_pending) > 0)
 		alive = 1;
 	return alive;
 }
@@ -281,44 +275,16 @@ uint64_t dura_so_activities(struct dura_so *so)
 	struct dura_worker_counts sum;
 	size_t n;
 	char err[256];
-	if (dura_worker_counts_sum(so->ops, so->store, &sum, &n, err, sizeof err) != 0)
-		return 0;
-	return sum.activities;
+	/* the count only grows: a read that fails (the database is down)
+	 * gives the last one read, never 0, so that a difference of two
+	 * readings cannot wrap */
+	if (dura_worker_counts_sum(so->ops, so->store, &sum, &n, err, sizeof err) == 0 &&
+	    sum.activities > so->activities_seen)
+		so->activities_seen = sum.activities;
+	return so->activities_seen;
 }
 
-/* Completions in buckets [from, to). */
-static uint64_t bucket_sum(const struct dura_so *so, size_t from, size_t to)
-{
-	uint64_t n = 0;
-	for (size_t i = from; i < to && i < MAX_BUCKETS; i++)
-		n += so->buckets[i];
-	return n;
-}
-
-static void kill_figures(const struct dura_so *so, double launch_end_s,
-                         struct dura_kill_result *k)
-{
-	if (!atomic_load(&so->killed))
-		return;
-	uint64_t killed_at = atomic_load(&so->killed_at);
-	k->happened = 1;
-	k->at_s = (double)(killed_at - so->t0) / 1e9;
-	k->restarted_after_s = atomic_load(&so->restarted)
-		? (double)(atomic_load(&so->restarted_at) - killed_at) / 1e9 : -1;
-	size_t at = (size_t)(k->at_s * 10), from = at > 30 ? at - 30 : 0;
-	k->before_orch_per_sec = at > from ? (double)bucket_sum(so, from, at) / ((double)(at - from) / 10)
-	                                   : 0;
-	k->recovery_s = -1;
-	size_t end = (size_t)(launch_end_s * 10);
-	for (size_t b = at; b + 10 <= end; b++) {
-		if ((double)bucket_sum(so, b, b + 10) >= 0.9 * k->before_orch_per_sec) {
-			k->recovery_s = (double)(b + 10) / 10 - k->at_s;
-			break;
-		}
-	}
-}
-
-void dura_so_finish(struct dura_so *so, double launch_end_s, struct dura_scaleout_result *out)
+void dura_so_finish(struct dura_so *so, struct dura_scaleout_result *out)
 {
 	if (!so)
 		return;
@@ -327,6 +293,9 @@ void dura_so_finish(struct dura_so *so, double launch_end_s, struct dura_scaleou
 	if (so->workers) { /* before "done": from then on, exits are expected */
 		out->all_died = dura_workers_alive(so->workers) == 0;
 		dura_workers_failure(so->workers, out->workers_failure, sizeof out->workers_failure);
+		if (out->all_died && !out->workers_failure[0]) /* none ended on its own */
+			snprintf(out->workers_failure, sizeof out->workers_failure,
+			         "the kill-worker fault killed the last worker");
 	}
 	if (dura_note_put(so->ops, so->store, DURA_NOTE_STATE, DURA_STATE_DONE, err, sizeof err) != 0)
 		fprintf(stderr, "durabench: cannot tell the workers the run is over (%s); "
@@ -345,6 +314,5 @@ void dura_so_finish(struct dura_so *so, double launch_end_s, struct dura_scaleou
 #define D(f) out->driver_stats.f -= so->stats_before.f < out->driver_stats.f ? so->stats_before.f : out->driver_stats.f;
 	D(round_trips) D(commits) D(empty_fetches) D(lock_conflicts) D(retries) D(reconnects)
 #undef D
-	kill_figures(so, launch_end_s, &out->kill);
 	so_free(so);
 }

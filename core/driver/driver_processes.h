@@ -16,6 +16,7 @@
 #include <durabench/provider.h>
 
 #include "engine/orchestration.h"
+#include "run_monitor.h"
 #include "run_notes.h"
 #include "scenario/scenario.h"
 #include "worker_procs.h"
@@ -31,20 +32,6 @@ struct dura_scaleout_params {
 	const char *build;         /* the contract's build: dura_version_string */
 	struct dura_worker_spawn spawn; /* how to start a local worker (join is
 	                              filled in with the store's name) */
-	/* the kill-worker fault: kill -9 of worker 0 */
-	int kill_worker;
-	uint64_t kill_at_ms;       /* from the start of launching */
-	uint64_t kill_for_ms;      /* restart it after this; 0 = never */
-};
-
-/* The kill-worker fault as it happened. */
-struct dura_kill_result {
-	int happened;
-	double at_s;                /* from the start of launching */
-	double restarted_after_s;   /* < 0: not restarted */
-	double before_orch_per_sec; /* completions per s in the 3 s before */
-	double recovery_s;          /* from the kill until a 1 s window is back
-	                               to 90 % of before; < 0: never */
 };
 
 struct dura_scaleout_result {
@@ -59,7 +46,6 @@ struct dura_scaleout_result {
 	                              accounting through the store */
 	int all_died;               /* every worker process ended early */
 	char workers_failure[256];  /* the first worker that ended on its own */
-	struct dura_kill_result kill;
 };
 
 /* Called by the feed thread for each instance that reached a terminal
@@ -76,22 +62,26 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
                   const struct dura_scaleout_params *sp, unsigned orch_workers,
                   unsigned activity_workers, dura_feed_cb cb, void *cb_arg,
                   struct dura_so **out, char *err, size_t errlen);
-/* Runs the kill-worker plan and returns the number of local workers alive
- * (external workers: 1 while any may be).  Call about every 100 ms. */
+/* Returns the number of local workers alive (a killed one that will be
+ * restarted counts; external workers: 1 while any may be).  Call about
+ * every 100 ms. */
 unsigned dura_so_tick(struct dura_so *so);
-/* The kill-worker fault, callable from a fault thread: kill -9 of local
- * worker index (will_restart: a restart follows, so a run whose only
- * worker this is does not end meanwhile), and its restart.  0, or -1 with
- * err (no such worker running; external workers cannot be killed). */
-int dura_so_kill_worker(struct dura_so *so, unsigned index, int will_restart, char *err,
-                        size_t errlen);
-int dura_so_restart_worker(struct dura_so *so, unsigned index, char *err, size_t errlen);
+/* The run's fault plan as the fault thread sees it: the kill-worker steps
+ * kill -9 a local worker process (and start it again at their end, so a
+ * run whose only worker it is does not end meanwhile); every other step
+ * goes to inner (may be NULL).  *out borrows so and inner. */
+struct dura_so_faults {
+	struct dura_fault_plan plan;
+	const struct dura_fault_plan *inner;
+	struct dura_so *so;
+};
+void dura_so_bind_faults(struct dura_so *so, const struct dura_fault_plan *inner,
+                         struct dura_so_faults *out);
 /* Activities the workers have run (their notes, one read). */
 uint64_t dura_so_activities(struct dura_so *so);
 /* Marks the run done, stops the workers (they finish what they hold),
  * reads the rest of the feed and the workers' final counters into out,
- * joins the feed thread and frees so.  launch_end_s bounds the recovery
- * search (the drain has no new load).  Safe with NULL. */
-void dura_so_finish(struct dura_so *so, double launch_end_s, struct dura_scaleout_result *out);
+ * joins the feed thread and frees so.  Safe with NULL. */
+void dura_so_finish(struct dura_so *so, struct dura_scaleout_result *out);
 
 #endif

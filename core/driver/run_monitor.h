@@ -21,6 +21,10 @@ struct dura_fault_step {
 	const char *action;     /* "restart-server", ... */
 	uint64_t at_ms;         /* from the start of launching */
 	uint64_t for_ms;        /* 0: the action is instantaneous (no end call) */
+	int kill_worker;        /* 1: kill -9 of worker process `worker` (end:
+	                           start it again), applied by the driver to its
+	                           own workers (dura_so_bind_faults) */
+	unsigned worker;
 };
 
 struct dura_fault_plan {

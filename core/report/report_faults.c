@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "report_faults.h"
+#include "report_scaleout.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -66,7 +67,12 @@ struct fault_row {
 static void fault_row_fill(struct fault_row *w, const struct dura_report_run *run,
                            const struct dura_fault_result *fr)
 {
-	dura_report_config_string(w->cfg, sizeof w->cfg, run->orch_workers, run->activity_workers);
+	char cfg[24];
+	dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
+	if (dura_report_processes(run)) /* scale-out: "2x1:1" as in the runs table */
+		snprintf(w->cfg, sizeof w->cfg, "%ux%s", dura_report_processes(run), cfg);
+	else
+		snprintf(w->cfg, sizeof w->cfg, "%s", cfg);
 	recovery_text(w->rec, sizeof w->rec, fr);
 	failures_text(w->fail, sizeof w->fail, &fr->failed);
 	snprintf(w->at, sizeof w->at, "-");

@@ -1,8 +1,9 @@
 /*
  * What reports say about scale-out runs (docs/scale-out.md): processes x
  * O:W and total threads, the store's contention (lock conflicts per
- * orchestration), what accounting through the store cost the driver, and
- * the kill-worker fault in the Faults table's shape.
+ * orchestration) and what accounting through the store cost the driver.
+ * The kill-worker fault is a [fault] section like the others (Faults
+ * table, runs[].faults).
  */
 #include "report_scaleout.h"
 
@@ -57,53 +58,11 @@ static void scaleout_table(FILE *f, const struct dura_report *r)
 	           "of accounting through the store.  Latency is stamped by the store's clock.\n");
 }
 
-static void faults_table(FILE *f, const struct dura_report *r)
-{
-	int any = 0;
-	for (size_t i = 0; i < r->n_runs; i++)
-		any |= r->runs[i].ran && r->runs[i].result.scaleout.kill.happened;
-	if (!any)
-		return;
-	fprintf(f, "\n### Faults: kill-worker\n\n"
-	           "| Fault | Provider | Config | At | For | Before orch/s | Recovery | Lost |\n"
-	           "|---|---|---|---:|---:|---:|---:|---:|\n");
-	for (size_t i = 0; i < r->n_runs; i++) {
-		const struct dura_report_run *run = &r->runs[i];
-		const struct dura_run_result *x = &run->result;
-		const struct dura_kill_result *k = &x->scaleout.kill;
-		if (!run->ran || !k->happened)
-			continue;
-		char rfor[32], rec[32];
-		if (k->restarted_after_s >= 0)
-			snprintf(rfor, sizeof rfor, "%.1f s", k->restarted_after_s);
-		else
-			snprintf(rfor, sizeof rfor, "not restarted");
-		if (k->recovery_s >= 0)
-			snprintf(rec, sizeof rec, "%.1f s", k->recovery_s);
-		else
-			snprintf(rec, sizeof rec, "not recovered");
-		fprintf(f, "| kill-worker | %s | %ux%u:%u | %.1f s | %s | %.1f | %s | %" PRIu64 " |\n",
-		        run->provider, x->scaleout.processes, run->orch_workers, run->activity_workers,
-		        k->at_s, rfor, k->before_orch_per_sec, rec, dura_report_lost(x));
-	}
-	fprintf(f, "\nkill-worker: kill -9 of one worker process; its locks expire and the "
-	           "others take over.  Recovery: from the kill until a 1 s window is back to "
-	           "90 %% of the orch/s before it.  Lost: launched instances that neither "
-	           "completed and verified nor failed.\n");
-}
-
-uint64_t dura_report_lost(const struct dura_run_result *x)
-{
-	uint64_t accounted = x->verified + x->failed_app + x->failed_config + x->failed_infra;
-	return x->launched > accounted ? x->launched - accounted : 0;
-}
-
 void dura_report_scaleout_md(FILE *f, const struct dura_report *r)
 {
 	if (!any_scaled(r))
 		return;
 	scaleout_table(f, r);
-	faults_table(f, r);
 }
 
 void dura_report_scaleout_json(json_t *o, const struct dura_report_run *run)
@@ -127,18 +86,5 @@ void dura_report_scaleout_json(json_t *o, const struct dura_report_run *run)
 	dura_jset(so, "all_workers_died", dura_jbool(s->all_died));
 	dura_jset(so, "worker_failure",
 	          dura_jstring(s->workers_failure[0] ? s->workers_failure : NULL));
-	if (s->kill.happened) {
-		/* beside the [fault] sections' runs[].faults, not in it */
-		const struct dura_kill_result *k = &s->kill;
-		json_t *fault = dura_jobject();
-		dura_jset(fault, "action", dura_jstring("kill-worker"));
-		dura_jset(fault, "at_s", dura_jnumber(k->at_s));
-		dura_jset(fault, "for_s",
-		          dura_jnumber(k->restarted_after_s >= 0 ? k->restarted_after_s : NAN));
-		dura_jset(fault, "before_orch_per_sec", dura_jnumber(k->before_orch_per_sec));
-		dura_jset(fault, "recovery_s", dura_jnumber(k->recovery_s >= 0 ? k->recovery_s : NAN));
-		dura_jset(fault, "lost", dura_juint(dura_report_lost(x)));
-		dura_jset(so, "kill_worker", fault);
-	}
 	dura_jset(o, "scale_out", so);
 }

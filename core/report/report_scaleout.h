@@ -12,13 +12,10 @@
 
 /* Worker processes of a run (0: in-process). */
 unsigned dura_report_processes(const struct dura_report_run *run);
-/* Launched instances neither verified nor failed. */
-uint64_t dura_report_lost(const struct dura_run_result *x);
-/* The Scale-out table (and kill-worker Faults rows) under the runs table;
+/* The Scale-out table under the runs table;
  * nothing when no run used worker processes. */
 void dura_report_scaleout_md(FILE *f, const struct dura_report *r);
-/* "processes" and, for scale-out runs, "scale_out" and "faults" of a run
- * object. */
+/* "processes" and, for scale-out runs, "scale_out" of a run object. */
 void dura_report_scaleout_json(json_t *o, const struct dura_report_run *run);
 
 #endif

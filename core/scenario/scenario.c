@@ -481,39 +481,6 @@ static int table_key(struct loader *ld, int line, const char *section, const str
 	return -1;
 }
 
-/* kill_worker_at / kill_worker_for of a [provider] section: the
- * kill-worker fault of its scale-out runs (the core's keys, never the
- * plugin's). */
-static int kill_worker_key(struct dura_provider_def *p, int line, const char *key,
-                           const char *value, char *msg, size_t msglen)
-{
-	int at = strcmp(key, "kill_worker_at") == 0;
-	uint64_t v;
-	char why[200];
-	if (dura_parse_duration_ms(value, &v, why, sizeof why) != 0) {
-		dura_errbuf(msg, msglen, "[provider %s] %s: %s", p->name, key, why);
-		return -1;
-	}
-	if (at) {
-		if (p->kill_worker_line) {
-			dura_errbuf(msg, msglen, "duplicate key 'kill_worker_at' in [provider %s] "
-			            "(first at line %d)", p->name, p->kill_worker_line);
-			return -1;
-		}
-		p->kill_worker_at_ms = v;
-		p->kill_worker_line = line;
-	} else {
-		if (p->kill_worker_for_line) {
-			dura_errbuf(msg, msglen, "duplicate key 'kill_worker_for' in [provider %s] "
-			            "(first at line %d)", p->name, p->kill_worker_for_line);
-			return -1;
-		}
-		p->kill_worker_for_ms = v;
-		p->kill_worker_for_line = line;
-	}
-	return 0;
-}
-
 static int provider_key(struct dura_provider_def *p, int line, const char *key, const char *value,
                         char *msg, size_t msglen)
 {
@@ -534,8 +501,13 @@ static int provider_key(struct dura_provider_def *p, int line, const char *key, 
 		p->plugin_line = line;
 		return 0;
 	}
-	if (strcmp(key, "kill_worker_at") == 0 || strcmp(key, "kill_worker_for") == 0)
-		return kill_worker_key(p, line, key, value, msg, msglen);
+	if (strcmp(key, "kill_worker_at") == 0 || strcmp(key, "kill_worker_for") == 0) {
+		/* the provider keys of an earlier build: say where the fault went */
+		dura_errbuf(msg, msglen, "[provider %s] %s: the kill-worker fault is a [fault NAME] "
+		            "section now (action = kill-worker, at, for, worker; docs/faults.md)",
+		            p->name, key);
+		return -1;
+	}
 	if (strcmp(key, "processes") == 0) {
 		/* scale-out: this provider's runs use worker processes (overrides
 		 * [run] processes); the core's key, never the plugin's */

@@ -38,13 +38,6 @@ struct dura_provider_def {
 	int processes;                 /* processes = N of this section (scale-
 	                                  out; only when processes_line != 0) */
 	int processes_line;            /* 0: not given, [run] processes applies */
-	uint64_t kill_worker_at_ms;    /* kill_worker_at: the kill-worker fault
-	                                  (kill -9 of worker process 0) this long
-	                                  after launching starts */
-	int kill_worker_line;          /* 0: no kill-worker fault */
-	uint64_t kill_worker_for_ms;   /* kill_worker_for: restart it after
-	                                  this; 0 = never */
-	int kill_worker_for_line;
 };
 
 struct dura_compare_def {
@@ -64,7 +57,8 @@ enum dura_fault_action {
 	DURA_FAULT_PAUSE_SERVER,     /* url = auto server SIGSTOPped for `for` */
 	DURA_FAULT_PARTITION,        /* proxy forwards nothing for `for` */
 	DURA_FAULT_LATENCY,          /* proxy adds `rtt` for `for` */
-	DURA_FAULT_KILL_WORKER,      /* reserved for multi-process runs: refused */
+	DURA_FAULT_KILL_WORKER,      /* kill -9 of worker process `worker`,
+	                                restarted after `for` (optional) */
 };
 
 struct dura_fault_def {
@@ -73,11 +67,12 @@ struct dura_fault_def {
 	uint64_t at_ms;              /* from the start of each run */
 	uint64_t for_ms;             /* duration; 0 for instant actions */
 	uint64_t rtt_us;             /* latency: added round trip (default 200ms) */
+	unsigned worker;             /* kill-worker: which worker process (0) */
 	char **providers;            /* explicit list (owned), or NULL = every
 	                                provider that can take the action */
 	size_t n_providers;
 	int line;                    /* section header */
-	int action_line, at_line, for_line, rtt_line, providers_line; /* 0 = absent */
+	int action_line, at_line, for_line, rtt_line, worker_line, providers_line; /* 0 = absent */
 };
 
 struct dura_scenario {
@@ -128,6 +123,9 @@ int dura_scenario_check_faults(const struct dura_scenario *sc, char *err, size_t
 const char *dura_fault_action_name(enum dura_fault_action a);
 /* 1 if the action lasts `for` (stop, pause, partition, latency). */
 int dura_fault_action_has_duration(enum dura_fault_action a);
+/* How long fault f lasts: its `for` when the action takes one (kill-worker:
+ * the restart after `for`, when given), else 0 (instantaneous). */
+uint64_t dura_fault_length_ms(const struct dura_fault_def *f);
 /* 1 if fault f covers provider name (explicit list, or no list). */
 int dura_fault_lists_provider(const struct dura_fault_def *f, const char *name);
 

@@ -38,6 +38,14 @@ int dura_fault_action_has_duration(enum dura_fault_action a)
 	       a == DURA_FAULT_PARTITION || a == DURA_FAULT_LATENCY;
 }
 
+uint64_t dura_fault_length_ms(const struct dura_fault_def *f)
+{
+	if (dura_fault_action_has_duration(f->action) ||
+	    (f->action == DURA_FAULT_KILL_WORKER && f->for_line))
+		return f->for_ms;
+	return 0;
+}
+
 int dura_fault_lists_provider(const struct dura_fault_def *f, const char *name)
 {
 	if (!f->providers)
@@ -72,19 +80,12 @@ static int parse_action(const char *value, enum dura_fault_action *out, char *ms
 	for (size_t i = 0; i < N_ACTIONS; i++) {
 		if (strcmp(value, action_names[i]) != 0)
 			continue;
-		if (i == DURA_FAULT_KILL_WORKER) {
-			dura_errbuf(msg, msglen,
-			            "kill-worker is reserved for runs with worker processes "
-			            "(processes = N): set it in the [provider] section with "
-			            "kill_worker_at and kill_worker_for (docs/scale-out.md)");
-			return -1;
-		}
 		*out = (enum dura_fault_action)i;
 		return 0;
 	}
 	dura_errbuf(msg, msglen,
 	            "unknown action '%.60s' (expected kill-connections, restart-server, "
-	            "stop-server, pause-server, partition or latency)", value);
+	            "stop-server, pause-server, partition, latency or kill-worker)", value);
 	return -1;
 }
 
@@ -127,6 +128,7 @@ static int *key_line_slot(struct dura_fault_def *f, const char *key)
 	if (strcmp(key, "at") == 0) return &f->at_line;
 	if (strcmp(key, "for") == 0) return &f->for_line;
 	if (strcmp(key, "rtt") == 0) return &f->rtt_line;
+	if (strcmp(key, "worker") == 0) return &f->worker_line;
 	if (strcmp(key, "providers") == 0) return &f->providers_line;
 	return NULL;
 }
@@ -139,7 +141,7 @@ int dura_fault_key(struct dura_scenario *sc, int line, const char *key, const ch
 	if (!slot) {
 		dura_errbuf(msg, msglen,
 		            "unknown key '%.60s' in [fault %s] (accepted: action, at, for, rtt, "
-		            "providers)", key, f->name);
+		            "worker, providers)", key, f->name);
 		return -1;
 	}
 	if (*slot) {
@@ -168,6 +170,9 @@ int dura_fault_key(struct dura_scenario *sc, int line, const char *key, const ch
 			rc = -1;
 		}
 		f->rtt_us = v;
+	} else if (strcmp(key, "worker") == 0) {
+		rc = dura_parse_uint(value, 0, DURA_MAX_PROCESSES - 1, &v, why, sizeof why);
+		f->worker = (unsigned)v;
 	} else {
 		rc = parse_providers(f, value, why, sizeof why);
 	}
@@ -195,7 +200,8 @@ static int check_one(const struct dura_scenario *sc, const struct dura_fault_def
 	if (!f->action_line) {
 		dura_errbuf(err, errlen,
 		            "%s:%d: [fault %s] needs 'action = ...' (kill-connections, "
-		            "restart-server, stop-server, pause-server, partition or latency)",
+		            "restart-server, stop-server, pause-server, partition, latency or "
+		            "kill-worker)",
 		            path, f->line, f->name);
 		return -1;
 	}
@@ -206,12 +212,13 @@ static int check_one(const struct dura_scenario *sc, const struct dura_fault_def
 		return -1;
 	}
 	int lasts = dura_fault_action_has_duration(f->action);
+	int kill_worker = f->action == DURA_FAULT_KILL_WORKER;
 	if (lasts && !f->for_line) {
 		dura_errbuf(err, errlen, "%s:%d: [fault %s] %s needs 'for = TIME' (how long it lasts)",
 		            path, f->line, f->name, action);
 		return -1;
 	}
-	if (!lasts && f->for_line) {
+	if (!lasts && !kill_worker && f->for_line) {
 		dura_errbuf(err, errlen, "%s:%d: [fault %s] for: %s is instantaneous and takes no 'for'",
 		            path, f->for_line, f->name, action);
 		return -1;
@@ -221,7 +228,12 @@ static int check_one(const struct dura_scenario *sc, const struct dura_fault_def
 		            path, f->rtt_line, f->name);
 		return -1;
 	}
-	uint64_t end = f->at_ms + (lasts ? f->for_ms : 0);
+	if (f->worker_line && !kill_worker) {
+		dura_errbuf(err, errlen, "%s:%d: [fault %s] worker: only a kill-worker fault takes "
+		            "'worker'", path, f->worker_line, f->name);
+		return -1;
+	}
+	uint64_t end = f->at_ms + dura_fault_length_ms(f);
 	if (end >= sc->duration_ms) {
 		char e[32], d[32];
 		dura_format_duration_us(end * 1000, e, sizeof e);
@@ -229,7 +241,7 @@ static int check_one(const struct dura_scenario *sc, const struct dura_fault_def
 		dura_errbuf(err, errlen,
 		            "%s:%d: [fault %s] ends at %s, not before the run's duration (%s): a "
 		            "fault must end while instances are still launched, so that recovery "
-		            "can be seen", path, lasts ? f->for_line : f->at_line, f->name, e, d);
+		            "can be seen", path, f->for_line ? f->for_line : f->at_line, f->name, e, d);
 		return -1;
 	}
 	for (size_t i = 0; i < f->n_providers; i++) {
@@ -253,10 +265,10 @@ int dura_scenario_check_faults(const struct dura_scenario *sc, char *err, size_t
 			return -1;
 		/* Two faults at once on one provider would mix their effects in
 		 * one set of recovery figures. */
-		uint64_t f_end = f->at_ms + (dura_fault_action_has_duration(f->action) ? f->for_ms : 0);
+		uint64_t f_end = f->at_ms + dura_fault_length_ms(f);
 		for (size_t j = 0; j < i; j++) {
 			const struct dura_fault_def *g = &sc->faults[j];
-			uint64_t g_end = g->at_ms + (dura_fault_action_has_duration(g->action) ? g->for_ms : 0);
+			uint64_t g_end = g->at_ms + dura_fault_length_ms(g);
 			if (f->at_ms <= g_end && g->at_ms <= f_end && may_share_provider(f, g)) {
 				dura_errbuf(err, errlen,
 				            "%s:%d: [fault %s] overlaps [fault %s] (line %d) on the same "

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Failures of scale-out runs on a throwaway PostgreSQL server: the
+# kill-worker fault (kill -9 of worker 1, started again after `for`) loses
+# nothing and has its Faults row; a run whose only worker is killed ends
+# early and says so; a worker whose database stops exits 1 and says so; no
+# process is left.
+set -u
+. "${top_srcdir:?}/tests/pg_common.sh"
+ini="$top_srcdir/tests/scaleout/pg-kill.ini"
+# local workers run "durabench worker FILE ...": this test's files
+workers_left() { ps -eo args | grep -E "worker ($tmp/|$ini)" | grep -vc grep; }
+
+# --- the kill-worker fault: kill -9 of worker 1 at 2 s, restarted at 3 s ---
+timeout 60 "$DURABENCH" run "$ini" --json "$tmp/fault.json" \
+	--no-progress >"$tmp/fault.md" 2>"$tmp/fault.err"
+rc=$?
+check "$rc" "a run with the kill-worker fault completes and verifies every instance"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/fault.err"
+grep -q 'kill-worker: kill -9 of worker 1 at' "$tmp/fault.err"
+check $? "the fault thread killed worker 1"
+grep -Eq '^\| pg \| 2x1:1 \| kill \(kill-worker\) \| 2\.[0-9]+ s \| 1\.[0-9]+ s \| [0-9.]+ s \| .* \| 0 \|$' \
+	"$tmp/fault.md"
+check $? "the Faults table has the kill-worker row with its recovery and 0 lost"
+python3 - "$tmp/fault.json" >"$tmp/py" 2>&1 <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+f = r["faults"][0]
+assert f["action"] == "kill-worker" and f["applied"] and f["lost"] == 0, f
+assert f["for_s"] == 1.0 and f["recovery_s"] is not None, f
+assert "kill_worker" not in r["scale_out"], r["scale_out"]
+assert r["scale_out"]["workers_seen"] == 3, r["scale_out"]  # the restarted one is a new worker
+assert r["completed"] == r["launched"] == r["verified"], r
+PY
+rc=$?
+check "$rc" "JSON: runs[].faults has the fault, its restart (a third worker note), every instance verified"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/py"
+
+# --- the only worker killed and not restarted: the run ends and says so ---
+sed -e '/^for = /d' -e 's/^worker = 1/worker = 0/' -e 's/^processes = 2/processes = 1/' \
+	-e 's/^duration = 5s/duration = 45s/' "$ini" >"$tmp/alone.ini"
+timeout 60 "$DURABENCH" run "$tmp/alone.ini" --no-progress >"$tmp/alone.md" 2>"$tmp/alone.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q 'every worker process ended' "$tmp/alone.err" "$tmp/alone.md"
+check $? "a run whose every worker died ends without waiting out its 45 s and says so (exit $rc)"
+sed 's/^/# /' "$tmp/alone.err"
+
+# --- a worker whose database goes away exits 1 and says so ---
+sed -e '/^\[fault kill\]/,$d' -e 's/^processes = 2/processes = 1/' \
+	-e 's/^duration = 5s/duration = 12s/' "$ini" >"$tmp/lost.ini"
+printf '[fault down]\naction = stop-server\nat = 1s\nfor = 10s\n' >>"$tmp/lost.ini"
+timeout 60 "$DURABENCH" run "$tmp/lost.ini" --no-progress >"$tmp/lost.md" 2>"$tmp/lost.err"
+rc=$?
+grep -q 'durabench worker .*: lost the database (no answer for 5 s)' "$tmp/lost.err"
+check $? "the worker says it lost the database"
+[ "$rc" -eq 1 ] && grep -q 'worker 0 (pid [0-9]*) exited with status 1' "$tmp/lost.err" "$tmp/lost.md"
+check $? "it exits 1, and the run ends early naming it (exit $rc)"
+sed 's/^/# /' "$tmp/lost.err"
+
+[ "$(workers_left)" -eq 0 ]
+check $? "no worker process is left"
+[ "$(servers_left)" -eq 0 ]
+check $? "the throwaway servers are gone"
+finish
