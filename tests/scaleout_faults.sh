@@ -18,9 +18,11 @@ check "$rc" "a run with the kill-worker fault completes and verifies every insta
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/fault.err"
 grep -q 'kill-worker: kill -9 of worker 1 at' "$tmp/fault.err"
 check $? "the fault thread killed worker 1"
-grep -Eq '^\| pg \| 2x1:1 \| kill \(kill-worker\) \| 2\.[0-9]+ s \| 1\.[0-9]+ s \| [0-9.]+ s \| .* \| 0 \|$' \
+grep -Eq '^\| pg \| 2x1:1 \| kill \(kill-worker\) \| [0-9.]+ s \| [0-9.]+ s \| [0-9.]+ s \| .* \| 0 \|$' \
 	"$tmp/fault.md"
-check $? "the Faults table has the kill-worker row with its recovery and 0 lost"
+rc=$?
+check "$rc" "the Faults table has the kill-worker row with its recovery and 0 lost"
+[ "$rc" -eq 0 ] || grep -A4 '^### Faults' "$tmp/fault.md" | sed 's/^/# /'
 python3 - "$tmp/fault.json" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
