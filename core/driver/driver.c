@@ -18,6 +18,7 @@
 
 #include "base/util.h"
 #include "runtime/runtime.h"
+#include "steady_state.h"
 
 static void get_provider_stats(const struct dura_provider_ops *ops, dura_store *store,
                                struct dura_stats *st, int *have)
@@ -209,8 +210,15 @@ static void run_result(const struct driver_run *r, struct dura_run_result *out)
 	double no_rate = out->interrupted ? NAN : 0;
 	out->window_completed = d->window_completed;
 	out->window_activities = r->window_activities;
-	out->orch_per_sec = out->window_s > 0 ? (double)d->window_completed / out->window_s
-	                                      : no_rate;
+	struct dura_steady_rate sr;
+	dura_steady_rate_compute(d->inst, d->launched, d->win_start_ns, d->win_end_ns,
+	                         dura_drv_cycle_period(r), &sr);
+	out->orch_per_sec = out->window_s > 0 && !isnan(sr.stream_rate) ? sr.stream_rate
+	                    : out->window_s > 0 ? 0 : no_rate;
+	out->counted_orch_per_sec = out->window_s > 0 ? sr.counted_rate : no_rate;
+	out->little_orch_per_sec = sr.little_rate;
+	out->mean_in_flight = sr.mean_in_flight;
+	out->stream_span_s = sr.stream_span_s;
 	out->activities_per_sec =
 		out->window_s > 0 ? (double)out->window_activities / out->window_s : no_rate;
 	out->bound_orch_per_sec = dura_workload_bound(r->wd, r->activity_workers);

@@ -73,13 +73,24 @@ struct dura_run_result {
 	double window_s;
 	uint64_t window_completed;
 	uint64_t window_activities; /* activities actually executed */
+	/* completions per second on the completion stream: between the first
+	 * completion of the window and the last one a whole number of cycles
+	 * (max_concurrent completions) later (steady_state.h) */
 	double orch_per_sec;
+	double counted_orch_per_sec; /* window_completed / window_s (the
+	                               wall-clock method), for comparison */
+	double little_orch_per_sec;  /* cross-check: mean in flight over the
+	                               window / mean latency (Little's law) */
+	double mean_in_flight;
+	double stream_span_s;       /* the span orch_per_sec was measured over
+	                               (0: fell back to the wall-clock count) */
 	double activities_per_sec;
 	double bound_orch_per_sec;  /* theoretical maximum, 0 if none */
 	double bound_fraction;      /* orch_per_sec / bound, 0 if none */
 
-	/* latency: start call -> committed terminal ack, completed instances
-	 * that completed after the warmup (drain included) */
+	/* latency: start call -> committed terminal ack, of the instances
+	 * that completed inside the steady window (not the warm-up, not the
+	 * drain, whose instances see a loop that no longer refills) */
 	struct dura_latency latency;
 
 	double drain_ms;            /* from end of launching to all finished */

@@ -87,6 +87,7 @@ struct driver_run {
 
 	/* set by the launch loop */
 	uint64_t t0;                   /* launching began */
+	uint64_t ramp_ns;              /* closed loop: slots open over this long */
 	double cpu0_ms;                /* process CPU then */
 	uint64_t stopped_at;           /* when *p->stop ended launching, 0 if not */
 	uint64_t window_activities;    /* activities run in the steady window */
@@ -122,8 +123,13 @@ double dura_drv_cpu_ms(void);
 void dura_drv_sample(void *arg, struct dura_timeline_sample *s);
 void dura_drv_timeline(struct driver_run *r, struct dura_run_result *out);
 
-/* driver_launch.c: launches until duration_ms or a stop request. */
+/* driver_launch.c: launches until duration_ms or a stop request; the
+ * first max_concurrent instances of a closed loop over a ramp-up
+ * (steady_state.h). */
 void dura_drv_launch_loop(struct driver_run *r);
+/* Completions after which the run's completion pattern repeats: the
+ * closed loop's max_concurrent, 1 for an open loop. */
+unsigned dura_drv_cycle_period(const struct driver_run *r);
 
 /* driver_verify.c: verifies every completed instance (launching and
  * callbacks are over, so d is read without its lock). */

@@ -13,6 +13,7 @@
 
 #include "base/util.h"
 #include "runtime/runtime.h"
+#include "steady_state.h"
 
 #define WAKE_NS 100000000u /* 100 ms: progress line, stop flag, warmup edge */
 #define TICK_NS 50000000u  /* 50 ms: scale-out worker watch */
@@ -117,9 +118,20 @@ static size_t instances_due(const struct driver_run *r, uint64_t now, uint64_t l
 			*next_wake = due;
 		return 0;
 	}
-	/* every free slot at once: one start call refills them all */
-	unsigned max_conc = r->wd->max_concurrent ? r->wd->max_concurrent : 1;
-	return r->d.in_flight < max_conc ? (size_t)(max_conc - r->d.in_flight) : 0;
+	/* every free slot at once: one start call refills them all; during
+	 * the ramp-up only the slots opened so far */
+	unsigned open = dura_ramp_open_slots(dura_drv_cycle_period(r), r->ramp_ns, now - r->t0);
+	uint64_t next = dura_ramp_next_open_ns(dura_drv_cycle_period(r), r->ramp_ns, now - r->t0);
+	if (next != UINT64_MAX && r->t0 + next < *next_wake)
+		*next_wake = r->t0 + next;
+	return r->d.in_flight < open ? (size_t)(open - r->d.in_flight) : 0;
+}
+
+unsigned dura_drv_cycle_period(const struct driver_run *r)
+{
+	if (r->wd->rate > 0)
+		return 1;
+	return r->wd->max_concurrent ? r->wd->max_concurrent : 1;
 }
 
 /* Activities run so far: by this process's runtime, or (scale-out) by the
@@ -146,6 +158,13 @@ void dura_drv_launch_loop(struct driver_run *r)
 		dura_so_bind_faults(r->so, faults, &r->so_faults);
 		faults = &r->so_faults.plan;
 	}
+	/* the closed loop's slots open one by one over the ramp-up, so its
+	 * completions are spread over the cycle before the window opens
+	 * instead of arriving in waves of max_concurrent */
+	r->ramp_ns = r->wd->rate > 0 ? 0
+	             : dura_ramp_length_ns(dura_drv_cycle_period(r),
+	                                   dura_workload_bound(r->wd, r->activity_workers),
+	                                   warmup_ns);
 	r->monitor = dura_run_monitor_start(r->t0, p->interval_ms * 1000000u, dura_drv_sample, r,
 	                                    faults);
 	pthread_mutex_lock(&d->mu);

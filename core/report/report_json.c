@@ -222,6 +222,10 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_jset(o, "window_s", dura_jnumber(x->window_s));
 	dura_jset(o, "window_completed", dura_juint(x->window_completed));
 	dura_jset(o, "window_activities", dura_juint(x->window_activities));
+	dura_jset(o, "counted_orch_per_sec", dura_jnumber(run->ran ? x->counted_orch_per_sec : NAN));
+	dura_jset(o, "little_orch_per_sec", dura_jnumber(run->ran ? x->little_orch_per_sec : NAN));
+	dura_jset(o, "mean_in_flight", dura_jnumber(run->ran ? x->mean_in_flight : NAN));
+	dura_jset(o, "stream_span_s", dura_jnumber(x->stream_span_s));
 	dura_jset(o, "drain_ms", dura_jnumber(x->drain_ms));
 	dura_jset(o, "cpu_ms_per_orch", dura_jnumber(v.cpu_ms_per_orch));
 	dura_jset(o, "verified", dura_juint(x->verified));
