@@ -104,6 +104,20 @@ long long dura_mdb_int(const struct dura_mdb_result *r, size_t set, size_t row, 
 	return strtoll((const char *)c->data, NULL, 10);
 }
 
+long long dura_mdb_result_pop_int(struct dura_mdb_result *r, long long if_none)
+{
+	if (r->n_sets == 0)
+		return if_none;
+	long long v = dura_mdb_int(r, 0, 0, 0, if_none);
+	struct dura_mdb_set *first = &r->sets[0];
+	for (size_t i = 0; i < first->n_rows * first->n_cols; i++)
+		free(first->cells[i].data);
+	free(first->cells);
+	memmove(&r->sets[0], &r->sets[1], (r->n_sets - 1) * sizeof r->sets[0]);
+	r->n_sets--;
+	return v;
+}
+
 /* Reads the current result set of stmt (every column fetched as bytes:
  * the client converts numbers to text).  0, or -1 (error on stmt, or
  * memory: *oom set). */

@@ -162,6 +162,10 @@ const struct dura_mdb_cell *dura_mdb_cell(const struct dura_mdb_result *r, size_
 long long dura_mdb_int(const struct dura_mdb_result *r, size_t set, size_t row,
                        size_t col, long long if_null);
 
+/* Removes result set 0 and returns the integer of its first cell
+ * (if_none when there is none or it is NULL). */
+long long dura_mdb_result_pop_int(struct dura_mdb_result *r, long long if_none);
+
 enum dura_mdb_retry {
 	MDB_RETRY_IF_ROLLED_BACK = 0, /* writes: retry only when nothing can have
 	                                 committed (not sent, deadlock) */
@@ -188,8 +192,9 @@ enum dura_mdb_queue { MDB_Q_ORCH = 0, MDB_Q_WORK = 1 };
 
 struct dura_mdb_waitq {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;        /* CLOCK_MONOTONIC */
-	uint64_t gen[2];          /* bumped whenever work may have appeared */
+	pthread_cond_t cv[2];     /* per queue, CLOCK_MONOTONIC */
+	size_t pollers[2];        /* fetchers inside dura_mdb_poll */
+	size_t tokens[2];         /* wake-ups not yet taken (<= pollers) */
 };
 
 struct dura_mdb_stats {
@@ -249,8 +254,9 @@ dura_rc dura_mdb_call(struct dura_store *st, enum dura_mdb_stmt s,
 
 dura_rc dura_mdb_waitq_init(struct dura_mdb_waitq *w);
 void dura_mdb_waitq_destroy(struct dura_mdb_waitq *w);
-/* Work may have appeared in queue q: wakes every waiting fetcher of q. */
-void dura_mdb_wake(struct dura_store *st, enum dura_mdb_queue q);
+/* n things to take may have appeared in queue q: wakes up to n of its
+ * polling fetchers (the others see them at their next poll). */
+void dura_mdb_wake(struct dura_store *st, enum dura_mdb_queue q, size_t n);
 
 /* One server fetch of a long poll: DURA_OK (item handed out through ctx),
  * DURA_EMPTY with *next_ms = time until something becomes visible (-1:

@@ -107,7 +107,7 @@ dura_rc dura_mdb_enqueue_orchestrator(dura_store *st, const struct dura_message 
 	dura_mdb_json_free(&list);
 	if (rc == DURA_OK) {
 		atomic_fetch_add(&st->stats.commits, 1);
-		dura_mdb_wake(st, MDB_Q_ORCH);
+		dura_mdb_wake(st, MDB_Q_ORCH, n);
 	}
 	return rc;
 }
@@ -169,14 +169,17 @@ static int ack_params(struct dura_mdb_params *p, uint64_t token, const struct du
 	return 0;
 }
 
-static void acked(struct dura_store *st, const struct dura_orch_ack *ack)
+/* res: the ack's result sets, the first of which (popped here) says
+ * whether messages wait for the instance just unlocked. */
+static void acked(struct dura_store *st, const struct dura_orch_ack *ack,
+                  struct dura_mdb_result *res)
 {
 	atomic_fetch_add(&st->stats.commits, 1);
-	/* the instance lock is free again: messages that arrived meanwhile
-	 * (and any orchestrator items) are eligible now */
-	dura_mdb_wake(st, MDB_Q_ORCH);
+	size_t orch = ack->n_orch_items + (dura_mdb_result_pop_int(res, 1) != 0);
+	if (orch)
+		dura_mdb_wake(st, MDB_Q_ORCH, orch);
 	if (ack->n_work_items)
-		dura_mdb_wake(st, MDB_Q_WORK);
+		dura_mdb_wake(st, MDB_Q_WORK, ack->n_work_items);
 }
 
 /* ack (with next != NULL: ack + fetch) */
@@ -191,18 +194,20 @@ static dura_rc ack(dura_store *st, uint64_t token, const struct dura_orch_ack *a
 		rc = DURA_PERMANENT;
 		goto out;
 	}
+	struct dura_mdb_result res;
 	if (!next) {
-		rc = dura_mdb_call(st, MDB_ACK_ORCH, &p, MDB_RETRY_IF_ROLLED_BACK, NULL, err);
-		if (rc == DURA_OK)
-			acked(st, a);
+		rc = dura_mdb_call(st, MDB_ACK_ORCH, &p, MDB_RETRY_IF_ROLLED_BACK, &res, err);
+		if (rc == DURA_OK) {
+			acked(st, a, &res);
+			dura_mdb_result_free(&res);
+		}
 		goto out;
 	}
 	dura_mdb_param_int(&p, lock_ms);
-	struct dura_mdb_result res;
 	rc = dura_mdb_call(st, MDB_ACK_FETCH_ORCH, &p, MDB_RETRY_IF_ROLLED_BACK, &res, err);
 	if (rc != DURA_OK)
 		goto out;
-	acked(st, a);
+	acked(st, a, &res);
 	int64_t next_ms;
 	struct dura_err ignored;
 	/* the fetch part commits with the ack (counted once, above) */
@@ -242,7 +247,7 @@ dura_rc dura_mdb_token_call(struct dura_store *st, enum dura_mdb_stmt s, uint64_
 	if (rc == DURA_OK) {
 		atomic_fetch_add(&st->stats.commits, 1);
 		if (wake)
-			dura_mdb_wake(st, q);
+			dura_mdb_wake(st, q, 1);
 	}
 	return rc;
 }

@@ -98,11 +98,13 @@ static void completion_params(struct dura_mdb_params *p, uint64_t token,
 	}
 }
 
-static void acked(struct dura_store *st, const struct dura_message *c)
+/* res: the ack's result sets, the first of which (popped here) says
+ * whether the completion is for an instance no fetcher holds. */
+static void acked(struct dura_store *st, struct dura_mdb_result *res)
 {
 	atomic_fetch_add(&st->stats.commits, 1);
-	if (c && c->instance)
-		dura_mdb_wake(st, MDB_Q_ORCH);
+	if (dura_mdb_result_pop_int(res, 1) != 0)
+		dura_mdb_wake(st, MDB_Q_ORCH, 1);
 }
 
 dura_rc dura_mdb_ack_work_item(dura_store *st, uint64_t token,
@@ -110,9 +112,12 @@ dura_rc dura_mdb_ack_work_item(dura_store *st, uint64_t token,
 {
 	struct dura_mdb_params p;
 	completion_params(&p, token, completion);
-	dura_rc rc = dura_mdb_call(st, MDB_ACK_WORK, &p, MDB_RETRY_IF_ROLLED_BACK, NULL, err);
-	if (rc == DURA_OK)
-		acked(st, completion);
+	struct dura_mdb_result res;
+	dura_rc rc = dura_mdb_call(st, MDB_ACK_WORK, &p, MDB_RETRY_IF_ROLLED_BACK, &res, err);
+	if (rc == DURA_OK) {
+		acked(st, &res);
+		dura_mdb_result_free(&res);
+	}
 	return rc;
 }
 
@@ -129,7 +134,7 @@ dura_rc dura_mdb_ack_work_item_and_fetch(dura_store *st, uint64_t token,
 	dura_rc rc = dura_mdb_call(st, MDB_ACK_FETCH_WORK, &p, MDB_RETRY_IF_ROLLED_BACK, &res, err);
 	if (rc != DURA_OK)
 		return rc;
-	acked(st, completion);
+	acked(st, &res);
 	int64_t next_ms;
 	struct dura_err ignored;
 	if (item_from_result(&res, next, &next_ms, &ignored) != DURA_OK)

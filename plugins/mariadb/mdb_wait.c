@@ -9,6 +9,16 @@
  *     on the same database) is seen at least that often.
  * So an idle fetcher costs at most one round trip per poll_interval instead
  * of hammering the server with empty fetches.
+ *
+ * Wake-ups are counted tokens, one per new thing to take (a message, a
+ * work item, a released instance lock), never more than the fetchers
+ * currently polling: a fetcher whose fetch came back empty takes a token
+ * if there is one (something appeared while it was fetching: fetch again)
+ * and otherwise sleeps until one is posted.  An earlier version woke every
+ * fetcher of the queue on every change (a generation count): in a 4:4
+ * anchor run each work ack then sent all four orchestration fetchers back
+ * to the server, 16 empty fetches per orchestration, and the server time
+ * they took doubled the latency of the acks that mattered.
  */
 #include <time.h>
 
@@ -27,55 +37,51 @@ dura_rc dura_mdb_waitq_init(struct dura_mdb_waitq *w)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, &ca);
+	for (int q = 0; q < 2; q++) {
+		pthread_cond_init(&w->cv[q], &ca);
+		w->pollers[q] = 0;
+		w->tokens[q] = 0;
+	}
 	pthread_condattr_destroy(&ca);
-	w->gen[0] = w->gen[1] = 0;
 	return DURA_OK;
 }
 
 void dura_mdb_waitq_destroy(struct dura_mdb_waitq *w)
 {
 	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
+	for (int q = 0; q < 2; q++)
+		pthread_cond_destroy(&w->cv[q]);
 }
 
-void dura_mdb_wake(struct dura_store *st, enum dura_mdb_queue q)
+void dura_mdb_wake(struct dura_store *st, enum dura_mdb_queue q, size_t n)
 {
 	struct dura_mdb_waitq *w = &st->waitq;
 	pthread_mutex_lock(&w->mu);
-	w->gen[q]++;
-	pthread_cond_broadcast(&w->cv);
+	size_t room = w->pollers[q] - w->tokens[q];
+	size_t add = n < room ? n : room;
+	w->tokens[q] += add;
+	for (size_t i = 0; i < add; i++)
+		pthread_cond_signal(&w->cv[q]);
 	pthread_mutex_unlock(&w->mu);
 }
 
-static uint64_t gen_of(struct dura_store *st, enum dura_mdb_queue q)
+/* Takes a token of q, sleeping up to until_ns for one.  With w->mu held. */
+static void take_token(struct dura_mdb_waitq *w, enum dura_mdb_queue q, uint64_t until_ns)
 {
-	pthread_mutex_lock(&st->waitq.mu);
-	uint64_t g = st->waitq.gen[q];
-	pthread_mutex_unlock(&st->waitq.mu);
-	return g;
-}
-
-/* Sleeps until the generation of q moves past gen or until_ns. */
-static void sleep_until(struct dura_store *st, enum dura_mdb_queue q, uint64_t gen,
-                        uint64_t until_ns)
-{
-	struct dura_mdb_waitq *w = &st->waitq;
 	struct timespec ts = { (time_t)(until_ns / 1000000000ull),
 		               (long)(until_ns % 1000000000ull) };
-	pthread_mutex_lock(&w->mu);
-	while (w->gen[q] == gen && dura_mdb_now_ns() < until_ns)
-		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+	while (w->tokens[q] == 0 && dura_mdb_now_ns() < until_ns)
+		if (pthread_cond_timedwait(&w->cv[q], &w->mu, &ts) != 0)
 			break;
-	pthread_mutex_unlock(&w->mu);
+	if (w->tokens[q] > 0)
+		w->tokens[q]--;
 }
 
-dura_rc dura_mdb_poll(struct dura_store *st, enum dura_mdb_queue q, uint32_t wait_ms,
-                      dura_mdb_fetch_fn fetch, void *ctx, struct dura_err *err)
+static dura_rc poll_loop(struct dura_store *st, enum dura_mdb_queue q, uint64_t deadline,
+                         dura_mdb_fetch_fn fetch, void *ctx, struct dura_err *err)
 {
-	uint64_t deadline = dura_mdb_now_ns() + (uint64_t)wait_ms * 1000000ull;
+	struct dura_mdb_waitq *w = &st->waitq;
 	for (;;) {
-		uint64_t gen = gen_of(st, q);
 		int64_t next_ms = -1;
 		dura_rc rc = fetch(st, ctx, &next_ms, err);
 		if (rc != DURA_EMPTY)
@@ -88,6 +94,27 @@ dura_rc dura_mdb_poll(struct dura_store *st, enum dura_mdb_queue q, uint32_t wai
 		if (next_ms >= 0 && (uint64_t)next_ms < nap_ms)
 			nap_ms = (uint64_t)next_ms;
 		uint64_t until = now + nap_ms * 1000000ull;
-		sleep_until(st, q, gen, until < deadline ? until : deadline);
+		pthread_mutex_lock(&w->mu);
+		take_token(w, q, until < deadline ? until : deadline);
+		pthread_mutex_unlock(&w->mu);
 	}
+}
+
+dura_rc dura_mdb_poll(struct dura_store *st, enum dura_mdb_queue q, uint32_t wait_ms,
+                      dura_mdb_fetch_fn fetch, void *ctx, struct dura_err *err)
+{
+	struct dura_mdb_waitq *w = &st->waitq;
+	uint64_t deadline = dura_mdb_now_ns() + (uint64_t)wait_ms * 1000000ull;
+	/* registered before the first fetch: a change made while it runs
+	 * leaves a token for the sleep that may follow it */
+	pthread_mutex_lock(&w->mu);
+	w->pollers[q]++;
+	pthread_mutex_unlock(&w->mu);
+	dura_rc rc = poll_loop(st, q, deadline, fetch, ctx, err);
+	pthread_mutex_lock(&w->mu);
+	w->pollers[q]--;
+	if (w->tokens[q] > w->pollers[q])
+		w->tokens[q] = w->pollers[q]; /* nobody left to use them */
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }
