@@ -689,7 +689,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				}
 				struct dura_run_faults rf;
 				dura_run_faults_init(&rf, sc, s->def->name, &s->fault_caps,
-				                     s->prepared.pgserver, s->prepared.proxy);
+				                     s->prepared.local, s->prepared.proxy);
 				dura_describe_fn *describe = DURA_OPT_OP(s->plugin.ops, describe);
 				if (describe)
 					describe(store, r->store, sizeof r->store);

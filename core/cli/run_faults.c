@@ -4,7 +4,6 @@
 #include "run_faults.h"
 #include "base/util.h"
 #include "services/local_server.h"
-#include "services/pgserver.h"
 #include "services/proxy.h"
 
 #include <stdio.h>
@@ -30,11 +29,12 @@ void dura_fault_caps_of(const struct dura_provider_ops *ops, const struct dura_o
 		if (strncmp(opts[i].key, "emulate_", 8) == 0)
 			out->emulating = 1;
 	}
-	/* url = auto starts a server of the core (core/services): the
-	 * PostgreSQL one can be stopped, restarted and paused */
-	const char *recipe = dura_plugin_local_server(ops);
-	out->auto_server = value && strcasecmp(value, "auto") == 0 && recipe &&
-	                   strcmp(recipe, DURA_LOCAL_SERVER_POSTGRESQL) == 0;
+	/* url = auto starts a server of the core (core/services) that can be
+	 * stopped, restarted and paused */
+	const struct dura_local_recipe *r = dura_local_recipe_find(dura_plugin_local_server(ops));
+	out->auto_server = value && strcasecmp(value, "auto") == 0 && r && r->down && r->up &&
+	                   r->pause;
+	out->server_kills = out->auto_server && r->kill_connections;
 }
 
 /* 1 if a provider with caps c can take the action; *why says what it lacks. */
@@ -44,8 +44,8 @@ static int can_take(enum dura_fault_action a, const struct dura_fault_caps *c, c
 	case DURA_FAULT_RESTART_SERVER:
 	case DURA_FAULT_STOP_SERVER:
 	case DURA_FAULT_PAUSE_SERVER:
-		*why = "only a server durabench started itself (url = auto, PostgreSQL) can be "
-		       "restarted, stopped or paused";
+		*why = "only a server durabench started itself (url = auto) can be restarted, "
+		       "stopped or paused";
 		return c->auto_server;
 	case DURA_FAULT_KILL_CONNECTIONS:
 	case DURA_FAULT_PARTITION:
@@ -67,7 +67,7 @@ static int can_take(enum dura_fault_action a, const struct dura_fault_caps *c, c
 static int action_needs_proxy(enum dura_fault_action a, const struct dura_fault_caps *c)
 {
 	return a == DURA_FAULT_PARTITION || a == DURA_FAULT_LATENCY ||
-	       (a == DURA_FAULT_KILL_CONNECTIONS && !c->auto_server);
+	       (a == DURA_FAULT_KILL_CONNECTIONS && !c->server_kills);
 }
 
 int dura_fault_applies(const struct dura_fault_def *f, const char *name,
@@ -150,7 +150,9 @@ static int act_begin(void *arg, size_t i, char *err, size_t errlen)
 		dura_errbuf(err, errlen, "the provider has no delay proxy");
 		return -1;
 	}
-	if (!needs_proxy && !rf->server) {
+	const struct dura_local_recipe *r = rf->server.recipe;
+	void *srv = rf->server.server;
+	if (!needs_proxy && (!r || !srv)) {
 		dura_errbuf(err, errlen, "the provider has no url = auto server");
 		return -1;
 	}
@@ -163,15 +165,20 @@ static int act_begin(void *arg, size_t i, char *err, size_t errlen)
 			dura_proxy_reset_all(rf->proxy);
 			return 0;
 		}
-		return dura_pgserver_kill_backends(rf->server, &killed, err, errlen);
-	case DURA_FAULT_RESTART_SERVER:
-		if (dura_pgserver_down(rf->server, err, errlen) != 0)
+		if (!r->kill_connections) {
+			dura_errbuf(err, errlen, "the %s server cannot end connections itself",
+			            r->what);
 			return -1;
-		return dura_pgserver_up(rf->server, err, errlen);
+		}
+		return r->kill_connections(srv, &killed, err, errlen);
+	case DURA_FAULT_RESTART_SERVER:
+		if (r->down(srv, err, errlen) != 0)
+			return -1;
+		return r->up(srv, err, errlen);
 	case DURA_FAULT_STOP_SERVER:
-		return dura_pgserver_down(rf->server, err, errlen);
+		return r->down(srv, err, errlen);
 	case DURA_FAULT_PAUSE_SERVER:
-		return dura_pgserver_pause(rf->server, 1, err, errlen);
+		return r->pause(srv, 1, err, errlen);
 	case DURA_FAULT_PARTITION:
 		dura_proxy_set_partition(rf->proxy, 1);
 		return 0;
@@ -190,9 +197,9 @@ static int act_end(void *arg, size_t i, char *err, size_t errlen)
 	const struct dura_fault_def *f = rf->defs[i];
 	switch (f->action) {
 	case DURA_FAULT_STOP_SERVER:
-		return dura_pgserver_up(rf->server, err, errlen);
+		return rf->server.recipe->up(rf->server.server, err, errlen);
 	case DURA_FAULT_PAUSE_SERVER:
-		return dura_pgserver_pause(rf->server, 0, err, errlen);
+		return rf->server.recipe->pause(rf->server.server, 0, err, errlen);
 	case DURA_FAULT_PARTITION:
 		dura_proxy_set_partition(rf->proxy, 0);
 		return 0;
@@ -213,7 +220,7 @@ static int cmp_at(const void *a, const void *b)
 
 void dura_run_faults_init(struct dura_run_faults *rf, const struct dura_scenario *sc,
                           const char *name, const struct dura_fault_caps *c,
-                          struct dura_pgserver *server, struct dura_proxy *proxy)
+                          struct dura_local_server server, struct dura_proxy *proxy)
 {
 	memset(rf, 0, sizeof *rf);
 	rf->server = server;

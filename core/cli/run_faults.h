@@ -16,15 +16,18 @@
 #include "driver/run_monitor.h"
 #include "scenario/scenario.h"
 
-struct dura_pgserver;
+#include "services/local_server.h"
+
 struct dura_proxy;
 
 /* What a provider offers to faults, from its plugin and its options (the
  * values actually used, command-line overrides included). */
 struct dura_fault_caps {
 	int networked;    /* has an address option: a proxy can sit in front */
-	int auto_server;  /* url = auto on the PostgreSQL plugin: a server we
-	                     started, that we can stop, restart and pause */
+	int auto_server;  /* url = auto: a server we started, that we can stop,
+	                     restart and pause */
+	int server_kills; /* ... and whose connections it can end itself
+	                     (else kill-connections needs the delay proxy) */
 	int emulating;    /* emulate_* given: it goes through the proxy anyway */
 	unsigned worker_processes; /* local worker processes of its runs
 	                     (kill-worker); 0: in-process, or external workers */
@@ -58,12 +61,12 @@ struct dura_run_faults {
 	struct dura_fault_plan plan;
 	struct dura_fault_step *steps;
 	const struct dura_fault_def **defs;
-	struct dura_pgserver *server;
+	struct dura_local_server server;
 	struct dura_proxy *proxy;
 };
 void dura_run_faults_init(struct dura_run_faults *rf, const struct dura_scenario *sc,
                           const char *name, const struct dura_fault_caps *c,
-                          struct dura_pgserver *server, struct dura_proxy *proxy);
+                          struct dura_local_server server, struct dura_proxy *proxy);
 void dura_run_faults_free(struct dura_run_faults *rf);
 
 #endif

@@ -367,8 +367,8 @@ int dura_env_prepare(struct dura_env *env, const struct dura_provider_ops *ops,
 			free(url);
 			url = dura_xstrdup(address);
 			/* what server faults act on (run_faults.c) */
-			if (strcmp(recipe->name, DURA_LOCAL_SERVER_POSTGRESQL) == 0)
-				out->pgserver = local_server_locked(env, recipe);
+			out->local.recipe = recipe;
+			out->local.server = local_server_locked(env, recipe);
 		}
 	}
 	if (rc == 0 && emulating)

@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "local_server.h"
+
 #include <durabench/provider.h>
 
 /* Keys the core consumes itself in a [provider] section / --option list. */
@@ -23,7 +25,6 @@ extern const char *const dura_core_option_keys[];
 int dura_is_core_option(const char *key);
 
 struct dura_env;
-struct dura_pgserver;
 struct dura_proxy;
 struct dura_env *dura_env_new(void);
 void dura_env_free(struct dura_env *env);
@@ -39,7 +40,7 @@ struct dura_prepared {
 	unsigned long long emulate_jitter_us;
 	unsigned long long emulate_bandwidth_bps;
 	/* What faults act on (owned by the env, NULL when absent): */
-	struct dura_pgserver *pgserver; /* the url = auto server behind it */
+	struct dura_local_server local; /* the url = auto server behind it */
 	struct dura_proxy *proxy;       /* the delay proxy in front of it */
 };
 

@@ -27,6 +27,26 @@ static void pg_stop(void *server)
 	dura_pgserver_stop(server);
 }
 
+static int pg_down(void *server, char *err, size_t errlen)
+{
+	return dura_pgserver_down(server, err, errlen);
+}
+
+static int pg_up(void *server, char *err, size_t errlen)
+{
+	return dura_pgserver_up(server, err, errlen);
+}
+
+static int pg_pause(void *server, int paused, char *err, size_t errlen)
+{
+	return dura_pgserver_pause(server, paused, err, errlen);
+}
+
+static int pg_kill(void *server, unsigned *killed, char *err, size_t errlen)
+{
+	return dura_pgserver_kill_backends(server, killed, err, errlen);
+}
+
 static int mariadb_start(void **server, char *err, size_t errlen)
 {
 	struct dura_mariadbserver *srv;
@@ -46,10 +66,29 @@ static void mariadb_stop(void *server)
 	dura_mariadbserver_stop(server);
 }
 
+static int mariadb_down(void *server, char *err, size_t errlen)
+{
+	return dura_mariadbserver_down(server, err, errlen);
+}
+
+static int mariadb_up(void *server, char *err, size_t errlen)
+{
+	return dura_mariadbserver_up(server, err, errlen);
+}
+
+static int mariadb_pause(void *server, int paused, char *err, size_t errlen)
+{
+	return dura_mariadbserver_pause(server, paused, err, errlen);
+}
+
 /* One row per server the core can start.  A new recipe is one more row. */
 static const struct dura_local_recipe recipes[] = {
-	{ DURA_LOCAL_SERVER_POSTGRESQL, "PostgreSQL", pg_start, pg_address, pg_stop },
-	{ DURA_LOCAL_SERVER_MARIADB, "MariaDB", mariadb_start, mariadb_address, mariadb_stop },
+	{ DURA_LOCAL_SERVER_POSTGRESQL, "PostgreSQL", pg_start, pg_address, pg_stop, pg_down,
+	  pg_up, pg_pause, pg_kill },
+	/* mariadbd's connections are threads: kill-connections goes through
+	 * the delay proxy */
+	{ DURA_LOCAL_SERVER_MARIADB, "MariaDB", mariadb_start, mariadb_address, mariadb_stop,
+	  mariadb_down, mariadb_up, mariadb_pause, NULL },
 };
 
 const struct dura_local_recipe *dura_local_recipe_find(const char *name)

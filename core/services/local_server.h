@@ -28,6 +28,21 @@ struct dura_local_recipe {
 	const char *(*address)(const void *server);
 	/* Stops it and removes its files; NULL is a no-op. */
 	void (*stop)(void *server);
+	/* Faults (core/cli/run_faults.c), each 0 or -1 with err: down stops
+	 * the server, up starts it again on the same port, pause(1)/pause(0)
+	 * SIGSTOPs/resumes it. */
+	int (*down)(void *server, char *err, size_t errlen);
+	int (*up)(void *server, char *err, size_t errlen);
+	int (*pause)(void *server, int paused, char *err, size_t errlen);
+	/* Ends every client connection from the server's side; NULL when the
+	 * server has no cheap way to (the delay proxy in front cuts them). */
+	int (*kill_connections)(void *server, unsigned *killed, char *err, size_t errlen);
+};
+
+/* A started local server and its recipe (what faults act on). */
+struct dura_local_server {
+	const struct dura_local_recipe *recipe; /* NULL: none */
+	void *server;
 };
 
 /* The recipe called name, or NULL when this core has none by that name. */

@@ -26,7 +26,9 @@ struct dura_mariadbserver {
 	char *dir;   /* temporary directory; the guardian removes it */
 	char *url;   /* mariadb://durabench:PASSWORD@127.0.0.1:PORT */
 	int port;
-	struct dura_server_guard guard;
+	struct dura_server_guard guard; /* its status pipe answers 'D'/'U' */
+	pid_t server;                   /* mariadbd, 0 while stopped by a fault */
+	struct dura_server_pause pause; /* what a pause fault stopped */
 };
 
 /* ---- finding the programs ---- */
@@ -248,10 +250,11 @@ int dura_mariadbserver_start(const char *bindir, struct dura_mariadbserver **out
 	}
 	char status[DURA_PG_STATUS_MAX];
 	struct dura_server_guard guard;
-	if (dura_server_guard_start(&m.plan, 0, &guard, status, sizeof status, err, errlen) != 0)
+	if (dura_server_guard_start(&m.plan, 1, &guard, status, sizeof status, err, errlen) != 0)
 		goto fail;
 	int port = 0;
-	if (sscanf(status, "OK %d", &port) != 1 || port <= 0) {
+	long server = 0;
+	if (sscanf(status, "OK %d %ld", &port, &server) != 2 || port <= 0) {
 		dura_errbuf(err, errlen, "the server guardian reported '%.80s'", status);
 		dura_server_guard_stop(&guard, dir);
 		goto fail;
@@ -261,6 +264,7 @@ int dura_mariadbserver_start(const char *bindir, struct dura_mariadbserver **out
 	srv->port = port;
 	srv->url = dura_xasprintf("mariadb://" ACCOUNT ":%s@" LOOPBACK ":%d", password, port);
 	srv->guard = guard;
+	srv->server = (pid_t)server;
 	explicit_bzero(password, sizeof password);
 	mdb_plan_free(&m);
 	*out = srv;
@@ -287,11 +291,34 @@ const char *dura_mariadbserver_dir(const struct dura_mariadbserver *srv)
 	return srv->dir;
 }
 
+/* ---- faults (the same guardian requests as the PostgreSQL server's) ---- */
+
+int dura_mariadbserver_down(struct dura_mariadbserver *srv, char *err, size_t errlen)
+{
+	dura_server_pause(&srv->pause, srv->server, 0, NULL, 0);
+	return dura_server_guard_request(&srv->guard, 'D', &srv->server, err, errlen);
+}
+
+int dura_mariadbserver_up(struct dura_mariadbserver *srv, char *err, size_t errlen)
+{
+	return dura_server_guard_request(&srv->guard, 'U', &srv->server, err, errlen);
+}
+
+int dura_mariadbserver_pause(struct dura_mariadbserver *srv, int paused, char *err,
+                             size_t errlen)
+{
+	return dura_server_pause(&srv->pause, srv->server, paused, err, errlen);
+}
+
 void dura_mariadbserver_stop(struct dura_mariadbserver *srv)
 {
 	if (!srv)
 		return;
+	if (srv->pause.n && getpid() == srv->guard.owner)
+		dura_server_pause(&srv->pause, srv->server, 0, NULL, 0); /* a stopped server
+		                                                           cannot shut down */
 	dura_server_guard_stop(&srv->guard, srv->dir);
+	free(srv->pause.pids);
 	free(srv->dir);
 	free(srv->url);
 	free(srv);

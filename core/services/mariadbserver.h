@@ -37,4 +37,13 @@ const char *dura_mariadbserver_dir(const struct dura_mariadbserver *srv);
  * Safe with NULL.  In a forked child it only frees the child's copy. */
 void dura_mariadbserver_stop(struct dura_mariadbserver *srv);
 
+/* Faults (the caller's process only): down stops the server (clients see
+ * their connections end), up starts it again on the same port and data,
+ * so the URL stays valid; pause(1) SIGSTOPs it, pause(0) resumes it.  0,
+ * or -1 with err. */
+int dura_mariadbserver_down(struct dura_mariadbserver *srv, char *err, size_t errlen);
+int dura_mariadbserver_up(struct dura_mariadbserver *srv, char *err, size_t errlen);
+int dura_mariadbserver_pause(struct dura_mariadbserver *srv, int paused, char *err,
+                             size_t errlen);
+
 #endif

@@ -25,19 +25,14 @@
 
 #define SERVER_USER "postgres" /* who runs initdb/postgres when we are root */
 #define LOOPBACK "127.0.0.1"
-#define PAUSE_WAIT_MS 5000u /* SIGSTOP/SIGCONT taking effect, under load */
 
 struct dura_pgserver {
 	char *dir;      /* temporary directory; the guardian removes it */
 	char *url;      /* libpq URL of the server, password included */
 	int port;
-	pid_t guardian; /* our child; reaped by dura_pgserver_stop */
-	pid_t owner;    /* the process that started it (see dura_pgserver_stop) */
-	int ctl_fd;     /* write end of the guardian's control pipe (CLOEXEC) */
-	int reply_fd;   /* read end of its status pipe: answers to 'D'/'U' */
+	struct dura_server_guard guard; /* its status pipe answers 'D'/'U' */
 	pid_t server;   /* the postmaster, 0 while stopped by a fault */
-	pid_t *paused;  /* processes SIGSTOPped by dura_pgserver_pause (owned) */
-	size_t n_paused;
+	struct dura_server_pause pause; /* what dura_pgserver_pause stopped */
 };
 
 /* ---- finding initdb/postgres ---- */
@@ -210,34 +205,18 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	s.postgres = dura_xasprintf("%s/postgres", bin);
 	free(bin);
 	char *dir = NULL;
-	int ctl[2] = { -1, -1 }, st[2] = { -1, -1 };
 	char password[DURA_SERVER_PASSWORD_LEN];
 	if (dura_server_password(password, sizeof password, err, errlen) != 0)
 		goto fail;
 	if (geteuid() == 0 && lookup_server_user(&s, err, errlen) != 0)
 		goto fail;
 
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	int tmplen = (int)strlen(tmp);
-	while (tmplen > 1 && tmp[tmplen - 1] == '/')
-		tmplen--;
-	dir = dura_xasprintf("%.*s/durabench-pg-XXXXXX", tmplen, tmp);
-	if (!mkdtemp(dir)) {
-		dura_errbuf(err, errlen, "cannot create a temporary directory %s: %s", dir,
-		            strerror(errno));
-		free(dir);
-		dir = NULL;
+	/* 0700: it holds the socket (trusted, see run_initdb) and, briefly,
+	 * the password file */
+	dir = dura_server_tempdir("durabench-pg-", s.plan.drop_privileges, s.plan.uid, s.plan.gid,
+	                          err, errlen);
+	if (!dir)
 		goto fail;
-	}
-	/* mkdtemp made it 0700: it holds the socket (trusted, see
-	 * run_initdb) and, briefly, the password file. */
-	if (s.plan.drop_privileges && chown(dir, s.plan.uid, s.plan.gid) != 0) {
-		dura_errbuf(err, errlen, "cannot hand %s to the %s user: %s", dir, SERVER_USER,
-		            strerror(errno));
-		goto fail_rmdir;
-	}
 	s.datadir = dura_xasprintf("%s/data", dir);
 	s.pidfile = dura_xasprintf("%s/postmaster.pid", s.datadir);
 	s.logpath = dura_xasprintf("%s/server.log", dir);
@@ -255,64 +234,30 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	dura_server_env(s.env);
 	s.plan.envp = s.env;
 
-	/* CLOEXEC: programs exec'd by this process (or the guardian) must not
-	 * hold a copy of either pipe. */
-	if (pipe2(ctl, O_CLOEXEC) != 0 || pipe2(st, O_CLOEXEC) != 0) {
-		dura_errbuf(err, errlen, "pipe: %s", strerror(errno));
-		goto fail_rmdir;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		dura_errbuf(err, errlen, "cannot fork the server guardian: %s", strerror(errno));
-		goto fail_rmdir;
-	}
-	if (pid == 0) {
-		close(ctl[1]);
-		close(st[0]);
-		dura_pg_guardian_main(&s.plan, ctl[0], st[1]);
-	}
-	close(ctl[0]);
-	close(st[1]);
-	ctl[0] = st[1] = -1;
-
 	char status[DURA_PG_STATUS_MAX];
-	dura_server_read_status(st[0], status, sizeof status);
+	struct dura_server_guard guard;
+	if (dura_server_guard_start(&s.plan, 1, &guard, status, sizeof status, err, errlen) != 0)
+		goto fail; /* the guardian removed the directory */
 	int port = 0;
 	long server = 0;
-	if (sscanf(status, "OK %d %ld", &port, &server) == 2 && port > 0) {
-		struct dura_pgserver *srv = dura_xcalloc(1, sizeof *srv);
-		srv->dir = dir;
-		srv->port = port;
-		srv->url = dura_xasprintf("postgresql://postgres:%s@" LOOPBACK ":%d/postgres",
-		                          password, port);
-		srv->guardian = pid;
-		srv->owner = getpid();
-		srv->ctl_fd = ctl[1];
-		explicit_bzero(password, sizeof password);
-		srv->reply_fd = st[0];
-		srv->server = (pid_t)server;
-		plan_storage_free(&s);
-		*out = srv;
-		return 0;
+	if (sscanf(status, "OK %d %ld", &port, &server) != 2 || port <= 0) {
+		dura_errbuf(err, errlen, "the server guardian reported '%.80s'", status);
+		dura_server_guard_stop(&guard, dir);
+		goto fail;
 	}
-	/* The guardian removes the directory before it exits. */
-	close(st[0]);
-	st[0] = -1;
-	close(ctl[1]);
-	ctl[1] = -1;
-	dura_server_reap(pid);
-	if (strncmp(status, "ERR ", 4) == 0)
-		dura_errbuf(err, errlen, "%s", status + 4);
-	else
-		dura_errbuf(err, errlen, "the server guardian process died during startup");
+	struct dura_pgserver *srv = dura_xcalloc(1, sizeof *srv);
+	srv->dir = dir;
+	srv->port = port;
+	srv->url = dura_xasprintf("postgresql://postgres:%s@" LOOPBACK ":%d/postgres", password,
+	                          port);
+	srv->guard = guard;
+	srv->server = (pid_t)server;
+	explicit_bzero(password, sizeof password);
+	plan_storage_free(&s);
+	*out = srv;
+	return 0;
 fail_rmdir:
-	for (int i = 0; i < 2; i++) {
-		if (ctl[i] >= 0)
-			close(ctl[i]);
-		if (st[i] >= 0)
-			close(st[i]);
-	}
-	dura_pg_remove_tree(dir); /* no-op when the guardian already did */
+	dura_pg_remove_tree(dir);
 fail:
 	explicit_bzero(password, sizeof password);
 	free(dir);
@@ -343,41 +288,15 @@ const char *dura_pgserver_dir(const struct dura_pgserver *srv)
 
 /* ---- faults ---- */
 
-/* Sends a 'D'/'U' request to the guardian and reads its answer. */
-static int guardian_request(struct dura_pgserver *srv, char cmd, char *err, size_t errlen)
-{
-	if (getpid() != srv->owner) {
-		dura_errbuf(err, errlen, "the server belongs to another process");
-		return -1;
-	}
-	if (write(srv->ctl_fd, &cmd, 1) != 1) {
-		dura_errbuf(err, errlen, "cannot reach the server guardian: %s", strerror(errno));
-		return -1;
-	}
-	char status[DURA_PG_STATUS_MAX];
-	dura_server_read_status(srv->reply_fd, status, sizeof status);
-	long pid;
-	if (sscanf(status, "OK %ld", &pid) == 1) {
-		srv->server = (pid_t)pid;
-		return 0;
-	}
-	if (strncmp(status, "ERR ", 4) == 0)
-		dura_errbuf(err, errlen, "%s", status + 4);
-	else
-		dura_errbuf(err, errlen, "the server guardian process died");
-	return -1;
-}
-
 int dura_pgserver_down(struct dura_pgserver *srv, char *err, size_t errlen)
 {
-	if (srv->n_paused)
-		dura_pgserver_pause(srv, 0, err, errlen);
-	return guardian_request(srv, 'D', err, errlen);
+	dura_server_pause(&srv->pause, srv->server, 0, NULL, 0);
+	return dura_server_guard_request(&srv->guard, 'D', &srv->server, err, errlen);
 }
 
 int dura_pgserver_up(struct dura_pgserver *srv, char *err, size_t errlen)
 {
-	return guardian_request(srv, 'U', err, errlen);
+	return dura_server_guard_request(&srv->guard, 'U', &srv->server, err, errlen);
 }
 
 pid_t dura_pgserver_pid(const struct dura_pgserver *srv)
@@ -387,51 +306,7 @@ pid_t dura_pgserver_pid(const struct dura_pgserver *srv)
 
 int dura_pgserver_pause(struct dura_pgserver *srv, int paused, char *err, size_t errlen)
 {
-	if (!paused) {
-		/* children first: the postmaster, resumed last, then finds them
-		 * all running again */
-		for (size_t i = srv->n_paused; i-- > 0;)
-			kill(srv->paused[i], SIGCONT);
-		for (size_t i = 0; i < srv->n_paused; i++)
-			(void)dura_proc_wait_state(srv->paused[i], 0, PAUSE_WAIT_MS);
-		free(srv->paused);
-		srv->paused = NULL;
-		srv->n_paused = 0;
-		return 0;
-	}
-	if (srv->n_paused)
-		return 0;
-	if (srv->server <= 0) {
-		dura_errbuf(err, errlen, "the server is not running");
-		return -1;
-	}
-	/* The postmaster first, so that it forks nothing new while its
-	 * children are collected; each backend leads its own session, so
-	 * no process group reaches them all. */
-	if (kill(srv->server, SIGSTOP) != 0) {
-		dura_errbuf(err, errlen, "cannot stop the server (pid %ld): %s", (long)srv->server,
-		            strerror(errno));
-		return -1;
-	}
-	pid_t *children;
-	size_t n = dura_proc_children(srv->server, &children);
-	srv->paused = dura_xrealloc(children, (n + 1) * sizeof *srv->paused);
-	memmove(srv->paused + 1, srv->paused, n * sizeof *srv->paused);
-	srv->paused[0] = srv->server;
-	srv->n_paused = 1;
-	for (size_t i = 0; i < n; i++)
-		if (kill(srv->paused[i + 1], SIGSTOP) == 0)
-			srv->paused[srv->n_paused++] = srv->paused[i + 1];
-	/* a signal takes effect after kill() returns: the pause starts when
-	 * every process has really stopped */
-	for (size_t i = 0; i < srv->n_paused; i++)
-		if (dura_proc_wait_state(srv->paused[i], 1, PAUSE_WAIT_MS) != 0) {
-			dura_errbuf(err, errlen, "server process %ld did not stop within %u ms",
-			            (long)srv->paused[i], PAUSE_WAIT_MS);
-			dura_pgserver_pause(srv, 0, NULL, 0); /* no half-paused server */
-			return -1;
-		}
-	return 0;
+	return dura_server_pause(&srv->pause, srv->server, paused, err, errlen);
 }
 
 int dura_pgserver_kill_backends(struct dura_pgserver *srv, unsigned *killed, char *err,
@@ -464,27 +339,11 @@ void dura_pgserver_stop(struct dura_pgserver *srv)
 {
 	if (!srv)
 		return;
-	if (srv->n_paused && getpid() == srv->owner)
-		dura_pgserver_pause(srv, 0, NULL, 0); /* a stopped server cannot shut down */
-	/* Closing the pipe is the stop request; SIGTERM covers a forked (not
-	 * exec'd) child of ours that still holds a copy of it.  The guardian
-	 * is our unreaped child, so its pid cannot have been reused. */
-	close(srv->ctl_fd);
-	close(srv->reply_fd);
-	/* A forked child (validate runs each test in one) that frees its copy
-	 * must not stop the server its parent still uses, nor wait for a
-	 * guardian that is not its child. */
-	if (getpid() == srv->owner) {
-		kill(srv->guardian, SIGTERM);
-		/* Returns once the server is down and the directory gone. */
-		int status = dura_server_reap(srv->guardian);
-		/* A guardian killed by someone else could not clean up; its death
-		 * told the server to shut down (PR_SET_PDEATHSIG), the directory is
-		 * ours to remove. */
-		if (WIFSIGNALED(status))
-			dura_pg_remove_tree(srv->dir);
-	}
-	free(srv->paused);
+	if (srv->pause.n && getpid() == srv->guard.owner)
+		dura_server_pause(&srv->pause, srv->server, 0, NULL, 0); /* a stopped server
+		                                                           cannot shut down */
+	dura_server_guard_stop(&srv->guard, srv->dir);
+	free(srv->pause.pids);
 	free(srv->dir);
 	free(srv->url);
 	free(srv);

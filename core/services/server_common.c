@@ -4,6 +4,7 @@
 
 #include "server_common.h"
 #include "pgserver_guardian.h"
+#include "proc_tree.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -254,4 +255,86 @@ void dura_server_guard_stop(struct dura_server_guard *g, const char *dir)
 	 * remove. */
 	if (WIFSIGNALED(status))
 		dura_pg_remove_tree(dir);
+}
+
+int dura_server_guard_request(struct dura_server_guard *g, char cmd, pid_t *server, char *err,
+                              size_t errlen)
+{
+	if (getpid() != g->owner || g->status_fd < 0) {
+		dura_errbuf(err, errlen, "the server belongs to another process");
+		return -1;
+	}
+	if (write(g->ctl_fd, &cmd, 1) != 1) {
+		dura_errbuf(err, errlen, "cannot reach the server guardian: %s", strerror(errno));
+		return -1;
+	}
+	char status[DURA_PG_STATUS_MAX];
+	dura_server_read_status(g->status_fd, status, sizeof status);
+	long pid;
+	if (sscanf(status, "OK %ld", &pid) == 1) {
+		*server = (pid_t)pid;
+		return 0;
+	}
+	if (strncmp(status, "ERR ", 4) == 0)
+		dura_errbuf(err, errlen, "%s", status + 4);
+	else
+		dura_errbuf(err, errlen, "the server guardian process died");
+	return -1;
+}
+
+#define PAUSE_WAIT_MS 5000u /* SIGSTOP/SIGCONT taking effect, under load */
+
+static void resume(struct dura_server_pause *p)
+{
+	/* children first: the parent, resumed last, then finds them all
+	 * running again */
+	for (size_t i = p->n; i-- > 0;)
+		kill(p->pids[i], SIGCONT);
+	for (size_t i = 0; i < p->n; i++)
+		(void)dura_proc_wait_state(p->pids[i], 0, PAUSE_WAIT_MS);
+	free(p->pids);
+	p->pids = NULL;
+	p->n = 0;
+}
+
+int dura_server_pause(struct dura_server_pause *p, pid_t server, int paused, char *err,
+                      size_t errlen)
+{
+	if (!paused) {
+		resume(p);
+		return 0;
+	}
+	if (p->n)
+		return 0;
+	if (server <= 0) {
+		dura_errbuf(err, errlen, "the server is not running");
+		return -1;
+	}
+	/* The server first, so that it forks nothing new while its children
+	 * are collected (PostgreSQL's backends each lead their own session,
+	 * so no process group reaches them all; mariadbd has threads only). */
+	if (kill(server, SIGSTOP) != 0) {
+		dura_errbuf(err, errlen, "cannot stop the server (pid %ld): %s", (long)server,
+		            strerror(errno));
+		return -1;
+	}
+	pid_t *children;
+	size_t n = dura_proc_children(server, &children);
+	p->pids = dura_xrealloc(children, (n + 1) * sizeof *p->pids);
+	memmove(p->pids + 1, p->pids, n * sizeof *p->pids);
+	p->pids[0] = server;
+	p->n = 1;
+	for (size_t i = 0; i < n; i++)
+		if (kill(p->pids[i + 1], SIGSTOP) == 0)
+			p->pids[p->n++] = p->pids[i + 1];
+	/* a signal takes effect after kill() returns: the pause starts when
+	 * every process has really stopped */
+	for (size_t i = 0; i < p->n; i++)
+		if (dura_proc_wait_state(p->pids[i], 1, PAUSE_WAIT_MS) != 0) {
+			dura_errbuf(err, errlen, "server process %ld did not stop within %u ms",
+			            (long)p->pids[i], PAUSE_WAIT_MS);
+			resume(p); /* no half-paused server */
+			return -1;
+		}
+	return 0;
 }

@@ -59,8 +59,6 @@ int dura_server_reap(pid_t pid);
  * meanwhile by another thread of ours may hold a copy of the write end. */
 void dura_server_read_status(int fd, char *buf, size_t len);
 
-#endif
-
 /* ---- the guardian (pgserver_guardian.h) from the parent's side ---- */
 
 struct dura_pg_plan;
@@ -87,3 +85,22 @@ int dura_server_guard_start(const struct dura_pg_plan *plan, int keep_status,
  * removed (removed here if the guardian was killed before it could).  A
  * forked child only closes its copies. */
 void dura_server_guard_stop(struct dura_server_guard *g, const char *dir);
+
+/* Fault requests to the guardian (needs keep_status at start): 'D' stops
+ * the server, 'U' starts it again on the same port.  *server receives the
+ * server's pid afterwards (0 while down).  0, or -1 with err. */
+int dura_server_guard_request(struct dura_server_guard *g, char cmd, pid_t *server, char *err,
+                              size_t errlen);
+
+/* Processes a pause fault stopped (SIGSTOP), owned. */
+struct dura_server_pause {
+	pid_t *pids; /* the server first, then its children */
+	size_t n;    /* 0: not paused */
+};
+/* paused = 1: SIGSTOPs server and its child processes and returns once all
+ * have stopped (a no-op when already paused); 0: resumes them.  0, or -1
+ * with err (nothing left stopped). */
+int dura_server_pause(struct dura_server_pause *p, pid_t server, int paused, char *err,
+                      size_t errlen);
+
+#endif
