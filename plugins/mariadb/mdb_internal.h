@@ -12,6 +12,7 @@
  *                    sets read back, internal retries
  *   mdb_errors.c     server/client error numbers -> dura_rc
  *   mdb_lists.c      message and event lists as one JSON parameter
+ *   mdb_enqueue_keys.c idempotency keys that make a retried enqueue safe
  *   mdb_wait.c       long poll: local wake-ups plus bounded polling
  *   mdb_ops_orch.c   orchestration operations
  *   mdb_ops_work.c   work item operations
@@ -87,8 +88,16 @@ const char *dura_mdb_stmt_sql(enum dura_mdb_stmt s);
 /* ---- schema (mdb_schema.c) ---- */
 
 /* Creates the database, its tables and procedures on conn (left using the
- * database).  DURA_CONFIG if it exists or we lack rights. */
-dura_rc dura_mdb_schema_create(MYSQL *conn, const char *database, struct dura_err *err);
+ * database).  When `database` exists: with pick_free (a name the user
+ * gave), the first free of database_2 ... database_<MDB_SUFFIX_MAX> is
+ * created instead and written back into `database`, so that the probe
+ * store and every run of a file get stores of their own, each kept with
+ * keep = true; without, or when all are taken, DURA_CONFIG.  DURA_CONFIG
+ * too if we lack rights.  No existing database is ever written into.
+ * *created: the database was created (drop it if a later step failed). */
+#define MDB_SUFFIX_MAX 999
+dura_rc dura_mdb_schema_create(MYSQL *conn, char database[DURA_MDB_NAME_MAX + 1],
+                               int pick_free, int *created, struct dura_err *err);
 dura_rc dura_mdb_schema_drop(MYSQL *conn, const char *database, struct dura_err *err);
 /* `name` with backticks doubled, into dst (len >= 2 * strlen + 3). */
 void dura_mdb_quote_ident(char *dst, size_t len, const char *name);
@@ -206,6 +215,25 @@ struct dura_mdb_stats {
 	atomic_uint_fast64_t reconnects;
 };
 
+/* ---- enqueue idempotency keys (mdb_enqueue_keys.c) ---- */
+
+#define MDB_KEYS_PENDING 16
+
+/* An enqueue that returned DURA_RETRY: its messages and key. */
+struct dura_mdb_pending_key {
+	uint8_t *content;   /* serialized messages (owned); NULL = free slot */
+	size_t len;
+	uint64_t key;
+	uint64_t at_ns;     /* monotonic */
+};
+
+struct dura_mdb_keys {
+	pthread_mutex_t mu;                  /* guards pending[] */
+	atomic_uint_fast64_t next;           /* next fresh key */
+	atomic_uint n_pending;               /* used slots (read without mu) */
+	struct dura_mdb_pending_key pending[MDB_KEYS_PENDING];
+};
+
 struct dura_store {
 	struct dura_mdb_options opt;
 	char endpoint[300];        /* "host:port" for messages */
@@ -213,10 +241,20 @@ struct dura_store {
 	struct dura_mdb_pool pool;
 	struct dura_mdb_waitq waitq;
 	struct dura_mdb_stats stats;
-	atomic_uint_fast64_t next_key; /* enqueue idempotency keys */
+	struct dura_mdb_keys keys;     /* enqueue idempotency keys */
 	int database_created;
 	int library_held;          /* dura_mdb_library_acquire succeeded */
 };
+
+void dura_mdb_keys_init(struct dura_mdb_keys *k);
+void dura_mdb_keys_destroy(struct dura_mdb_keys *k);
+/* The key for an enqueue of msgs: the key of a remembered unsettled call
+ * with byte-identical messages (claimed), else a fresh one (> 0). */
+uint64_t dura_mdb_enqueue_key(struct dura_store *st, const struct dura_message *msgs, size_t n);
+/* The enqueue of msgs with key returned DURA_RETRY (it may have
+ * committed): remember it for the caller's retry. */
+void dura_mdb_enqueue_key_unsettled(struct dura_store *st, const struct dura_message *msgs,
+                                    size_t n, uint64_t key);
 
 /* ---- pool (mdb_pool.c) ---- */
 

@@ -99,12 +99,15 @@ dura_rc dura_mdb_enqueue_orchestrator(dura_store *st, const struct dura_message 
 	}
 	struct dura_mdb_params p;
 	dura_mdb_params_init(&p);
-	/* the key makes a retry of a call that did commit a no-op, so even a
-	 * lost reply can be retried */
-	dura_mdb_param_int(&p, (long long)atomic_fetch_add(&st->next_key, 1));
+	/* the key makes every retry of this call safe, ours and the caller's
+	 * (mdb_enqueue_keys.c) */
+	uint64_t key = dura_mdb_enqueue_key(st, msgs, n);
+	dura_mdb_param_int(&p, (long long)key);
 	dura_mdb_param_bytes(&p, list.data, list.len);
 	dura_rc rc = dura_mdb_call(st, MDB_ENQUEUE, &p, MDB_RETRY_ALWAYS, NULL, err);
 	dura_mdb_json_free(&list);
+	if (rc == DURA_RETRY)
+		dura_mdb_enqueue_key_unsettled(st, msgs, n, key);
 	if (rc == DURA_OK) {
 		atomic_fetch_add(&st->stats.commits, 1);
 		dura_mdb_wake(st, MDB_Q_ORCH, n);

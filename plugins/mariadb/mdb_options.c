@@ -25,7 +25,8 @@ const struct dura_option_spec dura_mdb_option_specs[] = {
 	  "throwaway local server started by durabench)", DURA_OPT_URL },
 	{ "database", NULL,
 	  "database to create for this run (^[a-z_][a-z0-9_]{0,63}$); default "
-	  "durabench_<random hex>; must not exist yet", 0 },
+	  "durabench_<random hex>; when NAME exists, the first free of NAME_2, "
+	  "NAME_3 ... is created (an existing database is never used)", 0 },
 	{ "keep", "false", "keep the database at close instead of dropping it", 0 },
 	{ "pool_size", "0",
 	  "connections in the pool (0 = choose: 10); a dispatcher thread holds "

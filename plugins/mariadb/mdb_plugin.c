@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "mdb_internal.h"
 
@@ -19,6 +18,7 @@ static void store_free(struct dura_store *st)
 		return;
 	dura_mdb_pool_destroy(st);
 	dura_mdb_waitq_destroy(&st->waitq);
+	dura_mdb_keys_destroy(&st->keys);
 	dura_mdb_options_free(&st->opt);
 	if (st->library_held)
 		dura_mdb_library_release(); /* after every connection is closed */
@@ -53,10 +53,7 @@ static dura_rc mdb_open(const struct dura_option *options, size_t n_options, dur
 		return DURA_CONFIG;
 	}
 	dura_mdb_waitq_init(&st->waitq);
-	uint64_t key_base = 0;
-	if (getrandom(&key_base, sizeof key_base, 0) != (ssize_t)sizeof key_base)
-		key_base = (uint64_t)(uintptr_t)st;
-	atomic_init(&st->next_key, key_base >> 1); /* positive as a signed BIGINT */
+	dura_mdb_keys_init(&st->keys);
 	dura_rc rc = dura_mdb_options_parse(options, n_options, &st->opt, err);
 	if (rc != DURA_OK)
 		goto fail;
@@ -87,14 +84,11 @@ static dura_rc mdb_open(const struct dura_option *options, size_t n_options, dur
 	}
 	st->pool.slots[0].mysql = conn; /* owned by the pool from here on */
 	atomic_fetch_add(&st->stats.round_trips, 1);
-	rc = dura_mdb_schema_create(conn, st->opt.database, err);
-	if (rc != DURA_OK) {
-		/* "exists" must not drop someone else's database */
-		if (!strstr(err->msg, "database exists"))
-			st->database_created = 1;
+	/* a database that existed is someone else's: never dropped */
+	rc = dura_mdb_schema_create(conn, st->opt.database, st->opt.database_given,
+	                            &st->database_created, err);
+	if (rc != DURA_OK)
 		goto fail;
-	}
-	st->database_created = 1;
 	*out = st;
 	return DURA_OK;
 

@@ -37,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mysqld_error.h>
+
 #include "mdb_internal.h"
 
 /* The server's clock in microseconds (sessions use time_zone +00:00). */
@@ -438,12 +440,52 @@ static dura_rc run(MYSQL *conn, const char *sql, const char *what, struct dura_e
 	return rc == DURA_RETRY ? DURA_RETRY : DURA_CONFIG;
 }
 
-dura_rc dura_mdb_schema_create(MYSQL *conn, const char *database, struct dura_err *err)
+/* CREATE DATABASE name: 0, 1 if it exists (nothing done), or -1 with err
+ * and *rc set. */
+static int create_database(MYSQL *conn, const char *name, dura_rc *rc, struct dura_err *err)
 {
 	char q[2 * DURA_MDB_NAME_MAX + 3], sql[3 * DURA_MDB_NAME_MAX + 64];
-	dura_mdb_quote_ident(q, sizeof q, database);
+	dura_mdb_quote_ident(q, sizeof q, name);
 	snprintf(sql, sizeof sql, "CREATE DATABASE %s CHARACTER SET binary", q);
-	dura_rc rc = run(conn, sql, "creating the database", err);
+	*rc = run(conn, sql, "creating the database", err);
+	if (*rc == DURA_OK)
+		return 0;
+	return mysql_errno(conn) == ER_DB_CREATE_EXISTS ? 1 : -1;
+}
+
+/* The store's database: `database` itself, or with pick_free and that name
+ * taken, the first free of database_2 ... database_<MDB_SUFFIX_MAX> (written
+ * back into database).  An existing database is never used. */
+static dura_rc create_fresh(MYSQL *conn, char database[DURA_MDB_NAME_MAX + 1], int pick_free,
+                            struct dura_err *err)
+{
+	char base[DURA_MDB_NAME_MAX + 1], name[DURA_MDB_NAME_MAX + 1];
+	snprintf(base, sizeof base, "%s", database);
+	snprintf(name, sizeof name, "%s", base);
+	for (unsigned n = 2;; n++) {
+		dura_rc rc;
+		int r = create_database(conn, name, &rc, err);
+		if (r == 0) {
+			snprintf(database, DURA_MDB_NAME_MAX + 1, "%s", name);
+			return DURA_OK;
+		}
+		if (r < 0)
+			return rc;
+		int len = snprintf(name, sizeof name, "%s_%u", base, n);
+		if (!pick_free || n > MDB_SUFFIX_MAX || len < 0 || (size_t)len >= sizeof name) {
+			dura_mdb_err(err, "database %s exists%s; durabench uses a database of its own "
+			             "and never writes into an existing one", base,
+			             pick_free ? " (and so do its free suffixes)" : "");
+			return DURA_CONFIG;
+		}
+	}
+}
+
+dura_rc dura_mdb_schema_create(MYSQL *conn, char database[DURA_MDB_NAME_MAX + 1],
+                               int pick_free, int *created, struct dura_err *err)
+{
+	dura_rc rc = create_fresh(conn, database, pick_free, err);
+	*created = rc == DURA_OK;
 	if (rc != DURA_OK)
 		return rc;
 	if (mysql_select_db(conn, database) != 0) {
