@@ -235,7 +235,6 @@ static const char *const ddl[] = {
 	"BEGIN\n"
 	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
 	"  DECLARE v_inst VARBINARY(1024) DEFAULT NULL;\n"
-	"  DECLARE v_more INT DEFAULT 0;\n"
 	"  SELECT l.instance INTO v_inst FROM instance_locks l\n"
 	"   WHERE l.token = p_token AND l.locked_until > v_ts FOR UPDATE;\n"
 	"  IF v_inst IS NULL THEN\n"
@@ -262,10 +261,10 @@ static const char *const ddl[] = {
 	"      output = VALUES(output), parent = VALUES(parent), execution = VALUES(execution);\n"
 	"  END IF;\n"
 	/* messages that arrived while the instance was locked are eligible now:
-	 * the client wakes an idle fetcher only then (mdb_wait.c) */
-	"  SELECT 1 INTO v_more FROM orch_queue\n"
-	"   WHERE instance = v_inst AND visible_at <= v_ts LIMIT 1;\n"
-	"  SELECT v_more AS wake;\n"
+	 * the client wakes an idle fetcher only then (mdb_wait.c).  A plain
+	 * SELECT to the client: a consistent read, no locks taken */
+	"  SELECT EXISTS (SELECT 1 FROM orch_queue\n"
+	"                  WHERE instance = v_inst AND visible_at <= v_ts) AS wake;\n"
 	"END",
 
 #define ACK_ORCH_PARAMS \
@@ -335,7 +334,6 @@ static const char *const ddl[] = {
 	"  IN p_body LONGBLOB, IN p_delay BIGINT)\n"
 	"BEGIN\n"
 	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
-	"  DECLARE v_wake INT DEFAULT 0;\n"
 	"  DELETE FROM work_queue WHERE lock_token = p_token AND visible_at > v_ts;\n"
 	"  IF ROW_COUNT() = 0 THEN\n"
 	"    " LOCK_LOST("work item") ";\n"
@@ -344,12 +342,11 @@ static const char *const ddl[] = {
 	"    INSERT IGNORE INTO instance_locks (instance) VALUES (p_inst);\n"
 	"    INSERT INTO orch_queue (instance, visible_at, body)\n"
 	"    VALUES (p_inst, v_ts + GREATEST(p_delay, 0) * 1000, p_body);\n"
+	"  END IF;\n"
 	/* a completion for a locked instance is taken by the lock holder's
 	 * ack (whose "wake" reports it): no idle fetcher needs waking */
-	"    SELECT 1 INTO v_wake FROM instance_locks\n"
-	"     WHERE instance = p_inst AND locked_until <= v_ts;\n"
-	"  END IF;\n"
-	"  SELECT v_wake AS wake;\n"
+	"  SELECT p_inst IS NOT NULL AND EXISTS (SELECT 1 FROM instance_locks\n"
+	"    WHERE instance = p_inst AND locked_until <= v_ts) AS wake;\n"
 	"END",
 
 	TX_WRAPPER("dura_ack_work",
