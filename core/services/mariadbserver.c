@@ -248,23 +248,17 @@ int dura_mariadbserver_start(const char *bindir, struct dura_mariadbserver **out
 		dura_pg_remove_tree(dir);
 		goto fail;
 	}
-	char status[DURA_PG_STATUS_MAX];
 	struct dura_server_guard guard;
-	if (dura_server_guard_start(&m.plan, 1, &guard, status, sizeof status, err, errlen) != 0)
-		goto fail;
 	int port = 0;
-	long server = 0;
-	if (sscanf(status, "OK %d %ld", &port, &server) != 2 || port <= 0) {
-		dura_errbuf(err, errlen, "the server guardian reported '%.80s'", status);
-		dura_server_guard_stop(&guard, dir);
+	pid_t server = 0;
+	if (dura_server_guard_start(&m.plan, &guard, &port, &server, err, errlen) != 0)
 		goto fail;
-	}
 	struct dura_mariadbserver *srv = dura_xcalloc(1, sizeof *srv);
 	srv->dir = dir;
 	srv->port = port;
 	srv->url = dura_xasprintf("mariadb://" ACCOUNT ":%s@" LOOPBACK ":%d", password, port);
 	srv->guard = guard;
-	srv->server = (pid_t)server;
+	srv->server = server;
 	explicit_bzero(password, sizeof password);
 	mdb_plan_free(&m);
 	*out = srv;

@@ -234,24 +234,18 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	dura_server_env(s.env);
 	s.plan.envp = s.env;
 
-	char status[DURA_PG_STATUS_MAX];
 	struct dura_server_guard guard;
-	if (dura_server_guard_start(&s.plan, 1, &guard, status, sizeof status, err, errlen) != 0)
-		goto fail; /* the guardian removed the directory */
 	int port = 0;
-	long server = 0;
-	if (sscanf(status, "OK %d %ld", &port, &server) != 2 || port <= 0) {
-		dura_errbuf(err, errlen, "the server guardian reported '%.80s'", status);
-		dura_server_guard_stop(&guard, dir);
-		goto fail;
-	}
+	pid_t server = 0;
+	if (dura_server_guard_start(&s.plan, &guard, &port, &server, err, errlen) != 0)
+		goto fail; /* the guardian removed the directory */
 	struct dura_pgserver *srv = dura_xcalloc(1, sizeof *srv);
 	srv->dir = dir;
 	srv->port = port;
 	srv->url = dura_xasprintf("postgresql://postgres:%s@" LOOPBACK ":%d/postgres", password,
 	                          port);
 	srv->guard = guard;
-	srv->server = (pid_t)server;
+	srv->server = server;
 	explicit_bzero(password, sizeof password);
 	plan_storage_free(&s);
 	*out = srv;

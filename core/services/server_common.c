@@ -175,10 +175,10 @@ void dura_server_read_status(int fd, char *buf, size_t len)
 
 /* ---- the guardian from the parent's side ---- */
 
-int dura_server_guard_start(const struct dura_pg_plan *plan, int keep_status,
-                            struct dura_server_guard *g, char *status, size_t statuslen,
-                            char *err, size_t errlen)
+int dura_server_guard_start(const struct dura_pg_plan *plan, struct dura_server_guard *g,
+                            int *port, pid_t *server, char *err, size_t errlen)
 {
+	char status[DURA_PG_STATUS_MAX];
 	int ctl[2] = { -1, -1 }, st[2] = { -1, -1 };
 	memset(g, 0, sizeof *g);
 	g->ctl_fd = g->status_fd = -1;
@@ -201,17 +201,20 @@ int dura_server_guard_start(const struct dura_pg_plan *plan, int keep_status,
 	close(ctl[0]);
 	close(st[1]);
 	ctl[0] = st[1] = -1;
-	dura_server_read_status(st[0], status, statuslen);
+	dura_server_read_status(st[0], status, sizeof status);
+	long pid_read = 0;
 	if (strncmp(status, "OK ", 3) == 0) {
 		g->guardian = pid;
 		g->owner = getpid();
 		g->ctl_fd = ctl[1];
-		if (keep_status) {
-			g->status_fd = st[0];
-		} else {
-			close(st[0]);
+		g->status_fd = st[0]; /* answers to fault requests */
+		if (sscanf(status, "OK %d %ld", port, &pid_read) == 2 && *port > 0) {
+			*server = (pid_t)pid_read;
+			return 0;
 		}
-		return 0;
+		dura_errbuf(err, errlen, "the server guardian reported '%.80s'", status);
+		dura_server_guard_stop(g, plan->dir);
+		return -1;
 	}
 	/* The guardian removes the directory before it exits. */
 	close(ctl[1]);

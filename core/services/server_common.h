@@ -71,14 +71,13 @@ struct dura_server_guard {
 	int status_fd;   /* read end of its status pipe, -1 once closed */
 };
 
-/* Forks the guardian for plan and waits for its first status line, copied
- * into status ("OK <port> ..." on success).  Returns 0 with *g filled, or
- * -1 with err set (the guardian's "ERR" text); on failure the guardian is
- * reaped and plan->dir removed.  keep_status: leave g->status_fd open for
- * later replies (else it is closed). */
-int dura_server_guard_start(const struct dura_pg_plan *plan, int keep_status,
-                            struct dura_server_guard *g, char *status, size_t statuslen,
-                            char *err, size_t errlen);
+/* Forks the guardian for plan and waits for its first status line
+ * ("OK <port> <server pid>").  Returns 0 with *g, *port and *server filled
+ * (g->status_fd stays open for the answers to dura_server_guard_request),
+ * or -1 with err set (the guardian's "ERR" text); on failure the guardian
+ * is reaped and plan->dir removed. */
+int dura_server_guard_start(const struct dura_pg_plan *plan, struct dura_server_guard *g,
+                            int *port, pid_t *server, char *err, size_t errlen);
 
 /* Closes the control pipe (the stop request) and, in the owner process,
  * signals and reaps the guardian: returns once the server is down and dir
