@@ -79,6 +79,8 @@ enum dura_mdb_stmt {
 	MDB_HISTORY,
 	MDB_STATUS,
 	MDB_PING,
+	MDB_FETCH_WORK_N,
+	MDB_ACK_WORK_N,
 	MDB_STMT_COUNT
 };
 
@@ -127,6 +129,9 @@ struct dura_mdb_json {
 void dura_mdb_json_messages(struct dura_mdb_json *j, const struct dura_message *m, size_t n);
 /* [[event_id, b64(body)], ...] */
 void dura_mdb_json_events(struct dura_mdb_json *j, const struct dura_event *e, size_t n);
+/* [[token, b64(instance) or null, b64(body), delay_ms], ...] (batch acks) */
+void dura_mdb_json_acks(struct dura_mdb_json *j, const uint64_t *tokens,
+                        const struct dura_message *completions, size_t n);
 void dura_mdb_json_free(struct dura_mdb_json *j);
 
 /* ---- calls (mdb_call.c) ---- */
@@ -309,6 +314,9 @@ uint64_t dura_mdb_now_ns(void);
 
 /* ---- operations (each declared with its ABI type) ---- */
 
+/* Most items one batch fetch is asked for (the procedure's INT). */
+#define MDB_BATCH_MAX 0x7fffffff
+
 dura_enqueue_orchestrator_fn dura_mdb_enqueue_orchestrator;
 dura_fetch_orchestration_item_fn dura_mdb_fetch_orchestration_item;
 dura_ack_orchestration_item_fn dura_mdb_ack_orchestration_item;
@@ -318,6 +326,8 @@ dura_renew_orchestration_lock_fn dura_mdb_renew_orchestration_lock;
 dura_release_orchestration_item_fn dura_mdb_release_orchestration_item;
 
 dura_fetch_work_item_fn dura_mdb_fetch_work_item;
+dura_fetch_work_items_fn dura_mdb_fetch_work_items;
+dura_ack_work_items_and_fetch_fn dura_mdb_ack_work_items_and_fetch;
 dura_ack_work_item_fn dura_mdb_ack_work_item;
 dura_ack_work_item_and_fetch_fn dura_mdb_ack_work_item_and_fetch;
 dura_abandon_work_item_fn dura_mdb_abandon_work_item;

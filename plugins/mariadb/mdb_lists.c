@@ -111,3 +111,26 @@ void dura_mdb_json_free(struct dura_mdb_json *j)
 	free(j->data);
 	memset(j, 0, sizeof *j);
 }
+
+void dura_mdb_json_acks(struct dura_mdb_json *j, const uint64_t *tokens,
+                        const struct dura_message *completions, size_t n)
+{
+	put(j, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		put(j, i ? ",[" : "[", i ? 2 : 1);
+		put_int(j, (int64_t)tokens[i]);
+		const struct dura_message *c = completions ? &completions[i] : NULL;
+		if (DURA_HAS_COMPLETION(c)) {
+			put(j, ",", 1);
+			put_b64(j, (const uint8_t *)c->instance, strlen(c->instance));
+			put(j, ",", 1);
+			put_b64(j, c->body.data, c->body.len);
+			put(j, ",", 1);
+			put_int(j, c->delay_ms);
+		} else {
+			put(j, ",null,\"\",0", 10);
+		}
+		put(j, "]", 1);
+	}
+	put(j, "]", 1);
+}

@@ -174,6 +174,8 @@ static const struct dura_provider_ops mdb_ops = {
 	.ping = mdb_ping,
 	.ack_work_item_and_fetch = dura_mdb_ack_work_item_and_fetch,
 	.ack_orchestration_item_and_fetch = dura_mdb_ack_orchestration_item_and_fetch,
+	.fetch_work_items = dura_mdb_fetch_work_items,
+	.ack_work_items_and_fetch = dura_mdb_ack_work_items_and_fetch,
 	.describe = mdb_describe,
 	.check_options = dura_mdb_check_options,
 	.local_server = DURA_LOCAL_SERVER_MARIADB, /* url = auto */

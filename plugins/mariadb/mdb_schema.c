@@ -360,6 +360,81 @@ static const char *const ddl[] = {
 	"  CALL dura_p_ack_work(p_token, p_inst, p_body, p_delay);\n"
 	"  CALL dura_p_fetch_work(p_lock_ms);\n"),
 
+	/* Batch work fetch: up to p_max items, oldest first, each with its own
+	 * token.  The cursor takes the rows (FOR UPDATE SKIP LOCKED) at OPEN;
+	 * their ids are collected in a JSON list to read them back in order.
+	 * Result sets: (n_found, next_ms), then (token, instance, body,
+	 * attempts)*. */
+	"CREATE PROCEDURE dura_p_fetch_work_n(IN p_lock_ms BIGINT, IN p_max INT)\n"
+	"BEGIN\n"
+	"  DECLARE v_ts BIGINT DEFAULT " NOW_US ";\n"
+	"  DECLARE v_id BIGINT;\n"
+	"  DECLARE v_n INT DEFAULT 0;\n"
+	"  DECLARE v_done INT DEFAULT 0;\n"
+	"  DECLARE v_ids LONGTEXT DEFAULT '[]';\n"
+	"  DECLARE v_next BIGINT DEFAULT NULL;\n"
+	"  DECLARE items CURSOR FOR SELECT w.id FROM work_queue w WHERE w.visible_at <= v_ts\n"
+	"    ORDER BY w.visible_at, w.id LIMIT p_max FOR UPDATE SKIP LOCKED;\n"
+	"  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_done = 1;\n"
+	"  IF p_max > 0 THEN\n"
+	"    OPEN items;\n"
+	"    take: LOOP\n"
+	"      FETCH items INTO v_id;\n"
+	"      IF v_done THEN\n"
+	"        LEAVE take;\n"
+	"      END IF;\n"
+	"      UPDATE work_queue SET lock_token = NEXTVAL(lock_tokens), attempts = attempts + 1,\n"
+	"             visible_at = v_ts + p_lock_ms * 1000 WHERE id = v_id;\n"
+	"      SET v_ids = JSON_ARRAY_APPEND(v_ids, '$', v_id), v_n = v_n + 1;\n"
+	"    END LOOP;\n"
+	"    CLOSE items;\n"
+	"  END IF;\n"
+	"  IF v_n = 0 THEN\n"
+	"    SELECT MIN(w.visible_at) INTO v_next FROM work_queue w WHERE w.visible_at > v_ts;\n"
+	"  END IF;\n"
+	"  SELECT v_n AS found, IFNULL((v_next - v_ts) DIV 1000 + 1, -1) AS next_ms;\n"
+	"  SELECT w.lock_token, w.instance, w.body, w.attempts\n"
+	"    FROM JSON_TABLE(v_ids, '$[*]' COLUMNS (n FOR ORDINALITY, id BIGINT PATH '$')) j\n"
+	"    JOIN work_queue w ON w.id = j.id ORDER BY j.n;\n"
+	"END",
+
+	TX_WRAPPER("dura_fetch_work_n", "IN p_lock_ms BIGINT, IN p_max INT",
+	"  CALL dura_p_fetch_work_n(p_lock_ms, p_max);\n"),
+
+#define ACKS(param) \
+	"JSON_TABLE(" param ", '$[*]' COLUMNS (n FOR ORDINALITY, t BIGINT PATH '$[0]',\n" \
+	"    i LONGTEXT PATH '$[1]', b LONGTEXT PATH '$[2]', d BIGINT PATH '$[3]'))"
+
+	/* Batch ack + fetch: every entry whose token holds its item is acked
+	 * (a token given twice: its first entry), all in one transaction.  The
+	 * held items are locked first; the completions of the acked entries go
+	 * to their orchestrator queues in list order; the items are deleted.
+	 * Result sets: (token)* of the acked entries, then as
+	 * dura_p_fetch_work_n. */
+	TX_WRAPPER("dura_ack_work_n", "IN p_acks LONGTEXT, IN p_lock_ms BIGINT, IN p_max INT",
+	"  SET @dura_ts = " NOW_US ";\n"
+	"  SELECT COUNT(*) INTO @dura_held FROM work_queue w\n"
+	"   WHERE w.lock_token IN (SELECT j.t FROM " ACKS("p_acks") " j)\n"
+	"     AND w.visible_at > @dura_ts FOR UPDATE;\n"
+	"  INSERT IGNORE INTO instance_locks (instance)\n"
+	"  SELECT DISTINCT FROM_BASE64(j.i) FROM " ACKS("p_acks") " j\n"
+	"    JOIN work_queue w ON w.lock_token = j.t AND w.visible_at > @dura_ts\n"
+	"   WHERE j.i IS NOT NULL;\n"
+	"  INSERT INTO orch_queue (instance, visible_at, body)\n"
+	"  SELECT FROM_BASE64(j.i), @dura_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
+	"    FROM " ACKS("p_acks") " j\n"
+	"    JOIN (SELECT f.t, MIN(f.n) AS n FROM " ACKS("p_acks") " f GROUP BY f.t) first\n"
+	"      ON first.t = j.t AND first.n = j.n\n"
+	"    JOIN work_queue w ON w.lock_token = j.t AND w.visible_at > @dura_ts\n"
+	"   WHERE j.i IS NOT NULL ORDER BY j.n;\n"
+	"  SELECT w.lock_token FROM work_queue w\n"
+	"   WHERE w.lock_token IN (SELECT j.t FROM " ACKS("p_acks") " j)\n"
+	"     AND w.visible_at > @dura_ts;\n"
+	"  DELETE FROM work_queue\n"
+	"   WHERE lock_token IN (SELECT j.t FROM " ACKS("p_acks") " j)\n"
+	"     AND visible_at > @dura_ts;\n"
+	"  CALL dura_p_fetch_work_n(p_lock_ms, p_max);\n"),
+
 	TX_WRAPPER("dura_abandon_work", "IN p_token BIGINT, IN p_delay_ms BIGINT",
 	"  SET @dura_ts = " NOW_US ";\n"
 	"  UPDATE work_queue SET lock_token = NULL,\n"
@@ -395,6 +470,8 @@ static const char *const stmt_sql[MDB_STMT_COUNT] = {
 	[MDB_STATUS] = "SELECT name, status, output, parent, execution FROM instances "
 	               "WHERE instance = ?",
 	[MDB_PING] = "SELECT 1",
+	[MDB_FETCH_WORK_N] = "CALL dura_fetch_work_n(?, ?)",
+	[MDB_ACK_WORK_N] = "CALL dura_ack_work_n(?, ?, ?)",
 };
 
 const char *dura_mdb_stmt_sql(enum dura_mdb_stmt s)
