@@ -2,7 +2,7 @@
 # Reruns the benchmark targets of the issues and prints the figures as
 # fractions of the bound and ratios measured in one run.
 #
-# usage: scripts/bench.sh [all|anchor|saturation|remote|scaleout] [--duration D]
+# usage: scripts/bench.sh [all|anchor|saturation|harness|remote|scaleout] [--duration D]
 # Writes JSON results to bench-out/ (or $BENCH_OUT).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +49,7 @@ PY
 case "$what" in
 all|anchor) run anchor anchor.ini ;;&
 all|saturation) run saturation-sqlite saturation-sqlite.ini; run saturation-pg saturation-pg.ini ;;&
+all|harness) run saturation-null saturation-null.ini ;;&
 all|remote) run remote-150ms remote-150ms.ini ;;&
 all|scaleout) run scale-out scale-out.ini ;;
 esac
