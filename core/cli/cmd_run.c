@@ -33,6 +33,7 @@
 #include "report/report_faults.h"
 #include "run_faults.h"
 #include "run_outputs.h"
+#include "run_prefill.h"
 #include "scenario/scenario.h"
 #include "base/mask.h"
 #include "base/units.h"
@@ -533,6 +534,10 @@ static int load_providers(const struct run_args *a, const struct dura_scenario *
 		if (dura_plugin_newer_minor(&s->plugin, err, sizeof err))
 			fprintf(stderr, "%s:%d: [provider %s]: note: %s\n", sc->path,
 			        s->def->plugin_line, s->def->name, err);
+		if (dura_run_prefill_supported(sc, s->def, s->plugin.ops, err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return -1;
+		}
 		size_t nopt;
 		struct dura_option *opts = effective_options(a, sc, s, &nopt);
 		struct dura_prepared checked;
@@ -710,6 +715,14 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.stop = stop,
 					.scaleout = scaled ? &sp : NULL,
 				};
+				if (dura_run_prefill(sc, s->def, s->plugin.ops, store, label, r, a->quiet) != 0) {
+					fprintf(stderr, "durabench run: %s\n", r->error);
+					free(worker_options);
+					close_store(s, store, a->quiet);
+					dura_run_faults_free(&rf);
+					unclean++;
+					continue;
+				}
 				if (!a->quiet && !live)
 					fprintf(stderr, "durabench: running %s (%zu/%zu)\n", label, k + 1, total);
 				dura_progress_begin_run(pg, k, label, (double)sc->duration_ms / 1e3);
@@ -717,6 +730,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				                    sizeof r->error) == 0)
 					r->ran = 1;
 				dura_progress_end_run(pg);
+				dura_run_prefill_verify(sc, s->def, s->plugin.ops, store, r);
 				if (!r->ran)
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
 				free(worker_options);

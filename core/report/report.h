@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "driver/driver.h"
+#include "driver/prefill.h"
 #include "scenario/scenario.h"
 
 struct dura_report_run {
@@ -22,6 +23,7 @@ struct dura_report_run {
 	char store[256];           /* the provider's describe() of this run's own
 	                              store (its schema, its file), "" if none */
 	struct dura_run_result result;
+	struct dura_prefill_result prefill; /* [run] prefill: written, read back */
 };
 
 /* What the environment block says about one provider. */

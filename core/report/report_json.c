@@ -32,6 +32,7 @@ static json_t *run_section(const struct dura_scenario *sc)
 	dura_jset(run, "configs", configs);
 	dura_jset(run, "repeat", dura_juint(sc->repeat));
 	dura_jset(run, "activity_batch", dura_juint(sc->activity_batch));
+	dura_jset(run, "prefill", dura_juint(sc->prefill));
 	return run;
 }
 
@@ -194,6 +195,20 @@ static json_t *runtime_stats_object(const struct dura_runtime_stats *rs)
 	return o;
 }
 
+/* null without a prefill; else what was written, how fast, and how many
+ * of the prefilled instances were read back intact after the run. */
+static json_t *prefill_object(const struct dura_prefill_result *p)
+{
+	if (!p->instances)
+		return dura_jstring(NULL);
+	json_t *o = dura_jobject();
+	dura_jset(o, "instances", dura_juint(p->instances));
+	dura_jset(o, "seconds", dura_jnumber(p->seconds));
+	dura_jset(o, "per_sec", dura_jnumber(p->seconds > 0 ? (double)p->instances / p->seconds : 0));
+	dura_jset(o, "verified", dura_juint(p->verified));
+	return o;
+}
+
 static json_t *run_object(const struct dura_report_run *run)
 {
 	const struct dura_run_result *x = &run->result;
@@ -206,6 +221,7 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_report_scaleout_json(o, run);
 	dura_jset(o, "ran", dura_jbool(run->ran));
 	dura_jset(o, "store", dura_jstring(run->store[0] ? run->store : NULL));
+	dura_jset(o, "prefill", prefill_object(&run->prefill));
 	dura_jset(o, "interrupted", dura_jbool(run->ran && x->interrupted));
 	dura_jset(o, "error", dura_jstring(run->ran ? NULL : run->error));
 	dura_jset(o, "launched", dura_juint(x->launched));

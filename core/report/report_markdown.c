@@ -307,7 +307,10 @@ static void environment(FILE *f, const struct dura_report *r)
 	for (size_t i = 0; i < sc->n_configs; i++)
 		fprintf(f, "%s%u:%u", i ? ", " : "", sc->configs[i].orch_workers,
 		        sc->configs[i].activity_workers);
-	fprintf(f, ", repeat = %u, activity_batch = %u\n", sc->repeat, sc->activity_batch);
+	fprintf(f, ", repeat = %u, activity_batch = %u", sc->repeat, sc->activity_batch);
+	if (sc->prefill)
+		fprintf(f, ", prefill = %u", sc->prefill);
+	fputc('\n', f);
 	const struct dura_workload_def *w = &sc->workload;
 	fmt_us(a, sizeof a, w->activity_delay_us);
 	fmt_us(b, sizeof b, w->timer_delay_us);

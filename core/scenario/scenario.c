@@ -208,6 +208,7 @@ static const struct key_spec run_keys[] = {
 	{ "activity_batch", V_UINT, SC_OFF(activity_batch), 1, 64 },
 	{ "interval", V_DURATION_MS, SC_OFF(interval_ms), 10, 0 },
 	{ "processes", V_UINT, SC_OFF(processes), 0, DURA_MAX_PROCESSES },
+	{ "prefill", V_UINT, SC_OFF(prefill), 0, DURA_MAX_PREFILL },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -526,6 +527,24 @@ static int provider_key(struct dura_provider_def *p, int line, const char *key, 
 		p->processes_line = line;
 		return 0;
 	}
+	if (strcmp(key, "prefill") == 0) {
+		/* cost growth: this provider's stores are prefilled (overrides
+		 * [run] prefill); the core's key, never the plugin's */
+		uint64_t v;
+		char why[200];
+		if (p->prefill_line) {
+			dura_errbuf(msg, msglen, "duplicate key 'prefill' in [provider %s] (first at "
+			            "line %d)", p->name, p->prefill_line);
+			return -1;
+		}
+		if (dura_parse_uint(value, 0, DURA_MAX_PREFILL, &v, why, sizeof why) != 0) {
+			dura_errbuf(msg, msglen, "[provider %s] prefill: %s", p->name, why);
+			return -1;
+		}
+		p->prefill = (unsigned)v;
+		p->prefill_line = line;
+		return 0;
+	}
 	for (size_t i = 0; i < p->n_options; i++) {
 		if (strcmp(p->options[i].key, key) == 0) {
 			dura_errbuf(msg, msglen, "duplicate key '%.60s' in [provider %s] (first at line %d)",
@@ -772,4 +791,9 @@ void dura_scenario_free(struct dura_scenario *sc)
 	free(sc->compares);
 	dura_faults_free(sc);
 	memset(sc, 0, sizeof *sc);
+}
+
+unsigned dura_scenario_prefill(const struct dura_scenario *sc, const struct dura_provider_def *p)
+{
+	return p->prefill_line ? p->prefill : sc->prefill;
 }

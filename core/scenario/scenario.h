@@ -19,6 +19,8 @@
 
 /* The most worker processes one run may start. */
 #define DURA_MAX_PROCESSES 64
+/* Largest prefill = N (instances written into a store before a run). */
+#define DURA_MAX_PREFILL 100000000u
 
 struct dura_config_def {
 	unsigned orch_workers;
@@ -38,6 +40,9 @@ struct dura_provider_def {
 	int processes;                 /* processes = N of this section (scale-
 	                                  out; only when processes_line != 0) */
 	int processes_line;            /* 0: not given, [run] processes applies */
+	unsigned prefill;              /* prefill = N of this section (only when
+	                                  prefill_line != 0) */
+	int prefill_line;              /* 0: not given, [run] prefill applies */
 };
 
 struct dura_compare_def {
@@ -91,6 +96,8 @@ struct dura_scenario {
 	unsigned processes;          /* worker processes per run (0: the
 	                                dispatchers run in the driver process);
 	                                a [provider] section may override it */
+	unsigned prefill;            /* completed instances written into each
+	                                run's store before it (0: none) */
 	/* [workload] */
 	struct dura_workload_def workload;
 	/* [provider ...] / [compare ...] in file order */
@@ -118,6 +125,10 @@ void dura_scenario_free(struct dura_scenario *sc);
  * (also after command-line overrides changed the duration).  Returns 0, or
  * -1 with err = "FILE:LINE: message". */
 int dura_scenario_check_faults(const struct dura_scenario *sc, char *err, size_t errlen);
+
+/* Completed instances prefilled into each run's store for provider p:
+ * its own prefill = N, else [run] prefill. */
+unsigned dura_scenario_prefill(const struct dura_scenario *sc, const struct dura_provider_def *p);
 
 /* "kill-connections", ... */
 const char *dura_fault_action_name(enum dura_fault_action a);

@@ -70,6 +70,7 @@ extern const struct dura_vtest dura_vtests_order[];
 extern const struct dura_vtest dura_vtests_isolation[];
 extern const struct dura_vtest dura_vtests_liveness[];
 extern const struct dura_vtest dura_vtests_random[];
+extern const struct dura_vtest dura_vtests_prefill[]; /* validate_prefill.c */
 
 /* ---- running (validate.c) ---- */
 

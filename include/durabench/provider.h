@@ -40,6 +40,8 @@
  *        store_name, start_instances, take_completions,
  *        release_completions, put_note, read_notes, release_notes: worker
  *        processes on several machines share one store (docs/scale-out.md).
+ *   1.4  optional prefill: n completed instances with their histories
+ *        written in bulk before a run (`[run] prefill = N`).
  *
  * Writing a provider: docs/writing-a-provider.md and examples/skeleton.c
  * (both installed; `pkg-config --cflags durabench` finds this header).
@@ -143,7 +145,7 @@ extern "C" {
 #endif
 
 #define DURA_ABI_MAJOR 1
-#define DURA_ABI_MINOR 3
+#define DURA_ABI_MINOR 4
 
 /* Longest instance id the core sends, in bytes, without the NUL. */
 #define DURA_INSTANCE_ID_MAX 200
@@ -599,6 +601,22 @@ typedef dura_rc dura_read_notes_fn(dura_store *store, const char *prefix,
                                    struct dura_notes **out, struct dura_err *err);
 typedef void dura_release_notes_fn(dura_store *store, struct dura_notes *notes);
 
+/* ---- ABI 1.4: bulk prefill ----
+ * Fills the store with n completed top-level instances in bulk, before a
+ * run (`[run] prefill = N`), by the store's fastest path (one transaction,
+ * COPY, a set-returning statement).  Instance ids are prefix followed by
+ * the decimal numbers first .. first + n - 1 (prefix "p." and first 0:
+ * "p.0", "p.1", ...); each gets the metadata *meta (its execution is
+ * meta->execution) and the history events history[0..n_history) in that
+ * execution, the same for every instance.  Nothing is queued, locked or
+ * appended to the completion feed.  All or nothing: when one of the ids
+ * exists already (it has metadata or history), DURA_PERMANENT and nothing
+ * is written.  n = 0 is DURA_OK. */
+typedef dura_rc dura_prefill_fn(dura_store *store, const char *prefix, uint64_t first,
+                                uint64_t n, const struct dura_instance_meta *meta,
+                                const struct dura_event *history, size_t n_history,
+                                struct dura_err *err);
+
 struct dura_provider_ops {
 	/* ---- fixed prefix: never changes ---- */
 	uint32_t abi_major;    /* DURA_ABI_MAJOR the plugin was built with */
@@ -668,6 +686,9 @@ struct dura_provider_ops {
 	dura_put_note_fn *put_note;
 	dura_read_notes_fn *read_notes;
 	dura_release_notes_fn *release_notes;
+
+	/* ---- ABI 1.4: optional ---- */
+	dura_prefill_fn *prefill;     /* without: [run] prefill is refused */
 };
 
 /* The local servers the core can start for "auto" (ops->local_server),

@@ -219,10 +219,14 @@ static int add_event(struct null_inst *in, uint64_t execution, const struct dura
 		*ex = (struct null_exec){ .id = execution };
 	}
 	if (ex->n == ex->cap) {
-		size_t cap = ex->cap ? ex->cap * 2 : 16;
-		struct dura_event *v = realloc(ex->events, cap * sizeof *v);
+		/* A prefill template's array is shared: copy it first. */
+		size_t cap = ex->cap ? ex->cap * 2 : ex->n + 16;
+		struct dura_event *v = ex->cap ? realloc(ex->events, cap * sizeof *v)
+		                               : malloc(cap * sizeof *v);
 		if (!v)
 			return -1;
+		if (!ex->cap && ex->n)
+			memcpy(v, ex->events, ex->n * sizeof *v);
 		ex->events = v;
 		ex->cap = cap;
 	}
@@ -240,7 +244,7 @@ static int add_event(struct null_inst *in, uint64_t execution, const struct dura
 	return 0;
 }
 
-static int set_meta(struct null_inst *in, const struct dura_instance_meta *meta)
+int null_set_meta(struct null_inst *in, const struct dura_instance_meta *meta)
 {
 	char *name = meta->name ? strdup(meta->name) : NULL;
 	char *parent = meta->parent ? strdup(meta->parent) : NULL;
@@ -310,7 +314,7 @@ dura_rc null_ack_orch(dura_store *s, uint64_t token, const struct dura_orch_ack 
 	for (size_t i = 0; i < ack->n_orch_items; i++)
 		oom |= null_push_message(s, &ack->orch_items[i], now);
 	if (ack->meta)
-		oom |= set_meta(in, ack->meta);
+		oom |= null_set_meta(in, ack->meta);
 	s->st.commits++;
 	null_wake(&s->orch_cond, s->orch_waiters);
 	if (ack->n_work_items)

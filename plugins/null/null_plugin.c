@@ -54,10 +54,11 @@ static dura_rc null_close(dura_store *s, int drop, struct dura_err *err)
 	for (size_t i = 0; i < s->insts.nb; i++) {
 		for (struct null_mnode *x = s->insts.b[i], *next; x; x = next) {
 			next = x->next;
-			null_free_instance(NULL_CONTAINER(x, struct null_inst, by_id));
+			null_free_instance(s, NULL_CONTAINER(x, struct null_inst, by_id));
 		}
 	}
 	null_free_work(s);
+	null_free_templates(s);
 	null_map_free(&s->insts);
 	null_map_free(&s->orch_tokens);
 	null_map_free(&s->work_tokens);
@@ -128,6 +129,7 @@ static const struct dura_provider_ops null_ops = {
 	.describe = null_describe,
 	.fetch_work_items = null_fetch_work_items,
 	.ack_work_items_and_fetch = null_ack_work_items_and_fetch,
+	.prefill = null_prefill,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

@@ -154,16 +154,27 @@ void null_wake(pthread_cond_t *cond, unsigned waiters)
 		pthread_cond_broadcast(cond);
 }
 
-void null_free_instance(struct null_inst *in)
+int null_in_template(const dura_store *s, const void *p)
+{
+	for (const struct null_template *t = s->templates; t; t = t->next)
+		if ((const uint8_t *)p >= t->begin && (const uint8_t *)p <= t->end)
+			return 1;
+	return 0;
+}
+
+void null_free_instance(dura_store *s, struct null_inst *in)
 {
 	for (struct null_msg *m = in->head, *next; m; m = next) {
 		next = m->next;
 		free(m);
 	}
 	for (size_t i = 0; i < in->n_execs; i++) {
-		for (size_t k = 0; k < in->execs[i].n; k++)
-			free((void *)in->execs[i].events[k].body.data);
-		free(in->execs[i].events);
+		struct null_exec *ex = &in->execs[i];
+		for (size_t k = 0; ex->cap && k < ex->n; k++)
+			if (!null_in_template(s, ex->events[k].body.data))
+				free((void *)ex->events[k].body.data);
+		if (ex->cap)
+			free(ex->events);
 	}
 	free(in->execs);
 	free(in->name);

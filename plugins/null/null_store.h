@@ -92,8 +92,19 @@ struct null_msg {
 
 struct null_exec {
 	uint64_t id;
-	struct dura_event *events; /* ascending event_id; bodies owned here */
-	size_t n, cap;
+	struct dura_event *events; /* ascending event_id; bodies owned here,
+	                              except a prefill template's */
+	size_t n, cap;             /* cap 0 with n > 0: events is a prefill
+	                              template's array, copied before a write */
+};
+
+/* One prefill's history, shared by every instance it wrote (owned by the
+ * store until close): the event array and the bodies it points to. */
+struct null_template {
+	struct null_template *next;
+	struct dura_event *events;
+	size_t n;
+	const uint8_t *begin, *end; /* the bodies' bytes */
 };
 
 struct null_inst {
@@ -146,6 +157,7 @@ struct dura_store {
 	struct null_heap work_timers;  /* null_work.timer */
 
 	uint64_t next_seq, next_token;
+	struct null_template *templates;
 	struct dura_stats st;
 };
 
@@ -167,7 +179,10 @@ void null_wait(dura_store *s, pthread_cond_t *cond, unsigned *waiters, uint64_t 
 void null_wake(pthread_cond_t *cond, unsigned waiters);
 /* Recomputes whether an unlocked instance is ready and its key. */
 void null_reready(dura_store *s, struct null_inst *in);
-void null_free_instance(struct null_inst *in);
+void null_free_instance(dura_store *s, struct null_inst *in);
+/* 1 when p points into a prefill template's bodies (not freed with its
+ * event). */
+int null_in_template(const dura_store *s, const void *p);
 
 /* ---- null_orch.c ---- */
 dura_enqueue_orchestrator_fn null_enqueue_orchestrator;
@@ -178,6 +193,11 @@ dura_abandon_orchestration_item_fn null_abandon_orch;
 dura_renew_orchestration_lock_fn null_renew_orch;
 dura_release_orchestration_item_fn null_release_orch;
 struct null_exec *null_find_exec(struct null_inst *in, uint64_t id);
+int null_set_meta(struct null_inst *in, const struct dura_instance_meta *meta);
+
+/* ---- null_prefill.c ---- */
+dura_prefill_fn null_prefill;
+void null_free_templates(dura_store *s);
 
 /* ---- null_work.c ---- */
 dura_fetch_work_item_fn null_fetch_work;

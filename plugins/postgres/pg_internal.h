@@ -20,6 +20,7 @@
  *   pg_enqueue_keys.c idempotency keys that make a retried enqueue safe
  *   pg_ops_read.c    read_history, instance_status
  *   pg_ops_scale.c   scale-out: start_instances, the completion feed, notes
+ *   pg_prefill.c     bulk prefill of completed instances
  *
  * Nothing here is exported from the shared object: the libtool flags export
  * only dura_provider_entry.  Names are prefixed dura_pg_.
@@ -86,6 +87,8 @@ enum dura_pg_stmt {
 	PG_STMT_TAKE_COMPLETIONS, /* scale-out (pg_ops_scale.c) */
 	PG_STMT_PUT_NOTE,
 	PG_STMT_READ_NOTES,
+	PG_STMT_PREFILL_EXISTS,   /* prefill (pg_prefill.c) */
+	PG_STMT_PREFILL,
 	PG_STMT_COUNT
 };
 
@@ -496,6 +499,8 @@ dura_release_completions_fn dura_pg_release_completions;
 dura_put_note_fn dura_pg_put_note;
 dura_read_notes_fn dura_pg_read_notes;
 dura_release_notes_fn dura_pg_release_notes;
+/* bulk prefill (pg_prefill.c) */
+dura_prefill_fn dura_pg_prefill;
 
 /* err helper: snprintf into err->msg. */
 void dura_pg_err(struct dura_err *err, const char *fmt, ...)

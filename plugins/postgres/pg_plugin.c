@@ -252,6 +252,7 @@ static const struct dura_provider_ops pg_ops = {
 	.put_note = dura_pg_put_note,
 	.read_notes = dura_pg_read_notes,
 	.release_notes = dura_pg_release_notes,
+	.prefill = dura_pg_prefill,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

@@ -80,6 +80,20 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 		"ON CONFLICT (key) DO UPDATE SET value = excluded.value" },
 	[PG_STMT_READ_NOTES] = { "dura_read_notes", "text",
 		"SELECT key, value FROM notes WHERE left(key, length($1)) = $1 ORDER BY key" },
+	/* prefill: $1 prefix, $2 first number, $3 count; the ids are prefix ||
+	 * number, generated in the server */
+	[PG_STMT_PREFILL_EXISTS] = { "dura_prefill_exists", "text, bigint, bigint",
+		"SELECT EXISTS (SELECT 1 FROM generate_series($2, $2 + $3 - 1) AS g "
+		"WHERE EXISTS (SELECT 1 FROM instances i WHERE i.instance = $1 || g) "
+		"OR EXISTS (SELECT 1 FROM history h WHERE h.instance = $1 || g))" },
+	/* ... $4..$8 the metadata, $9 / $10 the event ids and bodies */
+	[PG_STMT_PREFILL] = { "dura_prefill",
+		"text, bigint, bigint, text, integer, bytea, text, bigint, bigint[], bytea[]",
+		"WITH ids AS (SELECT $1 || g AS inst FROM generate_series($2, $2 + $3 - 1) AS g), "
+		"meta AS (INSERT INTO instances (instance, name, status, output, parent, execution) "
+		"SELECT inst, $4, $5, $6, $7, $8 FROM ids) "
+		"INSERT INTO history (instance, execution, event_id, body) "
+		"SELECT ids.inst, $8, h.id, h.body FROM ids CROSS JOIN unnest($9, $10) AS h(id, body)" },
 };
 
 const char *dura_pg_stmt_name(enum dura_pg_stmt s)

@@ -44,6 +44,7 @@ static const struct dura_provider_ops sqlite_ops = {
 	.put_note = dura_sqlite_put_note,
 	.read_notes = dura_sqlite_read_notes,
 	.release_notes = dura_sqlite_release_notes,
+	.prefill = dura_sqlite_prefill,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

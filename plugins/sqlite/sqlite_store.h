@@ -262,6 +262,9 @@ dura_rc dura_sqlite_schema_check(struct dura_store *s, struct dura_err *err);
 dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_options, int attach,
                                dura_store **out, struct dura_err *err);
 
+/* ---- sqlite_prefill.c ---- */
+dura_prefill_fn dura_sqlite_prefill;
+
 /* ---- sqlite_store.c: lifecycle ---- */
 dura_open_fn dura_sqlite_open;
 dura_close_fn dura_sqlite_close;
