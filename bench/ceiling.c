@@ -17,7 +17,9 @@
  *
  * usage: bench/ceiling --plugin NAME|PATH [--option key=value]...
  *                      [--duration SECONDS] [--warmup SECONDS]
- *                      [--in-flight N] [--tasks N]
+ *                      [--in-flight N] [--tasks N] [--setup-only]
+ * --setup-only opens a store and closes it without dropping it (with the
+ * postgres plugin's keep = true: a schema for pgbench to call).
  * prints one line: key value pairs (orch_per_sec over the wall clock,
  * orch_per_cpu_sec = completed / CPU seconds of this process: what one core
  * of its own allows, the figure to compare with on a shared machine,
@@ -169,7 +171,7 @@ static void run_work(struct ceiling *c)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ceiling --plugin NAME|PATH [--option key=value]... [--duration S]\n"
-	                "               [--warmup S] [--in-flight N] [--tasks N]\n");
+	                "               [--warmup S] [--in-flight N] [--tasks N] [--setup-only]\n");
 	exit(2);
 }
 
@@ -181,8 +183,13 @@ int main(int argc, char **argv)
 	size_t n_opts = 0;
 	double duration = 5, warmup = 1;
 	unsigned in_flight = 64, tasks = 5;
+	int setup_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--setup-only") == 0) {
+			setup_only = 1;
+			continue;
+		}
 		if (!v)
 			usage();
 		if (strcmp(a, "--plugin") == 0) {
@@ -225,6 +232,13 @@ int main(int argc, char **argv)
 	dura_rc rc = p.ops->open(opts, n_opts, &c.store, &err);
 	if (rc != DURA_OK)
 		die("open", rc, &err);
+	if (setup_only) {
+		rc = p.ops->close(c.store, 0, &err);
+		dura_plugin_unload(&p);
+		for (size_t i = 0; i < n_opts; i++)
+			free(owned[i]);
+		return rc == DURA_OK ? 0 : 1;
+	}
 
 	double t0 = now_s(), t_measure = t0 + warmup, t_end = t_measure + duration;
 	double cpu0 = 0, t1 = 0;

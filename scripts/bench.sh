@@ -2,12 +2,19 @@
 # Reruns the benchmark targets of the issues and prints the figures as
 # fractions of the bound and ratios measured in one run.
 #
-# usage: scripts/bench.sh [all|anchor|saturation|harness|remote|scaleout] [--duration D]
+# usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|growth|remote|scaleout]
+#                         [--duration D]
 # Writes JSON results to bench-out/ (or $BENCH_OUT).
+#   ceiling  the harness against the engine's own ceiling, same machine and
+#            same PostgreSQL server: bench/ceiling (SQLite, null) and
+#            pgbench with the provider's functions (CEILING_SECONDS, 10)
+#   growth   throughput with GROWTH_PREFILL (1000000) completed instances
+#            prefilled against an empty store (conf/growth.ini)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 durabench=${DURABENCH:-$top/durabench}
+ceiling_bin=${CEILING:-$top/bench/ceiling}
 out=${BENCH_OUT:-bench-out}
 what=${1:-all}
 shift || true
@@ -27,6 +34,10 @@ for r in d["runs"]:
     ps = r.get("provider_stats") or {}
     rt = ps.get("round_trips_per_orch")
     so = r.get("scale_out") or {}
+    pf = r.get("prefill")
+    if pf:
+        print("%-12s prefill %d instances in %.1f s (%.0f/s), %d read back after the run" % (
+            r["provider"], pf["instances"], pf["seconds"], pf["per_sec"], pf["verified"]))
     lc = ps.get("lock_conflicts")
     print("%-12s processes %d  threads %s  lock conflicts/orch %s  driver rt/orch %s" % (
         r["provider"], r.get("processes", 0), so.get("threads", "-"),
@@ -46,10 +57,115 @@ for c in d.get("comparisons", []):
 PY
 }
 
+
+# ---- ceiling ----
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+pg_dir=
+stop_pg() {
+	if [ -n "$pg_dir" ]; then
+		as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+		rm -rf "$pg_dir"
+		pg_dir=
+	fi
+}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# A throwaway PostgreSQL with url = auto's settings (durability off), for
+# durabench and pgbench alike: "the same server".
+start_pg() {
+	pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/durabench-bench-pg.XXXXXX")
+	chmod 755 "$pg_dir"
+	[ "$(id -u)" = 0 ] && chown postgres "$pg_dir"
+	as_pg "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >/dev/null
+	pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -o "-p $pg_port -k $pg_dir \
+-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+-c max_connections=200 -c shared_buffers=64MB -c max_wal_size=1GB" start >/dev/null
+	export CEILING_PG_URL="postgresql://postgres@127.0.0.1:$pg_port/postgres"
+}
+
+# figure NAME PROVIDER: "orch/s cpu_ms/orch" of PROVIDER in $out/NAME.json
+figure() {
+	python3 - "$out/$1.json" "$2" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["runs"]:
+    if r["provider"] == sys.argv[2]:
+        print(r["orch_per_sec"], r.get("cpu_ms_per_orch") or 0)
+PY
+}
+
+# compare LABEL "DURABENCH-ORCH/S CPU" "CEILING-LINE": the fraction line
+compare() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import sys
+label, (d, dcpu), c = sys.argv[1], map(float, sys.argv[2].split()), sys.argv[3].split()
+f = dict(zip(c[2::2], c[3::2]))
+per_core = float(f["orch_per_cpu_sec"])
+ccpu = float(f["cpu_ms_per_orch"])
+# wall: durabench's throughput against one core of the provider's own
+# work (the target's measure on a machine of one's own); cpu: the same in
+# CPU per orchestration, which a machine shared with other jobs distorts less
+print("ceiling %-11s durabench %8.1f orch/s (%.3f ms CPU/orch)  ceiling %8.1f orch/s per core "
+      "(%.3f ms CPU/orch, %s rt/orch)  fraction %.2f (CPU: %.2f)" % (label, d, dcpu, per_core,
+      ccpu, f["round_trips_per_orch"], d / per_core if per_core else 0, ccpu / dcpu if dcpu else 0))
+PY
+}
+
+ceiling_db=
+ceiling() {
+	local secs=${CEILING_SECONDS:-10}
+	ceiling_db=$(mktemp -d "${TMPDIR:-/tmp}/durabench-ceiling.XXXXXX")
+	local db=$ceiling_db
+	export BENCH_DB_DIR=$db
+	trap 'stop_pg; [ -z "$ceiling_db" ] || rm -rf "$ceiling_db"' EXIT
+	start_pg
+	run ceiling ceiling.ini --provider null --provider sqlite-mem --provider sqlite-file
+	run ceiling-pg ceiling.ini --provider pg-local --configs 4:4
+	local c
+	for p in "null null" "sqlite-mem sqlite --option database=:memory:" \
+	         "sqlite-file sqlite --option database=$db/ceiling-abi.db"; do
+		set -- $p
+		c=$("$ceiling_bin" --plugin "$2" "${@:3}" --duration "$secs")
+		echo "$c" >"$out/ceiling-$1.txt"
+		compare "$1" "$(figure ceiling "$1")" "$c"
+	done
+	# PostgreSQL: a kept schema holds the provider's functions; pgbench
+	# calls them (scripts/ceiling-pg.sql), 4 clients like 4:4.
+	"$ceiling_bin" --plugin postgres --option "url=$CEILING_PG_URL" \
+		--option schema=dura_ceiling --option keep=true --setup-only
+	PGOPTIONS="-c search_path=dura_ceiling" "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" \
+		-U postgres -n -M prepared -c 4 -j 2 -T "$secs" -f "$here/ceiling-pg.sql" postgres \
+		>"$out/ceiling-pgbench.txt" 2>&1 || { cat "$out/ceiling-pgbench.txt" >&2; return 1; }
+	local n_done
+	n_done=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -At \
+		-c "SELECT count(*) FROM dura_ceiling.instances WHERE status = 2" postgres)
+	python3 - "$(figure ceiling-pg pg-local)" "$n_done" "$secs" "$out/ceiling-pgbench.txt" <<'PY'
+import re, sys
+d, dcpu = map(float, sys.argv[1].split())
+done, secs = int(sys.argv[2]), float(sys.argv[3])
+text = open(sys.argv[4]).read()
+tps = re.search(r"tps = ([0-9.]+)", text)
+c = done / secs
+print("ceiling %-11s durabench %8.1f orch/s 4:4  pgbench %8.1f completed orch/s (4 clients, %s tps)"
+      "  fraction %.2f" % ("pg-local", d, c, tps.group(1) if tps else "?", d / c if c else 0))
+PY
+	stop_pg
+	rm -rf "$db"
+}
+
+growth() {
+	local db
+	db=$(mktemp -d "${TMPDIR:-/tmp}/durabench-growth.XXXXXX")
+	export BENCH_DB_DIR=$db GROWTH_PREFILL=${GROWTH_PREFILL:-1000000}
+	run growth growth.ini
+	rm -rf "$db"
+}
+
 case "$what" in
 all|anchor) run anchor anchor.ini ;;&
 all|saturation) run saturation-sqlite saturation-sqlite.ini; run saturation-pg saturation-pg.ini ;;&
 all|harness) run saturation-null saturation-null.ini ;;&
+all|ceiling) ceiling ;;&
+all|growth) growth ;;&
 all|remote) run remote-150ms remote-150ms.ini ;;&
 all|scaleout) run scale-out scale-out.ini ;;
 esac

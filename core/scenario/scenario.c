@@ -482,6 +482,26 @@ static int table_key(struct loader *ld, int line, const char *section, const str
 	return -1;
 }
 
+/* A count the core reads from a provider section: once per section
+ * (*key_line records where), 0..max. */
+static int provider_count(const struct dura_provider_def *p, int line, const char *key,
+                          const char *value, uint64_t max, int *key_line, uint64_t *out,
+                          char *msg, size_t msglen)
+{
+	char why[200];
+	if (*key_line) {
+		dura_errbuf(msg, msglen, "duplicate key '%s' in [provider %s] (first at line %d)", key,
+		            p->name, *key_line);
+		return -1;
+	}
+	if (dura_parse_uint(value, 0, max, out, why, sizeof why) != 0) {
+		dura_errbuf(msg, msglen, "[provider %s] %s: %s", p->name, key, why);
+		return -1;
+	}
+	*key_line = line;
+	return 0;
+}
+
 static int provider_key(struct dura_provider_def *p, int line, const char *key, const char *value,
                         char *msg, size_t msglen)
 {
@@ -509,40 +529,22 @@ static int provider_key(struct dura_provider_def *p, int line, const char *key, 
 		            p->name, key);
 		return -1;
 	}
+	/* The core's own keys of a provider section, never the plugin's:
+	 * scale-out (this provider's runs use worker processes) and cost
+	 * growth (its stores are prefilled); each overrides its [run] key. */
+	uint64_t v;
 	if (strcmp(key, "processes") == 0) {
-		/* scale-out: this provider's runs use worker processes (overrides
-		 * [run] processes); the core's key, never the plugin's */
-		uint64_t v;
-		char why[200];
-		if (p->processes_line) {
-			dura_errbuf(msg, msglen, "duplicate key 'processes' in [provider %s] (first at "
-			            "line %d)", p->name, p->processes_line);
+		if (provider_count(p, line, key, value, DURA_MAX_PROCESSES, &p->processes_line, &v, msg,
+		                   msglen) != 0)
 			return -1;
-		}
-		if (dura_parse_uint(value, 0, DURA_MAX_PROCESSES, &v, why, sizeof why) != 0) {
-			dura_errbuf(msg, msglen, "[provider %s] processes: %s", p->name, why);
-			return -1;
-		}
 		p->processes = (int)v;
-		p->processes_line = line;
 		return 0;
 	}
 	if (strcmp(key, "prefill") == 0) {
-		/* cost growth: this provider's stores are prefilled (overrides
-		 * [run] prefill); the core's key, never the plugin's */
-		uint64_t v;
-		char why[200];
-		if (p->prefill_line) {
-			dura_errbuf(msg, msglen, "duplicate key 'prefill' in [provider %s] (first at "
-			            "line %d)", p->name, p->prefill_line);
+		if (provider_count(p, line, key, value, DURA_MAX_PREFILL, &p->prefill_line, &v, msg,
+		                   msglen) != 0)
 			return -1;
-		}
-		if (dura_parse_uint(value, 0, DURA_MAX_PREFILL, &v, why, sizeof why) != 0) {
-			dura_errbuf(msg, msglen, "[provider %s] prefill: %s", p->name, why);
-			return -1;
-		}
 		p->prefill = (unsigned)v;
-		p->prefill_line = line;
 		return 0;
 	}
 	for (size_t i = 0; i < p->n_options; i++) {
