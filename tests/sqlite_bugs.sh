@@ -13,8 +13,8 @@ no_exclusive_lock	sqlite_store.c	s/PRAGMA locking_mode = EXCLUSIVE/PRAGMA lockin
 drop_keeps_file	sqlite_store.c	s/if \(drop && !s->cfg.in_memory\)/if (0 \&\& drop)/
 delete_untagged	sqlite_schema.c	s/"DELETE FROM dura_orch_queue WHERE instance = \?1 AND token = \?2"/"DELETE FROM dura_orch_queue WHERE instance = ?1 AND ?2 = ?2"/
 tag_delayed	sqlite_schema.c	s/" WHERE instance = \?1 AND visible_at <= \?3",/" WHERE instance = ?1 AND ?3 = ?3",/
-commit_on_failure	sqlite_orch.c	s/(goto fail;\n\tif \(\(rc = dura_sqlite_commit\(s, err\)\) != DURA_OK\)\n\t\treturn rc;\n(?:.*\n){5}fail:\n)\tdura_sqlite_rollback\(s\);/$1\t{ struct dura_err e2; dura_sqlite_commit(s, \&e2); }/
-no_wake_on_completion	sqlite_work.c	s/\t\tdura_sqlite_wake\(&s->orch_cond, s->orch_waiters, 1\);\n\t\} else \{/\t} else {/
+ignore_duplicate_event	sqlite_schema.c	s/"INSERT OR ROLLBACK INTO dura_history\(/"INSERT OR IGNORE INTO dura_history(/
+no_wake_on_completion	sqlite_work.c	s/\tdura_sqlite_wake\(&s->orch_cond, s->orch_waiters, enqueued\);\n//g
 '
 
 sqlite_bug_build() {

@@ -58,6 +58,6 @@ expect no_exclusive_lock file "after opening a second store" two_stores_isolated
 expect drop_keeps_file file "left .* behind" drop_leaves_nothing
 expect delete_untagged memory "returned EMPTY, expected OK" messages_during_turn_survive_ack
 expect tag_delayed memory "" delayed_message_visibility
-expect commit_on_failure memory "differs from the same store without it" atomic_ack_duplicate
+expect ignore_duplicate_event memory "returned OK, expected PERMANENT" atomic_ack_duplicate
 expect no_wake_on_completion memory "does not long-poll for a work item's ack" liveness_completion_wakes
 [ "$failed" -eq 0 ]

@@ -736,7 +736,7 @@ static void set_defaults(struct dura_scenario *sc)
 	char unused[8];
 	(void)dura_parse_configs("1:1,2:2,4:4", &sc->configs, &sc->n_configs, unused, sizeof unused);
 	sc->repeat = 1;
-	sc->activity_batch = 1;
+	sc->activity_batch = DURA_DEFAULT_ACTIVITY_BATCH;
 	sc->interval_ms = 1000;
 	struct dura_workload_def *w = &sc->workload;
 	w->scenario = dura_xstrdup(DURA_WORKLOAD_DEFAULT);

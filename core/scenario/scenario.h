@@ -80,6 +80,14 @@ struct dura_fault_def {
 	int action_line, at_line, for_line, rtt_line, worker_line, providers_line; /* 0 = absent */
 };
 
+/* [run] activity_batch when the file does not say: activity workers fetch
+ * and ack up to this many work items per provider call when the provider
+ * has the batch operations (fetch_work_items, ack_work_items_and_fetch);
+ * others take one at a time.  Batches cut the calls, commits and round
+ * trips per activity (docs/benchmarks.md); 8 covers a 5-activity fan-out
+ * with room, and keeps the items a worker holds unstarted small. */
+#define DURA_DEFAULT_ACTIVITY_BATCH 8
+
 struct dura_scenario {
 	char *path;
 	/* [run] */
@@ -91,7 +99,8 @@ struct dura_scenario {
 	size_t n_configs;
 	unsigned repeat;
 	unsigned activity_batch;     /* work items an activity worker takes per
-	                                round trip (1 = one at a time) */
+	                                round trip (1 = one at a time; default
+	                                DURA_DEFAULT_ACTIVITY_BATCH) */
 	uint64_t interval_ms;        /* timeline interval (default 1s) */
 	unsigned processes;          /* worker processes per run (0: the
 	                                dispatchers run in the driver process);

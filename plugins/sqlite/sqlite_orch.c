@@ -138,13 +138,12 @@ static struct dura_orch_item *build_item(struct dura_store *s, uint64_t token,
 	return item;
 }
 
-/* One fetch attempt without waiting (under s->mu). */
-static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms,
-                         struct dura_orch_item **out, struct dura_err *err)
+/* Picks the instance of the oldest visible message that no live lock
+ * holds into s->inst (under s->mu, inside or outside a transaction: nobody
+ * else can use the connection until we unlock, so what it finds stays
+ * true).  DURA_EMPTY when there is none. */
+static dura_rc pick_instance(struct dura_store *s, int64_t now, struct dura_err *err)
 {
-	int64_t now = dura_sqlite_now(s);
-	/* The pick runs outside the transaction: nobody else can use the
-	 * connection until we unlock, so what it finds stays true. */
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_PICK);
 	sqlite3_bind_int64(st, 1, now);
 	int src = sqlite3_step(st);
@@ -164,58 +163,83 @@ static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms,
 		dura_sqlite_err(err, "sqlite: out of memory");
 		return DURA_RETRY;
 	}
-	const char *inst = (const char *)s->inst.data;
+	return DURA_OK;
+}
 
-	dura_rc rc = dura_sqlite_begin(s, err);
-	if (rc != DURA_OK)
-		return rc;
+/* Locks the picked instance s->inst, tags its visible messages and builds
+ * the item (inside a transaction the caller commits or rolls back).  On
+ * DURA_OK *out is set; the caller frees it if the commit fails. */
+static dura_rc take_instance(struct dura_store *s, uint32_t lock_ms, int64_t now,
+                             struct dura_orch_item **out, struct dura_err *err)
+{
+	const char *inst = (const char *)s->inst.data;
 	uint64_t token = dura_sqlite_new_token(s);
-	st = dura_sqlite_stmt(s, SQ_LOCK_UPSERT);
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_LOCK_UPSERT);
 	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)token);
 	sqlite3_bind_int64(st, 3, dura_sqlite_after(now, lock_ms));
+	dura_rc rc;
 	if ((rc = dura_sqlite_exec(s, st, "locking an instance", err)) != DURA_OK)
-		goto fail;
+		return rc;
 	st = dura_sqlite_stmt(s, SQ_ORCH_TAG);
 	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)token);
 	sqlite3_bind_int64(st, 3, now);
 	if ((rc = dura_sqlite_exec(s, st, "tagging messages", err)) != DURA_OK)
-		goto fail;
+		return rc;
 	s->scratch.len = 0;
 	if ((rc = collect_tagged(s, token, err)) != DURA_OK)
-		goto fail;
+		return rc;
 
 	uint64_t execution = 0;
 	st = dura_sqlite_stmt(s, SQ_INSTANCE_EXECUTION);
 	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
-	src = sqlite3_step(st);
+	int src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
 		execution = (uint64_t)sqlite3_column_int64(st, 0);
 	else if (src != SQLITE_DONE)
 		rc = dura_sqlite_fail(s, src, "reading the instance execution", err);
 	sqlite3_reset(st);
 	if (rc != DURA_OK)
-		goto fail;
+		return rc;
 	s->spans.n = 0;
 	if (execution && (rc = dura_sqlite_collect_history(s, inst, execution, err)) != DURA_OK)
-		goto fail;
-
-	struct dura_orch_item *item = build_item(s, token, execution);
-	if (!item) {
+		return rc;
+	if (!(*out = build_item(s, token, execution))) {
 		dura_sqlite_err(err, "sqlite: out of memory building the work item");
-		rc = DURA_RETRY;
-		goto fail;
+		return DURA_RETRY;
 	}
-	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK) {
-		free(item);
+	return DURA_OK;
+}
+
+/* Commits the transaction that took *out; on failure frees it. */
+static dura_rc commit_taken(struct dura_store *s, struct dura_orch_item **out,
+                            struct dura_err *err)
+{
+	dura_rc rc = dura_sqlite_commit(s, err);
+	if (rc != DURA_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* One fetch attempt without waiting (under s->mu).  The pick runs before
+ * the transaction, so an empty queue costs no BEGIN/COMMIT. */
+static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms,
+                         struct dura_orch_item **out, struct dura_err *err)
+{
+	int64_t now = dura_sqlite_now(s);
+	dura_rc rc = pick_instance(s, now, err);
+	if (rc != DURA_OK)
+		return rc;
+	if ((rc = dura_sqlite_begin(s, err)) != DURA_OK)
+		return rc;
+	if ((rc = take_instance(s, lock_ms, now, out, err)) != DURA_OK) {
+		dura_sqlite_rollback(s);
 		return rc;
 	}
-	*out = item;
-	return DURA_OK;
-fail:
-	dura_sqlite_rollback(s);
-	return rc;
+	return commit_taken(s, out, err);
 }
 
 dura_rc dura_sqlite_fetch_orchestration_item(dura_store *s, uint32_t lock_ms,
@@ -323,9 +347,35 @@ static dura_rc upsert_meta(struct dura_store *s, const char *inst,
 	return rc;
 }
 
-/* The ack transaction (under s->mu).  Wakes fetchers on success. */
-static dura_rc do_ack(struct dura_store *s, uint64_t token,
-                      const struct dura_orch_ack *ack, struct dura_err *err)
+/* The ack's statements, inside a transaction the caller commits or rolls
+ * back (under s->mu). */
+static dura_rc ack_body(struct dura_store *s, uint64_t token,
+                        const struct dura_orch_ack *ack, int64_t now, struct dura_err *err)
+{
+	dura_rc rc;
+	if ((rc = find_lock(s, token, now, err)) != DURA_OK)
+		return rc;
+	const char *inst = (const char *)s->inst.data;
+	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_DELETE_TAGGED);
+	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)token);
+	if ((rc = dura_sqlite_exec(s, st, "deleting processed messages", err)) != DURA_OK)
+		return rc;
+	for (size_t i = 0; i < ack->n_history; i++)
+		if ((rc = insert_history(s, inst, ack->execution, &ack->history[i], err)) != DURA_OK)
+			return rc;
+	for (size_t i = 0; i < ack->n_work_items; i++)
+		if ((rc = dura_sqlite_insert_work_item(s, &ack->work_items[i], now, err)) != DURA_OK)
+			return rc;
+	for (size_t i = 0; i < ack->n_orch_items; i++)
+		if ((rc = dura_sqlite_insert_orch_message(s, &ack->orch_items[i], now, err)) != DURA_OK)
+			return rc;
+	if (ack->meta && (rc = upsert_meta(s, inst, ack->meta, err)) != DURA_OK)
+		return rc;
+	return delete_lock(s, inst, err);
+}
+
+static dura_rc check_ack(const struct dura_orch_ack *ack, struct dura_err *err)
 {
 	if (!ack) {
 		dura_sqlite_err(err, "sqlite: ack_orchestration_item: ack is NULL");
@@ -341,41 +391,36 @@ static dura_rc do_ack(struct dura_store *s, uint64_t token,
 	    (rc = check_messages(ack->orch_items, ack->n_orch_items,
 	                         "ack_orchestration_item orchestrator items", err)) != DURA_OK)
 		return rc;
+	return DURA_OK;
+}
 
+/* Wakes fetchers after an ack committed.  The released instance may still
+ * have messages that arrived during the turn: one more candidate besides
+ * the new orchestrator items, unless the same call took one already. */
+static void wake_after_ack(struct dura_store *s, const struct dura_orch_ack *ack, int took)
+{
+	dura_sqlite_wake(&s->orch_cond, s->orch_waiters, ack->n_orch_items + (took ? 0 : 1));
+	dura_sqlite_wake(&s->work_cond, s->work_waiters, ack->n_work_items);
+}
+
+/* The ack alone in its own transaction (under s->mu). */
+static dura_rc do_ack(struct dura_store *s, uint64_t token,
+                      const struct dura_orch_ack *ack, struct dura_err *err)
+{
+	dura_rc rc = check_ack(ack, err);
+	if (rc != DURA_OK)
+		return rc;
 	int64_t now = dura_sqlite_now(s);
 	if ((rc = dura_sqlite_begin(s, err)) != DURA_OK)
 		return rc;
-	if ((rc = find_lock(s, token, now, err)) != DURA_OK)
-		goto fail;
-	const char *inst = (const char *)s->inst.data;
-	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_DELETE_TAGGED);
-	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)token);
-	if ((rc = dura_sqlite_exec(s, st, "deleting processed messages", err)) != DURA_OK)
-		goto fail;
-	for (size_t i = 0; i < ack->n_history; i++)
-		if ((rc = insert_history(s, inst, ack->execution, &ack->history[i], err)) != DURA_OK)
-			goto fail;
-	for (size_t i = 0; i < ack->n_work_items; i++)
-		if ((rc = dura_sqlite_insert_work_item(s, &ack->work_items[i], now, err)) != DURA_OK)
-			goto fail;
-	for (size_t i = 0; i < ack->n_orch_items; i++)
-		if ((rc = dura_sqlite_insert_orch_message(s, &ack->orch_items[i], now, err)) != DURA_OK)
-			goto fail;
-	if (ack->meta && (rc = upsert_meta(s, inst, ack->meta, err)) != DURA_OK)
-		goto fail;
-	if ((rc = delete_lock(s, inst, err)) != DURA_OK)
-		goto fail;
+	if ((rc = ack_body(s, token, ack, now, err)) != DURA_OK) {
+		dura_sqlite_rollback(s);
+		return rc;
+	}
 	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK)
 		return rc;
-	/* The released instance may still have messages that arrived during
-	 * the turn: one more candidate besides the new orchestrator items. */
-	dura_sqlite_wake(&s->orch_cond, s->orch_waiters, ack->n_orch_items + 1);
-	dura_sqlite_wake(&s->work_cond, s->work_waiters, ack->n_work_items);
+	wake_after_ack(s, ack, 0);
 	return DURA_OK;
-fail:
-	dura_sqlite_rollback(s);
-	return rc;
 }
 
 dura_rc dura_sqlite_ack_orchestration_item(dura_store *s, uint64_t token,
@@ -389,21 +434,48 @@ dura_rc dura_sqlite_ack_orchestration_item(dura_store *s, uint64_t token,
 	return rc;
 }
 
+/* The ack and the next fetch share one transaction: one BEGIN/COMMIT per
+ * turn, and the pages both touch (queue, lock table) are journaled once.
+ * If the fetch part fails, everything is rolled back and the ack is
+ * redone alone, so that the ack stands whatever the fetch does. */
 dura_rc dura_sqlite_ack_orchestration_item_and_fetch(
 	dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
 	uint32_t lock_ms, struct dura_orch_item **next, struct dura_err *err)
 {
 	*next = NULL;
+	dura_rc rc = check_ack(ack, err);
+	if (rc != DURA_OK)
+		return rc;
 	pthread_mutex_lock(&s->mu);
 	s->n_ops++;
-	dura_rc rc = do_ack(s, token, ack, err);
-	if (rc == DURA_OK) {
-		/* A failed fetch only means *next stays NULL; the ack stands. */
-		struct dura_err ignored;
-		dura_rc frc = try_fetch(s, lock_ms, next, &ignored);
+	int64_t now = dura_sqlite_now(s);
+	if ((rc = dura_sqlite_begin(s, err)) != DURA_OK)
+		goto out;
+	if ((rc = ack_body(s, token, ack, now, err)) != DURA_OK) {
+		dura_sqlite_rollback(s);
+		goto out;
+	}
+	struct dura_err ferr;
+	dura_rc frc = pick_instance(s, now, &ferr);
+	if (frc == DURA_OK)
+		frc = take_instance(s, lock_ms, now, next, &ferr);
+	if (frc == DURA_OK || frc == DURA_EMPTY) {
+		if ((rc = dura_sqlite_commit(s, err)) != DURA_OK) {
+			free(*next);
+			*next = NULL;
+			goto out;
+		}
 		if (frc == DURA_EMPTY)
 			s->n_empty_fetches++;
+		wake_after_ack(s, ack, *next != NULL);
+		goto out;
 	}
+	/* The fetch part failed: nothing of this call stands; the ack alone. */
+	free(*next);
+	*next = NULL;
+	dura_sqlite_rollback(s);
+	rc = do_ack(s, token, ack, err);
+out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

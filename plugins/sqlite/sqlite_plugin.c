@@ -49,5 +49,9 @@ static const struct dura_provider_ops sqlite_ops = {
 
 const struct dura_provider_ops *dura_provider_entry(void)
 {
+	/* Allocation statistics cost a global mutex per malloc; nothing here
+	 * reads them.  Only possible before SQLite initialises; when another
+	 * user in the process initialised it first this fails harmlessly. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	return &sqlite_ops;
 }

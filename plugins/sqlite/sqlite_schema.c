@@ -92,13 +92,19 @@ static const char schema_sql[] =
 	" value BLOB NOT NULL) WITHOUT ROWID;";
 
 /* Indexed by enum dura_sqlite_stmt.  Parameters: ?1.. as documented where
- * the statement is used. */
+ * the statement is used.
+ *
+ * Writes that run inside multi-statement transactions say OR ROLLBACK: a
+ * failing constraint (a duplicate event id) rolls the whole transaction
+ * back, which is what every caller does anyway, and SQLite then needs no
+ * statement journal -- without it every such statement copies each page it
+ * touches a second time to be able to undo just itself. */
 static const char *const stmt_sql[SQ_N_STMTS] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
 	[SQ_ORCH_INSERT] =
-		"INSERT INTO dura_orch_queue(instance, visible_at, body) VALUES(?1, ?2, ?3)",
+		"INSERT OR ROLLBACK INTO dura_orch_queue(instance, visible_at, body) VALUES(?1, ?2, ?3)",
 	/* ?1 now */
 	[SQ_ORCH_PICK] =
 		"SELECT q.instance FROM dura_orch_queue AS q INDEXED BY dura_orch_queue_ready"
@@ -112,7 +118,7 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 		"SELECT min(locked_until) FROM dura_instance_lock WHERE locked_until > ?1",
 	/* ?1 instance, ?2 token, ?3 locked_until */
 	[SQ_LOCK_UPSERT] =
-		"INSERT INTO dura_instance_lock(instance, token, locked_until) VALUES(?1, ?2, ?3)"
+		"INSERT OR ROLLBACK INTO dura_instance_lock(instance, token, locked_until) VALUES(?1, ?2, ?3)"
 		" ON CONFLICT(instance) DO UPDATE SET token = excluded.token,"
 		" locked_until = excluded.locked_until",
 	/* ?1 token, ?2 now */
@@ -125,7 +131,7 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 	[SQ_LOCK_DELETE] = "DELETE FROM dura_instance_lock WHERE instance = ?1",
 	/* ?1 instance, ?2 token, ?3 now */
 	[SQ_ORCH_TAG] =
-		"UPDATE dura_orch_queue SET token = ?2, attempts = attempts + 1"
+		"UPDATE OR ROLLBACK dura_orch_queue SET token = ?2, attempts = attempts + 1"
 		" WHERE instance = ?1 AND visible_at <= ?3",
 	[SQ_ORCH_TAGGED] =
 		"SELECT body, attempts FROM dura_orch_queue"
@@ -143,7 +149,7 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 		"SELECT name, status, output, parent, execution FROM dura_instance"
 		" WHERE instance = ?1",
 	[SQ_INSTANCE_UPSERT] =
-		"INSERT INTO dura_instance(instance, name, status, output, parent, execution)"
+		"INSERT OR ROLLBACK INTO dura_instance(instance, name, status, output, parent, execution)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 		" ON CONFLICT(instance) DO UPDATE SET name = excluded.name,"
 		" status = excluded.status, output = excluded.output,"
@@ -152,10 +158,10 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 		"SELECT event_id, body FROM dura_history"
 		" WHERE instance = ?1 AND execution = ?2 ORDER BY event_id",
 	[SQ_HISTORY_INSERT] =
-		"INSERT INTO dura_history(instance, execution, event_id, body)"
+		"INSERT OR ROLLBACK INTO dura_history(instance, execution, event_id, body)"
 		" VALUES(?1, ?2, ?3, ?4)",
 	[SQ_WORK_INSERT] =
-		"INSERT INTO dura_work_queue(instance, visible_at, body) VALUES(?1, ?2, ?3)",
+		"INSERT OR ROLLBACK INTO dura_work_queue(instance, visible_at, body) VALUES(?1, ?2, ?3)",
 	/* ?1 now, ?2 how many (1 for fetch_work_item, up to max_items for a
 	 * batch fetch) */
 	[SQ_WORK_PICK] =
@@ -165,7 +171,7 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 		" ORDER BY visible_at, seq LIMIT ?2",
 	/* ?1 seq, ?2 token, ?3 locked_until */
 	[SQ_WORK_LOCK] =
-		"UPDATE dura_work_queue SET token = ?2, locked_until = ?3,"
+		"UPDATE OR ROLLBACK dura_work_queue SET token = ?2, locked_until = ?3,"
 		" attempts = attempts + 1 WHERE seq = ?1",
 	/* ?1 token, ?2 now */
 	[SQ_WORK_DELETE] =

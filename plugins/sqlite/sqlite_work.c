@@ -66,14 +66,15 @@ static void free_items(struct dura_work_item **items, size_t n)
 	}
 }
 
-/* One fetch attempt without waiting (under s->mu): peek-locks up to max
- * items, oldest first, each under its own token, exactly as a single fetch
- * does (attempts + 1, locked until now + lock_ms).  Several items are locked
- * in one transaction (one commit); a single item needs none.  On DURA_OK
- * items[0..*n) are set; on anything else nothing is locked and *n is 0. */
-static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms, size_t max,
-                         struct dura_work_item **items, size_t *n,
-                         struct dura_err *err)
+/* Picks up to max visible unlocked items, oldest first, and locks each
+ * under its own token, exactly as a single fetch does (attempts + 1,
+ * locked until now + lock_ms), under s->mu.  in_txn: the caller holds a
+ * transaction and commits it; otherwise several items are locked in a
+ * transaction of their own (one commit) and a single item needs none.  On
+ * DURA_OK items[0..*n) are set; on anything else nothing is locked (the
+ * caller rolls its transaction back) and *n is 0. */
+static dura_rc take_items(struct dura_store *s, uint32_t lock_ms, size_t max, int in_txn,
+                          struct dura_work_item **items, size_t *n, struct dura_err *err)
 {
 	*n = 0;
 	if (max == 0)
@@ -105,8 +106,9 @@ static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms, size_t max,
 	if (got == 0)
 		return DURA_EMPTY;
 
+	int own_txn = !in_txn && got > 1;
 	dura_rc rc = DURA_OK;
-	if (got > 1 && (rc = dura_sqlite_begin(s, err)) != DURA_OK) {
+	if (own_txn && (rc = dura_sqlite_begin(s, err)) != DURA_OK) {
 		free_items(items, got);
 		return rc;
 	}
@@ -120,17 +122,25 @@ static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms, size_t max,
 		sqlite3_bind_int64(st, 3, until);
 		rc = dura_sqlite_exec(s, st, "locking a work item", err);
 	}
-	if (rc == DURA_OK && got > 1)
+	if (rc == DURA_OK && own_txn)
 		rc = dura_sqlite_commit(s, err); /* counts the commit */
-	else if (rc == DURA_OK)
+	else if (rc == DURA_OK && !in_txn)
 		s->n_commits++;
 	if (rc != DURA_OK) {
-		dura_sqlite_rollback(s);
+		if (!in_txn)
+			dura_sqlite_rollback(s);
 		free_items(items, got);
 		return rc;
 	}
 	*n = got;
 	return DURA_OK;
+}
+
+static dura_rc try_fetch(struct dura_store *s, uint32_t lock_ms, size_t max,
+                         struct dura_work_item **items, size_t *n,
+                         struct dura_err *err)
+{
+	return take_items(s, lock_ms, max, 0, items, n, err);
 }
 
 /* Fetch with long poll (takes s->mu). */
@@ -186,37 +196,118 @@ static dura_rc lock_lost(struct dura_err *err, uint64_t token)
 	return DURA_LOCK_LOST;
 }
 
-/* The ack (under s->mu).  Wakes orchestration fetchers on a completion. */
-static dura_rc do_ack(struct dura_store *s, uint64_t token,
-                      const struct dura_message *completion,
-                      struct dura_err *err)
+/* Deletes the item token holds and enqueues its completion, if any
+ * (inside a transaction, or alone as one autocommit statement when there
+ * is no completion; under s->mu).  Returns the number of completions
+ * enqueued through *enqueued. */
+static dura_rc ack_one(struct dura_store *s, uint64_t token,
+                       const struct dura_message *completion, int64_t now,
+                       size_t *enqueued, struct dura_err *err)
 {
-	if (completion && !completion->instance) {
-		dura_sqlite_err(err, "sqlite: ack_work_item: completion has no instance id");
-		return DURA_PERMANENT;
-	}
-	int64_t now = dura_sqlite_now(s);
-	dura_rc rc;
-	if (completion && (rc = dura_sqlite_begin(s, err)) != DURA_OK)
-		return rc;
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_DELETE);
 	sqlite3_bind_int64(st, 1, (int64_t)token);
 	sqlite3_bind_int64(st, 2, now);
-	rc = dura_sqlite_exec(s, st, "deleting a work item", err);
+	dura_rc rc = dura_sqlite_exec(s, st, "deleting a work item", err);
 	if (rc == DURA_OK && sqlite3_changes(s->db) == 0)
-		rc = lock_lost(err, token);
-	if (rc == DURA_OK && completion)
+		return lock_lost(err, token);
+	if (rc == DURA_OK && DURA_HAS_COMPLETION(completion)) {
 		rc = dura_sqlite_insert_orch_message(s, completion, now, err);
+		++*enqueued;
+	}
+	return rc;
+}
+
+/* The acks of ack_work_items_and_fetch (inside a transaction, under
+ * s->mu): a lost token gets DURA_LOCK_LOST in results[i] and the others go
+ * on; any other failure is the call's. */
+static dura_rc ack_many(struct dura_store *s, size_t n, const uint64_t *tokens,
+                        const struct dura_message *completions, dura_rc *results,
+                        int64_t now, size_t *enqueued, struct dura_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		dura_rc rc = ack_one(s, tokens[i], completions ? &completions[i] : NULL, now,
+		                     enqueued, err);
+		if (rc != DURA_OK && rc != DURA_LOCK_LOST)
+			return rc;
+		results[i] = rc;
+	}
+	return DURA_OK;
+}
+
+/* One or many acks in their own transaction (under s->mu); n_tokens == 0
+ * with tokens == &token: a single ack (no results array).  A single ack
+ * without completion is one statement and needs no transaction.  Wakes
+ * orchestration fetchers for the completions it enqueued. */
+static dura_rc ack_alone(struct dura_store *s, size_t n, const uint64_t *tokens,
+                         const struct dura_message *completions, dura_rc *results,
+                         struct dura_err *err)
+{
+	int64_t now = dura_sqlite_now(s);
+	size_t enqueued = 0;
+	dura_rc rc;
+	if (!results && !DURA_HAS_COMPLETION(completions)) {
+		if ((rc = ack_one(s, tokens[0], NULL, now, &enqueued, err)) == DURA_OK)
+			s->n_commits++; /* a single statement commits by itself */
+		return rc;
+	}
+	if ((rc = dura_sqlite_begin(s, err)) != DURA_OK)
+		return rc;
+	rc = results ? ack_many(s, n, tokens, completions, results, now, &enqueued, err)
+	             : ack_one(s, tokens[0], completions, now, &enqueued, err);
 	if (rc != DURA_OK) {
 		dura_sqlite_rollback(s);
 		return rc;
 	}
-	if (completion) {
-		if ((rc = dura_sqlite_commit(s, err)) != DURA_OK)
-			return rc;
-		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, 1);
-	} else {
-		s->n_commits++;
+	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK)
+		return rc;
+	dura_sqlite_wake(&s->orch_cond, s->orch_waiters, enqueued);
+	return DURA_OK;
+}
+
+/* Acks (one, or many when results is set) and fetches up to max_next
+ * items in one transaction: one BEGIN/COMMIT, and the queue pages both
+ * touch are journaled once.  If the fetch part fails, everything is rolled
+ * back and the acks are redone alone, so they stand whatever the fetch
+ * does.  Under s->mu. */
+static dura_rc ack_and_take(struct dura_store *s, size_t n, const uint64_t *tokens,
+                            const struct dura_message *completions, dura_rc *results,
+                            uint32_t lock_ms, size_t max_next,
+                            struct dura_work_item **next, size_t *n_next,
+                            struct dura_err *err)
+{
+	int64_t now = dura_sqlite_now(s);
+	size_t enqueued = 0;
+	dura_rc rc = dura_sqlite_begin(s, err);
+	if (rc != DURA_OK)
+		return rc;
+	rc = results ? ack_many(s, n, tokens, completions, results, now, &enqueued, err)
+	             : ack_one(s, tokens[0], completions, now, &enqueued, err);
+	if (rc != DURA_OK) {
+		dura_sqlite_rollback(s);
+		return rc;
+	}
+	struct dura_err ferr;
+	dura_rc frc = take_items(s, lock_ms, max_next, 1, next, n_next, &ferr);
+	if (frc != DURA_OK && frc != DURA_EMPTY) {
+		dura_sqlite_rollback(s);
+		return ack_alone(s, n, tokens, completions, results, err);
+	}
+	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK) {
+		free_items(next, *n_next);
+		*n_next = 0;
+		return rc;
+	}
+	if (frc == DURA_EMPTY && max_next > 0)
+		s->n_empty_fetches++;
+	dura_sqlite_wake(&s->orch_cond, s->orch_waiters, enqueued);
+	return DURA_OK;
+}
+
+static dura_rc check_completion(const struct dura_message *completion, struct dura_err *err)
+{
+	if (completion && !completion->instance) {
+		dura_sqlite_err(err, "sqlite: ack_work_item: completion has no instance id");
+		return DURA_PERMANENT;
 	}
 	return DURA_OK;
 }
@@ -225,9 +316,12 @@ dura_rc dura_sqlite_ack_work_item(dura_store *s, uint64_t token,
                                   const struct dura_message *completion,
                                   struct dura_err *err)
 {
+	dura_rc rc = check_completion(completion, err);
+	if (rc != DURA_OK)
+		return rc;
 	pthread_mutex_lock(&s->mu);
 	s->n_ops++;
-	dura_rc rc = do_ack(s, token, completion, err);
+	rc = ack_alone(s, 1, &token, completion, NULL, err);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -239,54 +333,14 @@ dura_rc dura_sqlite_ack_work_item_and_fetch(dura_store *s, uint64_t token,
                                             struct dura_err *err)
 {
 	*next = NULL;
+	dura_rc rc = check_completion(completion, err);
+	if (rc != DURA_OK)
+		return rc;
+	size_t n_next = 0;
 	pthread_mutex_lock(&s->mu);
 	s->n_ops++;
-	dura_rc rc = do_ack(s, token, completion, err);
-	if (rc == DURA_OK) {
-		struct dura_err ignored; /* a failed fetch just leaves *next NULL */
-		size_t n;
-		if (try_fetch(s, lock_ms, 1, next, &n, &ignored) == DURA_EMPTY)
-			s->n_empty_fetches++;
-	}
+	rc = ack_and_take(s, 1, &token, completion, NULL, lock_ms, 1, next, &n_next, err);
 	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
-/* The acks of ack_work_items_and_fetch, one transaction (under s->mu).
- * Returns the number of completions enqueued through *n_enqueued. */
-static dura_rc do_ack_many(struct dura_store *s, size_t n, const uint64_t *tokens,
-                           const struct dura_message *completions, dura_rc *results,
-                           size_t *n_enqueued, struct dura_err *err)
-{
-	*n_enqueued = 0;
-	if (n == 0)
-		return DURA_OK;
-	int64_t now = dura_sqlite_now(s);
-	dura_rc rc = dura_sqlite_begin(s, err);
-	for (size_t i = 0; i < n && rc == DURA_OK; i++) {
-		sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_WORK_DELETE);
-		sqlite3_bind_int64(st, 1, (int64_t)tokens[i]);
-		sqlite3_bind_int64(st, 2, now);
-		rc = dura_sqlite_exec(s, st, "deleting a work item", err);
-		if (rc != DURA_OK)
-			break;
-		if (sqlite3_changes(s->db) == 0) {
-			/* lost: enqueue nothing for this one, the others go on */
-			results[i] = DURA_LOCK_LOST;
-			continue;
-		}
-		results[i] = DURA_OK;
-		if (completions && completions[i].instance) {
-			rc = dura_sqlite_insert_orch_message(s, &completions[i], now, err);
-			++*n_enqueued;
-		}
-	}
-	if (rc == DURA_OK)
-		rc = dura_sqlite_commit(s, err);
-	if (rc != DURA_OK) {
-		dura_sqlite_rollback(s);
-		*n_enqueued = 0;
-	}
 	return rc;
 }
 
@@ -301,16 +355,15 @@ dura_rc dura_sqlite_ack_work_items_and_fetch(dura_store *s, size_t n,
 	*n_next = 0;
 	pthread_mutex_lock(&s->mu);
 	s->n_ops++;
-	size_t enqueued = 0;
-	dura_rc rc = do_ack_many(s, n, tokens, completions, results, &enqueued, err);
-	if (rc == DURA_OK) {
-		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, enqueued);
-		/* The fetch part runs after the acks committed: the acks stand
-		 * whatever it does, and a failed fetch just returns nothing. */
-		struct dura_err ignored;
+	dura_rc rc = DURA_OK;
+	if (n == 0) {
+		struct dura_err ignored; /* a failed fetch just returns nothing */
 		if (max_next > 0 &&
 		    try_fetch(s, lock_ms, max_next, next, n_next, &ignored) == DURA_EMPTY)
 			s->n_empty_fetches++;
+	} else {
+		rc = ack_and_take(s, n, tokens, completions, results, lock_ms, max_next, next,
+		                  n_next, err);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
