@@ -1054,8 +1054,9 @@ static void test_no_lost_wakeup_rounds(dura_store *st)
  * blocked by D's lock and notes the queue empty.  D's commit makes the
  * message fetchable; unless the release itself wakes F, nothing does.
  * Made deterministic by holding D's ack_and_fetch between those points: its
- * fetch part needs the row lock of an instance Y (expired lock, message
- * visible) that the admin connection holds. */
+ * fetch part takes instance Y (expired lock, message visible) and then
+ * needs the row lock of Y's message, to tag it, that the admin connection
+ * holds. */
 
 struct held_ack {
 	dura_store *st;
@@ -1128,7 +1129,7 @@ static int release_race_round(dura_store *st, PGconn *admin2, int round, uint64_
 	ops->release_orchestration_item(st, iy);
 	msleep(20);
 	PQclear(PQexec(admin, "BEGIN"));
-	snprintf(sql, sizeof sql, "SELECT 1 FROM %s.instance_locks WHERE instance = $1 FOR UPDATE",
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s.orch_queue WHERE instance = $1 FOR UPDATE",
 	         schema);
 	const char *vals[1] = { y };
 	PQclear(PQexecParams(admin, sql, 1, NULL, vals, NULL, NULL, 0));

@@ -7,8 +7,11 @@
  * Tables
  *   orch_queue      orchestrator messages; visible_at is the visibility
  *                   time, lock_token the fetch that tagged the message
- *   instance_locks  one row per locked instance (deleted on ack/abandon);
- *                   a row whose locked_until passed is a free lock
+ *   instance_locks  one row per instance that ever had a message (created
+ *                   unlocked before its first message is queued); a fetch
+ *                   takes an instance by locking its row FOR UPDATE SKIP
+ *                   LOCKED and setting token/locked_until, ack and abandon
+ *                   clear them; a row whose locked_until passed is free
  *   work_queue      activity work items; while an item is locked its
  *                   visible_at IS the lock expiry, so "visible" and
  *                   "unlocked or expired" are the same index range
@@ -19,8 +22,9 @@
  *                   no-op (pruned after an hour)
  *
  * Hot paths and their indexes (no sequential scans):
- *   fetch orch   orch_queue_visible (visible_at, id) in order, anti-join on
- *                instance_locks' primary key, then orch_queue_instance to tag
+ *   fetch orch   orch_queue_visible (visible_at, id) in order, joined to
+ *                instance_locks' primary key (FOR UPDATE SKIP LOCKED), then
+ *                orch_queue_instance to tag
  *   ack orch     instance_locks_token, orch_queue_instance, history pkey
  *   fetch work   work_queue_visible with FOR UPDATE SKIP LOCKED (batch:
  *                the same, LIMIT n, then a TID scan per locked row)
@@ -74,11 +78,28 @@
 "  END IF;\n"
 
 /* Ack and abandon of an orchestration item: release the instance lock
- * p_token still holds (into v_inst), or raise lock-lost. */
+ * p_token still holds (into v_inst), or raise lock-lost.  The row stays:
+ * fetchers lock it (FOR UPDATE SKIP LOCKED) to take the instance. */
 #define RELEASE_ORCH_LOCK \
-"  DELETE FROM instance_locks l WHERE l.token = p_token AND l.locked_until > v_ts\n" \
+"  UPDATE instance_locks l SET token = NULL, locked_until = '-infinity'\n" \
+"   WHERE l.token = p_token AND l.locked_until > v_ts\n" \
 "  RETURNING l.instance INTO v_inst;\n" \
 LOCK_LOST("orchestration")
+
+/* Before messages go to the orchestrator queues of the instances in the
+ * text[] expression insts: every such instance has its row in
+ * instance_locks (unlocked), which a fetch must lock to take it.  The NOT
+ * EXISTS reads the snapshot, so an existing row that a turn is updating
+ * right now costs no wait (ON CONFLICT alone would wait for that
+ * transaction); only new instances are inserted, sorted, so that two calls
+ * creating rows for the same new instances cannot deadlock. */
+#define ENSURE_LOCK_ROWS(insts) \
+"  INSERT INTO instance_locks (instance, locked_until)\n" \
+"  SELECT DISTINCT e.inst, '-infinity'::timestamptz FROM unnest(" insts ") AS e(inst)\n" \
+"   WHERE e.inst IS NOT NULL\n" \
+"     AND NOT EXISTS (SELECT 1 FROM instance_locks x WHERE x.instance = e.inst)\n" \
+"   ORDER BY 1\n" \
+"  ON CONFLICT (instance) DO NOTHING;\n"
 
 /* A work fetch that found nothing: time until the next item becomes
  * visible (NULL: none pending), then return. */
@@ -95,10 +116,13 @@ QUEUE_TABLE("orch_queue")
 "\n"
 "CREATE TABLE instance_locks (\n"
 "  instance text PRIMARY KEY,\n"
-"  token bigint NOT NULL,\n"
+"  token bigint,\n"
 "  locked_until timestamptz NOT NULL\n"
 ") WITH (fillfactor = 50, " HOT_TABLE_VACUUM ");\n"
 "CREATE UNIQUE INDEX instance_locks_token ON instance_locks (token);\n"
+/* live and expired locks only (released rows have no token): the next
+ * expiry an empty fetch reports */
+"CREATE INDEX instance_locks_until ON instance_locks (locked_until) WHERE token IS NOT NULL;\n"
 "\n"
 QUEUE_TABLE("work_queue")
 "CREATE INDEX work_queue_visible ON work_queue (visible_at, id);\n"
@@ -163,6 +187,7 @@ QUEUE_TABLE("work_queue")
 "  IF NOT FOUND THEN\n"
 "    RETURN false;\n"
 "  END IF;\n"
+ENSURE_LOCK_ROWS("p_inst")
 "  INSERT INTO orch_queue (instance, visible_at, body)\n"
 "  SELECT m.inst, v_ts + greatest(m.delay, 0) * interval '1 millisecond', m.body\n"
 "    FROM unnest(p_inst, p_bodies, p_delays) WITH ORDINALITY AS m(inst, body, delay, n)\n"
@@ -185,12 +210,16 @@ QUEUE_TABLE("work_queue")
 "END $fn$;\n"
 "\n"
 /* ---- fetch an orchestration item ----
- * Candidates come in order of their oldest visible message.  The advisory
- * transaction lock (per schema, per instance hash) lets concurrent fetchers
- * skip an instance another one is locking right now instead of queueing
- * behind it; the upsert's WHERE then decides with the latest committed
- * lock row.  A lost race adds the instance to v_tried and the loop goes on,
- * so the call only returns empty when nothing else is eligible. */
+ * Candidates come in order of their oldest visible message.  Taking an
+ * instance means locking its instance_locks row FOR UPDATE SKIP LOCKED: a
+ * concurrent fetcher skips an instance another one is taking right now
+ * and goes on to the next candidate in the same scan, instead of losing a
+ * race on it; when the row changed after the scan's snapshot (another
+ * fetch committed a lock), the locked latest version is checked against
+ * the WHERE again and the instance is skipped.  A lost race is left only
+ * when the messages went away meanwhile (o_lost counts those); the
+ * instance goes to v_tried and the loop goes on, so the call only returns
+ * empty when nothing else is eligible. */
 "CREATE FUNCTION dura_fetch_orch(p_lock_ms integer,\n"
 "  OUT o_token bigint, OUT o_instance text, OUT o_execution bigint,\n"
 "  OUT o_bodies bytea[], OUT o_attempts integer[],\n"
@@ -202,62 +231,60 @@ QUEUE_TABLE("work_queue")
 "  v_cand text;\n"
 "  v_tried text[] := '{}';\n"
 "  v_tok bigint;\n"
-"  v_space integer := hashtext(current_schema());\n"
 "BEGIN\n"
 "  o_lost := 0;\n"
 "  LOOP\n"
 "    v_ts := clock_timestamp();\n"
-"    SELECT q.instance INTO v_cand FROM orch_queue q\n"
+"    SELECT l.instance INTO v_cand\n"
+"      FROM orch_queue q JOIN instance_locks l ON l.instance = q.instance\n"
 "     WHERE q.visible_at <= v_ts\n"
+"       AND l.locked_until <= v_ts\n"
 "       AND q.instance <> ALL (v_tried)\n"
-"       AND NOT EXISTS (SELECT 1 FROM instance_locks l\n"
-"                        WHERE l.instance = q.instance AND l.locked_until > v_ts)\n"
 "     ORDER BY q.visible_at, q.id\n"
-"     LIMIT 1;\n"
+"     LIMIT 1\n"
+"     FOR UPDATE OF l SKIP LOCKED;\n"
 "    IF NOT FOUND THEN\n"
 "      o_next_ms := ceil(extract(epoch FROM (least(\n"
 "          (SELECT min(q.visible_at) FROM orch_queue q WHERE q.visible_at > v_ts),\n"
-"          (SELECT min(l.locked_until) FROM instance_locks l WHERE l.locked_until > v_ts))\n"
+"          (SELECT min(l.locked_until) FROM instance_locks l\n"
+"            WHERE l.token IS NOT NULL AND l.locked_until > v_ts))\n"
 "        - v_ts)) * 1000)::bigint;\n"
 /* visible messages that wait only for an instance lock (they arrived while
- * it was held: no token) or for a concurrent fetcher (v_tried): a lock
- * release makes them fetchable without any enqueue, so the client must not
- * treat the queue as quietly empty (dura_pg_lock_released) */
+ * it was held: no token) or for a concurrent fetcher (skipped, v_tried): a
+ * lock release makes them fetchable without any enqueue, so the client
+ * must not treat the queue as quietly empty (dura_pg_lock_released) */
 "      o_blocked := EXISTS (SELECT 1 FROM orch_queue q\n"
 "                            WHERE q.visible_at <= v_ts\n"
-"                              AND (q.lock_token IS NULL OR q.instance = ANY (v_tried)));\n"
+"                              AND (q.lock_token IS NULL OR q.instance = ANY (v_tried)\n"
+"                                   OR NOT EXISTS (SELECT 1 FROM instance_locks l\n"
+"                                                   WHERE l.instance = q.instance\n"
+"                                                     AND l.locked_until > v_ts)));\n"
 "      RETURN;\n"
 "    END IF;\n"
-"    IF pg_try_advisory_xact_lock(v_space, hashtext(v_cand)) THEN\n"
-"      v_tok := nextval('lock_tokens');\n"
-"      v_ts := clock_timestamp();\n"
-"      INSERT INTO instance_locks AS l (instance, token, locked_until)\n"
-"      VALUES (v_cand, v_tok, v_ts + p_lock_ms * interval '1 millisecond')\n"
-"      ON CONFLICT (instance) DO UPDATE\n"
-"        SET token = excluded.token, locked_until = excluded.locked_until\n"
-"        WHERE l.locked_until <= v_ts;\n"
-"      IF FOUND THEN\n"
-"        WITH tagged AS (\n"
-"          UPDATE orch_queue q SET lock_token = v_tok, attempts = q.attempts + 1\n"
-"           WHERE q.instance = v_cand AND q.visible_at <= v_ts\n"
-"          RETURNING q.id, q.body, q.attempts)\n"
-"        SELECT array_agg(t.body ORDER BY t.id), array_agg(t.attempts ORDER BY t.id)\n"
-"          INTO o_bodies, o_attempts FROM tagged t;\n"
-"        IF o_bodies IS NOT NULL THEN\n"
-"          o_token := v_tok;\n"
-"          o_instance := v_cand;\n"
-"          SELECT i.execution INTO o_execution FROM instances i WHERE i.instance = v_cand;\n"
-"          o_execution := coalesce(o_execution, 0);\n"
-"          SELECT array_agg(h.event_id ORDER BY h.event_id),\n"
-"                 array_agg(h.body ORDER BY h.event_id)\n"
-"            INTO o_hist_ids, o_hist_bodies FROM history h\n"
-"           WHERE h.instance = v_cand AND h.execution = o_execution;\n"
-"          RETURN;\n"
-"        END IF;\n"
-/* the messages went away (acked by the previous holder meanwhile) */
-"        DELETE FROM instance_locks l WHERE l.instance = v_cand AND l.token = v_tok;\n"
-"      END IF;\n"
+"    v_tok := nextval('lock_tokens');\n"
+"    UPDATE instance_locks l\n"
+"       SET token = v_tok, locked_until = v_ts + p_lock_ms * interval '1 millisecond'\n"
+"     WHERE l.instance = v_cand;\n"
+"    WITH tagged AS (\n"
+"      UPDATE orch_queue q SET lock_token = v_tok, attempts = q.attempts + 1\n"
+"       WHERE q.instance = v_cand AND q.visible_at <= v_ts\n"
+"      RETURNING q.id, q.body, q.attempts)\n"
+"    SELECT array_agg(t.body ORDER BY t.id), array_agg(t.attempts ORDER BY t.id)\n"
+"      INTO o_bodies, o_attempts FROM tagged t;\n"
+"    IF o_bodies IS NOT NULL THEN\n"
+"      o_token := v_tok;\n"
+"      o_instance := v_cand;\n"
+"      SELECT i.execution INTO o_execution FROM instances i WHERE i.instance = v_cand;\n"
+"      o_execution := coalesce(o_execution, 0);\n"
+"      SELECT array_agg(h.event_id ORDER BY h.event_id),\n"
+"             array_agg(h.body ORDER BY h.event_id)\n"
+"        INTO o_hist_ids, o_hist_bodies FROM history h\n"
+"       WHERE h.instance = v_cand AND h.execution = o_execution;\n"
+"      RETURN;\n"
 "    END IF;\n"
+/* the messages went away (acked by the previous holder meanwhile) */
+"    UPDATE instance_locks l SET token = NULL, locked_until = '-infinity'\n"
+"     WHERE l.instance = v_cand AND l.token = v_tok;\n"
 "    o_lost := o_lost + 1;\n"
 "    v_tried := v_tried || v_cand;\n"
 "  END LOOP;\n"
@@ -291,6 +318,7 @@ RELEASE_ORCH_LOCK
 "     ORDER BY w.n;\n"
 "  END IF;\n"
 "  IF cardinality(p_orch_inst) > 0 THEN\n"
+ENSURE_LOCK_ROWS("p_orch_inst")
 "    INSERT INTO orch_queue (instance, visible_at, body)\n"
 "    SELECT m.inst, v_ts + greatest(m.delay, 0) * interval '1 millisecond', m.body\n"
 "      FROM unnest(p_orch_inst, p_orch_bodies, p_orch_delays) WITH ORDINALITY\n"
@@ -409,6 +437,7 @@ WORK_NEXT_MS_AND_RETURN
 "  DELETE FROM work_queue w WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
 LOCK_LOST("work item")
 "  IF p_inst IS NOT NULL THEN\n"
+ENSURE_LOCK_ROWS("ARRAY[p_inst]")
 "    INSERT INTO orch_queue (instance, visible_at, body)\n"
 "    VALUES (p_inst, v_ts + greatest(p_delay, 0) * interval '1 millisecond', p_body);\n"
 "    IF p_notify AND p_delay <= 0 THEN\n"
@@ -488,6 +517,7 @@ WORK_NEXT_MS_AND_RETURN
 "     WHERE w.lock_token = t.tok AND w.visible_at > v_ts\n"
 "    RETURNING t.n)\n"
 "  SELECT coalesce(array_agg(del.n), '{}') INTO v_acked FROM del;\n"
+ENSURE_LOCK_ROWS("p_inst")
 "  INSERT INTO orch_queue (instance, visible_at, body)\n"
 "  SELECT c.inst, v_ts + greatest(c.delay, 0) * interval '1 millisecond', c.body\n"
 "    FROM unnest(p_inst, p_bodies, p_delays) WITH ORDINALITY AS c(inst, body, delay, n)\n"
