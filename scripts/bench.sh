@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reruns the benchmark targets of the issues and prints the figures as
-# fractions of the bound and ratios measured in one run.
+# fractions of the bound and ratios measured in one run (the anchor
+# workload three times in one invocation, with the median per cell).
 #
 # usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|growth|remote|scaleout]
 #                         [--duration D]
@@ -24,7 +25,7 @@ extra=("$@")
 run() { # name conf [args...]
 	local name=$1 conf=$2
 	shift 2
-	echo "== $name: durabench run $conf $*" >&2
+	echo "== $name: durabench run $conf $* (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 	"$durabench" run "$top/conf/$conf" --no-progress --json "$out/$name.json" "$@" "${extra[@]}" \
 		>"$out/$name.md" || echo "($name: durabench exited $?)" >&2
 	python3 - "$out/$name.json" <<'PY'
@@ -43,12 +44,24 @@ for r in d["runs"]:
         r["provider"], r.get("processes", 0), so.get("threads", "-"),
         ("%.3f" % (lc / r["completed"])) if lc is not None and r["completed"] else "-",
         ("%.3f" % so["driver_round_trips_per_orch"]) if so else "-"))
-    print("%-12s %-5s orch/s %8.1f  bound %5s  success %6.2f%%  p50 %7.1f ms  p99 %7.1f ms  cpu/orch %s ms  rt/orch %s" % (
+    co = ps.get("commits_per_orch")
+    print("%-12s %-5s orch/s %8.1f  bound %5s  success %6.2f%%  p50 %7.1f ms  p99 %7.1f ms  cpu/orch %s ms  rt/orch %s  commits/orch %s" % (
         r["provider"], r["config"], r["orch_per_sec"],
         ("%.2f" % r["bound_fraction"]) if r.get("bound_fraction") else "-",
         r["success_pct"], r["latency_ms"]["p50"], r["latency_ms"]["p99"],
         ("%.3f" % r["cpu_ms_per_orch"]) if r.get("cpu_ms_per_orch") is not None else "-",
-        ("%.1f" % rt) if rt is not None else "-"))
+        ("%.1f" % rt) if rt is not None else "-",
+        ("%.1f" % co) if co is not None else "-"))
+groups = {}
+for r in d["runs"]:
+    groups.setdefault((r["provider"], r["config"]), []).append(r)
+for (prov, cfg), rs in groups.items():
+    if len(rs) > 1:
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        bf = [r["bound_fraction"] for r in rs if r.get("bound_fraction")]
+        print("median of %d %-12s %-5s orch/s %8.1f  bound %s" % (
+            len(rs), prov, cfg, med([r["orch_per_sec"] for r in rs]),
+            ("%.3f" % med(bf)) if bf else "-"))
 for c in d.get("comparisons", []):
     for row in c["rows"]:
         print("ratio %-16s %-5s throughput %.2f  p50 %.2f  p99 %.2f" % (
@@ -161,7 +174,7 @@ growth() {
 }
 
 case "$what" in
-all|anchor) run anchor anchor.ini ;;&
+all|anchor) run anchor anchor.ini --repeat 3 ;;&
 all|saturation) run saturation-sqlite saturation-sqlite.ini; run saturation-pg saturation-pg.ini ;;&
 all|harness) run saturation-null saturation-null.ini ;;&
 all|ceiling) ceiling ;;&

@@ -234,6 +234,22 @@ static dura_rc ack_many(struct dura_store *s, size_t n, const uint64_t *tokens,
 	return DURA_OK;
 }
 
+/* Opens a transaction and applies the acks (one, or many when results is
+ * set); on failure rolls it back.  On DURA_OK the caller commits. */
+static dura_rc begin_acks(struct dura_store *s, size_t n, const uint64_t *tokens,
+                          const struct dura_message *completions, dura_rc *results,
+                          int64_t now, size_t *enqueued, struct dura_err *err)
+{
+	dura_rc rc = dura_sqlite_begin(s, err);
+	if (rc != DURA_OK)
+		return rc;
+	rc = results ? ack_many(s, n, tokens, completions, results, now, enqueued, err)
+	             : ack_one(s, tokens[0], completions, now, enqueued, err);
+	if (rc != DURA_OK)
+		dura_sqlite_rollback(s);
+	return rc;
+}
+
 /* One or many acks in their own transaction (under s->mu); n_tokens == 0
  * with tokens == &token: a single ack (no results array).  A single ack
  * without completion is one statement and needs no transaction.  Wakes
@@ -250,14 +266,8 @@ static dura_rc ack_alone(struct dura_store *s, size_t n, const uint64_t *tokens,
 			s->n_commits++; /* a single statement commits by itself */
 		return rc;
 	}
-	if ((rc = dura_sqlite_begin(s, err)) != DURA_OK)
+	if ((rc = begin_acks(s, n, tokens, completions, results, now, &enqueued, err)) != DURA_OK)
 		return rc;
-	rc = results ? ack_many(s, n, tokens, completions, results, now, &enqueued, err)
-	             : ack_one(s, tokens[0], completions, now, &enqueued, err);
-	if (rc != DURA_OK) {
-		dura_sqlite_rollback(s);
-		return rc;
-	}
 	if ((rc = dura_sqlite_commit(s, err)) != DURA_OK)
 		return rc;
 	dura_sqlite_wake(&s->orch_cond, s->orch_waiters, enqueued);
@@ -277,15 +287,9 @@ static dura_rc ack_and_take(struct dura_store *s, size_t n, const uint64_t *toke
 {
 	int64_t now = dura_sqlite_now(s);
 	size_t enqueued = 0;
-	dura_rc rc = dura_sqlite_begin(s, err);
+	dura_rc rc = begin_acks(s, n, tokens, completions, results, now, &enqueued, err);
 	if (rc != DURA_OK)
 		return rc;
-	rc = results ? ack_many(s, n, tokens, completions, results, now, &enqueued, err)
-	             : ack_one(s, tokens[0], completions, now, &enqueued, err);
-	if (rc != DURA_OK) {
-		dura_sqlite_rollback(s);
-		return rc;
-	}
 	struct dura_err ferr;
 	dura_rc frc = take_items(s, lock_ms, max_next, 1, next, n_next, &ferr);
 	if (frc != DURA_OK && frc != DURA_EMPTY) {
