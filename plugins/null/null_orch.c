@@ -10,9 +10,7 @@
 dura_rc null_enqueue_orchestrator(dura_store *s, const struct dura_message *msgs, size_t n,
                                   struct dura_err *err)
 {
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	for (size_t i = 0; i < n; i++) {
 		if (null_push_message(s, &msgs[i], now) != 0) {
 			/* Undo this call's messages: all or nothing. */
@@ -33,10 +31,7 @@ dura_rc null_enqueue_orchestrator(dura_store *s, const struct dura_message *msgs
 			return DURA_RETRY;
 		}
 	}
-	s->st.commits++;
-	null_wake(&s->orch_cond, s->orch_waiters);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return null_commit(s, &s->orch_cond, s->orch_waiters);
 }
 
 struct null_exec *null_find_exec(struct null_inst *in, uint64_t id)
@@ -45,6 +40,21 @@ struct null_exec *null_find_exec(struct null_inst *in, uint64_t id)
 		if (in->execs[i].id == id)
 			return &in->execs[i];
 	return NULL;
+}
+
+struct null_exec *null_add_exec(struct null_inst *in, uint64_t id)
+{
+	if (in->n_execs == in->cap_execs) {
+		size_t cap = in->cap_execs ? in->cap_execs * 2 : 1;
+		struct null_exec *v = realloc(in->execs, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		in->execs = v;
+		in->cap_execs = cap;
+	}
+	struct null_exec *ex = &in->execs[in->n_execs++];
+	*ex = (struct null_exec){ .id = id };
+	return ex;
 }
 
 /* The item for instance in, whose visible messages carry token: one
@@ -206,18 +216,8 @@ static int duplicate(const struct null_exec *ex, const struct dura_orch_ack *ack
 static int add_event(struct null_inst *in, uint64_t execution, const struct dura_event *e)
 {
 	struct null_exec *ex = null_find_exec(in, execution);
-	if (!ex) {
-		if (in->n_execs == in->cap_execs) {
-			size_t cap = in->cap_execs ? in->cap_execs * 2 : 1;
-			struct null_exec *v = realloc(in->execs, cap * sizeof *v);
-			if (!v)
-				return -1;
-			in->execs = v;
-			in->cap_execs = cap;
-		}
-		ex = &in->execs[in->n_execs++];
-		*ex = (struct null_exec){ .id = execution };
-	}
+	if (!ex && !(ex = null_add_exec(in, execution)))
+		return -1;
 	if (ex->n == ex->cap) {
 		/* A prefill template's array is shared: copy it first. */
 		size_t cap = ex->cap ? ex->cap * 2 : ex->n + 16;
@@ -273,9 +273,7 @@ int null_set_meta(struct null_inst *in, const struct dura_instance_meta *meta)
 dura_rc null_ack_orch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
                       struct dura_err *err)
 {
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	struct null_inst *in = by_token(s, token, now);
 	if (!in)
 		return lock_lost(s, token, err);
@@ -342,9 +340,7 @@ dura_rc null_ack_orch_and_fetch(dura_store *s, uint64_t token, const struct dura
 
 dura_rc null_abandon_orch(dura_store *s, uint64_t token, uint32_t delay_ms, struct dura_err *err)
 {
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	struct null_inst *in = by_token(s, token, now);
 	if (!in)
 		return lock_lost(s, token, err);
@@ -359,17 +355,12 @@ dura_rc null_abandon_orch(dura_store *s, uint64_t token, uint32_t delay_ms, stru
 		}
 	}
 	unlock(s, in);
-	s->st.commits++;
-	null_wake(&s->orch_cond, s->orch_waiters);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return null_commit(s, &s->orch_cond, s->orch_waiters);
 }
 
 dura_rc null_renew_orch(dura_store *s, uint64_t token, uint32_t extend_ms, struct dura_err *err)
 {
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	struct null_inst *in = by_token(s, token, now);
 	if (!in)
 		return lock_lost(s, token, err);

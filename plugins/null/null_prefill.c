@@ -62,17 +62,14 @@ static void id_of(char *buf, size_t len, const char *prefix, uint64_t i)
 static int fill(struct null_inst *in, const struct null_template *t,
                 const struct dura_instance_meta *meta)
 {
-	if (in->n_execs == in->cap_execs) {
-		size_t cap = in->cap_execs ? in->cap_execs * 2 : 1;
-		struct null_exec *v = realloc(in->execs, cap * sizeof *v);
-		if (!v)
-			return -1;
-		in->execs = v;
-		in->cap_execs = cap;
-	}
-	if (null_set_meta(in, meta) != 0)
+	struct null_exec *ex = null_add_exec(in, meta->execution);
+	if (!ex)
 		return -1;
-	in->execs[in->n_execs++] = (struct null_exec){ meta->execution, t->events, t->n, 0 };
+	if (null_set_meta(in, meta) != 0) {
+		in->n_execs--;
+		return -1;
+	}
+	*ex = (struct null_exec){ meta->execution, t->events, t->n, 0 };
 	return 0;
 }
 

@@ -16,6 +16,21 @@ uint64_t null_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t null_begin(dura_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->st.round_trips++;
+	return null_now_ms();
+}
+
+dura_rc null_commit(dura_store *s, pthread_cond_t *cond, unsigned waiters)
+{
+	s->st.commits++;
+	null_wake(cond, waiters);
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+
 void null_err(struct dura_err *err, const char *fmt, ...)
 {
 	va_list ap;

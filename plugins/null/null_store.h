@@ -163,6 +163,12 @@ struct dura_store {
 
 /* ---- null_store.c: helpers (callers hold mu unless said otherwise) ---- */
 uint64_t null_now_ms(void);
+/* Starts an operation: takes mu (the operation releases it) and counts
+ * the round trip; returns the time it works with. */
+uint64_t null_begin(dura_store *s);
+/* Ends an operation that changed the store: counts the commit, wakes the
+ * long polls waiting on cond (waiters of them), releases mu. */
+dura_rc null_commit(dura_store *s, pthread_cond_t *cond, unsigned waiters);
 void null_err(struct dura_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The instance with this id, created when create != 0 (NULL: out of
@@ -193,6 +199,8 @@ dura_abandon_orchestration_item_fn null_abandon_orch;
 dura_renew_orchestration_lock_fn null_renew_orch;
 dura_release_orchestration_item_fn null_release_orch;
 struct null_exec *null_find_exec(struct null_inst *in, uint64_t id);
+/* Appends an empty execution id to the instance (NULL: out of memory). */
+struct null_exec *null_add_exec(struct null_inst *in, uint64_t id);
 int null_set_meta(struct null_inst *in, const struct dura_instance_meta *meta);
 
 /* ---- null_prefill.c ---- */

@@ -196,9 +196,7 @@ static dura_rc work_lost(dura_store *s, uint64_t token, struct dura_err *err)
 dura_rc null_ack_work(dura_store *s, uint64_t token, const struct dura_message *completion,
                       struct dura_err *err)
 {
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	struct null_work *w = work_by_token(s, token, now);
 	if (!w)
 		return work_lost(s, token, err);
@@ -235,9 +233,7 @@ dura_rc null_ack_work_items_and_fetch(dura_store *s, size_t n, const uint64_t *t
                                       struct dura_err *err)
 {
 	*n_next = 0;
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	/* Decide every result first; a token given twice finds its item
 	 * already claimed (token cleared) the second time. */
 	struct null_work **hit = calloc(n ? n : 1, sizeof *hit);
@@ -279,9 +275,7 @@ dura_rc null_ack_work_items_and_fetch(dura_store *s, size_t n, const uint64_t *t
 
 dura_rc null_abandon_work(dura_store *s, uint64_t token, uint32_t delay_ms, struct dura_err *err)
 {
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	struct null_work *w = work_by_token(s, token, now);
 	if (!w)
 		return work_lost(s, token, err);
@@ -292,17 +286,12 @@ dura_rc null_abandon_work(dura_store *s, uint64_t token, uint32_t delay_ms, stru
 	w->timer.k2 = w->seq;
 	if (delay_ms == 0 || null_heap_push(&s->work_timers, &w->timer) != 0)
 		fifo_append(s, w);
-	s->st.commits++;
-	null_wake(&s->work_cond, s->work_waiters);
-	pthread_mutex_unlock(&s->mu);
-	return DURA_OK;
+	return null_commit(s, &s->work_cond, s->work_waiters);
 }
 
 dura_rc null_renew_work(dura_store *s, uint64_t token, uint32_t extend_ms, struct dura_err *err)
 {
-	pthread_mutex_lock(&s->mu);
-	s->st.round_trips++;
-	uint64_t now = null_now_ms();
+	uint64_t now = null_begin(s);
 	struct null_work *w = work_by_token(s, token, now);
 	if (!w)
 		return work_lost(s, token, err);
