@@ -609,9 +609,12 @@ typedef void dura_release_notes_fn(dura_store *store, struct dura_notes *notes);
  * "p.0", "p.1", ...); each gets the metadata *meta (its execution is
  * meta->execution) and the history events history[0..n_history) in that
  * execution, the same for every instance.  Nothing is queued, locked or
- * appended to the completion feed.  All or nothing: when one of the ids
- * exists already (it has metadata or history), DURA_PERMANENT and nothing
- * is written.  n = 0 is DURA_OK. */
+ * appended to the completion feed.  When one of the ids exists already
+ * (it has metadata or history): DURA_PERMANENT and nothing is written.  A
+ * provider may commit a large prefill in several transactions (the
+ * PostgreSQL plugin does, to stay within its call deadline), so after
+ * another failure part of it may be in the store; the core then refuses
+ * the run.  n = 0 is DURA_OK. */
 typedef dura_rc dura_prefill_fn(dura_store *store, const char *prefix, uint64_t first,
                                 uint64_t n, const struct dura_instance_meta *meta,
                                 const struct dura_event *history, size_t n_history,
