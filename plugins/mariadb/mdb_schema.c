@@ -253,7 +253,9 @@ static const char *const ddl[] = {
 	"    SELECT FROM_BASE64(j.i), v_ts + GREATEST(j.d, 0) * 1000, FROM_BASE64(j.b)\n"
 	"      FROM " MESSAGES("p_work") " ORDER BY j.n;\n"
 	"  END IF;\n"
-	"  CALL dura_p_insert_orch(p_orch, v_ts);\n"
+	"  IF p_orch <> '[]' THEN\n" /* most turns send none: save the call */
+	"    CALL dura_p_insert_orch(p_orch, v_ts);\n"
+	"  END IF;\n"
 	"  IF p_has_meta THEN\n"
 	"    INSERT INTO instances (instance, name, status, output, parent, execution)\n"
 	"    VALUES (v_inst, p_name, p_status, p_output, p_parent, p_meta_exec)\n"
