@@ -12,10 +12,12 @@
 #include "server_common.h"
 #include "base/util.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SERVER_USER "mysql" /* who runs mariadbd when we are root */
@@ -81,8 +83,8 @@ struct mdb_plan {
 	struct dura_pg_plan plan;
 	struct dura_server_engine engine;
 	struct dura_server_user user;
-	char *server, *install, *datadir, *pidfile, *logpath, *socket, *initfile;
-	char *datadir_arg, *init_args[8];
+	char *server, *install, *datadir, *pidfile, *logpath, *socket, *initfile, *tmpdir;
+	char *datadir_arg, *tmpdir_arg, *init_args[10];
 	char *env[DURA_SERVER_ENV_MAX];
 };
 
@@ -95,7 +97,9 @@ static void mdb_plan_free(struct mdb_plan *m)
 	free(m->logpath);
 	free(m->socket);
 	free(m->initfile);
+	free(m->tmpdir);
 	free(m->datadir_arg);
+	free(m->tmpdir_arg);
 	dura_server_user_free(&m->user);
 	dura_server_env_free(m->env);
 }
@@ -122,6 +126,7 @@ static void server_argv(const struct dura_pg_plan *plan, int port, char **argv, 
 	ARG("--bind-address=" LOOPBACK);
 	ARG("--socket=%s", m->socket);
 	ARG("--pid-file=%s", m->pidfile);
+	ARG("%s", m->tmpdir_arg);
 	ARG("--init-file=%s", m->initfile);
 	ARG("--skip-name-resolve");
 	/* a throwaway server: like the PostgreSQL one (fsync=off), no flush
@@ -154,6 +159,17 @@ static int write_init_file(const struct mdb_plan *m, const char *password, char 
 	explicit_bzero(sql, strlen(sql));
 	free(sql);
 	return rc;
+}
+
+/* <dir>/tmp, 0700, the server user's. */
+static int make_tmpdir(const struct mdb_plan *m, char *err, size_t errlen)
+{
+	if (mkdir(m->tmpdir, 0700) != 0 ||
+	    (m->plan.drop_privileges && chown(m->tmpdir, m->plan.uid, m->plan.gid) != 0)) {
+		dura_errbuf(err, errlen, "cannot create %s: %s", m->tmpdir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int prepare_plan(struct mdb_plan *m, const char *bindir, char *err, size_t errlen)
@@ -197,11 +213,17 @@ static void fill_paths(struct mdb_plan *m, const char *dir)
 	m->logpath = dura_xasprintf("%s/server.log", dir);
 	m->socket = dura_xasprintf("%s/mariadbd.sock", dir);
 	m->initfile = dura_xasprintf("%s/init.sql", dir);
+	m->tmpdir = dura_xasprintf("%s/tmp", dir);
+	/* temporary files of its own: bootstraps sharing /tmp (several
+	 * servers started at once) fail now and then on each other's
+	 * "#sql-temptable-..." files */
+	m->tmpdir_arg = dura_xasprintf("--tmpdir=%s", m->tmpdir);
 	m->datadir_arg = dura_xasprintf("--datadir=%s", m->datadir);
 	size_t n = 0;
 	m->init_args[n++] = m->install;
 	m->init_args[n++] = "--no-defaults";
 	m->init_args[n++] = m->datadir_arg;
+	m->init_args[n++] = m->tmpdir_arg;
 	/* root@localhost over the socket only (unix_socket), no test db */
 	m->init_args[n++] = "--auth-root-authentication-method=socket";
 	m->init_args[n++] = "--skip-test-db";
@@ -244,7 +266,7 @@ int dura_mariadbserver_start(const char *bindir, struct dura_mariadbserver **out
 	if (!dir)
 		goto fail;
 	fill_paths(&m, dir);
-	if (write_init_file(&m, password, err, errlen) != 0) {
+	if (make_tmpdir(&m, err, errlen) != 0 || write_init_file(&m, password, err, errlen) != 0) {
 		dura_pg_remove_tree(dir);
 		goto fail;
 	}
