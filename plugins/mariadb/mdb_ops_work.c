@@ -22,6 +22,19 @@ void dura_mdb_release_work_item(dura_store *st, struct dura_work_item *item)
 	free(it);
 }
 
+/* Points it->item into row 0 of set 0 of its own result, whose columns
+ * from col are (token, instance, body, attempts). */
+static void fill_item(struct work_item *it, size_t col)
+{
+	const struct dura_mdb_cell *inst = dura_mdb_cell(&it->res, 0, 0, col + 1);
+	const struct dura_mdb_cell *body = dura_mdb_cell(&it->res, 0, 0, col + 2);
+	it->item.token = (uint64_t)dura_mdb_int(&it->res, 0, 0, col, 0);
+	it->item.instance = inst && inst->data ? (const char *)inst->data : "";
+	it->item.body.data = body && body->data ? body->data : (const uint8_t *)"";
+	it->item.body.len = body && body->data ? body->len : 0;
+	it->item.attempts = (uint32_t)dura_mdb_int(&it->res, 0, 0, col + 3, 1);
+}
+
 /* Result set 0 of a work fetch: (0, next_ms) or (1, token, instance, body,
  * attempts).  Takes res over.  DURA_EMPTY (res freed) when nothing. */
 static dura_rc item_from_result(struct dura_mdb_result *res, struct dura_work_item **out,
@@ -40,13 +53,7 @@ static dura_rc item_from_result(struct dura_mdb_result *res, struct dura_work_it
 	}
 	it->res = *res;
 	memset(res, 0, sizeof *res);
-	const struct dura_mdb_cell *inst = dura_mdb_cell(&it->res, 0, 0, 2);
-	const struct dura_mdb_cell *body = dura_mdb_cell(&it->res, 0, 0, 3);
-	it->item.token = (uint64_t)dura_mdb_int(&it->res, 0, 0, 1, 0);
-	it->item.instance = inst && inst->data ? (const char *)inst->data : "";
-	it->item.body.data = body && body->data ? body->data : (const uint8_t *)"";
-	it->item.body.len = body && body->data ? body->len : 0;
-	it->item.attempts = (uint32_t)dura_mdb_int(&it->res, 0, 0, 4, 1);
+	fill_item(it, 1);
 	*out = &it->item;
 	return DURA_OK;
 }
@@ -173,22 +180,14 @@ static struct dura_work_item *item_from_row(struct dura_mdb_result *res, size_t 
 		free(it);
 		return NULL;
 	}
-	/* the item's own result: one set of one row, laid out as a single
-	 * fetch's (found, token, instance, body, attempts) is not needed:
-	 * the fields point straight into its cells */
+	/* the item's own result: one set of one row */
 	set->n_rows = 1;
 	set->n_cols = src->n_cols;
 	memcpy(set->cells, &src->cells[row * src->n_cols], src->n_cols * sizeof *set->cells);
 	memset(&src->cells[row * src->n_cols], 0, src->n_cols * sizeof *set->cells);
 	it->res.n_sets = 1;
 	it->res.sets = set;
-	const struct dura_mdb_cell *inst = dura_mdb_cell(&it->res, 0, 0, 1);
-	const struct dura_mdb_cell *body = dura_mdb_cell(&it->res, 0, 0, 2);
-	it->item.token = (uint64_t)dura_mdb_int(&it->res, 0, 0, 0, 0);
-	it->item.instance = inst && inst->data ? (const char *)inst->data : "";
-	it->item.body.data = body && body->data ? body->data : (const uint8_t *)"";
-	it->item.body.len = body && body->data ? body->len : 0;
-	it->item.attempts = (uint32_t)dura_mdb_int(&it->res, 0, 0, 3, 1);
+	fill_item(it, 0);
 	return &it->item;
 }
 
