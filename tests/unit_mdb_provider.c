@@ -182,7 +182,9 @@ static void test_uncertain_commit(void)
 	snprintf(purl, sizeof purl, "mariadb://durabench:%s@127.0.0.1:%d", password,
 	         pc.listen_port);
 	struct dura_err err = { "" };
-	dura_store *st = open_with(purl, "pool_size", "1", NULL, NULL, &err);
+	/* connect_timeout: how long a call waits for a server that refuses
+	 * connections before it returns RETRY */
+	dura_store *st = open_with(purl, "pool_size", "1", "connect_timeout", "1000", &err);
 	if (!tap_ok(st != NULL, "open through the proxy (%s)", st ? "ok" : err.msg)) {
 		dura_proxy_stop(px);
 		return;

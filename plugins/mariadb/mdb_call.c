@@ -18,6 +18,7 @@
 #include "mdb_internal.h"
 
 #define MAX_ATTEMPTS 5
+#define SERVER_WAIT_STEP_MS 100 /* between connection attempts to a server that is down */
 #define CELL_START 256 /* first buffer per column; longer values re-fetched */
 
 void dura_mdb_params_init(struct dura_mdb_params *p)
@@ -244,6 +245,20 @@ static void pause_before_retry(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* 1 after a pause if the server may still come back (before *reach_by,
+ * set to now + connect_timeout at the first failure), else 0. */
+static int wait_for_server(struct dura_store *st, uint64_t *reach_by)
+{
+	uint64_t now = dura_mdb_now_ns();
+	if (*reach_by == 0)
+		*reach_by = now + (uint64_t)st->opt.connect_timeout_ms * 1000000ull;
+	if (now >= *reach_by)
+		return 0;
+	struct timespec ts = { 0, SERVER_WAIT_STEP_MS * 1000000L };
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 dura_rc dura_mdb_call(struct dura_store *st, enum dura_mdb_stmt s, struct dura_mdb_params *p,
                       enum dura_mdb_retry policy, struct dura_mdb_result *out,
                       struct dura_err *err)
@@ -252,15 +267,23 @@ dura_rc dura_mdb_call(struct dura_store *st, enum dura_mdb_stmt s, struct dura_m
 	struct dura_mdb_result *res = out ? out : &tmp;
 	memset(res, 0, sizeof *res);
 	dura_rc rc = DURA_RETRY;
+	uint64_t reach_by = 0;
 	for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
 		if (attempt > 1) {
 			atomic_fetch_add(&st->stats.retries, 1);
 			pause_before_retry(attempt - 1);
 		}
 		struct dura_mdb_conn *c;
-		rc = dura_mdb_pool_acquire(st, &c, err);
-		if (rc != DURA_OK)
-			continue; /* nothing was sent: always safe to retry */
+		int unreachable;
+		rc = dura_mdb_pool_acquire(st, &c, &unreachable, err);
+		if (rc != DURA_OK) {
+			/* nothing was sent: always safe to retry.  A server that
+			 * refuses connections may be restarting: wait for it up
+			 * to connect_timeout before handing the caller RETRY */
+			if (unreachable && wait_for_server(st, &reach_by))
+				attempt--;
+			continue;
+		}
 		MYSQL_STMT *stmt;
 		rc = dura_mdb_stmt(st, c, s, &stmt, err);
 		if (rc != DURA_OK) {

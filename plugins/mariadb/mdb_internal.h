@@ -273,9 +273,10 @@ void dura_mdb_library_release(void);
 MYSQL *dura_mdb_connect(struct dura_store *st, const char *db, struct dura_err *err);
 dura_rc dura_mdb_pool_init(struct dura_store *st, struct dura_err *err);
 /* Blocks up to acquire_timeout for a free slot and (re)connects it.
- * DURA_RETRY on timeout or when the server cannot be reached. */
+ * DURA_RETRY on timeout or when the server cannot be reached (then
+ * *unreachable = 1, when unreachable is not NULL). */
 dura_rc dura_mdb_pool_acquire(struct dura_store *st, struct dura_mdb_conn **out,
-                              struct dura_err *err);
+                              int *unreachable, struct dura_err *err);
 void dura_mdb_pool_release(struct dura_store *st, struct dura_mdb_conn *c);
 /* Closes the slot's statements and connection (reconnected on next use). */
 void dura_mdb_conn_reset(struct dura_mdb_conn *c);

@@ -28,7 +28,7 @@ static void store_free(struct dura_store *st)
 static dura_rc drop_database(struct dura_store *st, struct dura_err *err)
 {
 	struct dura_mdb_conn *c;
-	dura_rc rc = dura_mdb_pool_acquire(st, &c, err);
+	dura_rc rc = dura_mdb_pool_acquire(st, &c, NULL, err);
 	if (rc != DURA_OK)
 		return rc;
 	atomic_fetch_add(&st->stats.round_trips, 1);

@@ -111,8 +111,10 @@ void dura_mdb_conn_reset(struct dura_mdb_conn *c)
 }
 
 dura_rc dura_mdb_pool_acquire(struct dura_store *st, struct dura_mdb_conn **out,
-                              struct dura_err *err)
+                              int *unreachable, struct dura_err *err)
 {
+	if (unreachable)
+		*unreachable = 0;
 	struct dura_mdb_pool *p = &st->pool;
 	struct timespec deadline;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -150,6 +152,8 @@ dura_rc dura_mdb_pool_acquire(struct dura_store *st, struct dura_mdb_conn **out,
 		atomic_fetch_add(&st->stats.round_trips, 1);
 		if (!c->mysql) {
 			dura_mdb_pool_release(st, c);
+			if (unreachable)
+				*unreachable = 1;
 			return DURA_RETRY;
 		}
 		if (was_connected)
