@@ -14,6 +14,8 @@
  */
 #include "config.h"
 
+#include "driver/feed_failure.h"
+
 #include "engine/codec.h"
 #include "engine/orchestration.h"
 #include "loader/plugin_loader.h"
@@ -473,6 +475,19 @@ static void test_fanout(unsigned o, unsigned w)
 	test_fanout_with(real_ops, "", o, w, 1, 0);
 }
 
+/* What the scale-out driver learns of a failure a worker process stored
+ * (driver/feed_failure.h): its category and text, read back. */
+static int read_back(const struct dura_provider_ops *ops, dura_store *store, const char *instance,
+                     enum dura_outcome want, const char *text_has)
+{
+	char text[512];
+	enum dura_outcome got = dura_feed_failure(ops, store, instance, text, sizeof text);
+	if (got == want && strstr(text, text_has))
+		return 1;
+	tap_diag("%s: category %d (want %d), text '%s'", instance, (int)got, (int)want, text);
+	return 0;
+}
+
 static void test_features(void)
 {
 	const struct dura_provider_ops *ops = real_ops;
@@ -523,6 +538,11 @@ static void test_features(void)
 	       "unregistered activity: config failure");
 	tap_ok(expect(&f.d, "no-orch", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
 	       "unregistered orchestration: config failure");
+	tap_ok(f.store && read_back(ops, f.store, "failing", DURA_OUTCOME_FAILED_APP, "disk on fire") &&
+	       read_back(ops, f.store, "no-act", DURA_OUTCOME_FAILED_CONFIG, "not registered") &&
+	       read_back(ops, f.store, "no-orch", DURA_OUTCOME_FAILED_CONFIG, "not registered"),
+	       "read back from the store (scale-out feed): app and config failures keep their "
+	       "category and text");
 	fixture_close(&f);
 }
 
@@ -665,6 +685,8 @@ static void test_faults(void)
 	if (meta)
 		real_ops->release_instance_status(f.store, meta);
 	tap_ok(mok, "the poisoned instance is stored as failed");
+	tap_ok(f.store && read_back(real_ops, f.store, "poison", DURA_OUTCOME_FAILED_INFRA, "poison"),
+	       "read back from the store (scale-out feed): the poison failure is infra");
 	fixture_close(&f);
 }
 

@@ -106,7 +106,7 @@ void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome out
 /* The completion feed's callback (scale-out): latency from the store's
  * clock. */
 void dura_drv_on_feed(void *arg, const char *instance, enum dura_outcome outcome,
-                      uint64_t latency_ns);
+                      uint64_t latency_ns, const char *text);
 /* A terminal instance: latency_ns, or UINT64_MAX for now - its start. */
 void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome outcome,
                        uint64_t latency_ns, const uint8_t *output, size_t output_len);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "feed_failure.h"
 
 #define FEED_BATCH 256
 #define FEED_IDLE_MS 5     /* between polls of an empty feed */
@@ -48,13 +49,26 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-static enum dura_outcome outcome_of(int32_t status)
+/* Hands one feed entry to the callback.  A failure's category and text
+ * are read back from the store (feed_failure.h): failures are rare, so the
+ * extra reads cost nothing measurable. */
+static void report_entry(struct dura_so *so, const struct dura_completion *x)
 {
-	/* the store keeps the status only: app, config and infra failures all
-	 * read as failed; verification still reads the stored output */
-	return status == DURA_STATUS_COMPLETED ? DURA_OUTCOME_COMPLETED
-	       : status == DURA_STATUS_FAILED ? DURA_OUTCOME_FAILED_APP
-	       : DURA_OUTCOME_FAILED_INFRA;
+	int64_t us = x->completed_us - x->started_us;
+	uint64_t latency_ns = us > 0 ? (uint64_t)us * 1000u : 0;
+	char text[512];
+	enum dura_outcome o;
+	if (x->status == DURA_STATUS_COMPLETED) {
+		so->cb(so->cb_arg, x->instance, DURA_OUTCOME_COMPLETED, latency_ns, "");
+		return;
+	}
+	if (x->status == DURA_STATUS_FAILED) {
+		o = dura_feed_failure(so->ops, so->store, x->instance, text, sizeof text);
+	} else {
+		o = DURA_OUTCOME_FAILED_INFRA;
+		snprintf(text, sizeof text, "ended with status %d", (int)x->status);
+	}
+	so->cb(so->cb_arg, x->instance, o, latency_ns, text);
 }
 
 /* One take: hands every entry to the callback.  Returns the number read,
@@ -74,12 +88,8 @@ static int take_once(struct dura_so *so)
 			snprintf(so->feed_error, sizeof so->feed_error, "%s", e.msg);
 		return -1;
 	}
-	for (size_t i = 0; i < c->n; i++) {
-		const struct dura_completion *x = &c->items[i];
-		int64_t us = x->completed_us - x->started_us;
-		so->cb(so->cb_arg, x->instance, outcome_of(x->status),
-		       us > 0 ? (uint64_t)us * 1000u : 0);
-	}
+	for (size_t i = 0; i < c->n; i++)
+		report_entry(so, &c->items[i]);
 	atomic_fetch_add(&so->feed_entries, c->n);
 	int n = (int)c->n;
 	release(so->store, c);

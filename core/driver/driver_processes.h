@@ -49,9 +49,10 @@ struct dura_scaleout_result {
 };
 
 /* Called by the feed thread for each instance that reached a terminal
- * status (store-clock latency). */
+ * status (store-clock latency); a failure comes with its category and its
+ * stored text (read back from the store), a completion with "". */
 typedef void (*dura_feed_cb)(void *arg, const char *instance, enum dura_outcome outcome,
-                             uint64_t latency_ns);
+                             uint64_t latency_ns, const char *text);
 
 struct dura_so;
 

@@ -93,10 +93,9 @@ void dura_drv_on_complete(void *arg, const char *instance, enum dura_outcome out
 }
 
 void dura_drv_on_feed(void *arg, const char *instance, enum dura_outcome outcome,
-                      uint64_t latency_ns)
+                      uint64_t latency_ns, const char *text)
 {
-	static const uint8_t text[] = "(the store keeps its output)";
-	dura_drv_complete(arg, instance, outcome, latency_ns, text, sizeof text - 1);
+	dura_drv_complete(arg, instance, outcome, latency_ns, (const uint8_t *)text, strlen(text));
 }
 
 void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome outcome,

@@ -43,6 +43,7 @@ int dura_history_shape(const struct dura_event *events, size_t n,
 		case DURA_EV_EXECUTION_FAILED:
 			out->terminal++;
 			out->terminal_status = DURA_STATUS_FAILED;
+			out->terminal_category = r.category;
 			break;
 		case DURA_EV_CONTINUED_AS_NEW:
 			out->terminal++;

@@ -102,6 +102,8 @@ struct dura_history_shape {
 	uint32_t suborchs_completed;   /* completed + failed */
 	uint32_t terminal;             /* Completed / Failed / ContinuedAsNew */
 	int32_t terminal_status;       /* enum dura_status of the terminal event */
+	uint8_t terminal_category;     /* a failed terminal event's category
+	                                  (enum dura_outcome 1-3), else 0 */
 };
 /* Decodes every event; -1 with a message naming the event on corrupt data. */
 int dura_history_shape(const struct dura_event *events, size_t n,
