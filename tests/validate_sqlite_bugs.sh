@@ -51,7 +51,7 @@ expect() {
 	fi
 }
 
-echo "1..8"
+echo "1..9"
 expect history_limit memory "100 events, expected 101" history_sizes
 expect history_text_order memory "has id" history_sizes history_sparse_ids
 expect no_exclusive_lock file "after opening a second store" two_stores_isolated
@@ -60,4 +60,5 @@ expect delete_untagged memory "returned EMPTY, expected OK" messages_during_turn
 expect tag_delayed memory "" delayed_message_visibility
 expect ignore_duplicate_event memory "returned OK, expected PERMANENT" atomic_ack_duplicate
 expect no_wake_on_completion memory "does not long-poll for a work item's ack" liveness_completion_wakes
+expect feed_unacked memory "after a lost reply returned" scaleout_feed_acked
 [ "$failed" -eq 0 ]

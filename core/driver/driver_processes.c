@@ -35,6 +35,8 @@ struct dura_so {
 	_Atomic uint64_t feed_polls;
 	_Atomic uint64_t feed_entries;
 	char feed_error[256];           /* the first failed take (feed thread) */
+	uint64_t feed_ack;              /* take_completions_acked: the last
+	                                   batch recorded (feed thread) */
 
 	/* the kill-worker fault (the fault thread, dura_so_bind_faults):
 	 * workers killed that will be started again */
@@ -72,15 +74,19 @@ static void report_entry(struct dura_so *so, const struct dura_completion *x)
 }
 
 /* One take: hands every entry to the callback.  Returns the number read,
- * or -1 on an error. */
+ * or -1 on an error.  With take_completions_acked a batch is acknowledged
+ * by the next call, made only once its entries were handed on: a call whose
+ * reply was lost is made again with the same ack and returns them again. */
 static int take_once(struct dura_so *so)
 {
 	dura_take_completions_fn *take = DURA_OPT_OP(so->ops, take_completions);
+	dura_take_completions_acked_fn *take_acked = DURA_OPT_OP(so->ops, take_completions_acked);
 	dura_release_completions_fn *release = DURA_OPT_OP(so->ops, release_completions);
 	struct dura_completions *c = NULL;
 	struct dura_err e = { .msg = "" };
 	atomic_fetch_add(&so->feed_polls, 1);
-	dura_rc rc = take(so->store, FEED_BATCH, &c, &e);
+	dura_rc rc = take_acked ? take_acked(so->store, so->feed_ack, FEED_BATCH, &c, &e)
+	                        : take(so->store, FEED_BATCH, &c, &e);
 	if (rc == DURA_EMPTY)
 		return 0;
 	if (rc != DURA_OK) {
@@ -90,6 +96,7 @@ static int take_once(struct dura_so *so)
 	}
 	for (size_t i = 0; i < c->n; i++)
 		report_entry(so, &c->items[i]);
+	so->feed_ack++; /* recorded: the next call acknowledges this batch */
 	atomic_fetch_add(&so->feed_entries, c->n);
 	int n = (int)c->n;
 	release(so->store, c);

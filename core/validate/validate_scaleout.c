@@ -88,6 +88,62 @@ static int feed_reports_started(struct dura_vctx *t)
 	return DURA_VPASS;
 }
 
+/* take_completions_acked(ack, max): the instances returned, "a,b,..." in
+ * buf ("" when DURA_EMPTY).  -1 (test failed) on another result. */
+static int take_acked(struct dura_vctx *t, uint64_t ack, size_t max, char *buf, size_t len)
+{
+	dura_take_completions_acked_fn *take = DURA_OPT_OP(t->ops, take_completions_acked);
+	dura_release_completions_fn *release = DURA_OPT_OP(t->ops, release_completions);
+	struct dura_completions *c = NULL;
+	struct dura_err err;
+	memset(&err, 0, sizeof err);
+	char what[96];
+	snprintf(what, sizeof what, "take_completions_acked(ack %llu, max %zu)",
+	         (unsigned long long)ack, max);
+	dura_rc rc = take(t->store, ack, max, &c, &err);
+	buf[0] = '\0';
+	if (rc == DURA_EMPTY && !c)
+		return DURA_VPASS;
+	VTRY(dura_vexpect(t, what, rc, DURA_OK, &err));
+	size_t used = 0;
+	for (size_t i = 0; c && i < c->n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+		                         c->items[i].instance);
+	release(t->store, c);
+	return DURA_VPASS;
+}
+
+static int feed_acked(struct dura_vctx *t)
+{
+	if (present(t->ops) != 8 || !DURA_OPT_OP(t->ops, take_completions_acked))
+		return dura_vskip(t, "no take_completions_acked (ABI 1.5)");
+	dura_start_instances_fn *start = DURA_OPT_OP(t->ops, start_instances);
+	struct dura_err err;
+	memset(&err, 0, sizeof err);
+	struct dura_message m[3] = { { "a1", dura_vstr("start"), 0 }, { "a2", dura_vstr("start"), 0 },
+	                             { "a3", dura_vstr("start"), 0 } };
+	VTRY(dura_vexpect(t, "start_instances", start(t->store, m, 3, &err), DURA_OK, &err));
+	VTRY(finish(t, "a1", DURA_STATUS_COMPLETED, 1));
+	VTRY(finish(t, "a2", DURA_STATUS_COMPLETED, 1));
+	VTRY(finish(t, "a3", DURA_STATUS_FAILED, 1));
+	char got[256];
+	/* call 1 hands out a1, a2 -- and its reply is lost */
+	VTRY(take_acked(t, 0, 2, got, sizeof got));
+	VCHECK(t, strcmp(got, "a1,a2") == 0, "call 1 (ack 0, max 2) returned '%s', expected a1,a2",
+	       got);
+	/* so call 1 is made again: the same entries, then the rest */
+	VTRY(take_acked(t, 0, 10, got, sizeof got));
+	VCHECK(t, strcmp(got, "a1,a2,a3") == 0, "call 1 made again after a lost reply returned "
+	       "'%s', expected a1,a2,a3 (entries handed out but not acknowledged are lost)", got);
+	/* recorded: call 2 acknowledges call 1, nothing is left */
+	VTRY(take_acked(t, 1, 10, got, sizeof got));
+	VCHECK(t, got[0] == '\0', "call 2 (ack 1) returned '%s', expected nothing: acknowledged "
+	       "entries must be removed", got);
+	VTRY(take_acked(t, 1, 10, got, sizeof got));
+	VCHECK(t, got[0] == '\0', "call 2 made again returned '%s', expected nothing", got);
+	return DURA_VPASS;
+}
+
 static int notes_by_prefix(struct dura_vctx *t)
 {
 	if (present(t->ops) != 8)
@@ -175,6 +231,8 @@ const struct dura_vtest dura_vtests_scaleout[] = {
 	  "the eight scale-out operations are provided together or not at all" },
 	{ "scaleout_feed", feed_reports_started,
 	  "a terminal ack of a start_instances instance enters the completion feed once" },
+	{ "scaleout_feed_acked", feed_acked,
+	  "take_completions_acked hands out again what a lost reply held; an ack removes it" },
 	{ "scaleout_notes", notes_by_prefix, "put_note overwrites; read_notes selects by prefix" },
 	{ "scaleout_attach", attach_by_name,
 	  "attach(store_name) shares the store; a missing store is refused" },

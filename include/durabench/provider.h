@@ -42,6 +42,8 @@
  *        processes on several machines share one store (docs/scale-out.md).
  *   1.4  optional prefill: n completed instances with their histories
  *        written in bulk before a run (`[run] prefill = N`).
+ *   1.5  optional take_completions_acked: the completion feed with an
+ *        acknowledgement, so that a lost reply loses no entry.
  *
  * Writing a provider: docs/writing-a-provider.md and examples/skeleton.c
  * (both installed; `pkg-config --cflags durabench` finds this header).
@@ -145,7 +147,7 @@ extern "C" {
 #endif
 
 #define DURA_ABI_MAJOR 1
-#define DURA_ABI_MINOR 4
+#define DURA_ABI_MINOR 5
 
 /* Longest instance id the core sends, in bytes, without the NUL. */
 #define DURA_INSTANCE_ID_MAX 200
@@ -590,6 +592,22 @@ typedef dura_rc dura_take_completions_fn(dura_store *store, size_t max,
 typedef void dura_release_completions_fn(dura_store *store,
                                          struct dura_completions *completions);
 
+/* The completion feed with an acknowledgement (ABI 1.5), for a reader that
+ * must not lose entries when a reply is lost (a connection that drops after
+ * the store handed entries out).  Calls are numbered by the reader: ack is
+ * the number of the last call whose entries it has recorded (0 before the
+ * first), and this call's number is ack + 1.  In one transaction the store
+ * removes every entry handed out by calls up to ack, then hands out up to
+ * max of the remaining entries, oldest first, as call ack + 1 -- entries an
+ * earlier call ack + 1 handed out included, so a call whose reply was lost
+ * is simply made again with the same ack and returns them again.  DURA_EMPTY
+ * with *out NULL when nothing remains (the acknowledged entries are removed
+ * all the same).  Release the batch with release_completions.  One reader
+ * per store; it uses this operation or take_completions, not both. */
+typedef dura_rc dura_take_completions_acked_fn(dura_store *store, uint64_t ack, size_t max,
+                                               struct dura_completions **out,
+                                               struct dura_err *err);
+
 /* Sets note key (<= 200 bytes, no NUL) to value (<= 64 KB), replacing an
  * earlier value, in its own transaction. */
 typedef dura_rc dura_put_note_fn(dura_store *store, const char *key,
@@ -692,6 +710,11 @@ struct dura_provider_ops {
 
 	/* ---- ABI 1.4: optional ---- */
 	dura_prefill_fn *prefill;     /* without: [run] prefill is refused */
+
+	/* ---- ABI 1.5: optional (with the scale-out operations) ---- */
+	dura_take_completions_acked_fn *take_completions_acked;
+	                              /* without: take_completions, whose lost
+	                                 reply loses the entries it removed */
 };
 
 /* The local servers the core can start for "auto" (ops->local_server),

@@ -85,6 +85,7 @@ enum dura_pg_stmt {
 	PG_STMT_STATUS,
 	PG_STMT_PING,
 	PG_STMT_TAKE_COMPLETIONS, /* scale-out (pg_ops_scale.c) */
+	PG_STMT_TAKE_COMPLETIONS_ACKED,
 	PG_STMT_PUT_NOTE,
 	PG_STMT_READ_NOTES,
 	PG_STMT_PREFILL_EXISTS,   /* prefill (pg_prefill.c) */
@@ -495,6 +496,7 @@ dura_release_instance_status_fn dura_pg_release_instance_status;
 /* scale-out (pg_ops_scale.c) */
 dura_start_instances_fn dura_pg_start_instances;
 dura_take_completions_fn dura_pg_take_completions;
+dura_take_completions_acked_fn dura_pg_take_completions_acked;
 dura_release_completions_fn dura_pg_release_completions;
 dura_put_note_fn dura_pg_put_note;
 dura_read_notes_fn dura_pg_read_notes;

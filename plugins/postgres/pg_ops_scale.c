@@ -23,20 +23,11 @@ struct pg_completions {
 	struct dura_completion *items;
 };
 
-dura_rc dura_pg_take_completions(dura_store *st, size_t max, struct dura_completions **out,
-                                 struct dura_err *err)
+/* A feed batch from res (rows: seq, instance, status, started_us,
+ * completed_us; binary), owning res. */
+static dura_rc feed_batch(dura_store *st, PGresult *res, struct dura_completions **out,
+                          struct dura_err *err)
 {
-	*out = NULL;
-	struct dura_pg_params p;
-	dura_pg_params_init(&p);
-	dura_pg_param_int4_sat(&p, max);
-	PGresult *res;
-	/* a delete: retried only if it surely did not run (a lost reply would
-	 * lose entries; the driver then finds those instances by status) */
-	dura_rc rc = dura_pg_call(st, PG_STMT_TAKE_COMPLETIONS, &p, PG_RETRY_IF_UNSENT, &res, err);
-	dura_pg_params_free(&p);
-	if (rc != DURA_OK)
-		return rc;
 	int n = PQntuples(res);
 	if (n == 0) {
 		PQclear(res);
@@ -72,6 +63,43 @@ dura_rc dura_pg_take_completions(dura_store *st, size_t max, struct dura_complet
 	c->pub.n = (size_t)n;
 	*out = &c->pub;
 	return DURA_OK;
+}
+
+dura_rc dura_pg_take_completions(dura_store *st, size_t max, struct dura_completions **out,
+                                 struct dura_err *err)
+{
+	*out = NULL;
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int4_sat(&p, max);
+	PGresult *res;
+	/* a delete: retried only if it surely did not run (a lost reply loses
+	 * the entries: take_completions_acked is the operation that does not) */
+	dura_rc rc = dura_pg_call(st, PG_STMT_TAKE_COMPLETIONS, &p, PG_RETRY_IF_UNSENT, &res, err);
+	dura_pg_params_free(&p);
+	return rc == DURA_OK ? feed_batch(st, res, out, err) : rc;
+}
+
+dura_rc dura_pg_take_completions_acked(dura_store *st, uint64_t ack, size_t max,
+                                       struct dura_completions **out, struct dura_err *err)
+{
+	*out = NULL;
+	if (ack >= (uint64_t)INT64_MAX) {
+		dura_pg_err(err, "take_completions_acked: ack %llu is out of range",
+		            (unsigned long long)ack);
+		return DURA_PERMANENT;
+	}
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int8(&p, (int64_t)ack);
+	dura_pg_param_int4_sat(&p, max);
+	PGresult *res;
+	/* the same ack repeated hands the same entries out again: safe to
+	 * retry whatever happened to the reply */
+	dura_rc rc = dura_pg_call(st, PG_STMT_TAKE_COMPLETIONS_ACKED, &p, PG_RETRY_ALWAYS, &res,
+	                          err);
+	dura_pg_params_free(&p);
+	return rc == DURA_OK ? feed_batch(st, res, out, err) : rc;
 }
 
 void dura_pg_release_completions(dura_store *st, struct dura_completions *completions)

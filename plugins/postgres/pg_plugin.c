@@ -253,6 +253,7 @@ static const struct dura_provider_ops pg_ops = {
 	.read_notes = dura_pg_read_notes,
 	.release_notes = dura_pg_release_notes,
 	.prefill = dura_pg_prefill,
+	.take_completions_acked = dura_pg_take_completions_acked,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

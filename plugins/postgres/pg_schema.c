@@ -154,7 +154,8 @@ QUEUE_TABLE("work_queue")
 "  instance text NOT NULL,\n"
 "  status integer NOT NULL,\n"
 "  started_at timestamptz NOT NULL,\n"
-"  completed_at timestamptz NOT NULL\n"
+"  completed_at timestamptz NOT NULL,\n"
+"  taken bigint\n" /* take_completions_acked: the call that handed it out */
 ");\n"
 "CREATE TABLE notes (\n"
 "  key text PRIMARY KEY,\n"
@@ -559,6 +560,30 @@ LOCK_LOST("work item")
 "     SET visible_at = v_ts + greatest(p_extend_ms, 0) * interval '1 millisecond'\n"
 "   WHERE w.lock_token = p_token AND w.visible_at > v_ts;\n"
 LOCK_LOST("work item")
+"END $fn$;\n"
+"\n"
+/* take_completions_acked (provider.h): what calls up to p_ack handed out
+ * is recorded by the reader and removed; what a later call handed out (its
+ * reply was lost) is taken back; then the oldest p_max are handed out as
+ * call p_ack + 1.  Idempotent for one p_ack: a repeated call returns the
+ * same entries (and any newer ones). */
+"CREATE FUNCTION dura_take_completions_acked(p_ack bigint, p_max integer)\n"
+"  RETURNS TABLE (o_seq bigint, o_instance text, o_status integer,\n"
+"                 o_started_us bigint, o_completed_us bigint)\n"
+"LANGUAGE plpgsql AS $fn$\n"
+"BEGIN\n"
+"  DELETE FROM completion_feed f WHERE f.taken <= p_ack;\n"
+"  UPDATE completion_feed f SET taken = NULL WHERE f.taken > p_ack;\n"
+"  RETURN QUERY\n"
+"    WITH t AS (\n"
+"      UPDATE completion_feed f SET taken = p_ack + 1\n"
+"       WHERE f.seq IN (SELECT c.seq FROM completion_feed c ORDER BY c.seq LIMIT p_max\n"
+"                       FOR UPDATE SKIP LOCKED)\n"
+"      RETURNING f.seq, f.instance, f.status, f.started_at, f.completed_at)\n"
+"    SELECT t.seq, t.instance, t.status,\n"
+"           (extract(epoch FROM t.started_at) * 1000000)::bigint,\n"
+"           (extract(epoch FROM t.completed_at) * 1000000)::bigint\n"
+"      FROM t ORDER BY t.seq;\n"
 "END $fn$;\n";
 
 static dura_rc run(PGconn *conn, const char *sql, const char *what, uint32_t timeout_ms,

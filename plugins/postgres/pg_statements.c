@@ -75,6 +75,8 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 		"ORDER BY c.seq LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING f.seq, f.instance, "
 		"f.status, (extract(epoch FROM f.started_at) * 1000000)::bigint, "
 		"(extract(epoch FROM f.completed_at) * 1000000)::bigint" },
+	[PG_STMT_TAKE_COMPLETIONS_ACKED] = { "dura_take_completions_acked", "bigint, integer",
+		"SELECT * FROM dura_take_completions_acked($1, $2)" },
 	[PG_STMT_PUT_NOTE] = { "dura_put_note", "text, bytea",
 		"INSERT INTO notes (key, value) VALUES ($1, $2) "
 		"ON CONFLICT (key) DO UPDATE SET value = excluded.value" },

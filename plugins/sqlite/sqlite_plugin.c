@@ -45,6 +45,7 @@ static const struct dura_provider_ops sqlite_ops = {
 	.read_notes = dura_sqlite_read_notes,
 	.release_notes = dura_sqlite_release_notes,
 	.prefill = dura_sqlite_prefill,
+	.take_completions_acked = dura_sqlite_take_completions_acked,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

@@ -105,24 +105,45 @@ oom:
 	return DURA_RETRY;
 }
 
-dura_rc dura_sqlite_take_completions(dura_store *s, size_t max, struct dura_completions **out,
-                                     struct dura_err *err)
+/* Runs statement `which` with ?1 = a (and ?2 = b when it has two). */
+static dura_rc feed_exec(struct dura_store *s, enum dura_sqlite_stmt which, int64_t a, int64_t b,
+                         struct dura_err *err)
+{
+	sqlite3_stmt *st = dura_sqlite_stmt(s, which);
+	sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) > 1)
+		sqlite3_bind_int64(st, 2, b);
+	return dura_sqlite_exec(s, st, "updating the completion feed", err);
+}
+
+/* take_completions (acked = 0: what is handed out is removed) and
+ * take_completions_acked (acked = 1: what calls up to ack handed out is
+ * removed, the rest is handed out again as call ack + 1). */
+static dura_rc take(dura_store *s, int acked, uint64_t ack, size_t max,
+                    struct dura_completions **out, struct dura_err *err)
 {
 	*out = NULL;
+	if (acked && ack >= (uint64_t)INT64_MAX) {
+		dura_sqlite_err(err, "take_completions_acked: ack %llu is out of range",
+		                (unsigned long long)ack);
+		return DURA_PERMANENT;
+	}
 	pthread_mutex_lock(&s->mu);
 	s->n_ops++;
 	struct sq_completions *c = NULL;
 	int64_t last = 0;
 	dura_rc rc = dura_sqlite_begin(s, err);
+	if (rc == DURA_OK && acked)
+		rc = feed_exec(s, SQ_FEED_ACK, (int64_t)ack, 0, err);
+	if (rc == DURA_OK && acked)
+		rc = feed_exec(s, SQ_FEED_UNTAKE, (int64_t)ack, 0, err);
 	if (rc == DURA_OK)
 		rc = read_feed(s, max, &c, &last, err);
-	if (rc == DURA_OK && c->pub.n) {
-		sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_FEED_DELETE);
-		sqlite3_bind_int64(st, 1, last);
-		rc = dura_sqlite_exec(s, st, "trimming the completion feed", err);
-	}
+	if (rc == DURA_OK && c->pub.n)
+		rc = acked ? feed_exec(s, SQ_FEED_MARK, last, (int64_t)ack + 1, err)
+		           : feed_exec(s, SQ_FEED_DELETE, last, 0, err);
 	if (rc == DURA_OK)
-		rc = dura_sqlite_commit(s, err); /* nothing is handed out unless deleted */
+		rc = dura_sqlite_commit(s, err); /* nothing is handed out unless removed or marked */
 	else
 		dura_sqlite_rollback(s);
 	pthread_mutex_unlock(&s->mu);
@@ -132,6 +153,18 @@ dura_rc dura_sqlite_take_completions(dura_store *s, size_t max, struct dura_comp
 	}
 	dura_sqlite_release_completions(s, c ? &c->pub : NULL);
 	return rc == DURA_OK ? DURA_EMPTY : rc;
+}
+
+dura_rc dura_sqlite_take_completions(dura_store *s, size_t max, struct dura_completions **out,
+                                     struct dura_err *err)
+{
+	return take(s, 0, 0, max, out, err);
+}
+
+dura_rc dura_sqlite_take_completions_acked(dura_store *s, uint64_t ack, size_t max,
+                                           struct dura_completions **out, struct dura_err *err)
+{
+	return take(s, 1, ack, max, out, err);
 }
 
 void dura_sqlite_release_completions(dura_store *s, struct dura_completions *completions)

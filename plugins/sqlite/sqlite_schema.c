@@ -86,7 +86,8 @@ static const char schema_sql[] =
 	" instance TEXT NOT NULL,"
 	" status INTEGER NOT NULL,"
 	" started_us INTEGER NOT NULL,"
-	" completed_us INTEGER NOT NULL);"
+	" completed_us INTEGER NOT NULL,"
+	" taken INTEGER);" /* take_completions_acked: the call that handed it out */
 	"CREATE TABLE dura_notes("
 	" key TEXT PRIMARY KEY,"
 	" value BLOB NOT NULL) WITHOUT ROWID;";
@@ -201,6 +202,12 @@ static const char *const stmt_sql[SQ_N_STMTS] = {
 		" FROM dura_completion_feed ORDER BY seq LIMIT ?1",
 	/* ?1 last seq read */
 	[SQ_FEED_DELETE] = "DELETE FROM dura_completion_feed WHERE seq <= ?1",
+	/* take_completions_acked, ?1 ack: removes what calls up to ack handed
+	 * out, and takes back what later calls handed out (lost replies) */
+	[SQ_FEED_ACK] = "DELETE FROM dura_completion_feed WHERE taken <= ?1",
+	[SQ_FEED_UNTAKE] = "UPDATE dura_completion_feed SET taken = NULL WHERE taken > ?1",
+	/* ?1 last seq read, ?2 the call's number */
+	[SQ_FEED_MARK] = "UPDATE dura_completion_feed SET taken = ?2 WHERE seq <= ?1",
 	[SQ_NOTE_PUT] =
 		"INSERT INTO dura_notes(key, value) VALUES(?1, ?2)"
 		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",

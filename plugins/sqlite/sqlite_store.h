@@ -55,6 +55,9 @@ enum dura_sqlite_stmt {
 	SQ_STARTED_DELETE,
 	SQ_FEED_READ,
 	SQ_FEED_DELETE,
+	SQ_FEED_ACK,
+	SQ_FEED_UNTAKE,
+	SQ_FEED_MARK,
 	SQ_NOTE_PUT,
 	SQ_NOTE_READ,
 	SQ_N_STMTS
@@ -242,6 +245,7 @@ dura_rc dura_sqlite_collect_history(struct dura_store *s, const char *instance,
 /* ---- sqlite_scale.c: scale-out ---- */
 dura_start_instances_fn dura_sqlite_start_instances;
 dura_take_completions_fn dura_sqlite_take_completions;
+dura_take_completions_acked_fn dura_sqlite_take_completions_acked;
 dura_release_completions_fn dura_sqlite_release_completions;
 dura_put_note_fn dura_sqlite_put_note;
 dura_read_notes_fn dura_sqlite_read_notes;
