@@ -9,16 +9,7 @@
 set -u
 . "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 . "$top_srcdir/tests/sqlite_bugs.sh"
-for tool in ${CC:-cc} pkg-config perl python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool not found"
-		exit 0
-	fi
-done
-if ! pkg-config --exists sqlite3; then
-	echo "1..0 # SKIP sqlite3 development files not found"
-	exit 0
-fi
+sqlite_bugs_require python3
 workers_left() { ps -eo args | grep -F "worker $tmp/" | grep -vc grep; }
 
 # run NAME: a 2-process run on the copy NAME of the plugin; sets rc

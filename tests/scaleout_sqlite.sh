@@ -1,6 +1,7 @@
 #!/bin/sh
 # Scale-out on a SQLite file: two worker processes verify every instance;
-# :memory: is refused with a clear message; a run started with
+# :memory: is refused with a clear message; --external-workers over more
+# than one store is refused; a run started with
 # --external-workers refuses a worker whose scenario file differs (exit 2)
 # and completes with a worker that joins with the same file.
 set -u
@@ -34,6 +35,14 @@ timeout 60 "$DURABENCH" run "$ini" --provider mem --processes 2 --no-progress \
 rc=$?
 [ "$rc" -eq 2 ] && grep -q 'in-memory database (:memory:) cannot be shared between processes' "$tmp/mem.err"
 check $? "processes with :memory: are refused with a clear message (exit $rc)"
+
+# --- external workers join one store: one provider, one config, one repeat ---
+timeout 60 "$DURABENCH" run "$ini" --external-workers --join-wait 1s --no-progress \
+	>"$tmp/ext2.md" 2>"$tmp/ext2.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q 'joins workers to one store: select one provider, one config and one repeat' "$tmp/ext2.err"
+check $? "--external-workers over two providers is refused with its reason (exit $rc)"
+sed 's/^/# /' "$tmp/ext2.err"
 
 # --- external workers: the contract ---
 timeout 60 "$DURABENCH" run "$ini" --provider sq --external-workers --join-wait 30s \

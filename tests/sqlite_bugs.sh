@@ -1,7 +1,9 @@
-# Sourced by tests/validate_sqlite_bugs.sh: builds copies of the shipped
-# SQLite provider with one realistic bug each (a perl substitution on its
-# sources) so the conformance suite can be shown to catch them.
+# Sourced by tests/validate_sqlite_bugs.sh and tests/scaleout_feed.sh:
+# builds copies of the shipped SQLite provider with one realistic bug each
+# (a perl substitution on its sources) so the conformance suite can be shown
+# to catch them.
 #
+#   sqlite_bugs_require [TOOL]  skips the test when a copy cannot be built
 #   sqlite_bug_build NAME DIR   builds $DIR/NAME.so; 0, or 1 when the
 #                               substitution no longer matches the sources
 #                               (the test then says so) or cc failed
@@ -23,6 +25,22 @@ feed_unacked	sqlite_scale.c	s/return take\(s, 1, ack, max, out, err\);/return ta
 feed_reply_lost	sqlite_scale.c	s/return take\(s, 1, ack, max, out, err\);/static int lost; dura_rc rc = take(s, 1, ack, max, out, err); if (rc == DURA_OK \&\& !lost++) { dura_sqlite_release_completions(s, *out); *out = NULL; fprintf(stderr, "durabench test: a completion feed reply is lost\\n"); dura_sqlite_err(err, "the reply was lost"); return DURA_RETRY; } return rc;/
 feed_reply_lost_unacked	sqlite_scale.c	s/return take\(s, 1, ack, max, out, err\);/static int lost; dura_rc rc = take(s, 0, 0, max, out, err); if (rc == DURA_OK \&\& !lost++) { dura_sqlite_release_completions(s, *out); *out = NULL; fprintf(stderr, "durabench test: a completion feed reply is lost\\n"); dura_sqlite_err(err, "the reply was lost"); return DURA_RETRY; } return rc;/
 '
+
+# sqlite_bugs_require [TOOL...]: skips the whole test (exit 0) unless a
+# copy can be built here (cc, pkg-config, perl, the sqlite3 development
+# files) and the extra TOOLs exist.
+sqlite_bugs_require() {
+	for tool in ${CC:-cc} pkg-config perl "$@"; do
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			echo "1..0 # SKIP $tool not found"
+			exit 0
+		fi
+	done
+	if ! pkg-config --exists sqlite3; then
+		echo "1..0 # SKIP sqlite3 development files not found"
+		exit 0
+	fi
+}
 
 sqlite_bug_build() {
 	name=$1

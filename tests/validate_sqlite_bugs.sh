@@ -7,16 +7,7 @@ set -u
 . "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 . "$top_srcdir/tests/sqlite_bugs.sh"
 
-for tool in ${CC:-cc} pkg-config perl; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool not found"
-		exit 0
-	fi
-done
-if ! pkg-config --exists sqlite3; then
-	echo "1..0 # SKIP sqlite3 development files not found"
-	exit 0
-fi
+sqlite_bugs_require
 
 # expect BUG WHERE PATTERN TEST...: WHERE is "memory" or "file"
 expect() {
