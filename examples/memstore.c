@@ -1276,6 +1276,14 @@ static dura_rc ms_instance_status(dura_store *s, const char *instance,
 		pthread_mutex_unlock(&s->mu);
 		return DURA_EMPTY;
 	}
+	if (!DURA_STATUS_STORABLE(in->status) || in->current < 1) {
+		/* a stored row that decodes to nothing an ack writes (ABI 1.4) */
+		set_err(err, "memstore: instances row of instance %.200s cannot be decoded: "
+		        "status %d, execution %llu", instance, (int)in->status,
+		        (unsigned long long)in->current);
+		pthread_mutex_unlock(&s->mu);
+		return DURA_CORRUPT;
+	}
 	struct dura_instance_meta *m = calloc(1, sizeof *m);
 	int oom = !m;
 	if (m) {

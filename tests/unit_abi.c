@@ -271,8 +271,12 @@ _Static_assert(DURA_OPS_MIN_SIZE ==
 
 int main(void)
 {
-	tap_ok(DURA_ABI_MAJOR == 1 && DURA_ABI_MINOR == 5, "ABI version is 1.5 (got %d.%d)",
+	tap_ok(DURA_ABI_MAJOR == 1 && DURA_ABI_MINOR == 6, "ABI version is 1.6 (got %d.%d)",
 	       DURA_ABI_MAJOR, DURA_ABI_MINOR);
+	/* Return codes are only ever appended: a plugin's code keeps its value. */
+	tap_ok(DURA_OK == 0 && DURA_EMPTY == 1 && DURA_RETRY == 2 && DURA_LOCK_LOST == 3 &&
+	       DURA_PERMANENT == 4 && DURA_CONFIG == 5 && DURA_CORRUPT == 6,
+	       "return codes 0-5 unchanged; 1.6 appended DURA_CORRUPT = 6");
 	/* The table size each minor introduced: what a plugin built for it
 	 * reports as struct_size, and where DURA_OPT_OP stops reading. */
 	tap_ok(offsetof(struct dura_provider_ops, fetch_work_items) == DURA_OPS_MIN_SIZE + 5 * sizeof(void *),

@@ -508,11 +508,10 @@ static void test_stale(void)
 	r.kind = DURA_MSG_TIMER_FIRED; /* wrong kind for a TaskScheduled */
 	r.id = 2;
 	send_rec(&s, "i2", &r);
-	push(s.orchq, &s.n_orchq, "i2", "\x01\x21\x05", 3, 0); /* corrupt */
 	run_turn(&s, "i2", &t, 0);
-	tap_ok(t.ignored == 6 && t.n_events == 0 && t.n_work == 0 && !t.terminal,
-	       "stale completions (execution, id, kind), corrupt message and duplicate start "
-	       "ignored (%u)", t.ignored);
+	tap_ok(t.ignored == 5 && t.n_events == 0 && t.n_work == 0 && !t.terminal,
+	       "stale completions (execution, id, kind) and duplicate start ignored (%u)",
+	       t.ignored);
 	sim_free(&s);
 }
 
@@ -691,9 +690,10 @@ static void test_corrupt_history(void)
 	struct sim_inst *in = sim_inst(&s, "h");
 	((uint8_t *)in->hist[1].body.data)[1] = 0xee; /* unknown kind */
 	run_turn(&s, "h", &t, 0);
-	tap_ok(t.terminal && t.outcome == DURA_OUTCOME_FAILED_INFRA && !t.ran &&
-	       strstr(t.output, "corrupt") != NULL && t.ids[0] == 3,
-	       "corrupt history: instance fails (infra) without running: %s", t.output);
+	tap_ok(t.terminal && t.outcome == DURA_OUTCOME_FAILED_CORRUPT && !t.ran &&
+	       strstr(t.output, "corrupt history of instance h, execution 1: event 2") != NULL &&
+	       t.ids[0] == 3,
+	       "corrupt history: instance fails (corrupt) without running: %s", t.output);
 	struct dura_history_shape sh;
 	char err[128] = "";
 	tap_ok(dura_history_shape(in->hist, in->n_hist, &sh, err, sizeof err) == -1 &&
@@ -701,8 +701,55 @@ static void test_corrupt_history(void)
 	sim_free(&s);
 }
 
+/* A queue message or work item that cannot be decoded fails its instance
+ * at once as corrupt; after the end nothing is failed twice. */
+static void test_corrupt_messages(void)
+{
+	struct sim s;
+	struct turn t;
+	sim_init(&s);
+	start(&s, "m", "fan", "q");
+	run_turn(&s, "m", &t, 0);
+	push(s.orchq, &s.n_orchq, "m", "\x01\x21\x05", 3, 0);
+	run_turn(&s, "m", &t, 0);
+	tap_ok(t.terminal && t.outcome == DURA_OUTCOME_FAILED_CORRUPT && !t.ran &&
+	       t.kinds[t.n_events - 1] == DURA_EV_EXECUTION_FAILED &&
+	       strstr(t.output, "orchestrator queue message 1 of 1 for instance m") != NULL,
+	       "corrupt queue message: the running instance fails (corrupt): %s", t.output);
+	push(s.orchq, &s.n_orchq, "m", "\x01\x21\x05", 3, 0);
+	run_turn(&s, "m", &t, 0);
+	tap_ok(!t.terminal && t.n_events == 0, "a corrupt message to an ended instance fails nothing");
+
+	push(s.orchq, &s.n_orchq, "n", "\x01\x20", 2, 0); /* a mangled start */
+	run_turn(&s, "n", &t, 0);
+	tap_ok(t.terminal && t.outcome == DURA_OUTCOME_FAILED_CORRUPT && t.meta_execution == 1 &&
+	       strcmp(t.meta_name, "(corrupt)") == 0 && t.n_events == 2 &&
+	       t.kinds[0] == DURA_EV_EXECUTION_STARTED,
+	       "corrupt start: a placeholder execution 1 is started and failed (corrupt)");
+
+	start(&s, "w", "fan", "q");
+	run_turn(&s, "w", &t, 0);
+	struct dura_rec r = { 0 };
+	r.kind = DURA_MSG_CORRUPT_WORK_ITEM;
+	r.data = dura_slice_str("corrupt work item for instance w in the worker queue");
+	send_rec(&s, "w", &r);
+	run_turn(&s, "w", &t, 0);
+	tap_ok(t.terminal && t.outcome == DURA_OUTCOME_FAILED_CORRUPT &&
+	       strcmp(t.output, "corrupt work item for instance w in the worker queue") == 0,
+	       "a worker's corrupt work item report fails the instance with its text");
+
+	struct sim_inst *in = sim_inst(&s, "w");
+	((uint8_t *)in->hist[1].body.data)[1] = 0xee; /* history now corrupt, but ended */
+	start(&s, "w", "fan", "q");
+	run_turn(&s, "w", &t, 0);
+	tap_ok(!t.terminal && t.n_events == 0,
+	       "corrupt history of an ended instance: messages consumed, not failed twice");
+	sim_free(&s);
+}
+
 int main(void)
 {
+	test_corrupt_messages();
 	test_fan_lifecycle();
 	test_stale();
 	test_nondeterminism();

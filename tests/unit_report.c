@@ -76,14 +76,14 @@ static const char *python_check =
 	"'activities_per_sec','bound_fraction','latency_ms','provider_stats','drain_ms',"
 	"'cpu_ms_per_orch','verified','verify_failures','window_s','repeat'])\n"
 	"  assert not m,m\n"
-	"  assert not need(r['failed'],['infra','config','app','timeout'])\n"
+	"  assert not need(r['failed'],['infra','corrupt','config','app','timeout'])\n"
 	"  assert not need(r['latency_ms'],['avg','p50','p95','p99','max'])\n"
 	"  assert 'round_trips_per_orch' in r['provider_stats']\n"
 	"r=d['runs']\n"
 	"assert len(r)==6,len(r)\n"
 	"assert r[0]['config']=='1:1' and r[0]['orch_per_sec']==40 and r[0]['completed']==100\n"
 	"assert r[0]['provider_stats']['round_trips_per_orch']==12.34\n"
-	"assert r[0]['failed']=={'infra':1,'config':2,'app':3,'timeout':4}\n"
+	"assert r[0]['failed']=={'infra':1,'corrupt':5,'config':2,'app':3,'timeout':4}\n"
 	"assert r[0]['first_failure_category']=='infra' and r[1]['first_failure_category'] is None\n"
 	"assert r[4]['ran'] is False and r[4]['orch_per_sec'] is None\n"
 	"assert r[5]['latency_ms']['p50'] is None and r[5]['bound_fraction'] is None\n"
@@ -162,6 +162,7 @@ int main(void)
 	/* 1:1: mem 100 (twice), file 40 and 60 -> ratio 50/100 */
 	set_run(&runs[0], "sqlite-mem", 1, 1, 0, 40, 20, 60);
 	runs[0].provider = "sqlite-file";
+	runs[0].result.failed_corrupt = 5;
 	runs[0].result.failed_infra = 1;
 	runs[0].result.failed_config = 2;
 	runs[0].result.failed_app = 3;

@@ -199,6 +199,7 @@ static void run_result(const struct driver_run *r, struct dura_run_result *out)
 	out->failed_app = d->outcomes[DURA_OUTCOME_FAILED_APP];
 	out->failed_config = d->outcomes[DURA_OUTCOME_FAILED_CONFIG];
 	out->failed_infra = d->outcomes[DURA_OUTCOME_FAILED_INFRA];
+	out->failed_corrupt = d->outcomes[DURA_OUTCOME_FAILED_CORRUPT];
 	out->timed_out = d->outcomes[DURA_DRV_TIMEOUT];
 	out->success_pct = d->launched ? 100.0 * (double)out->completed / (double)d->launched : 0;
 	/* [warmup, duration], or [warmup, stop] when interrupted (possibly

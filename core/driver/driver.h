@@ -66,6 +66,10 @@ struct dura_run_result {
 	uint64_t failed_config;
 	uint64_t failed_app;
 	uint64_t timed_out;        /* did not finish within drain_timeout */
+	uint64_t failed_corrupt;   /* stored data could not be decoded: failed
+	                              by the runtime, or found by verification
+	                              in an instance that had completed (then
+	                              moved here from completed) */
 	uint64_t in_flight_at_end; /* still running when launching stopped */
 	double success_pct;        /* completed / launched * 100 */
 
@@ -109,7 +113,7 @@ struct dura_run_result {
 	                               (those instances count as timed out) */
 	char first_failure[512];    /* first failed/timed-out instance and why,
 	                               "" when none */
-	char first_failure_category[16]; /* its category: "infra", "config",
+	char first_failure_category[16]; /* its category: "infra", "corrupt", "config",
 	                               "app", "timeout"; "" when none */
 
 	/* set when *params.stop ended launching before duration_ms: the

@@ -33,7 +33,7 @@
  * feed the timeline and the fault figures. */
 #define DURA_DRV_RUNNING DURA_INST_RUNNING
 #define DURA_DRV_TIMEOUT DURA_INST_TIMEOUT
-#define DURA_DRV_N_OUTCOMES 5
+#define DURA_DRV_N_OUTCOMES 6
 
 /* The state the launching thread and the completion callbacks share. */
 struct driver {

@@ -81,6 +81,7 @@ static const char *outcome_name(int o)
 	case DURA_OUTCOME_FAILED_APP: return "app";
 	case DURA_OUTCOME_FAILED_CONFIG: return "config";
 	case DURA_OUTCOME_FAILED_INFRA: return "infra";
+	case DURA_OUTCOME_FAILED_CORRUPT: return "corrupt";
 	case DURA_DRV_TIMEOUT: return "timeout";
 	default: return "?";
 	}
@@ -105,7 +106,7 @@ void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome
 	if (parse_seq(d, instance, &seq) != 0)
 		return;
 	int o = (int)outcome;
-	if (o < DURA_OUTCOME_COMPLETED || o > DURA_OUTCOME_FAILED_INFRA)
+	if (o < DURA_OUTCOME_COMPLETED || o > DURA_OUTCOME_FAILED_CORRUPT)
 		o = DURA_OUTCOME_FAILED_INFRA; /* an outcome we do not know is no success */
 	pthread_mutex_lock(&d->mu);
 	if (seq >= d->launched) {
@@ -123,8 +124,11 @@ void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome
 		 * but make the run fail verification */
 		if (d->duplicates++ == 0)
 			snprintf(d->duplicate_msg, sizeof d->duplicate_msg,
-			         "instance %s: terminal completion reported twice (%s, then %s)",
-			         instance, outcome_name(in->outcome), outcome_name(o));
+			         "instance %s: terminal completion reported twice (%s, then %s%s%.*s)",
+			         instance, outcome_name(in->outcome), outcome_name(o),
+			         o != DURA_OUTCOME_COMPLETED && output_len ? ": " : "",
+			         o != DURA_OUTCOME_COMPLETED ? (int)(output_len > 160 ? 160 : output_len) : 0,
+			         output ? (const char *)output : "");
 		pthread_mutex_unlock(&d->mu);
 		return;
 	}
@@ -180,7 +184,8 @@ void dura_drv_progress(struct driver_run *r, const char *phase, int force)
 		.completed = d->outcomes[DURA_OUTCOME_COMPLETED],
 		.failed = d->outcomes[DURA_OUTCOME_FAILED_APP] +
 		          d->outcomes[DURA_OUTCOME_FAILED_CONFIG] +
-		          d->outcomes[DURA_OUTCOME_FAILED_INFRA],
+		          d->outcomes[DURA_OUTCOME_FAILED_INFRA] +
+		          d->outcomes[DURA_OUTCOME_FAILED_CORRUPT],
 		.in_flight = d->in_flight,
 		.p50_ms = lat ? dura_histogram_percentile(d->interval_ns, 50) / 1e6 : NAN,
 		.p99_ms = lat ? dura_histogram_percentile(d->interval_ns, 99) / 1e6 : NAN,

@@ -6,7 +6,10 @@
  * Only a real mismatch is a verification failure.  A read that fails (a
  * lost connection, no free slot, a stalled server) is retried with backoff;
  * the phase has a deadline of its own (verify_timeout), and an instance not
- * read by then is reported as unverified, with the reason.
+ * read by then is reported as unverified, with the reason.  An instance
+ * whose stored data cannot be decoded (DURA_CORRUPT, an undecodable
+ * history event) did not durably complete: it moves from completed to the
+ * corrupt failure category.
  */
 #include "config.h"
 
@@ -33,8 +36,10 @@ struct verifier {
 	_Atomic uint64_t verified;
 	_Atomic uint64_t failures;
 	_Atomic uint64_t unverified;
+	_Atomic uint64_t corrupt;
 	pthread_mutex_t mu;
 	char first_error[512];
+	char first_corrupt[480];
 	char first_unreadable[256];
 };
 
@@ -85,6 +90,10 @@ static void *verify_thread(void *arg)
 		int r = verify_one(v, seq, id, err, sizeof err);
 		if (r == DURA_VERIFY_OK) {
 			atomic_fetch_add(&v->verified, 1);
+		} else if (r == DURA_VERIFY_CORRUPT) {
+			atomic_fetch_add(&v->corrupt, 1);
+			v->d->inst[seq].outcome = DURA_OUTCOME_FAILED_CORRUPT;
+			keep_first(v, v->first_corrupt, sizeof v->first_corrupt, err);
 		} else if (r == DURA_VERIFY_UNREADABLE) {
 			atomic_fetch_add(&v->unverified, 1);
 			keep_first(v, v->first_unreadable, sizeof v->first_unreadable, err);
@@ -113,6 +122,7 @@ void dura_drv_verify_all(struct driver *d, const struct dura_workload *wl,
 	atomic_init(&v.verified, 0);
 	atomic_init(&v.failures, 0);
 	atomic_init(&v.unverified, 0);
+	atomic_init(&v.corrupt, 0);
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_t th[VERIFY_THREADS];
 	int started = 0;
@@ -135,4 +145,17 @@ void dura_drv_verify_all(struct driver *d, const struct dura_workload *wl,
 	snprintf(out->unverified_reason, sizeof out->unverified_reason, "%s", v.first_unreadable);
 	if (!out->verify_error[0] && v.first_error[0])
 		snprintf(out->verify_error, sizeof out->verify_error, "%s", v.first_error);
+	uint64_t corrupt = atomic_load(&v.corrupt);
+	if (corrupt) {
+		out->completed -= corrupt;
+		out->failed_corrupt += corrupt;
+		out->success_pct = out->launched
+			? 100.0 * (double)out->completed / (double)out->launched : 0;
+		if (!out->first_failure[0]) {
+			snprintf(out->first_failure, sizeof out->first_failure,
+			         "found by verification: %s", v.first_corrupt);
+			snprintf(out->first_failure_category, sizeof out->first_failure_category,
+			         "corrupt");
+		}
+	}
 }

@@ -18,6 +18,7 @@ static void count_failure(struct dura_failed_counts *f, int outcome)
 	case DURA_OUTCOME_FAILED_INFRA: f->infra++; break;
 	case DURA_OUTCOME_FAILED_CONFIG: f->config++; break;
 	case DURA_OUTCOME_FAILED_APP: f->app++; break;
+	case DURA_OUTCOME_FAILED_CORRUPT: f->corrupt++; break;
 	case DURA_INST_TIMEOUT: f->timeout++; break;
 	default: break;
 	}

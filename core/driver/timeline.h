@@ -17,7 +17,7 @@
 
 /* Outcome of an instance record: enum dura_outcome (0..3), or these. */
 #define DURA_INST_RUNNING (-1)
-#define DURA_INST_TIMEOUT 4
+#define DURA_INST_TIMEOUT 5
 
 struct dura_inst_record {
 	uint64_t start_ns;   /* just before its start call */
@@ -27,7 +27,7 @@ struct dura_inst_record {
 };
 
 struct dura_failed_counts {
-	uint64_t infra, config, app, timeout;
+	uint64_t infra, config, app, timeout, corrupt;
 };
 
 /* Taken at (about) each interval boundary while instances are launched. */

@@ -51,6 +51,7 @@ static const struct kind_info kinds[DURA_WORK_ITEM + 1] = {
 		F_EXEC | F_ID | F_DATA },
 	[DURA_MSG_SUBORCH_FAILED] = { "SubOrchestrationFailedMessage",
 		F_EXEC | F_ID | F_CATEGORY | F_DATA },
+	[DURA_MSG_CORRUPT_WORK_ITEM] = { "CorruptWorkItemMessage", F_DATA },
 	[DURA_WORK_ITEM] = { "WorkItem",
 		F_EXEC | F_ID | F_NAME | F_INSTANCE | F_DATA },
 };
@@ -75,7 +76,7 @@ int dura_codec_is_event(int kind)
 
 int dura_codec_is_message(int kind)
 {
-	return kind >= DURA_MSG_START && kind <= DURA_MSG_SUBORCH_FAILED;
+	return kind >= DURA_MSG_START && kind <= DURA_MSG_CORRUPT_WORK_ITEM;
 }
 
 struct dura_slice dura_slice_str(const char *s)
@@ -166,7 +167,7 @@ void dura_codec_encode(struct dura_buf *out, const struct dura_rec *r)
 		invalid("empty name or NUL in name", r->kind);
 	if ((k->fields & F_INSTANCE) && has_nul(r->instance))
 		invalid("NUL in instance id", r->kind);
-	if ((k->fields & F_CATEGORY) && (r->category < 1 || r->category > 3))
+	if ((k->fields & F_CATEGORY) && (r->category < 1 || r->category > DURA_CODEC_MAX_CATEGORY))
 		invalid("bad failure category", r->kind);
 
 	size_t n = dura_codec_encoded_size(r);
@@ -278,7 +279,7 @@ int dura_codec_decode(const uint8_t *p, size_t n, struct dura_rec *out,
 		}
 		out->category = *rd.p++;
 		rd.left--;
-		if (out->category < 1 || out->category > 3) {
+		if (out->category < 1 || out->category > DURA_CODEC_MAX_CATEGORY) {
 			rd.why = "bad failure category";
 			goto bad;
 		}

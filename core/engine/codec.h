@@ -12,7 +12,7 @@
  *               execution  varint
  *               id         varint   scheduled / timer / parent event id
  *               number     varint   timer delay ms / parent execution
- *               category   u8       failure category (enum dura_outcome 1-3)
+ *               category   u8       failure category (enum dura_outcome 1-4)
  *               name       bytes    orchestration or activity name
  *               instance   bytes    parent / child / target instance id
  *               data       bytes    input, result, output or error text
@@ -36,6 +36,10 @@
 #include "base/util.h"
 
 #define DURA_CODEC_VERSION 1
+
+/* Highest failure category a record may carry (enum dura_outcome's
+ * DURA_OUTCOME_FAILED_CORRUPT; codec.h does not include orchestration.h). */
+#define DURA_CODEC_MAX_CATEGORY 4
 
 enum dura_rec_kind {
 	/* ---- history events (fields) ---- */
@@ -64,6 +68,10 @@ enum dura_rec_kind {
 	DURA_MSG_TIMER_FIRED = 35,       /* execution, id */
 	DURA_MSG_SUBORCH_COMPLETED = 36, /* execution (of the parent), id, data */
 	DURA_MSG_SUBORCH_FAILED = 37,    /* execution, id, category, data */
+	DURA_MSG_CORRUPT_WORK_ITEM = 38, /* data=what could not be decoded: an
+	                                    activity worker sends it in place of
+	                                    a completion it cannot address, and
+	                                    the instance fails as corrupt */
 
 	/* ---- worker queue ---- */
 	DURA_WORK_ITEM = 64              /* instance, execution, id=scheduled
@@ -90,7 +98,7 @@ struct dura_rec {
 };
 
 /* Appends the encoding of r to out.  r must be valid for its kind (names
- * non-empty, no NUL in names/instances, category 1-3 where present):
+ * non-empty, no NUL in names/instances, category 1-4 where present):
  * encoding an invalid record is a programming error and aborts. */
 void dura_codec_encode(struct dura_buf *out, const struct dura_rec *r);
 

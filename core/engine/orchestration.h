@@ -28,8 +28,11 @@ enum dura_outcome {
 	DURA_OUTCOME_COMPLETED = 0,
 	DURA_OUTCOME_FAILED_APP = 1,    /* the orchestration called dura_fail */
 	DURA_OUTCOME_FAILED_CONFIG = 2, /* nondeterminism, unregistered name */
-	DURA_OUTCOME_FAILED_INFRA = 3   /* provider errors after all retries,
+	DURA_OUTCOME_FAILED_INFRA = 3,  /* provider errors after all retries,
 	                                   poison message */
+	DURA_OUTCOME_FAILED_CORRUPT = 4 /* stored data (a history event, a
+	                                   queue message, a work item) could
+	                                   not be decoded */
 };
 
 typedef struct dura_orch_ctx dura_orch_ctx;

@@ -36,7 +36,7 @@
  *   execution is not the current one, whose id is not a scheduling event
  *   of the matching kind, or whose task is already complete is stale or a
  *   duplicate: it is consumed by the ack, counted in ignored_messages and
- *   otherwise ignored.  Undecodable messages are treated the same way.
+ *   otherwise ignored.  An undecodable message fails the instance (corrupt).
  * - Messages a turn sends: a work item per new activity (worker queue); a
  *   TimerFired to itself per new timer, visible after the timer's delay
  *   (fire time - now, as now is the moment the ack commits); a
@@ -51,10 +51,13 @@
  *   so children of different executions never collide.
  * - Failure categories: dura_fail is an application failure; an
  *   unregistered orchestration or activity, nondeterminism or a terminal
- *   return without the matching call is config; poison messages and corrupt
- *   history are infra.  A task that failed with category config or infra
- *   (an activity a worker could not find, a child that failed for config
- *   or infra reasons) fails the instance with the same category before the
+ *   return without the matching call is config; poison messages are infra;
+ *   an undecodable history event, queue message or work item is corrupt
+ *   and fails its instance at once (a work item through a
+ *   CorruptWorkItemMessage the worker sends in place of its completion).
+ *   A task that failed with category config, infra or corrupt (an
+ *   activity a worker could not find, a child that failed for such a
+ *   reason) fails the instance with the same category before the
  *   function runs, so root causes propagate to the top.
  *
  * Performance: one context per dispatcher thread is reused turn after turn;
@@ -146,6 +149,10 @@ struct dura_orch_ctx {
 	size_t out_off, out_len;
 	int config_failed;     /* nondeterminism / unregistered during the run */
 	char error[256];
+	/* The first message of this turn that could not be decoded (or a
+	 * worker's report of a work item it could not decode): "" when none.
+	 * Such an instance fails at once as corrupt. */
+	char corrupt[256];
 };
 
 static void grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -291,6 +298,7 @@ static void begin(dura_orch_ctx *ctx, const struct dura_registry *reg,
 	ctx->out_off = ctx->out_len = 0;
 	ctx->config_failed = 0;
 	ctx->error[0] = '\0';
+	ctx->corrupt[0] = '\0';
 }
 
 static int is_scheduling(int kind)
@@ -366,8 +374,25 @@ static void complete_task(dura_orch_ctx *ctx, struct task *t, uint8_t state,
 	}
 }
 
+/* The state of an execution whose history holds an undecodable event,
+ * judged by its last event alone: an execution that had already ended
+ * (its instance was reported then) is not failed a second time. */
+static enum hist_state ended_state(const struct dura_event *last)
+{
+	struct dura_rec r;
+	if (dura_codec_decode(last->body.data, last->body.len, &r, NULL) == 0) {
+		if (r.kind == DURA_EV_EXECUTION_COMPLETED || r.kind == DURA_EV_EXECUTION_FAILED)
+			return HS_ENDED;
+		if (r.kind == DURA_EV_CONTINUED_AS_NEW)
+			return HS_CONTINUED;
+	}
+	return HS_CORRUPT;
+}
+
 /* Decodes the stored history once and rebuilds the task table.  Sets
- * ctx->state; on corruption HS_CORRUPT with the reason in ctx->error. */
+ * ctx->state; on corruption HS_CORRUPT with the reason in ctx->error
+ * (HS_ENDED or HS_CONTINUED when the last event shows that the execution
+ * had ended anyway: then only ctx->error tells, and nothing is failed). */
 static void load_history(dura_orch_ctx *ctx)
 {
 	const struct dura_orch_item *item = ctx->item;
@@ -388,8 +413,9 @@ static void load_history(dura_orch_ctx *ctx)
 		const char *why = NULL;
 		if (ev->event_id != i + 1) {
 			snprintf(ctx->error, sizeof ctx->error,
-			         "corrupt history of execution %llu: event id %llu at position %zu",
-			         (unsigned long long)item->execution,
+			         "corrupt history of instance %s, execution %llu: event id %llu "
+			         "at position %zu",
+			         item->instance, (unsigned long long)item->execution,
 			         (unsigned long long)ev->event_id, i + 1);
 			ctx->state = HS_CORRUPT;
 			return;
@@ -398,10 +424,11 @@ static void load_history(dura_orch_ctx *ctx)
 		    !dura_codec_is_event(r->kind) ||
 		    (i == 0) != (r->kind == DURA_EV_EXECUTION_STARTED)) {
 			snprintf(ctx->error, sizeof ctx->error,
-			         "corrupt history of execution %llu: event %zu: %s",
-			         (unsigned long long)item->execution, i + 1,
+			         "corrupt history of instance %s, execution %llu: event %zu "
+			         "cannot be decoded: %s",
+			         item->instance, (unsigned long long)item->execution, i + 1,
 			         why ? why : "unexpected event kind");
-			ctx->state = HS_CORRUPT;
+			ctx->state = ended_state(&item->history[n - 1]);
 			return;
 		}
 	}
@@ -453,9 +480,24 @@ static void load_messages(dura_orch_ctx *ctx)
 	for (size_t i = 0; i < item->n_messages; i++) {
 		struct dura_rec *m = &ctx->mrecs[i];
 		const struct dura_bytes *b = &item->messages[i].body;
-		if (dura_codec_decode(b->data, b->len, m, NULL) != 0 ||
+		const char *why = NULL;
+		if (dura_codec_decode(b->data, b->len, m, &why) != 0 ||
 		    !dura_codec_is_message(m->kind)) {
-			m->kind = 0; /* corrupt: ignored */
+			m->kind = 0;
+			if (!ctx->corrupt[0])
+				snprintf(ctx->corrupt, sizeof ctx->corrupt,
+				         "corrupt orchestrator queue message %zu of %zu for instance %s "
+				         "(delivery %u) cannot be decoded: %s",
+				         i + 1, item->n_messages, item->instance,
+				         item->messages[i].attempts, why ? why : "not a message kind");
+			continue;
+		}
+		if (m->kind == DURA_MSG_CORRUPT_WORK_ITEM) {
+			if (!ctx->corrupt[0])
+				snprintf(ctx->corrupt, sizeof ctx->corrupt, "%.*s",
+				         (int)(m->data.len > 255 ? 255 : m->data.len),
+				         (const char *)m->data.data);
+			m->kind = 0;
 			continue;
 		}
 		if (m->kind != DURA_MSG_START || ctx->new_execution)
@@ -520,6 +562,7 @@ static int outcome_of_category(uint8_t category)
 {
 	return category == DURA_OUTCOME_FAILED_CONFIG ? DURA_OUTCOME_FAILED_CONFIG
 	     : category == DURA_OUTCOME_FAILED_INFRA ? DURA_OUTCOME_FAILED_INFRA
+	     : category == DURA_OUTCOME_FAILED_CORRUPT ? DURA_OUTCOME_FAILED_CORRUPT
 	     : DURA_OUTCOME_FAILED_APP;
 }
 
@@ -614,6 +657,36 @@ static void finish(dura_orch_ctx *ctx)
 
 /* -------------------------------------------------------------- the turn */
 
+/* A message of this turn could not be decoded (ctx->corrupt): the
+ * instance fails at once as corrupt, and its messages are consumed.
+ * Without a running execution the undecodable message was most likely
+ * the start of the next one: a placeholder execution ("(corrupt)") is
+ * started and failed, so the instance still ends.  Returns 0 when the
+ * instance had ended before (nothing to fail). */
+static int fail_corrupt(dura_orch_ctx *ctx)
+{
+	if (ctx->state == HS_ENDED)
+		return 0;
+	if (ctx->state != HS_RUNNING) {
+		ctx->new_execution = 1;
+		ctx->execution = ctx->item->execution + 1;
+		ctx->state = HS_RUNNING;
+		ctx->n_hist = ctx->n_recs = ctx->n_tasks = ctx->n_hist_tasks = 0;
+		ctx->next_event_id = 1;
+		ctx->name = dura_slice_str("(corrupt)");
+		ctx->input = ctx->parent = dura_slice_str(NULL);
+		struct dura_rec st = { 0 };
+		st.kind = DURA_EV_EXECUTION_STARTED;
+		st.name = ctx->name;
+		emit_event(ctx, &st);
+	}
+	char text[sizeof ctx->corrupt];
+	snprintf(text, sizeof text, "%s", ctx->corrupt);
+	fail_execution(ctx, DURA_OUTCOME_FAILED_CORRUPT, text);
+	finish(ctx);
+	return 1;
+}
+
 void dura_replay_run(dura_orch_ctx *ctx, const struct dura_registry *reg,
                      const struct dura_orch_item *item,
                      struct dura_replay_result *res)
@@ -623,10 +696,12 @@ void dura_replay_run(dura_orch_ctx *ctx, const struct dura_registry *reg,
 	if (ctx->state == HS_CORRUPT) {
 		char reason[256];
 		snprintf(reason, sizeof reason, "%s", ctx->error);
-		dura_replay_fail(ctx, item, DURA_OUTCOME_FAILED_INFRA, reason, res);
+		dura_replay_fail(ctx, item, DURA_OUTCOME_FAILED_CORRUPT, reason, res);
 		return;
 	}
 	load_messages(ctx);
+	if (ctx->corrupt[0] && fail_corrupt(ctx))
+		return;
 	if (ctx->state != HS_RUNNING) {
 		finish(ctx); /* nothing runs: the ack only consumes the messages */
 		return;
@@ -642,7 +717,9 @@ void dura_replay_run(dura_orch_ctx *ctx, const struct dura_registry *reg,
 		snprintf(text, sizeof text, "%s at event %llu failed (%s): %.*s",
 		         t && t->kind == DURA_EV_SUBORCH_SCHEDULED ? "sub-orchestration" : "activity",
 		         (unsigned long long)ctx->inherited_event,
-		         ctx->inherited_category == DURA_OUTCOME_FAILED_CONFIG ? "config" : "infra",
+		         ctx->inherited_category == DURA_OUTCOME_FAILED_CONFIG    ? "config"
+		         : ctx->inherited_category == DURA_OUTCOME_FAILED_CORRUPT ? "corrupt"
+		                                                                  : "infra",
 		         t ? (int)(t->result.len > 160 ? 160 : t->result.len) : 0,
 		         t ? (const char *)t->result.data : "");
 		fail_execution(ctx, ctx->inherited_category, text);

@@ -94,7 +94,8 @@ void dura_report_pair_summary(const struct dura_report *r, const char *provider,
                               unsigned orch_workers, unsigned activity_workers,
                               struct dura_pair_summary *s);
 
-/* Failed instances of a run in all categories (infra+config+app+timeout). */
+/* Failed instances of a run in all categories
+ * (infra+corrupt+config+app+timeout). */
 uint64_t dura_report_failed(const struct dura_run_result *x);
 
 /* Round trips per completed orchestration, NaN without provider stats. */

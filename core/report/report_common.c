@@ -23,7 +23,8 @@
 
 uint64_t dura_report_failed(const struct dura_run_result *x)
 {
-	return x->failed_infra + x->failed_config + x->failed_app + x->timed_out;
+	return x->failed_infra + x->failed_corrupt + x->failed_config + x->failed_app +
+	       x->timed_out;
 }
 
 double dura_report_round_trips_per_orch(const struct dura_run_result *x)

@@ -21,7 +21,7 @@ static const char *const columns[] = {
 	"activities_per_sec", "bound_fraction", "latency_p50_ms", "latency_p95_ms",
 	"latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
 	"cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure",
-	"first_failure_category",
+	"first_failure_category", "failed_corrupt",
 };
 
 static void field_string(FILE *f, const char *s, int first)
@@ -92,6 +92,7 @@ static void write_row(FILE *f, const struct dura_report_run *run)
 	field_string(f, run->ran ? NULL : run->error, 0);
 	field_string(f, x->first_failure[0] ? x->first_failure : NULL, 0);
 	field_string(f, x->first_failure_category[0] ? x->first_failure_category : NULL, 0);
+	field_uint(f, x->failed_corrupt);
 	fputs("\r\n", f);
 }
 

@@ -30,11 +30,11 @@ int dura_report_has_timeline(const struct dura_report *r)
 
 static void failures_text(char *buf, size_t len, const struct dura_failed_counts *c)
 {
-	const char *names[] = { "infra", "config", "app", "timeout" };
-	const uint64_t v[] = { c->infra, c->config, c->app, c->timeout };
+	const char *names[] = { "infra", "corrupt", "config", "app", "timeout" };
+	const uint64_t v[] = { c->infra, c->corrupt, c->config, c->app, c->timeout };
 	size_t used = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		if (!v[i])
 			continue;
 		int w = snprintf(buf + used, len - used, "%s%s %" PRIu64, used ? ", " : "", names[i],

@@ -10,6 +10,7 @@ static json_t *failed_object(const struct dura_failed_counts *c)
 {
 	json_t *o = dura_jobject();
 	dura_jset(o, "infra", dura_juint(c->infra));
+	dura_jset(o, "corrupt", dura_juint(c->corrupt));
 	dura_jset(o, "config", dura_juint(c->config));
 	dura_jset(o, "app", dura_juint(c->app));
 	dura_jset(o, "timeout", dura_juint(c->timeout));

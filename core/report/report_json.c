@@ -143,6 +143,7 @@ static json_t *failed_object(const struct dura_run_result *x)
 {
 	json_t *o = dura_jobject();
 	dura_jset(o, "infra", dura_juint(x->failed_infra));
+	dura_jset(o, "corrupt", dura_juint(x->failed_corrupt));
 	dura_jset(o, "config", dura_juint(x->failed_config));
 	dura_jset(o, "app", dura_juint(x->failed_app));
 	dura_jset(o, "timeout", dura_juint(x->timed_out));
@@ -192,6 +193,7 @@ static json_t *runtime_stats_object(const struct dura_runtime_stats *rs)
 	dura_jset(o, "poisoned", dura_juint(rs->poisoned));
 	dura_jset(o, "infra_errors", dura_juint(rs->infra_errors));
 	dura_jset(o, "ignored_messages", dura_juint(rs->ignored_messages));
+	dura_jset(o, "corrupt_work_items", dura_juint(rs->corrupt));
 	return o;
 }
 

@@ -167,9 +167,9 @@ static void interrupted_notes(FILE *f, const struct dura_report *r)
 static void details_table(FILE *f, const struct dura_report *r)
 {
 	int repeats = dura_report_repeats(r) > 1;
-	fprintf(f, "| Provider | Config | Launched | Infra | Config err | App | Timed out "
+	fprintf(f, "| Provider | Config | Launched | Infra | Corrupt | Config err | App | Timed out "
 	           "| In flight at end | Verified | avg | max | Drain | CPU/orch |\n");
-	fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
 		const struct dura_run_result *x = &run->result;
@@ -181,9 +181,9 @@ static void details_table(FILE *f, const struct dura_report *r)
 		fmt_ms(mx, sizeof mx, x, x->latency.max_ms);
 		fputs("| ", f);
 		dura_report_md_cell(f, run->provider ? run->provider : "?");
-		fprintf(f, " | %s | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %" PRIu64
+		fprintf(f, " | %s | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %" PRIu64
 		           " | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %s | %s | %.0f ms | %.3f ms |\n",
-		        cfg, x->launched, x->failed_infra,
+		        cfg, x->launched, x->failed_infra, x->failed_corrupt,
 		        x->failed_config, x->failed_app, x->timed_out, x->in_flight_at_end,
 		        x->verified, avg, mx, x->drain_ms, x->cpu_ms_per_orch);
 	}

@@ -291,6 +291,7 @@ void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *
 	out->poisoned = atomic_load(&rt->c.poisoned);
 	out->infra_errors = atomic_load(&rt->c.infra_errors);
 	out->ignored_messages = atomic_load(&rt->c.ignored_messages);
+	out->corrupt = atomic_load(&rt->c.corrupt);
 }
 
 void dura_runtime_abort(struct dura_runtime *rt)

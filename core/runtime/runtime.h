@@ -62,6 +62,7 @@ struct dura_runtime_stats {
 	uint64_t poisoned;
 	uint64_t infra_errors;         /* errors given up on */
 	uint64_t ignored_messages;     /* duplicate/stale completions dropped */
+	uint64_t corrupt;              /* work items that could not be decoded */
 };
 
 struct dura_runtime;

@@ -37,6 +37,7 @@ struct dura_runtime_counters {
 	_Atomic uint64_t poisoned;
 	_Atomic uint64_t infra_errors;
 	_Atomic uint64_t ignored_messages;
+	_Atomic uint64_t corrupt;
 };
 
 /* Upper limit of dura_runtime_config.activity_batch. */
@@ -124,8 +125,9 @@ struct dura_worker_arg {
 /* runtime_worker.c: runs one work item -- decode, poison check, registry
  * lookup, the activity itself -- and encodes the completion to send into
  * msg (out is scratch for the activity's output).  Returns 1 when msg holds
- * a completion, 0 when there is nobody to answer (corrupt item: ack it
- * without completion).  *ran is set when the activity function ran.  When
+ * a completion (or, for an undecodable item, the CorruptWorkItemMessage
+ * that fails its instance), 0 when there is nobody to answer (an item whose
+ * instance id is unusable too: ack it without a message).  *ran is set when the activity function ran.  When
  * slot is not NULL, the item's token is published there for the lock
  * renewer while the activity runs (a batch worker publishes its whole
  * batch itself and passes NULL). */

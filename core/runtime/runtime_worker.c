@@ -14,8 +14,9 @@
  * Outcomes sent to the orchestration: TaskCompleted with the result;
  * TaskFailed (app) when the activity returns non-zero; TaskFailed (config)
  * for an unregistered activity; TaskFailed (infra) when the item was
- * delivered more than max_attempts times (poison).  A corrupt work item
- * cannot be answered (its instance and task are unknown) and is dropped.
+ * delivered more than max_attempts times (poison).  A work item that cannot
+ * be decoded cannot be answered (its task is unknown): its instance gets a
+ * CorruptWorkItemMessage instead and fails as corrupt.
  */
 #include "config.h"
 
@@ -65,6 +66,43 @@ static void encode_completion(struct dura_buf *msg, const struct dura_rec *r, in
 	dura_codec_encode(msg, &c);
 }
 
+/* 1 when id is an instance id the core could have sent (provider.h:
+ * non-empty, printable ASCII without spaces, at most DURA_INSTANCE_ID_MAX). */
+static int valid_instance_id(const char *id)
+{
+	size_t n = 0;
+	for (; id && id[n]; n++)
+		if (id[n] < 0x21 || id[n] > 0x7e || n >= DURA_INSTANCE_ID_MAX)
+			return 0;
+	return n > 0;
+}
+
+/* A work item whose body cannot be decoded: its execution and task are
+ * unknown, so no completion can be addressed; the instance (a routing key
+ * the provider keeps apart from the body) is told instead, so that it
+ * fails at once as corrupt rather than waiting for ever.  Returns 1 with
+ * that message in msg, or 0 when even the instance cannot be trusted (the
+ * item is then acked without a message: nobody can be answered). */
+static int report_corrupt(struct dura_runtime *rt, const struct dura_work_item *item,
+                          const char *why, struct dura_buf *msg)
+{
+	DURA_COUNT(rt, corrupt);
+	if (!valid_instance_id(item->instance))
+		return 0;
+	char text[256];
+	int n = snprintf(text, sizeof text,
+	                 "corrupt work item for instance %s in the worker queue "
+	                 "(delivery %u) cannot be decoded: %s",
+	                 item->instance, item->attempts, why);
+	struct dura_rec c = { 0 };
+	c.kind = DURA_MSG_CORRUPT_WORK_ITEM;
+	c.data.data = (const uint8_t *)text;
+	c.data.len = n < 0 ? 0 : (size_t)n >= sizeof text ? sizeof text - 1 : (size_t)n;
+	dura_buf_reset(msg);
+	dura_codec_encode(msg, &c);
+	return 1;
+}
+
 int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
                      struct dura_work_slot *slot, struct dura_buf *out,
                      struct dura_buf *msg, int *ran)
@@ -73,11 +111,10 @@ int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
 	char text[160];
 	*ran = 0;
 
-	if (dura_codec_decode(item->body.data, item->body.len, &r, NULL) != 0 ||
-	    r.kind != DURA_WORK_ITEM) {
-		DURA_COUNT(rt, infra_errors);
-		return 0; /* nobody to answer: drop it */
-	}
+	const char *why = NULL;
+	if (dura_codec_decode(item->body.data, item->body.len, &r, &why) != 0 ||
+	    r.kind != DURA_WORK_ITEM)
+		return report_corrupt(rt, item, why ? why : "not a work item", msg);
 	if (item->attempts > rt->cfg.max_attempts) {
 		DURA_COUNT(rt, poisoned);
 		int n = snprintf(text, sizeof text,

@@ -43,6 +43,7 @@ const char *dura_vrc_name(dura_rc rc)
 	case DURA_LOCK_LOST: return "LOCK_LOST";
 	case DURA_PERMANENT: return "PERMANENT";
 	case DURA_CONFIG: return "CONFIG";
+	case DURA_CORRUPT: return "CORRUPT";
 	}
 	return "(invalid return code)";
 }

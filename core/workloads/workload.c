@@ -88,10 +88,14 @@ int dura_workload_verify(const struct dura_workload *wl, uint64_t seq, const cha
                          const struct dura_provider_ops *ops, dura_store *store,
                          char *err, size_t errlen)
 {
-	int unreadable = 0;
-	struct dura_wl_reader rd = { .ops = ops, .store = store, .unreadable = &unreadable };
+	int unreadable = 0, corrupt = 0;
+	struct dura_wl_reader rd = { .ops = ops, .store = store, .unreadable = &unreadable,
+	                             .corrupt = &corrupt };
 	int r = wl->kind->verify(&wl->env, seq, instance, &rd, err, errlen);
-	return r == 0 ? DURA_VERIFY_OK : unreadable ? DURA_VERIFY_UNREADABLE : DURA_VERIFY_MISMATCH;
+	return r == 0       ? DURA_VERIFY_OK
+	       : corrupt    ? DURA_VERIFY_CORRUPT
+	       : unreadable ? DURA_VERIFY_UNREADABLE
+	                    : DURA_VERIFY_MISMATCH;
 }
 
 uint64_t dura_workload_activities_run(const struct dura_workload *wl)

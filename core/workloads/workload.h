@@ -109,9 +109,15 @@ void dura_workload_expected_output(const struct dura_workload *wl, uint64_t seq,
  * provider: status COMPLETED, output as expected, history shape of the final
  * execution (and of children / earlier executions where the workload has
  * them).  Returns DURA_VERIFY_OK; DURA_VERIFY_MISMATCH (what was read is
- * wrong) or DURA_VERIFY_UNREADABLE (a read failed, nothing was judged; worth
- * retrying), both with a message naming the instance.  Thread-safe. */
-enum { DURA_VERIFY_OK = 0, DURA_VERIFY_MISMATCH = -1, DURA_VERIFY_UNREADABLE = -2 };
+ * wrong), DURA_VERIFY_UNREADABLE (a read failed, nothing was judged; worth
+ * retrying) or DURA_VERIFY_CORRUPT (stored data cannot be decoded), each
+ * with a message naming the instance.  Thread-safe. */
+enum {
+	DURA_VERIFY_OK = 0,
+	DURA_VERIFY_MISMATCH = -1,
+	DURA_VERIFY_UNREADABLE = -2,
+	DURA_VERIFY_CORRUPT = -3
+};
 int dura_workload_verify(const struct dura_workload *wl, uint64_t seq, const char *instance,
                          const struct dura_provider_ops *ops, dura_store *store,
                          char *err, size_t errlen);

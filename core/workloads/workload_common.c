@@ -250,8 +250,9 @@ int dura_wl_check_completed(const struct dura_wl_reader *rd, const char *instanc
 		return -1;
 	}
 	if (rc != DURA_OK) {
-		dura_errbuf(err, errlen, "instance %s: instance_status failed: %s", instance, e.msg);
-		*rd->unreadable = 1;
+		dura_errbuf(err, errlen, "instance %s: instance_status %s: %s", instance,
+		            rc == DURA_CORRUPT ? "found corrupt data" : "failed", e.msg);
+		*(rc == DURA_CORRUPT ? rd->corrupt : rd->unreadable) = 1;
 		return -1;
 	}
 	int ret = 0;
@@ -282,9 +283,10 @@ int dura_wl_read_shape(const struct dura_wl_reader *rd, const char *instance, ui
 	e.msg[0] = '\0';
 	dura_rc rc = rd->ops->read_history(rd->store, instance, execution, &h, &e);
 	if (rc != DURA_OK) {
-		dura_errbuf(err, errlen, "instance %s: read_history(execution %" PRIu64 ") failed: %s",
-		            instance, execution, e.msg);
-		*rd->unreadable = 1;
+		dura_errbuf(err, errlen, "instance %s: read_history(execution %" PRIu64 ") %s: %s",
+		            instance, execution,
+		            rc == DURA_CORRUPT ? "found corrupt data" : "failed", e.msg);
+		*(rc == DURA_CORRUPT ? rd->corrupt : rd->unreadable) = 1;
 		rd->ops->release_history(rd->store, h);
 		return -1;
 	}
@@ -294,6 +296,7 @@ int dura_wl_read_shape(const struct dura_wl_reader *rd, const char *instance, ui
 	                       sizeof why) != 0) {
 		dura_errbuf(err, errlen, "instance %s: history of execution %" PRIu64 " is corrupt: %s",
 		            instance, execution, why);
+		*rd->corrupt = 1;
 		ret = -1;
 	}
 	rd->ops->release_history(rd->store, h);

@@ -29,6 +29,8 @@ struct dura_wl_reader {
 	dura_store *store;
 	int *unreadable; /* set to 1 when a read itself failed (RETRY, lost
 	                    connection...): nothing was compared */
+	int *corrupt;    /* set to 1 when what was read cannot be decoded
+	                    (DURA_CORRUPT, an undecodable history event) */
 };
 
 /* One workload of the catalogue (workload_catalogue.c): each file

@@ -44,6 +44,8 @@
  *        written in bulk before a run (`[run] prefill = N`).
  *   1.5  optional take_completions_acked: the completion feed with an
  *        acknowledgement, so that a lost reply loses no entry.
+ *   1.6  the return code DURA_CORRUPT (a stored row the provider cannot
+ *        decode; a core before 1.6 treats it like DURA_PERMANENT).
  *
  * Writing a provider: docs/writing-a-provider.md and examples/skeleton.c
  * (both installed; `pkg-config --cflags durabench` finds this header).
@@ -132,6 +134,16 @@
  * caller hands them back to the matching release_* operation (which accepts
  * NULL).  Released objects may be released from any thread.
  *
+ * Corruption.  Bodies are opaque, so only the core can tell that one is
+ * corrupt: it fails the instance at once ("corrupt" failure category).  A
+ * provider hands a body out as stored -- also one it could not read as
+ * bytes at all (a NULL or a value of another type where it stores bytes):
+ * then with body.len = 0, which no valid record has, so the core reports it
+ * as corrupt too.  Where a column of the provider's own cannot be decoded
+ * (a status outside enum dura_status, an execution < 1, a missing name),
+ * read_history and instance_status return DURA_CORRUPT (ABI 1.6) and name
+ * the table, the instance and the row in err.
+ *
  * Time.  Durations are milliseconds.  Visibility delays, lock durations and
  * lock expiry are measured with the provider's clock; the core never compares
  * provider timestamps with its own.
@@ -147,7 +159,7 @@ extern "C" {
 #endif
 
 #define DURA_ABI_MAJOR 1
-#define DURA_ABI_MINOR 5
+#define DURA_ABI_MINOR 6
 
 /* Longest instance id the core sends, in bytes, without the NUL. */
 #define DURA_INSTANCE_ID_MAX 200
@@ -164,7 +176,13 @@ typedef enum dura_rc {
 	DURA_LOCK_LOST = 3, /* the token is unknown, expired or already used */
 	DURA_PERMANENT = 4, /* the operation can never succeed as asked (e.g. a
 	                       duplicate event id); nothing was changed */
-	DURA_CONFIG = 5     /* bad option, bad schema, unusable store */
+	DURA_CONFIG = 5,    /* bad option, bad schema, unusable store */
+	DURA_CORRUPT = 6    /* (ABI 1.6) a stored row cannot be decoded: a
+	                       column of the provider's own (status, execution,
+	                       instance id, event id) holds a value the provider
+	                       never writes.  err names the table, the instance
+	                       and the row.  Nothing was changed.  See
+	                       "Corruption" above. */
 } dura_rc;
 
 /* Error text written by an operation that fails. */
@@ -261,6 +279,10 @@ enum dura_status {
 	DURA_STATUS_CONTINUED_AS_NEW = 4,
 	DURA_STATUS_TERMINATED = 5
 };
+
+/* 1 when s is a status an ack can store (RUNNING .. TERMINATED): a stored
+ * status outside it is a corrupt row (DURA_CORRUPT, ABI 1.6). */
+#define DURA_STATUS_STORABLE(s) ((s) >= DURA_STATUS_RUNNING && (s) <= DURA_STATUS_TERMINATED)
 
 /* Instance metadata: written by an ack, returned by instance_status. */
 struct dura_instance_meta {

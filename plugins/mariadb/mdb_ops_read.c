@@ -94,6 +94,13 @@ dura_rc dura_mdb_instance_status(dura_store *st, const char *instance,
 	s->m.output.len = output && output->data ? output->len : 0;
 	s->m.parent = parent && !parent->is_null ? (const char *)parent->data : NULL;
 	s->m.execution = (uint64_t)dura_mdb_int(&s->res, 0, 0, 4, 0);
+	if (!DURA_STATUS_STORABLE(s->m.status) || s->m.execution < 1) {
+		dura_mdb_err(err, "instances row of instance %.200s cannot be decoded: status %d, "
+		             "execution %llu", instance, (int)s->m.status,
+		             (unsigned long long)s->m.execution);
+		dura_mdb_release_instance_status(st, &s->m);
+		return DURA_CORRUPT;
+	}
 	*out = &s->m;
 	return DURA_OK;
 }

@@ -109,6 +109,13 @@ dura_rc dura_pg_instance_status(dura_store *st, const char *instance,
 	m->pub.output.len = (size_t)PQgetlength(res, 0, 2);
 	m->pub.parent = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
 	m->pub.execution = dura_pg_get_u64(PQgetvalue(res, 0, 4));
+	if (!DURA_STATUS_STORABLE(m->pub.status) || m->pub.execution < 1) {
+		dura_pg_err(err, "instances row of instance %.200s cannot be decoded: status %d, "
+		            "execution %llu", instance, (int)m->pub.status,
+		            (unsigned long long)m->pub.execution);
+		dura_pg_release_instance_status(st, &m->pub);
+		return DURA_CORRUPT;
+	}
 	*out = &m->pub;
 	return DURA_OK;
 }

@@ -62,6 +62,17 @@ void dura_sqlite_release_history(dura_store *s, struct dura_history *h)
 	free(h);
 }
 
+/* 1 when an instances row (name, status, output, parent, execution) holds
+ * what an ack writes: a text name, an integer status an ack can store and
+ * an integer execution >= 1. */
+static int meta_row_decodable(sqlite3_stmt *st)
+{
+	return sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+	       sqlite3_column_type(st, 1) == SQLITE_INTEGER &&
+	       DURA_STATUS_STORABLE(sqlite3_column_int64(st, 1)) &&
+	       sqlite3_column_type(st, 4) == SQLITE_INTEGER && sqlite3_column_int64(st, 4) >= 1;
+}
+
 dura_rc dura_sqlite_instance_status(dura_store *s, const char *instance,
                                     struct dura_instance_meta **out,
                                     struct dura_err *err)
@@ -81,6 +92,14 @@ dura_rc dura_sqlite_instance_status(dura_store *s, const char *instance,
 		rc = DURA_EMPTY;
 	} else if (src != SQLITE_ROW) {
 		rc = dura_sqlite_fail(s, src, "reading instance metadata", err);
+	} else if (!meta_row_decodable(st)) {
+		/* a dynamically typed column can hold anything someone wrote */
+		dura_sqlite_err(err, "sqlite: instances row of instance %.200s cannot be decoded: "
+		                "name of type %d, status of type %d (%lld), execution of type %d (%lld)",
+		                instance, sqlite3_column_type(st, 0), sqlite3_column_type(st, 1),
+		                (long long)sqlite3_column_int64(st, 1), sqlite3_column_type(st, 4),
+		                (long long)sqlite3_column_int64(st, 4));
+		rc = DURA_CORRUPT;
 	} else {
 		/* name, status, output, parent, execution */
 		const char *name = (const char *)sqlite3_column_text(st, 0);

@@ -36,7 +36,8 @@ dura_rc dura_sqlite_fail(struct dura_store *s, int src, const char *what,
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return DURA_RETRY;
-	case SQLITE_CORRUPT:
+	case SQLITE_CORRUPT: /* the file's pages cannot be decoded */
+		return DURA_CORRUPT;
 	case SQLITE_NOTADB:
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:

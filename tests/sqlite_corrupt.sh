@@ -1,0 +1,129 @@
+#!/bin/sh
+# Corruption is reported as corruption, on a SQLite file database: in the
+# middle of each of four runs another process (python's sqlite3, through
+# the file that shared = true leaves open to other processes) overwrites
+# one row of one table with random bytes: a history event, an orchestrator
+# queue message, a work item, an instance's status.  Each run must count
+# the damaged instance as corrupt with a first failure naming what was
+# corrupt, and durabench exits 1 without a crash.
+set -u
+: "${DURABENCH:?}" "${top_srcdir:?}"
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/durabench-sqlcorrupt.XXXXXX")
+pid=""
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+{
+	cat <<'INI'
+[run]
+duration = 3s
+warmup = 0s
+drain_timeout = 10s
+verify_timeout = 10s
+configs = 1:1
+
+[workload]
+scenario = mixed
+mix = fanout:1, timers:1
+timers = 1
+timer_delay = 1500ms
+tasks_per_instance = 3
+max_concurrent = 12
+activity_delay = 60ms
+INI
+	for t in history orch_queue work_queue instance; do
+		printf '\n[provider %s]\nplugin = sqlite\ndatabase = %s/%s.db\nshared = true\n' "$t" "$tmp" "$t"
+	done
+} >"$tmp/corrupt.ini"
+
+"$DURABENCH" run "$tmp/corrupt.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
+pid=$!
+
+# Damages one row per run, as soon as run k is under way and holds one.
+python3 - "$tmp" "$pid" >"$tmp/damage" 2>&1 <<'PY'
+import os, sqlite3, sys, time
+tmp, pid = sys.argv[1], int(sys.argv[2])
+junk = "x'00' || randomblob(16)"  # no record of the codec starts with version 0
+sql = {
+    "history": "UPDATE dura_history SET body = " + junk + " WHERE (instance, execution, event_id) ="
+               " (SELECT h.instance, h.execution, h.event_id FROM dura_history h JOIN dura_instance i"
+               " ON i.instance = h.instance AND i.execution = h.execution"
+               " WHERE i.status = 1 AND h.event_id = 2 ORDER BY h.instance LIMIT 1)",
+    "orch_queue": "UPDATE dura_orch_queue SET body = " + junk + " WHERE seq ="
+                  " (SELECT seq FROM dura_orch_queue WHERE visible_at > :now + 300 ORDER BY seq LIMIT 1)",
+    "work_queue": "UPDATE dura_work_queue SET body = " + junk + " WHERE seq ="
+                  " (SELECT seq FROM dura_work_queue WHERE locked_until < :now ORDER BY seq LIMIT 1)",
+    "instance": "UPDATE dura_instance SET status = randomblob(8) WHERE instance ="
+                " (SELECT instance FROM dura_instance WHERE status = 2 AND parent IS NULL"
+                " ORDER BY instance LIMIT 1)",
+}
+def alive():
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+for k, table in enumerate(["history", "orch_queue", "work_queue", "instance"], 1):
+    marker = "running %s 1:1 (%d/4)" % (table, k)
+    done = False
+    deadline = time.time() + 40
+    while not done and alive() and time.time() < deadline:
+        try:
+            if marker in open(os.path.join(tmp, "err")).read():
+                db = sqlite3.connect(os.path.join(tmp, table + ".db"), timeout=5)
+                cur = db.execute(sql[table], {"now": int(time.time() * 1000)})
+                db.commit()
+                done = cur.rowcount == 1
+                db.close()
+        except sqlite3.Error as e:
+            print("#", table, e)
+        if not done:
+            time.sleep(0.05)
+    print("ok" if done else "missed", table)
+PY
+for t in history orch_queue work_queue instance; do
+	grep -q "^ok $t" "$tmp/damage"
+	check $? "a row of table dura_$t damaged in the middle of its run"
+done
+grep -q missed "$tmp/damage" && sed 's/^/# /' "$tmp/damage"
+
+ended=0
+for _ in $(seq 1 600); do
+	kill -0 "$pid" 2>/dev/null || { ended=1; break; }
+	sleep 0.1
+done
+[ "$ended" -eq 1 ] || kill -KILL "$pid"
+wait "$pid"
+rc=$?
+pid=""
+[ "$rc" -eq 1 ]
+check $? "exit status 1 (got $rc)"
+[ "$rc" -eq 1 ] || sed 's/^/# /' "$tmp/err"
+
+python3 - "$tmp/out.json" >"$tmp/py" 2>&1 <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))["runs"]
+want = {"history": "history of", "orch_queue": "corrupt orchestrator queue message",
+        "work_queue": "corrupt work item for instance", "instance": "instances row of instance"}
+bad = 0
+for r in runs:
+    f, first = r["failed"], r["first_failure"] or ""
+    print(r["provider"], "launched", r["launched"], "completed", r["completed"], "failed", f,
+          "verify_failures", r["verify_failures"], "first:", first)
+    ok = (f["corrupt"] >= 1 and r["first_failure_category"] == "corrupt" and
+          want[r["provider"]] in first and "corrupt" in first and f["timeout"] == 0 and
+          r["verify_failures"] == 0 and r["completed"] + sum(f.values()) == r["launched"])
+    if not ok:
+        print("  ^ not as expected"); bad += 1
+assert len(runs) == 4 and bad == 0
+PY
+check $? "each run counts the damaged instance as corrupt, naming what was corrupt"
+sed 's/^/# /' "$tmp/py"
+grep -q "first failure \[corrupt\]" "$tmp/out.md"
+check $? "the per-run problems under the table show the corrupt failure"
+echo "1..$n"
+[ "$failed" -eq 0 ]
