@@ -484,10 +484,61 @@ static double measure_rtt(const struct dura_provider_ops *ops, dura_store *store
 	return t[N / 2];
 }
 
-static int open_store(const struct provider_slot *s, dura_store **store, char *err, size_t errlen)
+/* 1 when the plugin accepts an option of that name. */
+static int declares_option(const struct provider_slot *s, const char *key)
+{
+	for (const struct dura_option_spec *o = s->plugin.ops->options; o && o->name; o++)
+		if (strcmp(o->name, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Which store open_store opens. */
+enum store_use {
+	STORE_PROBE, /* before the runs: reachability, description, distance */
+	STORE_RUN    /* the store of one run */
+};
+
+/* The options one store is opened with (a shallow copy of the prepared
+ * ones: owned array, borrowed strings, name in namebuf).  A probe store is
+ * a throwaway: it gets no "schema" (a fresh random one) and keep = false,
+ * so it never takes a name a run needs nor stays behind.  With
+ * schema = NAME and more than one run in the file, run k (1-based, in run
+ * order) gets schema NAME_r<k>: every run needs a store of its own, and
+ * keep = true leaves each of them under a predictable name. */
+static struct dura_option *store_options(const struct provider_slot *s, enum store_use use,
+                                         size_t run, size_t total, char *namebuf,
+                                         size_t namelen, size_t *n_out)
+{
+	const struct dura_prepared *p = &s->prepared;
+	struct dura_option *o = dura_xcalloc(p->n_options + 1, sizeof *o);
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_options; i++) {
+		o[n] = p->options[i];
+		int schema = strcmp(o[n].key, "schema") == 0 && o[n].value && o[n].value[0];
+		if (use == STORE_PROBE && schema)
+			continue;
+		if (use == STORE_PROBE && strcmp(o[n].key, "keep") == 0)
+			o[n].value = "false";
+		if (use == STORE_RUN && schema && total > 1) {
+			snprintf(namebuf, namelen, "%s_r%zu", o[n].value, run + 1);
+			o[n].value = namebuf;
+		}
+		n++;
+	}
+	*n_out = n;
+	return o;
+}
+
+static int open_store(const struct provider_slot *s, enum store_use use, size_t run,
+                      size_t total, dura_store **store, char *err, size_t errlen)
 {
 	struct dura_err perr = { .msg = "" };
-	dura_rc rc = s->plugin.ops->open(s->prepared.options, s->prepared.n_options, store, &perr);
+	char name[256];
+	size_t n;
+	struct dura_option *opts = store_options(s, use, run, total, name, sizeof name, &n);
+	dura_rc rc = s->plugin.ops->open(opts, n, store, &perr);
+	free(opts);
 	if (rc != DURA_OK) {
 		dura_errbuf(err, errlen, "cannot open provider '%s' (%s%s%s): %s", s->def->name,
 		            s->plugin.ops->name, s->prepared.display_url ? ", " : "",
@@ -587,13 +638,21 @@ static int prepare_providers(const struct run_args *a, const struct dura_scenari
 		/* One probe store per provider: proves the database is reachable
 		 * before anything is measured, and measures distance. */
 		dura_store *store;
-		if (open_store(s, &store, err, sizeof err) != 0) {
+		if (open_store(s, STORE_PROBE, 0, 0, &store, err, sizeof err) != 0) {
 			fprintf(stderr, "durabench run: %s\n", err);
 			return -1;
 		}
 		dura_describe_fn *describe = DURA_OPT_OP(s->plugin.ops, describe);
-		if (describe)
+		if (describe && declares_option(s, "keep")) {
+			/* a store that may be kept names itself (a schema): this one
+			 * is the probe's, which is dropped; every run's own store is
+			 * listed apart */
+			char d[sizeof s->description - 32];
+			describe(store, d, sizeof d);
+			snprintf(s->description, sizeof s->description, "%s (probe store, dropped)", d);
+		} else if (describe) {
 			describe(store, s->description, sizeof s->description);
+		}
 		s->rtt_ms = s->prepared.networked ? measure_rtt(s->plugin.ops, store) : -1;
 		if (dura_scaleout_probe(s->plugin.ops, store, sc, s->def, a->external_workers, err,
 		                        sizeof err) != 0) {
@@ -676,7 +735,8 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					         r->activity_workers);
 				snprintf(prefix, sizeof prefix, "r%zu.", k);
 				dura_store *store;
-				if (open_store(s, &store, r->error, sizeof r->error) != 0) {
+				if (open_store(s, STORE_RUN, k, total, &store, r->error,
+				               sizeof r->error) != 0) {
 					fprintf(stderr, "durabench run: %s\n", r->error);
 					unclean++;
 					continue;

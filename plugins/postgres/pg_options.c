@@ -23,7 +23,8 @@ const struct dura_option_spec dura_pg_option_specs[] = {
 	  DURA_OPT_URL },
 	{ "schema", NULL,
 	  "schema to create for this run (^[a-z_][a-z0-9_]{0,62}$); default "
-	  "durabench_<random hex>; must not exist yet", 0 },
+	  "durabench_<random hex>; must not exist yet.  With several runs in "
+	  "one file, run k uses NAME_r<k>", 0 },
 	{ "keep", "false", "keep the schema at close instead of dropping it", 0 },
 	{ "pool_size", "0",
 	  "connections in the pool (0 = choose: 10); each dispatcher thread "
