@@ -35,7 +35,7 @@ cols = ["provider", "plugin", "config", "orch_workers", "activity_workers", "rep
         "activities_per_sec", "bound_fraction", "latency_p50_ms", "latency_p95_ms",
         "latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
         "cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure",
-        "first_failure_category"]
+        "first_failure_category", "failed_corrupt"]
 raw = open(sys.argv[1], newline="").read()
 assert raw.endswith("\r\n"), "rows end in CRLF (RFC 4180)"
 rows = list(csv.reader(raw.splitlines()))
@@ -45,6 +45,7 @@ assert len(rows) == 1 + len(d["runs"]) == 2, "one row per run: %d rows" % len(ro
 r, j = dict(zip(cols, rows[1])), d["runs"][0]
 src = {"failed_infra": j["failed"]["infra"], "failed_config": j["failed"]["config"],
        "failed_app": j["failed"]["app"], "failed_timeout": j["failed"]["timeout"],
+       "failed_corrupt": j["failed"]["corrupt"],
        "round_trips_per_orch": j["provider_stats"]["round_trips_per_orch"]}
 for k in ("avg", "p50", "p95", "p99", "max"):
     src["latency_%s_ms" % k] = j["latency_ms"][k]

@@ -207,7 +207,7 @@ int main(void)
 	tap_ok(contains(md, "| Provider | Config | Completed | Failed | Success % | Orch/s | "
 	                    "Activity/s | p50 | p95 | p99 | % of bound | Round trips/orch |"),
 	       "markdown: run table header");
-	tap_ok(contains(md, "| sqlite-file | 1:1 #1 | 100 | 10 | 100.0 | 40.0 | 200.0 | "
+	tap_ok(contains(md, "| sqlite-file | 1:1 #1 | 100 | 15 | 100.0 | 40.0 | 200.0 | "
 	                    "20.00 ms | 54.00 ms | 60.00 ms | 200.0 % | 12.3 |"),
 	       "markdown: a run row with failures, latencies, bound and round trips");
 	tap_ok(contains(md, "| sqlite-mem | 1:1 #2 | 100 | 0 | 100.0 | 100.0 | 500.0 | "
@@ -216,7 +216,7 @@ int main(void)
 	tap_ok(contains(md, "| sqlite-file | 2:2 #1 | - | - |"), "markdown: a run that did not run");
 	tap_ok(contains(md, "did not run: open failed: disk full"), "markdown: its error");
 	{
-		const char *first = strstr(md, "- sqlite-file 1:1 #1: 10 of 100 instances did not "
+		const char *first = strstr(md, "- sqlite-file 1:1 #1: 15 of 100 instances did not "
 		                               "complete; first failure [infra]: instance r0.7 "
 		                               "failed (infra): connection reset");
 		const char *note = strstr(md, "Latency: start call");
