@@ -48,7 +48,9 @@ INI
 
 # The UPDATE that damages one row of table $1 (in every durabench schema:
 # only the current run's holds rows).  Random bytes after a 0 byte: no
-# record of the codec starts with format version 0.
+# record of the codec starts with format version 0.  The work item is the
+# newest waiting one: items are handed out oldest first, so no worker is
+# reading it already.
 damage_sql() {
 	case $1 in
 	history) set -- history "body = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \
@@ -60,7 +62,7 @@ damage_sql() {
 		"id = (SELECT id FROM %1\$I.orch_queue WHERE visible_at > now() + interval '300 ms'
 		 ORDER BY id LIMIT 1)" ;;
 	work_queue) set -- work_queue "body = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \
-		"id = (SELECT id FROM %1\$I.work_queue WHERE lock_token IS NULL ORDER BY id LIMIT 1)" ;;
+		"id = (SELECT id FROM %1\$I.work_queue WHERE lock_token IS NULL ORDER BY id DESC LIMIT 1)" ;;
 	instances) set -- instances "status = 77" \
 		"instance = (SELECT instance FROM %1\$I.instances WHERE status = 2 AND parent IS NULL
 		 ORDER BY instance LIMIT 1)" ;;

@@ -48,6 +48,9 @@ python3 - "$tmp" "$pid" >"$tmp/damage" 2>&1 <<'PY'
 import os, sqlite3, sys, time
 tmp, pid = sys.argv[1], int(sys.argv[2])
 junk = "x'00' || randomblob(16)"  # no record of the codec starts with version 0
+# the newest waiting work item: items are handed out oldest first, so no
+# worker is reading this one already (a body read just before the damage
+# would run unharmed)
 sql = {
     "history": "UPDATE dura_history SET body = " + junk + " WHERE (instance, execution, event_id) ="
                " (SELECT h.instance, h.execution, h.event_id FROM dura_history h JOIN dura_instance i"
@@ -56,7 +59,7 @@ sql = {
     "orch_queue": "UPDATE dura_orch_queue SET body = " + junk + " WHERE seq ="
                   " (SELECT seq FROM dura_orch_queue WHERE visible_at > :now + 300 ORDER BY seq LIMIT 1)",
     "work_queue": "UPDATE dura_work_queue SET body = " + junk + " WHERE seq ="
-                  " (SELECT seq FROM dura_work_queue WHERE locked_until < :now ORDER BY seq LIMIT 1)",
+                  " (SELECT seq FROM dura_work_queue WHERE locked_until < :now ORDER BY seq DESC LIMIT 1)",
     "instance": "UPDATE dura_instance SET status = randomblob(8) WHERE instance ="
                 " (SELECT instance FROM dura_instance WHERE status = 2 AND parent IS NULL"
                 " ORDER BY instance LIMIT 1)",
