@@ -29,6 +29,7 @@ struct dura_progress {
 	uint64_t last_ns;            /* last line shown (or run start) */
 	uint64_t last_completed;
 	int drawn_len;               /* live: characters on the line now */
+	char last_phase[16];         /* phase of the last line shown */
 };
 
 struct dura_progress *dura_progress_new(enum dura_progress_mode mode, uint64_t period_ms,
@@ -61,6 +62,7 @@ void dura_progress_begin_run(struct dura_progress *p, size_t k, const char *labe
 	p->planned_s = planned_s;
 	p->run_start_ns = p->last_ns = dura_now_ns();
 	p->last_completed = 0;
+	p->last_phase[0] = '\0';
 }
 
 static void clear_live(struct dura_progress *p)
@@ -201,10 +203,15 @@ int dura_progress_show(struct dura_progress *p, const struct dura_progress_figur
                        int force)
 {
 	/* forcing is for the live line (the drain's last state, the start of
-	 * the verification); a log gets its lines at the period only */
-	if (!p || p->mode == DURA_PROGRESS_OFF ||
-	    ((!force || p->mode == DURA_PROGRESS_PERIODIC) && !dura_progress_due(p)))
+	 * the verification); a log gets its lines at the period, and one
+	 * forced line when a new phase starts (so it shows when verification
+	 * began, however short it is) */
+	if (!p || p->mode == DURA_PROGRESS_OFF)
 		return 0;
+	int new_phase = force && strcmp(p->last_phase, f->phase) != 0;
+	if ((!force || (p->mode == DURA_PROGRESS_PERIODIC && !new_phase)) && !dura_progress_due(p))
+		return 0;
+	snprintf(p->last_phase, sizeof p->last_phase, "%s", f->phase);
 	uint64_t now = dura_now_ns();
 	double dt = (double)(now - p->last_ns) / 1e9;
 	uint64_t done = f->completed >= p->last_completed ? f->completed - p->last_completed : 0;
