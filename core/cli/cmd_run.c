@@ -699,6 +699,7 @@ static int run_is_clean(const struct dura_report_run *r)
 		if (!x->faults[k].applied || x->faults[k].error[0] || x->faults[k].lost)
 			return 0; /* not the run the scenario asked for, or a loss */
 	return r->ran && x->launched > 0 && x->completed == x->launched &&
+	       x->abandoned_threads == 0 &&
 	       x->verify_failures == 0 && x->verified == x->launched;
 }
 
@@ -766,6 +767,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.warmup_ms = sc->warmup_ms,
 					.drain_timeout_ms = sc->drain_timeout_ms,
 					.verify_timeout_ms = sc->verify_timeout_ms,
+					.stop_timeout_ms = sc->stop_timeout_ms,
 					.workload = &sc->workload,
 					.instance_prefix = prefix,
 					.activity_batch = sc->activity_batch,
@@ -794,7 +796,16 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				if (!r->ran)
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
 				free(worker_options);
-				close_store(s, store, a->quiet);
+				if (r->ran && r->result.abandoned_threads)
+					/* threads are still inside the plugin: closing the
+					 * store under them could crash; the process exit
+					 * ends them */
+					fprintf(stderr, "durabench run: %s: %u runtime thread(s) still in a "
+					        "provider call %.0f s after the drain (stop_timeout): "
+					        "abandoned, the store is left open\n", label,
+					        r->result.abandoned_threads, (double)sc->stop_timeout_ms / 1e3);
+				else
+					close_store(s, store, a->quiet);
 				dura_run_faults_free(&rf);
 				for (size_t q = 0; r->ran && q < r->result.n_faults; q++)
 					if (r->result.faults[q].error[0])

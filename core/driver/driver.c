@@ -74,6 +74,7 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 	cfg.orch_workers = p->orch_workers ? p->orch_workers : 1;
 	cfg.activity_workers = p->activity_workers ? p->activity_workers : 1;
 	cfg.activity_batch = p->activity_batch ? p->activity_batch : 1;
+	cfg.cancel_starts = p->stop;
 	r->activity_workers = cfg.activity_workers;
 	if (p->scaleout) {
 		/* this process only launches: the worker processes run the
@@ -185,7 +186,9 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 		finish_scaleout(r, out);
 	if (d->outcomes[DURA_DRV_TIMEOUT] > 0)
 		dura_runtime_abort(r->rt); /* the drain timeout is a hard cap */
-	dura_runtime_stop(r->rt);
+	/* a provider call that never returns must not keep the report back */
+	out->abandoned_threads = dura_runtime_stop_within(
+		r->rt, r->p->stop_timeout_ms ? r->p->stop_timeout_ms : DURA_STOP_TIMEOUT_DEFAULT_MS);
 	r->rt = NULL;
 }
 

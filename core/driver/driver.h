@@ -21,6 +21,7 @@
 struct dura_progress;
 
 #define DURA_VERIFY_TIMEOUT_DEFAULT_MS 60000u
+#define DURA_STOP_TIMEOUT_DEFAULT_MS 30000u
 
 struct dura_run_params {
 	unsigned orch_workers;
@@ -32,6 +33,12 @@ struct dura_run_params {
 	                              a hard cap: what still runs is given up */
 	uint64_t verify_timeout_ms; /* deadline of the verification phase; 0 =
 	                              DURA_VERIFY_TIMEOUT_DEFAULT_MS */
+	uint64_t stop_timeout_ms;  /* after the drain, how long the runtime's
+	                              threads may take to return from the
+	                              provider calls they are in; then they are
+	                              abandoned (the core-side deadline for a
+	                              plugin without one of its own); 0 =
+	                              DURA_STOP_TIMEOUT_DEFAULT_MS */
 	const struct dura_workload_def *workload;
 	const char *instance_prefix; /* unique per run, e.g. "r3." */
 	struct dura_progress *progress; /* NULL, or the invocation's progress
@@ -133,6 +140,10 @@ struct dura_run_result {
 	 * accounting traffic, the kill-worker fault */
 	int scaled_out;
 	struct dura_scaleout_result scaleout;
+	/* runtime threads still inside a provider call stop_timeout after the
+	 * drain: abandoned (detached), so the store is still in use and must
+	 * not be closed; the run is not clean */
+	unsigned abandoned_threads;
 	/* per-interval figures of the launching phase (owned; freed by
 	 * dura_run_result_release) */
 	struct dura_timeline_point *timeline;

@@ -184,7 +184,7 @@ void dura_drv_launch_loop(struct driver_run *r)
 			act_at_start = activities_run(r);
 			window_open = 1;
 		}
-		if (now >= end)
+		if (now >= end && !(p->stop && *p->stop))
 			break;
 		if (r->so && now >= next_tick) {
 			next_tick = now + TICK_NS;

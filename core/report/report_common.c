@@ -109,6 +109,10 @@ void dura_report_run_problem(char *buf, size_t len, const struct dura_report_run
 	else if (x->unverified)
 		snprintf(buf, len, "%" PRIu64 " instance(s) unverified (%s)", x->unverified,
 		         x->unverified_reason);
+	else if (x->abandoned_threads)
+		snprintf(buf, len, "%u runtime thread(s) never returned from a provider call "
+		         "(abandoned after stop_timeout; the store was left open)",
+		         x->abandoned_threads);
 }
 
 const char *dura_report_compare_verdict(const struct dura_compare_row *w)

@@ -22,6 +22,7 @@ static json_t *run_section(const struct dura_scenario *sc)
 	dura_jset(run, "warmup_ms", dura_juint(sc->warmup_ms));
 	dura_jset(run, "drain_timeout_ms", dura_juint(sc->drain_timeout_ms));
 	dura_jset(run, "verify_timeout_ms", dura_juint(sc->verify_timeout_ms));
+	dura_jset(run, "stop_timeout_ms", dura_juint(sc->stop_timeout_ms));
 	json_t *configs = dura_jarray();
 	for (size_t i = 0; i < sc->n_configs; i++) {
 		char c[32];
@@ -256,6 +257,7 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_jset(o, "first_failure_category",
 	          dura_jstring(x->first_failure_category[0] ? x->first_failure_category : NULL));
 	dura_jset(o, "late_completions", dura_juint(x->late_completions));
+	dura_jset(o, "abandoned_threads", dura_juint(x->abandoned_threads));
 	dura_jset(o, "runtime_stats", runtime_stats_object(&x->runtime_stats));
 	dura_report_json_faults(o, run);
 	return o;

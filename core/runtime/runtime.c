@@ -60,25 +60,42 @@ static int check_config(const struct dura_runtime_config *cfg, char *err, size_t
 
 /* Joins every started thread (dispatchers and workers first: a worker may
  * still need its lock renewed while it finishes), then the renewer. */
-static void join_all(struct dura_runtime *rt)
+/* Joins t; with a deadline (until, CLOCK_REALTIME as pthread_timedjoin_np
+ * takes it) a thread still running then is detached instead.  Returns 1
+ * when joined. */
+static int join_thread(pthread_t t, const struct timespec *until)
 {
+	if (!until)
+		return pthread_join(t, NULL) == 0;
+	if (pthread_timedjoin_np(t, NULL, until) == 0)
+		return 1;
+	pthread_detach(t);
+	return 0;
+}
+
+/* Stops and joins every thread (by `until` when not NULL); returns how
+ * many were still running at the deadline (detached). */
+static unsigned join_all(struct dura_runtime *rt, const struct timespec *until)
+{
+	unsigned stuck = 0;
 	pthread_mutex_lock(&rt->mu);
 	atomic_store(&rt->stopping, 1);
 	pthread_cond_broadcast(&rt->cv);
 	pthread_mutex_unlock(&rt->mu);
 	for (unsigned i = 0; i < rt->n_orch_threads; i++)
-		pthread_join(rt->orch_threads[i], NULL);
+		stuck += !join_thread(rt->orch_threads[i], until);
 	for (unsigned i = 0; i < rt->n_work_threads; i++)
-		pthread_join(rt->work_threads[i], NULL);
+		stuck += !join_thread(rt->work_threads[i], until);
 	rt->n_orch_threads = rt->n_work_threads = 0;
 	if (rt->renewer_started) {
 		pthread_mutex_lock(&rt->mu);
 		atomic_store(&rt->renewer_stopping, 1);
 		pthread_cond_broadcast(&rt->cv);
 		pthread_mutex_unlock(&rt->mu);
-		pthread_join(rt->renewer, NULL);
+		stuck += !join_thread(rt->renewer, until);
 		rt->renewer_started = 0;
 	}
+	return stuck;
 }
 
 static void rt_free(struct dura_runtime *rt)
@@ -162,12 +179,19 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	}
 	if (prc != 0) {
 		dura_errbuf(err, errlen, "runtime: cannot start threads: %s", strerror(prc));
-		join_all(rt);
+		join_all(rt, NULL);
 		rt_free(rt);
 		return -1;
 	}
 	*out = rt;
 	return 0;
+}
+
+/* 1 when the caller wants no more start retries (an interrupt must not wait
+ * for a stalled store through every retry of a start). */
+static int start_cancelled(const struct dura_runtime *rt)
+{
+	return rt->cfg.cancel_starts && *rt->cfg.cancel_starts;
 }
 
 int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instance,
@@ -204,7 +228,7 @@ int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instan
 	dura_rc rc;
 	for (unsigned attempt = 0;; attempt++) {
 		rc = rt->start_fn(rt->store, &m, 1, &e);
-		if (rc != DURA_RETRY || dura_rt_backoff(rt, attempt) != 0)
+		if (rc != DURA_RETRY || start_cancelled(rt) || dura_rt_backoff(rt, attempt) != 0)
 			break;
 	}
 	dura_buf_free(&heap);
@@ -259,7 +283,7 @@ int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
 	dura_rc rc;
 	for (unsigned attempt = 0;; attempt++) {
 		rc = rt->start_fn(rt->store, m, n, &e);
-		if (rc != DURA_RETRY || dura_rt_backoff(rt, attempt) != 0)
+		if (rc != DURA_RETRY || start_cancelled(rt) || dura_rt_backoff(rt, attempt) != 0)
 			break;
 	}
 	dura_buf_free(&bodies);
@@ -309,6 +333,27 @@ void dura_runtime_stop(struct dura_runtime *rt)
 {
 	if (!rt)
 		return;
-	join_all(rt);
+	join_all(rt, NULL);
 	rt_free(rt);
+}
+
+unsigned dura_runtime_stop_within(struct dura_runtime *rt, uint64_t wait_ms)
+{
+	if (!rt)
+		return 0;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(wait_ms / 1000);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	unsigned stuck = join_all(rt, &until);
+	if (stuck == 0)
+		rt_free(rt);
+	/* else the detached threads still use rt (and the store): it is left
+	 * allocated on purpose, freeing it under them would be a use after
+	 * free; the process ends them when it exits */
+	return stuck;
 }

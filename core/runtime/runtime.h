@@ -5,6 +5,7 @@
 #ifndef DURA_RUNTIME_H
 #define DURA_RUNTIME_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,9 @@ struct dura_runtime_config {
 	                               item, for workers far from their database.
 	                               Without those operations the runtime falls
 	                               back to one item at a time. */
+	const volatile sig_atomic_t *cancel_starts; /* NULL, or a flag (set from
+	                               a signal handler): once non-zero a start
+	                               that fails is not retried any more */
 	int stamp_starts;           /* 1: starts go through the provider's
 	                               start_instances (the store stamps the start
 	                               time and reports the terminal ack in its
@@ -104,6 +108,13 @@ void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *
 /* Stops fetching, lets in-progress turns/activities finish, joins all
  * threads and frees the runtime.  Safe with NULL. */
 void dura_runtime_stop(struct dura_runtime *rt);
+
+/* dura_runtime_stop for a provider that may never return from a call: waits
+ * at most wait_ms for the threads.  Returns 0 when every thread ended (the
+ * runtime is freed), else the number of threads still inside a provider
+ * call: they are detached, and the runtime and the store stay in use by
+ * them (the caller must neither close the store nor call into rt again). */
+unsigned dura_runtime_stop_within(struct dura_runtime *rt, uint64_t wait_ms);
 
 /* Past the drain deadline: what is in flight is given up.  Every thread
  * stops fetching and no failed call is retried any more, so a following

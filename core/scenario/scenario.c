@@ -209,6 +209,7 @@ static const struct key_spec run_keys[] = {
 	{ "interval", V_DURATION_MS, SC_OFF(interval_ms), 10, 0 },
 	{ "processes", V_UINT, SC_OFF(processes), 0, DURA_MAX_PROCESSES },
 	{ "prefill", V_UINT, SC_OFF(prefill), 0, DURA_MAX_PREFILL },
+	{ "stop_timeout", V_DURATION_MS, SC_OFF(stop_timeout_ms), 1, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -733,6 +734,7 @@ static void set_defaults(struct dura_scenario *sc)
 	sc->warmup_ms = 1000;
 	sc->drain_timeout_ms = 30000;
 	sc->verify_timeout_ms = 60000;
+	sc->stop_timeout_ms = 30000;
 	char unused[8];
 	(void)dura_parse_configs("1:1,2:2,4:4", &sc->configs, &sc->n_configs, unused, sizeof unused);
 	sc->repeat = 1;

@@ -95,6 +95,8 @@ struct dura_scenario {
 	uint64_t warmup_ms;          /* excluded from throughput */
 	uint64_t drain_timeout_ms;   /* max wait for in-flight instances */
 	uint64_t verify_timeout_ms;  /* deadline of verification after a run */
+	uint64_t stop_timeout_ms;    /* after the drain: how long runtime threads
+	                                may stay in a provider call */
 	struct dura_config_def *configs;
 	size_t n_configs;
 	unsigned repeat;
