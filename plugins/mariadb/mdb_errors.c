@@ -11,6 +11,8 @@
  *              value: the request itself cannot succeed
  *   CONFIG     access denied, unknown database/table/procedure, the
  *              schema or server is unusable (wrong version, read-only)
+ *   CORRUPT    a table or index the server reports as corrupt (1034,
+ *              1194, 1195)
  *   anything else: PERMANENT (the message carries the number)
  */
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 /* Server error numbers (mysqld_error.h); spelled out so the mapping reads
  * in one place. */
 enum {
+	ER_NOT_KEYFILE = 1034,           /* index file corrupt */
 	ER_CON_COUNT = 1040,
 	ER_DBACCESS_DENIED = 1044,
 	ER_ACCESS_DENIED = 1045,
@@ -31,6 +34,8 @@ enum {
 	ER_LOCK_WAIT_TIMEOUT = 1205,
 	ER_LOCK_DEADLOCK = 1213,
 	ER_TABLEACCESS_DENIED = 1142,
+	ER_CRASHED_ON_USAGE = 1194,      /* table marked as crashed */
+	ER_CRASHED_ON_REPAIR = 1195,
 	ER_SP_DOES_NOT_EXIST = 1305,
 	ER_OPTION_PREVENTS = 1290,       /* read-only server */
 	ER_DATA_TOO_LONG = 1406,
@@ -46,6 +51,10 @@ dura_rc dura_mdb_errno_rc(unsigned e)
 	switch (e) {
 	case MDB_ERRNO_LOCK_LOST:
 		return DURA_LOCK_LOST;
+	case ER_NOT_KEYFILE:
+	case ER_CRASHED_ON_USAGE:
+	case ER_CRASHED_ON_REPAIR:
+		return DURA_CORRUPT;
 	case ER_LOCK_DEADLOCK:
 	case ER_LOCK_WAIT_TIMEOUT:
 	case ER_CON_COUNT:
