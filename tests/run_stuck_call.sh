@@ -16,7 +16,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/durabench-stuck.XXXXXX")
 pid=""
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-# work locks last 5 s and are renewed at half: a 3 s activity gets renewed
+# work locks last 5 s; the renewer looks every 1.25 s and renews a lock
+# half used up: a 4.5 s activity is certainly renewed (between 2.5 s and
+# 4.5 s it sees at least one look)
 cat >"$tmp/stuck.ini" <<INI
 [run]
 duration = 1s
@@ -29,7 +31,7 @@ configs = 1:1
 scenario = fanout
 max_concurrent = 1
 tasks_per_instance = 1
-activity_delay = 3s
+activity_delay = 4500ms
 
 [provider hang]
 plugin = $TEST_PLUGIN_DIR/memstore_hang.so
