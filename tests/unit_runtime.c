@@ -20,6 +20,7 @@
 #include "engine/orchestration.h"
 #include "loader/plugin_loader.h"
 #include "runtime/runtime.h"
+#include "runtime/runtime_int.h"
 #include "tap.h"
 #include "base/util.h"
 
@@ -1002,6 +1003,75 @@ static void test_start_many(void)
 	fixture_close(&f);
 }
 
+/* ------------------------------------------------- idle long polls */
+
+/* The wait_ms of every orchestration fetch, in call order. */
+#define MAX_POLLS 64
+static uint32_t poll_waits[MAX_POLLS];
+static _Atomic size_t n_polls;
+
+static dura_rc recording_fetch_orch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                                    struct dura_orch_item **out, struct dura_err *err)
+{
+	size_t i = atomic_fetch_add(&n_polls, 1);
+	if (i < MAX_POLLS)
+		poll_waits[i] = wait_ms;
+	return real_ops->fetch_orchestration_item(s, lock_ms, wait_ms, out, err);
+}
+
+static void test_idle_polls(void)
+{
+	tap_ok(dura_rt_poll_wait(100, 1000, 0) == 100 &&
+	       dura_rt_poll_wait(100, 1000, DURA_RT_IDLE_POLLS) == 100 &&
+	       dura_rt_poll_wait(100, 1000, DURA_RT_IDLE_POLLS + 1) == 200 &&
+	       dura_rt_poll_wait(100, 1000, DURA_RT_IDLE_POLLS + 3) == 800 &&
+	       dura_rt_poll_wait(100, 1000, DURA_RT_IDLE_POLLS + 4) == 1000 &&
+	       dura_rt_poll_wait(100, 1000, 4000000000u) == 1000,
+	       "idle polls: %u at the base wait, then doubling up to the cap",
+	       DURA_RT_IDLE_POLLS);
+	tap_ok(dura_rt_poll_wait(0, 1000, 50) == 0 && dura_rt_poll_wait(100, 0, 50) == 100 &&
+	       dura_rt_poll_wait(100, 50, 50) == 100,
+	       "idle polls: no long poll stays without; a cap below the base is the base");
+
+	/* One dispatcher on an idle store: its waits grow; a start wakes it
+	 * at once (the provider's own long poll) and the waits start over. */
+	struct dura_provider_ops ops = *real_ops;
+	ops.fetch_orchestration_item = recording_fetch_orch;
+	atomic_store(&n_polls, 0);
+	struct fixture f;
+	fixture_open(&f, &ops);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.poll_wait_ms = 20; /* keeps the idle phase short */
+	cfg.poll_wait_max_ms = 100;
+	struct dura_runtime *rt = f.store ? start_rt(&ops, f.store, f.reg, 1, 1, &cfg, &f.d) : NULL;
+	size_t idle = DURA_RT_IDLE_POLLS + 5;
+	while (rt && atomic_load(&n_polls) < idle)
+		dura_sleep_ms(10);
+	size_t before = atomic_load(&n_polls);
+	int ok = rt && start_inst(rt, "idle-fan", "fan", "upper:x") == 0;
+	size_t got = ok ? done_wait(&f.d, 1, 20000) : 0;
+	/* the first poll after the work: back at the base wait */
+	while (rt && atomic_load(&n_polls) < before + 4 && atomic_load(&n_polls) < MAX_POLLS)
+		dura_sleep_ms(5);
+	dura_runtime_stop(rt);
+	size_t n = atomic_load(&n_polls);
+	int grew = n >= idle;
+	for (size_t i = 0; grew && i < idle; i++)
+		grew = poll_waits[i] == dura_rt_poll_wait(20, 100, (unsigned)i);
+	int reset = 0;
+	for (size_t i = before; i < n && i < MAX_POLLS; i++)
+		if (poll_waits[i] == 20)
+			reset = 1;
+	tap_ok(grew, "idle dispatcher: %zu polls with waits 20 ... 20, 40, 80, 100 ms (%u, %u, %u)",
+	       idle, poll_waits[0], poll_waits[DURA_RT_IDLE_POLLS + 1],
+	       poll_waits[idle - 1]);
+	tap_ok(got == 1 && expect(&f.d, "idle-fan", DURA_OUTCOME_COMPLETED, "X"),
+	       "a start after the idle phase completes (%zu)", got);
+	tap_ok(reset, "after work the waits start over at 20 ms");
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const char *path = getenv("DURA_UNIT_RUNTIME_PLUGIN");
@@ -1030,6 +1100,7 @@ int main(void)
 	test_batch_renewal();
 	test_batch_faults();
 	test_batch_fallback();
+	test_idle_polls();
 	dlclose(h);
 	return tap_done();
 }

@@ -178,8 +178,10 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 	dura_drv_progress(r, "drain", 1);
 	pthread_mutex_unlock(&d->mu);
 	double cpu_used = dura_drv_cpu_ms() - r->cpu0_ms;
-	out->cpu_ms_per_orch = d->outcomes[DURA_OUTCOME_COMPLETED]
+	out->run_cpu_ms_per_orch = d->outcomes[DURA_OUTCOME_COMPLETED]
 		? cpu_used / (double)d->outcomes[DURA_OUTCOME_COMPLETED] : 0;
+	out->cpu_ms_per_orch = r->cpu_window_ms >= 0 && d->window_completed
+		? r->cpu_window_ms / (double)d->window_completed : out->run_cpu_ms_per_orch;
 
 	dura_runtime_get_stats(r->rt, &out->runtime_stats);
 	if (r->so)

@@ -105,7 +105,12 @@ struct dura_run_result {
 	struct dura_latency latency;
 
 	double drain_ms;            /* from end of launching to all finished */
-	double cpu_ms_per_orch;     /* harness process CPU (user+sys) / completed */
+	double cpu_ms_per_orch;     /* harness process CPU (user+sys) inside the
+	                               steady window / completions in it: what
+	                               an orchestration costs once connections,
+	                               prepared statements and threads are up */
+	double run_cpu_ms_per_orch; /* the whole run's CPU (launch to drain) /
+	                               completed, fixed costs included */
 
 	/* verification against storage after the run */
 	uint64_t verified;

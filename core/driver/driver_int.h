@@ -89,6 +89,8 @@ struct driver_run {
 	uint64_t t0;                   /* launching began */
 	uint64_t ramp_ns;              /* closed loop: slots open over this long */
 	double cpu0_ms;                /* process CPU then */
+	double cpu_window_ms;          /* process CPU used inside the steady
+	                                  window (launch loop), < 0 unknown */
 	uint64_t stopped_at;           /* when *p->stop ended launching, 0 if not */
 	uint64_t window_activities;    /* activities run in the steady window */
 	uint64_t launch_end;           /* launching ended */

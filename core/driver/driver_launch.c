@@ -176,12 +176,16 @@ void dura_drv_launch_loop(struct driver_run *r)
 	 * when the window opens and closes */
 	uint64_t act_at_start = 0;
 	int window_open = warmup_ns == 0;
+	/* the process CPU likewise: connections, prepared statements and
+	 * threads are set up during the warm-up, not per orchestration */
+	double cpu_at_start = r->cpu0_ms;
 	uint64_t launched_open = 0; /* open loop: instances started so far */
 	uint64_t next_tick = 0;      /* scale-out: next look at the workers */
 	for (;;) {
 		uint64_t now = dura_now_ns();
 		if (!window_open && now >= win_start) {
 			act_at_start = activities_run(r);
+			cpu_at_start = dura_drv_cpu_ms();
 			window_open = 1;
 		}
 		if (now >= end && !(p->stop && *p->stop))
@@ -223,6 +227,7 @@ void dura_drv_launch_loop(struct driver_run *r)
 	}
 	uint64_t act_at_end = activities_run(r);
 	r->window_activities = window_open ? act_at_end - act_at_start : 0;
+	r->cpu_window_ms = window_open ? dura_drv_cpu_ms() - cpu_at_start : -1;
 	r->launch_end = dura_now_ns();
 	/* faults are lifted before the drain: a paused server or a cut network
 	 * must not be what the drain waits for */

@@ -247,6 +247,7 @@ static json_t *run_object(const struct dura_report_run *run)
 	dura_jset(o, "stream_span_s", dura_jnumber(x->stream_span_s));
 	dura_jset(o, "drain_ms", dura_jnumber(x->drain_ms));
 	dura_jset(o, "cpu_ms_per_orch", dura_jnumber(v.cpu_ms_per_orch));
+	dura_jset(o, "run_cpu_ms_per_orch", dura_jnumber(run->ran ? x->run_cpu_ms_per_orch : NAN));
 	dura_jset(o, "verified", dura_juint(x->verified));
 	dura_jset(o, "verify_failures", dura_juint(x->verify_failures));
 	dura_jset(o, "verify_error", dura_jstring(x->verify_error[0] ? x->verify_error : NULL));

@@ -22,6 +22,7 @@ void dura_runtime_config_defaults(struct dura_runtime_config *cfg)
 	cfg->orch_lock_ms = 5000;
 	cfg->work_lock_ms = 5000;
 	cfg->poll_wait_ms = 100;
+	cfg->poll_wait_max_ms = 1000;
 	cfg->max_attempts = 10;
 	cfg->retry_limit = 8;
 	cfg->retry_base_ms = 5;

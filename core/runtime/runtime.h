@@ -22,6 +22,9 @@ struct dura_runtime_config {
 	uint32_t orch_lock_ms;      /* default 5000 */
 	uint32_t work_lock_ms;      /* default 5000; renewed while an activity runs */
 	uint32_t poll_wait_ms;      /* long-poll wait per fetch; default 100 */
+	uint32_t poll_wait_max_ms;  /* an idle thread's long polls grow to this
+	                               (dura_rt_poll_wait); default 1000; below
+	                               poll_wait_ms means poll_wait_ms */
 	uint32_t max_attempts;      /* poison after this many deliveries; default 10 */
 	uint32_t retry_limit;       /* RETRY errors retried this often; default 8 */
 	uint32_t retry_base_ms;     /* backoff base, doubled each time; default 5 */

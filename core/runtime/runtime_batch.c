@@ -176,7 +176,7 @@ void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots)
 {
 	struct batch b;
 	batch_init(&b, rt, slots);
-	unsigned failures = 0;
+	struct dura_rt_poll poll = { 0 };
 
 	for (;;) {
 		if (b.n_cur == 0) {
@@ -185,8 +185,8 @@ void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots)
 			struct dura_err err;
 			size_t n = 0;
 			dura_rc rc = rt->fetch_items(rt->store, rt->cfg.work_lock_ms,
-			                             rt->cfg.poll_wait_ms, b.cap, b.cur, &n, &err);
-			if (!dura_rt_fetched(rt, rc, n != 0, &failures))
+			                             dura_rt_next_wait(rt, &poll), b.cap, b.cur, &n, &err);
+			if (!dura_rt_fetched(rt, rc, n != 0, &poll))
 				continue;
 			b.n_cur = n < b.cap ? n : b.cap;
 		}

@@ -102,13 +102,31 @@ uint32_t dura_rt_abandon_delay(const struct dura_runtime *rt, uint32_t attempts)
 /* *until = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on rt->cv,
  * which runtime.c creates on the monotonic clock). */
 void dura_rt_deadline(struct timespec *until, uint32_t ms);
+/* A fetching thread's streaks: failed fetches (for the abandon backoff)
+ * and empty long polls (for dura_rt_poll_wait).  Zeroed at thread start. */
+struct dura_rt_poll {
+	unsigned failures;
+	unsigned empty;
+};
+/* Empty long polls in a row at poll_wait_ms before an idle thread's polls
+ * grow (about one second of idleness at the default 100 ms). */
+#define DURA_RT_IDLE_POLLS 10u
+/* The wait of the next long poll after `empty` empty ones in a row:
+ * base_ms up to DURA_RT_IDLE_POLLS, then doubling with each further empty
+ * poll up to max_ms.  Why: every provider wakes a waiting fetch when work
+ * arrives, so a longer wait costs no latency, while each expired wait
+ * costs a wake-up and a fetch (a query for SQLite); the cap bounds how
+ * long a stop waits for an idle thread's poll to return. */
+uint32_t dura_rt_poll_wait(uint32_t base_ms, uint32_t max_ms, unsigned empty);
+/* The wait of this thread's next fetch. */
+uint32_t dura_rt_next_wait(const struct dura_runtime *rt, const struct dura_rt_poll *p);
 /* What a dispatcher or activity worker does with the result of its fetch
  * (got: non-zero when work came back).  Returns 1 when there is work to
- * run (the failure streak *failures ends); else 0 after pausing: 1 ms when
- * nothing came and the provider does not long-poll (so the loop does not
- * spin), or, after an error (counted), the abandon backoff of the grown
- * failure streak. */
-int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, unsigned *failures);
+ * run (both streaks end); else 0 after pausing: 1 ms when nothing came
+ * and the provider does not long-poll (so the loop does not spin), or,
+ * after an error (counted), the abandon backoff of the grown failure
+ * streak. */
+int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt_poll *p);
 
 /* runtime_orch.c / runtime_worker.c: thread bodies (arg = runtime /
  * worker index packed by runtime.c). */

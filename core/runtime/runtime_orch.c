@@ -148,7 +148,7 @@ void *dura_rt_orch_main(void *arg)
 	struct dura_runtime *rt = arg;
 	dura_orch_ctx *ctx = dura_replay_new(); /* reused by every turn, freed below */
 	struct dura_orch_item *item = NULL;
-	unsigned failures = 0;
+	struct dura_rt_poll poll = { 0 };
 
 	for (;;) {
 		if (!item) {
@@ -156,8 +156,8 @@ void *dura_rt_orch_main(void *arg)
 				break;
 			struct dura_err err;
 			dura_rc rc = rt->ops->fetch_orchestration_item(rt->store, rt->cfg.orch_lock_ms,
-			                                               rt->cfg.poll_wait_ms, &item, &err);
-			if (!dura_rt_fetched(rt, rc, item != NULL, &failures)) {
+			                                               dura_rt_next_wait(rt, &poll), &item, &err);
+			if (!dura_rt_fetched(rt, rc, item != NULL, &poll)) {
 				item = NULL;
 				continue;
 			}

@@ -4,6 +4,7 @@
 #include "runtime_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <time.h>
 
 #include "base/util.h"
@@ -68,22 +69,41 @@ uint32_t dura_rt_abandon_delay(const struct dura_runtime *rt, uint32_t attempts)
 	return exp_delay(base, attempts ? attempts - 1 : 0);
 }
 
-int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, unsigned *failures)
+uint32_t dura_rt_poll_wait(uint32_t base_ms, uint32_t max_ms, unsigned empty)
+{
+	if (base_ms == 0 || empty <= DURA_RT_IDLE_POLLS)
+		return base_ms;
+	if (max_ms < base_ms)
+		return base_ms;
+	unsigned k = empty - DURA_RT_IDLE_POLLS;
+	uint64_t w = (uint64_t)base_ms << (k > 20 ? 20 : k);
+	return w > max_ms ? max_ms : (uint32_t)w;
+}
+
+uint32_t dura_rt_next_wait(const struct dura_runtime *rt, const struct dura_rt_poll *p)
+{
+	return dura_rt_poll_wait(rt->cfg.poll_wait_ms, rt->cfg.poll_wait_max_ms, p->empty);
+}
+
+int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt_poll *p)
 {
 	if (rc == DURA_EMPTY || (rc == DURA_OK && !got)) {
-		*failures = 0;
+		p->failures = 0;
+		if (p->empty < UINT_MAX)
+			p->empty++;
 		if (rt->cfg.poll_wait_ms == 0)
 			dura_rt_sleep(rt, 1); /* no long poll: do not spin */
 		return 0;
 	}
+	p->empty = 0;
 	if (rc != DURA_OK) {
 		if (rc == DURA_RETRY)
 			DURA_COUNT(rt, retries);
 		else
 			DURA_COUNT(rt, infra_errors);
-		dura_rt_sleep(rt, dura_rt_abandon_delay(rt, ++*failures));
+		dura_rt_sleep(rt, dura_rt_abandon_delay(rt, ++p->failures));
 		return 0;
 	}
-	*failures = 0;
+	p->failures = 0;
 	return 1;
 }

@@ -210,7 +210,7 @@ void *dura_rt_worker_main(void *arg)
 		return NULL;
 	}
 	struct dura_work_item *item = NULL;
-	unsigned failures = 0;
+	struct dura_rt_poll poll = { 0 };
 
 	for (;;) {
 		if (!item) {
@@ -218,8 +218,8 @@ void *dura_rt_worker_main(void *arg)
 				break;
 			struct dura_err err;
 			dura_rc rc = rt->ops->fetch_work_item(rt->store, rt->cfg.work_lock_ms,
-			                                      rt->cfg.poll_wait_ms, &item, &err);
-			if (!dura_rt_fetched(rt, rc, item != NULL, &failures)) {
+			                                      dura_rt_next_wait(rt, &poll), &item, &err);
+			if (!dura_rt_fetched(rt, rc, item != NULL, &poll)) {
 				item = NULL;
 				continue;
 			}
