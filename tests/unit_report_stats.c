@@ -119,9 +119,24 @@ int main(void)
 	free(rows);
 	char *md = markdown_of(&rep);
 	tap_ok(strstr(md, "no difference detected") && strstr(md, "Throughput ratio (95 % CI)") &&
-	       strstr(md, "| a | 1:1 | 5 | 105.0 (90.0\u2013120.0) |"),
-	       "markdown: intervals, the marker, median (range) of repeats");
+	       strstr(md, "| a | 1:1 | 5 | 105.0 (90.0\u2013120.0) \u00b128.6 % |"),
+	       "markdown: intervals, the marker, median (range) and spread of repeats");
 	free(md);
+	/* spread = (max - min) / median of each figure */
+	struct dura_pair_summary ps;
+	dura_report_pair_summary(&rep, "b", 1, 1, &ps);
+	tap_ok(ps.runs == 5 && near(ps.p50_spread, 2.0 / 6.0, 1e-9) && ps.p50_median == 6 &&
+	       near(ps.p99_spread, 4.0 / 12.0, 1e-9),
+	       "spread of p50 (5 ... 7 ms, median 6) and p99: %.4f, %.4f", ps.p50_spread,
+	       ps.p99_spread);
+	dura_report_pair_summary(&rep, "a", 1, 1, &ps);
+	tap_ok(near(ps.orch_spread, 30.0 / 105.0, 1e-9) && ps.p50_spread == 0,
+	       "spread of orch/s (90 ... 120, median 105): %.4f; equal figures: 0", ps.orch_spread);
+	char *js = dura_report_json_text(&rep);
+	tap_ok(js && strstr(js, "\"repeats\"") && strstr(js, "\"spread_pct\": 28.57142857") &&
+	       strstr(js, "\"spread_pct\": 33.33333333"),
+	       "JSON: repeats carry median, range and spread_pct per (provider, config)");
+	free(js);
 
 	for (unsigned i = 0; i < 5; i++)
 		runs[2 * i].result.orch_per_sec = sub_fast[i];

@@ -83,12 +83,14 @@ size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_c
                                 struct dura_compare_row **rows);
 
 /* The repeats of one (provider, config): median and range over the runs
- * that ran (NaN when none has the figure). */
+ * that ran (NaN when none has the figure), and the spread (max - min) /
+ * median of each figure (NaN with fewer than 2 values): how repeatable
+ * it is, the figure docs/benchmarks.md's 3 % target is about. */
 struct dura_pair_summary {
 	size_t runs;
-	double orch_median, orch_lo, orch_hi;
-	double p50_median, p50_lo, p50_hi;
-	double p99_median, p99_lo, p99_hi;
+	double orch_median, orch_lo, orch_hi, orch_spread;
+	double p50_median, p50_lo, p50_hi, p50_spread;
+	double p99_median, p99_lo, p99_hi, p99_spread;
 };
 void dura_report_pair_summary(const struct dura_report *r, const char *provider,
                               unsigned orch_workers, unsigned activity_workers,
@@ -132,6 +134,10 @@ void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int s
 /* "102.3 (95.1–110.2)": a median and its range, "n/a" when unknown. */
 void dura_report_fmt_median_range(char *buf, size_t len, double med, double lo, double hi,
                                   int decimals, const char *unit);
+/* "102.3 (95.1–110.2) ±7.1 %": the same with the spread (max − min) /
+ * median after it (left out when unknown). */
+void dura_report_fmt_median_spread(char *buf, size_t len, double med, double lo, double hi,
+                                   double spread, int decimals, const char *unit);
 
 /* A 95 % interval as "[0.88, 1.03]" (2 decimals), "-" when unknown. */
 void dura_report_fmt_interval(char *buf, size_t len, const double ci[2]);

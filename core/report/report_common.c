@@ -135,6 +135,15 @@ void dura_report_fmt_median_range(char *buf, size_t len, double med, double lo, 
 		         decimals, hi);
 }
 
+void dura_report_fmt_median_spread(char *buf, size_t len, double med, double lo, double hi,
+                                   double spread, int decimals, const char *unit)
+{
+	dura_report_fmt_median_range(buf, len, med, lo, hi, decimals, unit);
+	size_t used = strlen(buf);
+	if (isfinite(med) && isfinite(spread) && used < len)
+		snprintf(buf + used, len - used, " \u00b1%.1f %%", 100.0 * spread);
+}
+
 void dura_report_fmt_interval(char *buf, size_t len, const double ci[2])
 {
 	if (!isfinite(ci[0]) || !isfinite(ci[1]))
@@ -269,10 +278,12 @@ static void fill_row(struct dura_compare_row *row, const struct side *sub, const
 	row->no_difference = !isfinite(ci[0]) ? -1 : ci[0] <= 1.0 && ci[1] >= 1.0;
 }
 
-static void median_range(double *v, size_t n, double *med, double *lo, double *hi)
+static void median_range(double *v, size_t n, double *med, double *lo, double *hi,
+                         double *spread)
 {
 	dura_stats_range(v, n, lo, hi);
 	*med = dura_stats_median(v, n);
+	*spread = n >= 2 && *med > 0 ? (*hi - *lo) / *med : NAN;
 }
 
 void dura_report_pair_summary(const struct dura_report *r, const char *provider,
@@ -295,9 +306,9 @@ void dura_report_pair_summary(const struct dura_report *r, const char *provider,
 		}
 	}
 	s->runs = n;
-	median_range(orch, n, &s->orch_median, &s->orch_lo, &s->orch_hi);
-	median_range(p50, n_lat, &s->p50_median, &s->p50_lo, &s->p50_hi);
-	median_range(p99, n_lat, &s->p99_median, &s->p99_lo, &s->p99_hi);
+	median_range(orch, n, &s->orch_median, &s->orch_lo, &s->orch_hi, &s->orch_spread);
+	median_range(p50, n_lat, &s->p50_median, &s->p50_lo, &s->p50_hi, &s->p50_spread);
+	median_range(p99, n_lat, &s->p99_median, &s->p99_lo, &s->p99_hi, &s->p99_spread);
 	free(orch);
 	free(p50);
 	free(p99);

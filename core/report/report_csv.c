@@ -21,7 +21,7 @@ static const char *const columns[] = {
 	"activities_per_sec", "bound_fraction", "latency_p50_ms", "latency_p95_ms",
 	"latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
 	"cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure",
-	"first_failure_category", "failed_corrupt",
+	"first_failure_category", "failed_corrupt", "orch_spread_pct", "p50_spread_pct",
 };
 
 static void field_string(FILE *f, const char *s, int first)
@@ -55,7 +55,7 @@ static void field_number(FILE *f, double v)
 		fprintf(f, "%.10g", v);
 }
 
-static void write_row(FILE *f, const struct dura_report_run *run)
+static void write_row(FILE *f, const struct dura_report *r, const struct dura_report_run *run)
 {
 	const struct dura_run_result *x = &run->result;
 	struct dura_report_figures v;
@@ -93,6 +93,14 @@ static void write_row(FILE *f, const struct dura_report_run *run)
 	field_string(f, x->first_failure[0] ? x->first_failure : NULL, 0);
 	field_string(f, x->first_failure_category[0] ? x->first_failure_category : NULL, 0);
 	field_uint(f, x->failed_corrupt);
+	/* the spread of the run's (provider, config) over its repeats, on each
+	 * of their rows; empty without repeats */
+	struct dura_pair_summary s = { .orch_spread = NAN, .p50_spread = NAN };
+	if (dura_report_repeats(r) >= 2 && run->provider)
+		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers,
+		                         &s);
+	field_number(f, 100.0 * s.orch_spread);
+	field_number(f, 100.0 * s.p50_spread);
 	fputs("\r\n", f);
 }
 
@@ -102,7 +110,7 @@ void dura_report_csv_write(FILE *f, const struct dura_report *r)
 		fprintf(f, "%s%s", i ? "," : "", columns[i]);
 	fputs("\r\n", f);
 	for (size_t i = 0; i < r->n_runs; i++)
-		write_row(f, &r->runs[i]);
+		write_row(f, r, &r->runs[i]);
 }
 
 int dura_report_csv(const struct dura_report *r, const char *path, char *err, size_t errlen)

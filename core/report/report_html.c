@@ -114,7 +114,9 @@ static void runs_table(FILE *f, const struct dura_report *r)
 static void repeats_table(FILE *f, const struct dura_report *r)
 {
 	static const char *const names[] = { "Provider", "Config", "Runs", "Orch/s", "p50", "p99" };
-	fprintf(f, "<h2>Over %u repeats: median (min\u2013max)</h2>\n<table>\n", dura_report_repeats(r));
+	fprintf(f, "<h2>Over %u repeats: median (min\u2013max) \u00b1spread</h2>\n"
+	        "<p class=\"note\">spread = (max \u2212 min) / median</p>\n<table>\n",
+	        dura_report_repeats(r));
 	head_row(f, names, sizeof names / sizeof names[0]);
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
@@ -125,9 +127,12 @@ static void repeats_table(FILE *f, const struct dura_report *r)
 		char cfg[32], n[16], o[96], p50[96], p99[96];
 		dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
 		snprintf(n, sizeof n, "%zu", s.runs);
-		dura_report_fmt_median_range(o, sizeof o, s.orch_median, s.orch_lo, s.orch_hi, 1, "");
-		dura_report_fmt_median_range(p50, sizeof p50, s.p50_median, s.p50_lo, s.p50_hi, 2, " ms");
-		dura_report_fmt_median_range(p99, sizeof p99, s.p99_median, s.p99_lo, s.p99_hi, 2, " ms");
+		dura_report_fmt_median_spread(o, sizeof o, s.orch_median, s.orch_lo, s.orch_hi,
+		                              s.orch_spread, 1, "");
+		dura_report_fmt_median_spread(p50, sizeof p50, s.p50_median, s.p50_lo, s.p50_hi,
+		                              s.p50_spread, 2, " ms");
+		dura_report_fmt_median_spread(p99, sizeof p99, s.p99_median, s.p99_lo, s.p99_hi,
+		                              s.p99_spread, 2, " ms");
 		fputs("<tr>", f);
 		cell(f, run->provider);
 		cell(f, cfg);

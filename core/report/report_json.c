@@ -319,6 +319,46 @@ static json_t *comparisons(const struct dura_report *r)
 	return a;
 }
 
+static json_t *figure_summary(double med, double lo, double hi, double spread)
+{
+	json_t *o = dura_jobject();
+	dura_jset(o, "median", dura_jnumber(med));
+	dura_jset(o, "min", dura_jnumber(lo));
+	dura_jset(o, "max", dura_jnumber(hi));
+	dura_jset(o, "spread_pct", dura_jnumber(100.0 * spread));
+	return o;
+}
+
+/* With repeats: one entry per (provider, config), the figures' medians,
+ * ranges and spreads (an empty array without repeats). */
+static json_t *repeats(const struct dura_report *r)
+{
+	json_t *a = dura_jarray();
+	if (dura_report_repeats(r) < 2)
+		return a;
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct dura_report_run *run = &r->runs[i];
+		if (run->repeat_index != 0 || !run->provider)
+			continue; /* each pair once, at its first repeat */
+		struct dura_pair_summary s;
+		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers, &s);
+		char cfg[32];
+		dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
+		json_t *o = dura_jobject();
+		dura_jset(o, "provider", dura_jstring(run->provider));
+		dura_jset(o, "config", dura_jstring(cfg));
+		dura_jset(o, "runs", dura_juint(s.runs));
+		dura_jset(o, "orch_per_sec",
+		          figure_summary(s.orch_median, s.orch_lo, s.orch_hi, s.orch_spread));
+		dura_jset(o, "latency_p50_ms",
+		          figure_summary(s.p50_median, s.p50_lo, s.p50_hi, s.p50_spread));
+		dura_jset(o, "latency_p99_ms",
+		          figure_summary(s.p99_median, s.p99_lo, s.p99_hi, s.p99_spread));
+		dura_jpush(a, o);
+	}
+	return a;
+}
+
 char *dura_report_json_text(const struct dura_report *r)
 {
 	json_t *doc = dura_jobject();
@@ -330,6 +370,7 @@ char *dura_report_json_text(const struct dura_report *r)
 	for (size_t i = 0; i < r->n_runs; i++)
 		dura_jpush(runs, run_object(&r->runs[i]));
 	dura_jset(doc, "runs", runs);
+	dura_jset(doc, "repeats", repeats(r));
 	dura_jset(doc, "comparisons", comparisons(r));
 	dura_jset(doc, "interrupted", dura_jbool(r->interrupted));
 	dura_jset(doc, "planned_runs", dura_juint(r->planned_runs));

@@ -116,7 +116,8 @@ static void repeats_table(FILE *f, const struct dura_report *r)
 	unsigned reps = dura_report_repeats(r);
 	if (reps < 2)
 		return;
-	fprintf(f, "\nOver %u repeats, median (min\u2013max) of the runs that ran:\n\n", reps);
+	fprintf(f, "\nOver %u repeats, median (min\u2013max) \u00b1spread of the runs that ran "
+	        "(spread = (max \u2212 min) / median):\n\n", reps);
 	fprintf(f, "| Provider | Config | Runs | Orch/s | p50 | p99 |\n|---|---|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < r->n_runs; i++) {
 		const struct dura_report_run *run = &r->runs[i];
@@ -125,9 +126,12 @@ static void repeats_table(FILE *f, const struct dura_report *r)
 		struct dura_pair_summary s;
 		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers, &s);
 		char o_s[96], p50_s[96], p99_s[96];
-		dura_report_fmt_median_range(o_s, sizeof o_s, s.orch_median, s.orch_lo, s.orch_hi, 1, "");
-		dura_report_fmt_median_range(p50_s, sizeof p50_s, s.p50_median, s.p50_lo, s.p50_hi, 2, " ms");
-		dura_report_fmt_median_range(p99_s, sizeof p99_s, s.p99_median, s.p99_lo, s.p99_hi, 2, " ms");
+		dura_report_fmt_median_spread(o_s, sizeof o_s, s.orch_median, s.orch_lo, s.orch_hi,
+		                              s.orch_spread, 1, "");
+		dura_report_fmt_median_spread(p50_s, sizeof p50_s, s.p50_median, s.p50_lo, s.p50_hi,
+		                              s.p50_spread, 2, " ms");
+		dura_report_fmt_median_spread(p99_s, sizeof p99_s, s.p99_median, s.p99_lo, s.p99_hi,
+		                              s.p99_spread, 2, " ms");
 		fputs("| ", f);
 		dura_report_md_cell(f, run->provider);
 		fprintf(f, " | %u:%u | %zu | %s | %s | %s |\n", run->orch_workers,
