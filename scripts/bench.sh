@@ -3,7 +3,7 @@
 # fractions of the bound and ratios measured in one run (the anchor
 # workload three times in one invocation, with the median per cell).
 #
-# usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|growth|remote|scaleout]
+# usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|growth|remote|scaleout|repeat]
 #                         [--duration D]
 # Writes JSON results to bench-out/ (or $BENCH_OUT).
 #   ceiling  the harness against the engine's own ceiling, same machine and
@@ -11,6 +11,8 @@
 #            pgbench with the provider's functions (CEILING_SECONDS, 10)
 #   growth   throughput with GROWTH_PREFILL (1000000) completed instances
 #            prefilled against an empty store (conf/growth.ini)
+#   repeat   scripts/spread.sh: the spread of the anchor figures over 5
+#            repeats (not part of "all"; about 8 minutes)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -172,6 +174,10 @@ growth() {
 	run growth growth.ini
 	rm -rf "$db"
 }
+
+case "$what" in
+repeat) exec "$here/spread.sh" "${extra[@]}" ;;
+esac
 
 case "$what" in
 all|anchor) run anchor anchor.ini --repeat 3 ;;&
