@@ -95,6 +95,11 @@ struct dura_pair_summary {
 void dura_report_pair_summary(const struct dura_report *r, const char *provider,
                               unsigned orch_workers, unsigned activity_workers,
                               struct dura_pair_summary *s);
+/* Walks the (provider, config) pairs of r, each once at its first repeat:
+ * the next such run at index >= *i (*i moves past it) with its summary in
+ * *s, or NULL after the last.  Start with *i = 0. */
+const struct dura_report_run *dura_report_next_pair(const struct dura_report *r, size_t *i,
+                                                    struct dura_pair_summary *s);
 
 /* Failed instances of a run in all categories
  * (infra+corrupt+config+app+timeout). */
@@ -134,10 +139,13 @@ void dura_report_fmt_number(char *buf, size_t len, double v, int decimals, int s
 /* "102.3 (95.1–110.2)": a median and its range, "n/a" when unknown. */
 void dura_report_fmt_median_range(char *buf, size_t len, double med, double lo, double hi,
                                   int decimals, const char *unit);
-/* "102.3 (95.1–110.2) ±7.1 %": the same with the spread (max − min) /
- * median after it (left out when unknown). */
-void dura_report_fmt_median_spread(char *buf, size_t len, double med, double lo, double hi,
-                                   double spread, int decimals, const char *unit);
+/* The figures of a pair summary as the repeats tables show them:
+ * "102.3 (95.1–110.2) ±7.1 %", median (range) and the spread (max − min) /
+ * median (left out when unknown); latencies in ms with 2 decimals. */
+struct dura_pair_text {
+	char orch[96], p50[96], p99[96];
+};
+void dura_report_fmt_pair_summary(const struct dura_pair_summary *s, struct dura_pair_text *t);
 
 /* A 95 % interval as "[0.88, 1.03]" (2 decimals), "-" when unknown. */
 void dura_report_fmt_interval(char *buf, size_t len, const double ci[2]);

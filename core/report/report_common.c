@@ -135,13 +135,23 @@ void dura_report_fmt_median_range(char *buf, size_t len, double med, double lo, 
 		         decimals, hi);
 }
 
-void dura_report_fmt_median_spread(char *buf, size_t len, double med, double lo, double hi,
-                                   double spread, int decimals, const char *unit)
+static void fmt_median_spread(char *buf, size_t len, double med, double lo, double hi,
+                              double spread, int decimals, const char *unit)
 {
 	dura_report_fmt_median_range(buf, len, med, lo, hi, decimals, unit);
 	size_t used = strlen(buf);
 	if (isfinite(med) && isfinite(spread) && used < len)
 		snprintf(buf + used, len - used, " \u00b1%.1f %%", 100.0 * spread);
+}
+
+void dura_report_fmt_pair_summary(const struct dura_pair_summary *s, struct dura_pair_text *t)
+{
+	fmt_median_spread(t->orch, sizeof t->orch, s->orch_median, s->orch_lo, s->orch_hi,
+	                  s->orch_spread, 1, "");
+	fmt_median_spread(t->p50, sizeof t->p50, s->p50_median, s->p50_lo, s->p50_hi,
+	                  s->p50_spread, 2, " ms");
+	fmt_median_spread(t->p99, sizeof t->p99, s->p99_median, s->p99_lo, s->p99_hi,
+	                  s->p99_spread, 2, " ms");
 }
 
 void dura_report_fmt_interval(char *buf, size_t len, const double ci[2])
@@ -312,6 +322,20 @@ void dura_report_pair_summary(const struct dura_report *r, const char *provider,
 	free(orch);
 	free(p50);
 	free(p99);
+}
+
+const struct dura_report_run *dura_report_next_pair(const struct dura_report *r, size_t *i,
+                                                    struct dura_pair_summary *s)
+{
+	for (; *i < r->n_runs; (*i)++) {
+		const struct dura_report_run *run = &r->runs[*i];
+		if (run->repeat_index != 0 || !run->provider)
+			continue;
+		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers, s);
+		(*i)++;
+		return run;
+	}
+	return NULL;
 }
 
 size_t dura_report_compare_rows(const struct dura_report *r, const struct dura_compare_def *c,

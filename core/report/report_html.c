@@ -118,28 +118,21 @@ static void repeats_table(FILE *f, const struct dura_report *r)
 	        "<p class=\"note\">spread = (max \u2212 min) / median</p>\n<table>\n",
 	        dura_report_repeats(r));
 	head_row(f, names, sizeof names / sizeof names[0]);
-	for (size_t i = 0; i < r->n_runs; i++) {
-		const struct dura_report_run *run = &r->runs[i];
-		if (run->repeat_index != 0 || !run->provider)
-			continue;
-		struct dura_pair_summary s;
-		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers, &s);
-		char cfg[32], n[16], o[96], p50[96], p99[96];
+	struct dura_pair_summary s;
+	const struct dura_report_run *run;
+	for (size_t i = 0; (run = dura_report_next_pair(r, &i, &s)) != NULL;) {
+		char cfg[32], n[16];
 		dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
 		snprintf(n, sizeof n, "%zu", s.runs);
-		dura_report_fmt_median_spread(o, sizeof o, s.orch_median, s.orch_lo, s.orch_hi,
-		                              s.orch_spread, 1, "");
-		dura_report_fmt_median_spread(p50, sizeof p50, s.p50_median, s.p50_lo, s.p50_hi,
-		                              s.p50_spread, 2, " ms");
-		dura_report_fmt_median_spread(p99, sizeof p99, s.p99_median, s.p99_lo, s.p99_hi,
-		                              s.p99_spread, 2, " ms");
+		struct dura_pair_text t;
+		dura_report_fmt_pair_summary(&s, &t);
 		fputs("<tr>", f);
 		cell(f, run->provider);
 		cell(f, cfg);
 		num(f, n);
-		num(f, o);
-		num(f, p50);
-		num(f, p99);
+		num(f, t.orch);
+		num(f, t.p50);
+		num(f, t.p99);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);

@@ -336,12 +336,9 @@ static json_t *repeats(const struct dura_report *r)
 	json_t *a = dura_jarray();
 	if (dura_report_repeats(r) < 2)
 		return a;
-	for (size_t i = 0; i < r->n_runs; i++) {
-		const struct dura_report_run *run = &r->runs[i];
-		if (run->repeat_index != 0 || !run->provider)
-			continue; /* each pair once, at its first repeat */
-		struct dura_pair_summary s;
-		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers, &s);
+	struct dura_pair_summary s;
+	const struct dura_report_run *run;
+	for (size_t i = 0; (run = dura_report_next_pair(r, &i, &s)) != NULL;) {
 		char cfg[32];
 		dura_report_config_string(cfg, sizeof cfg, run->orch_workers, run->activity_workers);
 		json_t *o = dura_jobject();

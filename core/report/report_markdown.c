@@ -119,23 +119,15 @@ static void repeats_table(FILE *f, const struct dura_report *r)
 	fprintf(f, "\nOver %u repeats, median (min\u2013max) \u00b1spread of the runs that ran "
 	        "(spread = (max \u2212 min) / median):\n\n", reps);
 	fprintf(f, "| Provider | Config | Runs | Orch/s | p50 | p99 |\n|---|---|---:|---:|---:|---:|\n");
-	for (size_t i = 0; i < r->n_runs; i++) {
-		const struct dura_report_run *run = &r->runs[i];
-		if (run->repeat_index != 0 || !run->provider)
-			continue; /* each pair once, at its first repeat */
-		struct dura_pair_summary s;
-		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers, &s);
-		char o_s[96], p50_s[96], p99_s[96];
-		dura_report_fmt_median_spread(o_s, sizeof o_s, s.orch_median, s.orch_lo, s.orch_hi,
-		                              s.orch_spread, 1, "");
-		dura_report_fmt_median_spread(p50_s, sizeof p50_s, s.p50_median, s.p50_lo, s.p50_hi,
-		                              s.p50_spread, 2, " ms");
-		dura_report_fmt_median_spread(p99_s, sizeof p99_s, s.p99_median, s.p99_lo, s.p99_hi,
-		                              s.p99_spread, 2, " ms");
+	struct dura_pair_summary s;
+	const struct dura_report_run *run;
+	for (size_t i = 0; (run = dura_report_next_pair(r, &i, &s)) != NULL;) {
+		struct dura_pair_text t;
+		dura_report_fmt_pair_summary(&s, &t);
 		fputs("| ", f);
 		dura_report_md_cell(f, run->provider);
 		fprintf(f, " | %u:%u | %zu | %s | %s | %s |\n", run->orch_workers,
-		        run->activity_workers, s.runs, o_s, p50_s, p99_s);
+		        run->activity_workers, s.runs, t.orch, t.p50, t.p99);
 	}
 }
 
