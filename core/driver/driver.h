@@ -99,9 +99,8 @@ struct dura_run_result {
 	double bound_orch_per_sec;  /* theoretical maximum, 0 if none */
 	double bound_fraction;      /* orch_per_sec / bound, 0 if none */
 
-	/* latency: start call -> committed terminal ack, of the instances
-	 * that completed inside the steady window (not the warm-up, not the
-	 * drain, whose instances see a loop that no longer refills) */
+	/* latency: start call -> committed terminal ack, completed instances
+	 * that completed after the warmup (drain included) */
 	struct dura_latency latency;
 
 	double drain_ms;            /* from end of launching to all finished */

@@ -140,10 +140,11 @@ void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome
 	if (o == DURA_OUTCOME_COMPLETED) {
 		if (now >= d->win_start_ns && now <= d->win_end_ns)
 			d->window_completed++;
-		/* the steady window only: warm-up completions carry cold-start
-		 * effects, and drain ones a loop that no longer refills */
+		/* warmup completions carry cold-start effects; keep them out.
+		 * The drain's stay in: when an instance takes longer than the
+		 * window, only the drain sees the loop's real latency. */
 		uint64_t lat = latency_ns != UINT64_MAX ? latency_ns : now - in->start_ns;
-		if (now >= d->win_start_ns && now <= d->win_end_ns)
+		if (now >= d->win_start_ns)
 			dura_histogram_record(d->latency_ns, lat);
 		dura_histogram_record(d->interval_ns, lat);
 	} else {
