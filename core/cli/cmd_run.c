@@ -85,6 +85,9 @@ struct provider_slot {
 	char description[256];
 	double rtt_ms;
 	struct dura_fault_caps fault_caps; /* what its faults can act on */
+	/* runtime threads were abandoned inside this plugin (stop_timeout):
+	 * its code stays mapped (never unloaded) until the process ends */
+	int in_use;
 };
 
 /* ---- interruption (SIGINT, SIGTERM) ----
@@ -796,15 +799,16 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				if (!r->ran)
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
 				free(worker_options);
-				if (r->ran && r->result.abandoned_threads)
+				if (r->ran && r->result.abandoned_threads) {
 					/* threads are still inside the plugin: closing the
-					 * store under them could crash; the process exit
-					 * ends them */
+					 * store or unloading the plugin under them could
+					 * crash; the process exit ends them */
+					s->in_use = 1;
 					fprintf(stderr, "durabench run: %s: %u runtime thread(s) still in a "
 					        "provider call %.0f s after the drain (stop_timeout): "
 					        "abandoned, the store is left open\n", label,
 					        r->result.abandoned_threads, (double)sc->stop_timeout_ms / 1e3);
-				else
+				} else
 					close_store(s, store, a->quiet);
 				dura_run_faults_free(&rf);
 				for (size_t q = 0; r->ran && q < r->result.n_faults; q++)
@@ -987,7 +991,7 @@ out:
 	for (size_t i = 0; i < n; i++) {
 		if (slots[i].prepared_ok)
 			dura_prepared_free(&slots[i].prepared);
-		if (slots[i].plugin.ops)
+		if (slots[i].plugin.ops && !slots[i].in_use)
 			dura_plugin_unload(&slots[i].plugin);
 	}
 	dura_env_free(env); /* stops the url = auto server and the proxies */

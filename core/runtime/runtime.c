@@ -103,6 +103,7 @@ static void rt_free(struct dura_runtime *rt)
 {
 	pthread_cond_destroy(&rt->cv);
 	pthread_mutex_destroy(&rt->mu);
+	pthread_mutex_destroy(&rt->cb_mu);
 	free(rt->orch_threads);
 	free(rt->work_threads);
 	free(rt->slots);
@@ -151,6 +152,7 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	rt->batch = cfg->activity_batch > 1 && rt->fetch_items && rt->ack_items_fetch
 	            ? cfg->activity_batch : 1;
 	pthread_mutex_init(&rt->mu, NULL);
+	pthread_mutex_init(&rt->cb_mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -351,8 +353,15 @@ unsigned dura_runtime_stop_within(struct dura_runtime *rt, uint64_t wait_ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	unsigned stuck = join_all(rt, &until);
-	if (stuck == 0)
+	if (stuck == 0) {
 		rt_free(rt);
+		return 0;
+	}
+	/* the caller's state goes away when it returns: a thread that comes
+	 * back from its call later must not report to it */
+	pthread_mutex_lock(&rt->cb_mu);
+	rt->detached = 1;
+	pthread_mutex_unlock(&rt->cb_mu);
 	/* else the detached threads still use rt (and the store): it is left
 	 * allocated on purpose, freeing it under them would be a use after
 	 * free; the process ends them when it exits */

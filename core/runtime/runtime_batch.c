@@ -102,10 +102,9 @@ static void unpublish(struct batch *b)
 static void abandon_rest(struct batch *b, size_t from)
 {
 	struct dura_runtime *rt = b->rt;
-	struct dura_err err;
 	for (size_t i = from; i < b->n_cur; i++) {
 		atomic_store_explicit(&b->slots[i].token, 0, memory_order_release);
-		rt->ops->abandon_work_item(rt->store, b->cur[i]->token, 0, &err);
+		dura_rt_abandon_work(rt, b->cur[i]->token, 0);
 		rt->ops->release_work_item(rt->store, b->cur[i]);
 		b->cur[i] = NULL;
 	}

@@ -64,6 +64,11 @@ struct dura_runtime {
 	atomic_int aborting;        /* past the drain deadline: no more retries */
 	atomic_int renewer_stopping;
 	pthread_mutex_t mu;         /* guards nothing but the sleeps below */
+	/* Guards cb against a run that has left: once threads are abandoned
+	 * (dura_runtime_stop_within), detached is set under cb_mu and no
+	 * callback reaches the driver, whose state is gone by then. */
+	pthread_mutex_t cb_mu;
+	int detached;
 	pthread_cond_t cv;          /* signalled on stop */
 
 	pthread_t *orch_threads;    /* owned */
@@ -99,6 +104,14 @@ int dura_rt_sleep(struct dura_runtime *rt, uint32_t ms);
 int dura_rt_backoff(struct dura_runtime *rt, unsigned attempt);
 /* Delay of an abandon after `attempts` deliveries: exponential, capped. */
 uint32_t dura_rt_abandon_delay(const struct dura_runtime *rt, uint32_t attempts);
+/* Give a work item or orchestration item back (abandon) so another thread
+ * may take it at once -- except past the drain deadline (rt->aborting):
+ * then the database may be unreachable, each call could hold the thread
+ * for a whole call deadline (a batch is several calls), and a lock that
+ * expires on its own costs nothing.  Errors are ignored for the same
+ * reason. */
+void dura_rt_abandon_work(struct dura_runtime *rt, uint64_t token, uint32_t delay_ms);
+void dura_rt_abandon_orch(struct dura_runtime *rt, uint64_t token, uint32_t delay_ms);
 /* *until = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on rt->cv,
  * which runtime.c creates on the monotonic clock). */
 void dura_rt_deadline(struct timespec *until, uint32_t ms);

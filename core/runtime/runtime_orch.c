@@ -49,18 +49,18 @@ static dura_rc ack_turn(struct dura_runtime *rt, const struct dura_orch_item *it
 
 static void abandon(struct dura_runtime *rt, const struct dura_orch_item *item)
 {
-	struct dura_err err;
 	DURA_COUNT(rt, abandons);
 	/* A failed abandon needs no handling: the lock expires on its own. */
-	rt->ops->abandon_orchestration_item(rt->store, item->token,
-	                                    dura_rt_abandon_delay(rt, item->attempts), &err);
+	dura_rt_abandon_orch(rt, item->token, dura_rt_abandon_delay(rt, item->attempts));
 }
 
 static void notify(struct dura_runtime *rt, const char *instance, enum dura_outcome outcome,
                    const uint8_t *output, size_t len)
 {
-	if (rt->cb)
+	pthread_mutex_lock(&rt->cb_mu);
+	if (rt->cb && !rt->detached)
 		rt->cb(rt->cb_arg, instance, outcome, output, len);
+	pthread_mutex_unlock(&rt->cb_mu);
 }
 
 /* After a retried terminal ack ended in LOCK_LOST: 1 if storage shows that

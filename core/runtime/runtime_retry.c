@@ -107,3 +107,17 @@ int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt
 	p->failures = 0;
 	return 1;
 }
+
+void dura_rt_abandon_work(struct dura_runtime *rt, uint64_t token, uint32_t delay_ms)
+{
+	struct dura_err err;
+	if (!atomic_load(&rt->aborting))
+		rt->ops->abandon_work_item(rt->store, token, delay_ms, &err);
+}
+
+void dura_rt_abandon_orch(struct dura_runtime *rt, uint64_t token, uint32_t delay_ms)
+{
+	struct dura_err err;
+	if (!atomic_load(&rt->aborting))
+		rt->ops->abandon_orchestration_item(rt->store, token, delay_ms, &err);
+}

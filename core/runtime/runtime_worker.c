@@ -155,7 +155,6 @@ int dura_rt_run_item(struct dura_runtime *rt, const struct dura_work_item *item,
 void dura_rt_settle_work_item(struct dura_runtime *rt, struct dura_work_item *item,
                               enum dura_rt_ack_result result, int ran)
 {
-	struct dura_err err;
 	switch (result) {
 	case DURA_RT_ACKED:
 		if (ran)
@@ -167,8 +166,7 @@ void dura_rt_settle_work_item(struct dura_runtime *rt, struct dura_work_item *it
 	case DURA_RT_NOT_ACKED:
 		DURA_COUNT(rt, infra_errors);
 		DURA_COUNT(rt, abandons);
-		rt->ops->abandon_work_item(rt->store, item->token,
-		                           dura_rt_abandon_delay(rt, item->attempts), &err);
+		dura_rt_abandon_work(rt, item->token, dura_rt_abandon_delay(rt, item->attempts));
 		break;
 	}
 	rt->ops->release_work_item(rt->store, item);
@@ -226,8 +224,7 @@ void *dura_rt_worker_main(void *arg)
 		} else if (dura_rt_stopping(rt)) {
 			/* Fetched along with the last ack while stopping: give it
 			 * back at once instead of starting a possibly long activity. */
-			struct dura_err err;
-			rt->ops->abandon_work_item(rt->store, item->token, 0, &err);
+			dura_rt_abandon_work(rt, item->token, 0);
 			rt->ops->release_work_item(rt->store, item);
 			break;
 		}
