@@ -31,7 +31,9 @@ assert f["action"] == "kill-worker" and f["applied"] and f["lost"] == 0, f
 # recovery depends on the machine's load: a figure or null (not recovered)
 assert f["for_s"] == 1.0 and "recovery_s" in f and f["end_s"] > f["begin_s"], f
 assert "kill_worker" not in r["scale_out"], r["scale_out"]
-assert r["scale_out"]["workers_seen"] == 3, r["scale_out"]  # the restarted one is a new worker
+# the restarted worker is a new one (3 seen), unless it is still starting
+# when the run ends (a slow, e.g. sanitizer, build): never fewer than 2
+assert r["scale_out"]["workers_seen"] in (2, 3), r["scale_out"]
 assert r["completed"] == r["launched"] == r["verified"], r
 PY
 rc=$?

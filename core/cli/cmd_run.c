@@ -991,7 +991,9 @@ out:
 	for (size_t i = 0; i < n; i++) {
 		if (slots[i].prepared_ok)
 			dura_prepared_free(&slots[i].prepared);
-		if (slots[i].plugin.ops && !slots[i].in_use)
+		if (slots[i].plugin.ops && slots[i].in_use)
+			dura_plugin_forget(&slots[i].plugin);
+		else if (slots[i].plugin.ops)
 			dura_plugin_unload(&slots[i].plugin);
 	}
 	dura_env_free(env); /* stops the url = auto server and the proxies */

@@ -296,6 +296,13 @@ void dura_plugin_unload(struct dura_plugin *p)
 		return;
 	if (p->handle)
 		dlclose(p->handle);
+	dura_plugin_forget(p);
+}
+
+void dura_plugin_forget(struct dura_plugin *p)
+{
+	if (!p)
+		return;
 	free(p->path);
 	memset(p, 0, sizeof *p);
 }

@@ -30,6 +30,10 @@ struct dura_plugin {
 int dura_plugin_load(const char *name_or_path, const char *plugin_dir,
                      struct dura_plugin *out, char *err, size_t errlen);
 void dura_plugin_unload(struct dura_plugin *p);
+/* Frees what the loader allocated but leaves the plugin's code mapped (no
+ * dlclose): for a plugin that threads may still be inside until the
+ * process ends (abandoned after stop_timeout). */
+void dura_plugin_forget(struct dura_plugin *p);
 
 /* 0 if dir is NULL (not given) or an existing directory; else -1 with
  * "--plugin-dir DIR: <why>" in err.  A --plugin-dir that is not there is a
