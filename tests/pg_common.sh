@@ -29,3 +29,45 @@ auto_psql_args() {
 	[ -n "$_port" ] && [ -n "$_dir" ] && echo "-h $_dir -p $_port -U postgres -d postgres"
 }
 finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }
+
+# ---- the stall tests (pg_stall.sh, pg_stall_interrupt.sh) ----
+# Their scenario: a 2:2 run of $2 on an auto server, short drain and
+# verification deadlines and 2 s call, connect and acquire deadlines.
+write_stall_ini() {
+	cat >"$1" <<INI
+[run]
+duration = $2
+warmup = 0s
+drain_timeout = 2s
+verify_timeout = 3s
+configs = 2:2
+
+[workload]
+scenario = fanout
+max_concurrent = 10
+activity_delay = 5ms
+
+[provider pg]
+plugin = postgres
+url = auto
+call_timeout = 2s
+connect_timeout = 2s
+acquire_timeout = 2s
+INI
+}
+# Waits until the run of pid $1 (stderr in $2) is running on its auto
+# server and sets pm to the server's postmaster pid; 1 when it never is.
+wait_auto_pm() {
+	_conn=""
+	for _ in $(seq 1 300); do
+		grep -q "running pg" "$2" && _conn=$(auto_psql_args "$2") && break
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$_conn" ] || return 1
+	_dir=$(echo "$_conn" | sed 's/.*-h \([^ ]*\).*/\1/')
+	pm=$(head -n 1 "$_dir/data/postmaster.pid" 2>/dev/null)
+}
+# Sends signal $1 to the postmaster and every backend (each backend is a
+# session of its own).
+stop_server() { kill "-$1" "$pm" $(ps -o pid= --ppid "$pm") 2>/dev/null; }

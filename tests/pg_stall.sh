@@ -7,42 +7,12 @@
 set -u
 . "${top_srcdir:?}/tests/pg_common.sh"
 
-cat >"$tmp/stall.ini" <<'INI'
-[run]
-duration = 4s
-warmup = 0s
-drain_timeout = 2s
-verify_timeout = 3s
-configs = 2:2
-
-[workload]
-scenario = fanout
-max_concurrent = 10
-activity_delay = 5ms
-
-[provider pg]
-plugin = postgres
-url = auto
-call_timeout = 2s
-connect_timeout = 2s
-acquire_timeout = 2s
-
-INI
+write_stall_ini "$tmp/stall.ini" 4s
 "$DURABENCH" run "$tmp/stall.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
 pid=$!
-conn=""
-for _ in $(seq 1 300); do
-	conn=$(auto_psql_args "$tmp/err") && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$conn" ]
+wait_auto_pm "$pid" "$tmp/err"
 check $? "the run reports its server address"
-dir=$(echo "$conn" | sed 's/.*-h \([^ ]*\).*/\1/')
-pm=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null)
 sleep 2 # the run is under way
-# The postmaster and every backend (each backend is a session of its own).
-stop_server() { kill "-$1" "$pm" $(ps -o pid= --ppid "$pm") 2>/dev/null; }
 stop_server STOP
 n_stopped=$(ps -o stat= --ppid "$pm" | grep -c '^T')
 [ "$n_stopped" -gt 0 ]

@@ -9,26 +9,7 @@
 set -u
 . "${top_srcdir:?}/tests/pg_common.sh"
 
-cat >"$tmp/stall.ini" <<'INI'
-[run]
-duration = 60s
-warmup = 0s
-drain_timeout = 2s
-verify_timeout = 3s
-configs = 2:2
-
-[workload]
-scenario = fanout
-max_concurrent = 10
-activity_delay = 5ms
-
-[provider pg]
-plugin = postgres
-url = auto
-call_timeout = 2s
-connect_timeout = 2s
-acquire_timeout = 2s
-INI
+write_stall_ini "$tmp/stall.ini" 60s
 # A shell starts background commands with SIGINT ignored (and durabench
 # keeps ignoring it then): exec it with the default action, as from a
 # terminal.
@@ -38,18 +19,9 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' "$DURABENCH" run "$tmp/stall.ini" --no-progress \
 	--json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
 pid=$!
-conn=""
-for _ in $(seq 1 300); do
-	grep -q "running pg" "$tmp/err" && conn=$(auto_psql_args "$tmp/err") && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$conn" ]
+wait_auto_pm "$pid" "$tmp/err"
 check $? "the run reports its server address"
-dir=$(echo "$conn" | sed 's/.*-h \([^ ]*\).*/\1/')
-pm=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null)
 sleep 2 # the run is under way
-stop_server() { kill "-$1" "$pm" $(ps -o pid= --ppid "$pm") 2>/dev/null; }
 stop_server STOP
 sleep 1 # every thread is now blocked in a call
 kill -INT "$pid"
