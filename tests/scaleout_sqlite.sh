@@ -1,7 +1,9 @@
 #!/bin/sh
 # Scale-out on a SQLite file: two worker processes verify every instance;
 # :memory: is refused with a clear message; --external-workers over more
-# than one store is refused; a run started with
+# than one store is refused; the run's clock starts once every worker has
+# joined (workers through a slow DURABENCH_WORKER_EXE wrapper), and a
+# worker that exits first ends the run at once; a run started with
 # --external-workers refuses a worker whose scenario file differs (exit 2)
 # and completes with a worker that joins with the same file.
 set -u
@@ -28,6 +30,37 @@ grep -q '^| sq | 2x1:1 |' "$tmp/p2.md"
 check $? "the table shows 2x1:1"
 [ ! -e "$DURA_TEST_DB" ]
 check $? "the store's file is removed after the run"
+
+# --- the clock starts once every worker has joined ---
+# workers that start 2 s late (a wrapper): the run still lasts its
+# duration, and the runs table counts both processes' work
+printf '#!/bin/sh\nsleep 2\nexec "%s" "$@"\n' "$DURABENCH" >"$tmp/slow.sh"
+printf '#!/bin/sh\nexit 3\n' >"$tmp/fail.sh"
+chmod +x "$tmp/slow.sh" "$tmp/fail.sh"
+DURABENCH_WORKER_EXE="$tmp/slow.sh" timeout 60 "$DURABENCH" run "$ini" --provider sq \
+	--processes 2 --no-progress --json "$tmp/slow.json" >"$tmp/slow.md" 2>"$tmp/slow.err"
+rc=$?
+check "$rc" "workers started through a slow wrapper verify every instance"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/slow.err"
+python3 - "$tmp/slow.json" >"$tmp/py" 2>&1 <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]
+# 2 s of run, 0.5 s warm-up: a clock started before the workers joined
+# would leave no completion inside the window
+assert r["completed"] == r["launched"] == r["verified"] > 0, r
+assert r["scale_out"]["workers_seen"] == 2, r["scale_out"]
+assert r["orch_per_sec"] and r["orch_per_sec"] > 0, r
+PY
+rc=$?
+check "$rc" "its clock started after the 2 s start: the steady window has completions"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/py"
+DURABENCH_WORKER_EXE="$tmp/fail.sh" timeout 60 "$DURABENCH" run "$ini" --provider sq \
+	--processes 2 --no-progress >"$tmp/fail.md" 2>"$tmp/fail.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q 'sq 2x1:1: a worker process ended before the run started: worker [01] (pid [0-9]*) exited with status 3' "$tmp/fail.err" &&
+	grep -q '^| sq | 2x1:1 | - |' "$tmp/fail.md"
+check $? "a worker that exits before joining ends the run before it starts and is named (exit $rc)"
+sed 's/^/# /' "$tmp/fail.err"
 
 # --- :memory: cannot be shared ---
 timeout 60 "$DURABENCH" run "$ini" --provider mem --processes 2 --no-progress \

@@ -731,6 +731,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 
 				char label[256], prefix[32];
 				unsigned procs = dura_scaleout_processes(sc, s->def);
+				r->processes = a->external_workers ? 0 : procs;
 				if (procs && !a->external_workers)
 					snprintf(label, sizeof label, "%s %ux%u:%u", s->def->name, procs,
 					         r->orch_workers, r->activity_workers);

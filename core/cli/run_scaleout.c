@@ -87,6 +87,10 @@ int dura_scaleout_plan(const struct dura_scenario *sc, const struct dura_provide
 	sp->join_wait_ms = join_wait_ms;
 	sp->scenario = sc;
 	sp->build = dura_version_string();
+	/* a wrapper (a profiler, a slow start in the tests) may run the
+	 * workers; it ends by running this same build (the contract says so) */
+	const char *exe = getenv("DURABENCH_WORKER_EXE");
+	sp->spawn.exe = exe && *exe ? exe : NULL;
 	sp->spawn.file = sc->path;
 	sp->spawn.provider = def->name;
 	sp->spawn.plugin_dir = plugin_dir;

@@ -89,8 +89,13 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 	int rc = dura_runtime_start(ops, store, r->reg, &cfg,
 	                            p->scaleout ? NULL : dura_drv_on_complete, &r->d, &r->rt,
 	                            err, errlen);
+	struct dura_scaleout_params sp;
+	if (p->scaleout) {
+		sp = *p->scaleout;
+		sp.stop = p->stop;
+	}
 	if (rc == 0 && p->scaleout &&
-	    dura_so_start(ops, store, p->scaleout, p->orch_workers ? p->orch_workers : 1,
+	    dura_so_start(ops, store, &sp, p->orch_workers ? p->orch_workers : 1,
 	                  p->activity_workers ? p->activity_workers : 1, dura_drv_on_feed, &r->d,
 	                  &r->so, err, errlen) != 0) {
 		dura_runtime_stop(r->rt);

@@ -129,28 +129,39 @@ static void get_stats(struct dura_so *so, struct dura_stats *st)
 		fn(so->store, st);
 }
 
-/* External workers: tells the user how to join and waits for the first
- * worker note. */
-static int wait_for_external(struct dura_so *so, const char *name, char *err, size_t errlen)
+/* Waits until `want` workers have put their first note (each does once
+ * its dispatchers run), so the run's clock starts with its workers
+ * running: a slow worker start is not measured, and a fault's `at` is
+ * counted from a run whose workers are there.  Local workers (so->workers)
+ * that exit first end the wait with their failure; Ctrl-C ends it too. */
+static int wait_for_workers(struct dura_so *so, size_t want, const char *name, char *err,
+                            size_t errlen)
 {
-	fprintf(stderr,
-	        "durabench: waiting up to %" PRIu64 " s for workers; on each worker host run:\n"
-	        "  durabench worker %s --provider %s --join %s\n",
-	        so->sp.join_wait_ms / 1000, so->sp.spawn.file, so->sp.spawn.provider, name);
 	uint64_t deadline = dura_now_ns() + so->sp.join_wait_ms * 1000000u;
-	while (dura_now_ns() < deadline) {
+	while (dura_now_ns() < deadline && !(so->sp.stop && *so->sp.stop)) {
 		struct dura_worker_counts sum;
 		size_t n = 0;
 		if (dura_worker_counts_sum(so->ops, so->store, &sum, &n, err, errlen) != 0)
 			return -1;
-		if (n > 0) {
-			fprintf(stderr, "durabench: %zu worker(s) joined; starting\n", n);
+		if (n >= want) {
+			if (so->sp.external)
+				fprintf(stderr, "durabench: %zu worker(s) joined; starting\n", n);
 			return 0;
 		}
-		sleep_ms(200);
+		if (so->workers && dura_workers_alive(so->workers) < dura_workers_count(so->workers)) {
+			char why[256];
+			dura_workers_failure(so->workers, why, sizeof why);
+			dura_errbuf(err, errlen, "a worker process ended before the run started: %s", why);
+			return -1;
+		}
+		sleep_ms(so->sp.external ? 200 : 20);
 	}
-	dura_errbuf(err, errlen, "no worker joined run %s within %" PRIu64 " s", name,
-	            so->sp.join_wait_ms / 1000);
+	if (so->sp.stop && *so->sp.stop)
+		dura_errbuf(err, errlen, "interrupted while waiting for the workers of run %s", name);
+	else
+		dura_errbuf(err, errlen, "%s worker%s joined run %s within %" PRIu64 " s",
+		            so->sp.external ? "no" : "not every", so->sp.external ? "" : " process",
+		            name, so->sp.join_wait_ms / 1000);
 	return -1;
 }
 
@@ -190,10 +201,10 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
 	so->cb = cb;
 	so->cb_arg = cb_arg;
 	if (sp->external) {
-		if (wait_for_external(so, name, err, errlen) != 0) {
-			so_free(so);
-			return -1;
-		}
+		fprintf(stderr,
+		        "durabench: waiting up to %" PRIu64 " s for workers; on each worker host "
+		        "run:\n  durabench worker %s --provider %s --join %s\n",
+		        sp->join_wait_ms / 1000, sp->spawn.file, sp->spawn.provider, name);
 	} else {
 		struct dura_worker_spawn spawn = sp->spawn;
 		spawn.join = name;
@@ -201,6 +212,11 @@ int dura_so_start(const struct dura_provider_ops *ops, dura_store *store,
 			so_free(so);
 			return -1;
 		}
+	}
+	if (wait_for_workers(so, sp->external ? 1 : sp->processes, name, err, errlen) != 0) {
+		dura_workers_stop(so->workers, 0);
+		so_free(so);
+		return -1;
 	}
 	get_stats(so, &so->stats_before);
 	so->t0 = dura_now_ns();

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <signal.h>
+
 #include <durabench/provider.h>
 
 #include "engine/orchestration.h"
@@ -26,7 +28,9 @@ struct dura_scaleout_params {
 	                              with external */
 	int external;              /* workers join from elsewhere: print how,
 	                              wait for the first one */
-	uint64_t join_wait_ms;     /* external: give up after this without one */
+	uint64_t join_wait_ms;     /* give up after this without every local
+	                              worker (external: without one) joined */
+	const volatile sig_atomic_t *stop; /* NULL, or Ctrl-C: stop waiting */
 	const struct dura_scenario *scenario; /* the contract (file digest,
 	                              workload) */
 	const char *build;         /* the contract's build: dura_version_string */

@@ -18,6 +18,9 @@ struct dura_report_run {
 	unsigned orch_workers;
 	unsigned activity_workers;
 	unsigned repeat_index;     /* 0-based */
+	unsigned processes;        /* local worker processes planned (0: in
+	                              process): the label of a run that did not
+	                              run */
 	int ran;                   /* 0: could not run (error holds why) */
 	char error[512];
 	char store[256];           /* the provider's describe() of this run's own

@@ -27,7 +27,7 @@ static int any_scaled(const struct dura_report *r)
 
 unsigned dura_report_processes(const struct dura_report_run *run)
 {
-	return run->ran && run->result.scaled_out ? run->result.scaleout.processes : 0;
+	return run->ran && run->result.scaled_out ? run->result.scaleout.processes : run->processes;
 }
 
 static void scaleout_table(FILE *f, const struct dura_report *r)
