@@ -492,7 +492,10 @@ static enum step start_once(const struct dura_pg_plan *plan, int ctl_fd, int log
 	snprintf(sock_arg, sizeof sock_arg, "unix_socket_directories=%s", plan->sockdir);
 	/* Throwaway server: durability off (fsync, synchronous commit, full
 	 * page writes) since nothing here outlives the process; enough
-	 * connections for pool_size x several providers; modest memory. */
+	 * connections for pool_size x several providers; modest memory.  No
+	 * timed checkpoint (every 5 minutes by default) lands inside one run
+	 * of an invocation and not in the next: checkpoints only come from WAL
+	 * volume, which the same run produces the same way each time. */
 	char *const argv[] = {
 		(char *)plan->postgres, "-D", (char *)plan->datadir, "-p", port_arg,
 		"-c", "listen_addresses=127.0.0.1",
@@ -503,6 +506,7 @@ static enum step start_once(const struct dura_pg_plan *plan, int ctl_fd, int log
 		"-c", "max_connections=200",
 		"-c", "shared_buffers=64MB",
 		"-c", "max_wal_size=1GB",
+		"-c", "checkpoint_timeout=1d",
 		NULL,
 	};
 	char *engine_argv[64];
