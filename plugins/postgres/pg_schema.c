@@ -88,16 +88,20 @@ LOCK_LOST("orchestration")
 
 /* Before messages go to the orchestrator queues of the instances in the
  * text[] expression insts: every such instance has its row in
- * instance_locks (unlocked), which a fetch must lock to take it.  The NOT
- * EXISTS reads the snapshot, so an existing row that a turn is updating
- * right now costs no wait (ON CONFLICT alone would wait for that
+ * instance_locks (unlocked), which a fetch must lock to take it.  The
+ * existing rows are read from the snapshot, so a row that a turn is
+ * updating right now costs no wait (ON CONFLICT alone would wait for that
  * transaction); only new instances are inserted, sorted, so that two calls
- * creating rows for the same new instances cannot deadlock. */
+ * creating rows for the same new instances cannot deadlock.  The existing
+ * rows are looked up once with "= ANY" (primary-key probes): written as a
+ * NOT EXISTS anti join, the planner hashed the whole table, a scan that
+ * grew with every instance the store ever held. */
 #define ENSURE_LOCK_ROWS(insts) \
 "  INSERT INTO instance_locks (instance, locked_until)\n" \
 "  SELECT DISTINCT e.inst, '-infinity'::timestamptz FROM unnest(" insts ") AS e(inst)\n" \
 "   WHERE e.inst IS NOT NULL\n" \
-"     AND NOT EXISTS (SELECT 1 FROM instance_locks x WHERE x.instance = e.inst)\n" \
+"     AND e.inst <> ALL (ARRAY(SELECT x.instance FROM instance_locks x\n" \
+"                               WHERE x.instance = ANY (" insts ")))\n" \
 "   ORDER BY 1\n" \
 "  ON CONFLICT (instance) DO NOTHING;\n"
 
@@ -259,6 +263,7 @@ ENSURE_LOCK_ROWS("p_inst")
 "                              AND (q.lock_token IS NULL OR q.instance = ANY (v_tried)\n"
 "                                   OR NOT EXISTS (SELECT 1 FROM instance_locks l\n"
 "                                                   WHERE l.instance = q.instance\n"
+"                                                     AND l.token IS NOT NULL\n"
 "                                                     AND l.locked_until > v_ts)));\n"
 "      RETURN;\n"
 "    END IF;\n"
@@ -467,15 +472,17 @@ ENSURE_LOCK_ROWS("ARRAY[p_inst]")
 "CREATE FUNCTION dura_fetch_works(p_lock_ms integer, p_max integer,\n"
 "  OUT o_tokens bigint[], OUT o_instances text[], OUT o_bodies bytea[],\n"
 "  OUT o_attempts integer[], OUT o_next_ms bigint)\n"
-"LANGUAGE plpgsql AS $fn$\n"
+"LANGUAGE plpgsql SET enable_seqscan = off AS $fn$\n"
 "DECLARE\n"
 "  v_ts timestamptz := clock_timestamp();\n"
 "  v_rows tid[];\n"
+"  v_ids bigint[];\n"
 "BEGIN\n"
 "  IF p_max <= 0 THEN\n"
 "    RETURN;\n"
 "  END IF;\n"
-"  SELECT array_agg(c.ctid ORDER BY c.visible_at, c.id) INTO v_rows\n"
+"  SELECT array_agg(c.ctid ORDER BY c.visible_at, c.id),\n"
+"         array_agg(c.id ORDER BY c.visible_at, c.id) INTO v_rows, v_ids\n"
 "    FROM (SELECT w.ctid, w.visible_at, w.id FROM work_queue w\n"
 "           WHERE w.visible_at <= v_ts\n"
 "           ORDER BY w.visible_at, w.id\n"
@@ -484,14 +491,19 @@ ENSURE_LOCK_ROWS("ARRAY[p_inst]")
 "  IF v_rows IS NULL THEN\n"
 WORK_NEXT_MS_AND_RETURN
 "  END IF;\n"
-/* the rows are locked by this transaction: their ctids stay put */
+/* the rows are locked by this transaction: their ctids stay put.  A TID
+ * scan of "ctid = ANY"; the queue is small in pages but churned, so the
+ * planner's estimate favoured a sequential scan (joined to unnest(), a
+ * hash join over one), which walks every dead row since the last vacuum:
+ * hence enable_seqscan = off for this function.  Queue order is the order
+ * of the ids (a row's ctid changes with the update, its id does not). */
 "  WITH u AS (\n"
 "    UPDATE work_queue w\n"
 "       SET lock_token = nextval('lock_tokens'), attempts = w.attempts + 1,\n"
 "           visible_at = v_ts + p_lock_ms * interval '1 millisecond'\n"
-"      FROM unnest(v_rows) WITH ORDINALITY AS r(row_id, n)\n"
-"     WHERE w.ctid = r.row_id\n"
-"    RETURNING r.n, w.lock_token, w.instance, w.body, w.attempts)\n"
+"     WHERE w.ctid = ANY (v_rows)\n"
+"    RETURNING array_position(v_ids, w.id) AS n, w.lock_token, w.instance, w.body,\n"
+"              w.attempts)\n"
 "  SELECT array_agg(u.lock_token ORDER BY u.n), array_agg(u.instance ORDER BY u.n),\n"
 "         array_agg(u.body ORDER BY u.n), array_agg(u.attempts ORDER BY u.n)\n"
 "    INTO o_tokens, o_instances, o_bodies, o_attempts FROM u;\n"
@@ -512,11 +524,12 @@ WORK_NEXT_MS_AND_RETURN
 "  v_ts timestamptz := clock_timestamp();\n"
 "  v_acked bigint[];\n"
 "BEGIN\n"
+/* probes of work_queue_token through "= ANY" (a join to unnest() was
+ * planned as a hash join over a sequential scan of the queue) */
 "  WITH del AS (\n"
 "    DELETE FROM work_queue w\n"
-"     USING unnest(p_tokens) WITH ORDINALITY AS t(tok, n)\n"
-"     WHERE w.lock_token = t.tok AND w.visible_at > v_ts\n"
-"    RETURNING t.n)\n"
+"     WHERE w.lock_token = ANY (p_tokens) AND w.visible_at > v_ts\n"
+"    RETURNING array_position(p_tokens, w.lock_token)::bigint AS n)\n"
 "  SELECT coalesce(array_agg(del.n), '{}') INTO v_acked FROM del;\n"
 ENSURE_LOCK_ROWS("p_inst")
 "  INSERT INTO orch_queue (instance, visible_at, body)\n"
