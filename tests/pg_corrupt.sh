@@ -48,21 +48,30 @@ INI
 
 # The UPDATE that damages one row of table $1 (in every durabench schema:
 # only the current run's holds rows).  Random bytes after a 0 byte: no
-# record of the codec starts with format version 0.  The work item is the
+# record of the codec starts with format version 0.  The history is that
+# of an instance waiting for its timer, so it has a turn left that reads
+# it (an instance whose last turn is running has read it already).  The
+# work item is the
 # newest waiting one: items are handed out oldest first, so no worker is
-# reading it already.
+# reading it already; the UPDATE checks again that it is not locked (a
+# fetch that locks it between the subquery and the UPDATE read the good
+# body: PostgreSQL re-evaluates the outer WHERE on the row the fetch
+# committed, so the damage then misses and is tried again).
 damage_sql() {
 	case $1 in
 	history) set -- history "body = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \
 		"(instance, execution, event_id) IN (SELECT h.instance, h.execution, h.event_id
 		 FROM %1\$I.history h JOIN %1\$I.instances i
 		 ON i.instance = h.instance AND i.execution = h.execution
-		 WHERE i.status = 1 AND h.event_id = 2 ORDER BY h.instance LIMIT 1)" ;;
+		 WHERE i.status = 1 AND h.event_id = 2 AND h.instance IN
+		   (SELECT q.instance FROM %1\$I.orch_queue q WHERE q.visible_at > now() + interval '300 ms')
+		 ORDER BY h.instance LIMIT 1)" ;;
 	orch_queue) set -- orch_queue "body = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \
 		"id = (SELECT id FROM %1\$I.orch_queue WHERE visible_at > now() + interval '300 ms'
 		 ORDER BY id LIMIT 1)" ;;
 	work_queue) set -- work_queue "body = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \
-		"id = (SELECT id FROM %1\$I.work_queue WHERE lock_token IS NULL ORDER BY id DESC LIMIT 1)" ;;
+		"id = (SELECT id FROM %1\$I.work_queue WHERE lock_token IS NULL ORDER BY id DESC LIMIT 1)
+		 AND lock_token IS NULL" ;;
 	instances) set -- instances "status = 77" \
 		"instance = (SELECT instance FROM %1\$I.instances WHERE status = 2 AND parent IS NULL
 		 ORDER BY instance LIMIT 1)" ;;

@@ -50,12 +50,15 @@ tmp, pid = sys.argv[1], int(sys.argv[2])
 junk = "x'00' || randomblob(16)"  # no record of the codec starts with version 0
 # the newest waiting work item: items are handed out oldest first, so no
 # worker is reading this one already (a body read just before the damage
-# would run unharmed)
+# would run unharmed); the history of an instance waiting for its timer,
+# which has a turn left to read it
 sql = {
     "history": "UPDATE dura_history SET body = " + junk + " WHERE (instance, execution, event_id) ="
                " (SELECT h.instance, h.execution, h.event_id FROM dura_history h JOIN dura_instance i"
                " ON i.instance = h.instance AND i.execution = h.execution"
-               " WHERE i.status = 1 AND h.event_id = 2 ORDER BY h.instance LIMIT 1)",
+               " WHERE i.status = 1 AND h.event_id = 2 AND h.instance IN"
+               " (SELECT instance FROM dura_orch_queue WHERE visible_at > :now + 300)"
+               " ORDER BY h.instance LIMIT 1)",
     "orch_queue": "UPDATE dura_orch_queue SET body = " + junk + " WHERE seq ="
                   " (SELECT seq FROM dura_orch_queue WHERE visible_at > :now + 300 ORDER BY seq LIMIT 1)",
     "work_queue": "UPDATE dura_work_queue SET body = " + junk + " WHERE seq ="
