@@ -310,6 +310,10 @@ int dura_sqlite_set_instance(struct dura_store *s, const char *text, size_t len)
 
 /* ---- lifecycle ---- */
 
+/* A private (no leading '/') memdb database: gone when the connection
+ * closes, invisible to every other connection. */
+#define MEMDB_URI "file:durabench-memory?vfs=memdb"
+
 static dura_rc pragma(struct dura_store *s, const char *sql, struct dura_err *err)
 {
 	char *msg = NULL;
@@ -331,8 +335,8 @@ static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 {
 	dura_rc rc;
 	sqlite3_busy_timeout(s->db, (int)s->cfg.busy_timeout_ms);
-	if (s->cfg.in_memory)
-		return DURA_OK; /* journal_mode MEMORY (the default) keeps ROLLBACK */
+	if (s->cfg.in_memory) /* the rollback journal in memory too, never a file */
+		return pragma(s, "PRAGMA journal_mode = MEMORY", err);
 	/* Exclusive locking before WAL: no shared-memory index (-shm) and no
 	 * lock traffic per transaction; it also keeps a second store from
 	 * opening (and resetting) a file that is in use.  A shared store
@@ -473,7 +477,19 @@ dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_optio
 	/* NOMUTEX: s->mu already serialises every use of the connection. */
 	int flags = SQLITE_OPEN_READWRITE | (attach ? 0 : SQLITE_OPEN_CREATE) |
 	            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
-	int src = sqlite3_open_v2(s->cfg.database, &s->db, flags, NULL);
+	/* ":memory:" is opened as a private database of the memdb VFS instead
+	 * of SQLite's built-in in-memory pager.  The built-in one keeps every
+	 * page in its page cache, and a B-tree balance parks a page under a
+	 * number past the end of the database (the lock-byte page); every
+	 * commit then truncates the cache by walking its whole hash table, so
+	 * each commit costs time proportional to the store's size (measured:
+	 * 4.7 times the CPU per orchestration with a million instances).  On
+	 * memdb the page cache is an ordinary bounded one (cache_size) over
+	 * the VFS's memory, so that walk stays small. */
+	const char *name = s->cfg.in_memory ? MEMDB_URI : s->cfg.database;
+	if (s->cfg.in_memory)
+		flags |= SQLITE_OPEN_URI;
+	int src = sqlite3_open_v2(name, &s->db, flags, NULL);
 	if (src != SQLITE_OK) {
 		dura_sqlite_err(err, "sqlite: cannot open %s: %s", s->cfg.database,
 		                s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
