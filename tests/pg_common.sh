@@ -57,9 +57,10 @@ INI
 }
 # Waits until the run of pid $1 (stderr in $2) is running on its auto
 # server and sets pm to the server's postmaster pid; 1 when it never is.
+pm=""
 wait_auto_pm() {
 	_conn=""
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 1200); do # starting a server is slow on a loaded machine
 		grep -q "running pg" "$2" && _conn=$(auto_psql_args "$2") && break
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
@@ -70,4 +71,4 @@ wait_auto_pm() {
 }
 # Sends signal $1 to the postmaster and every backend (each backend is a
 # session of its own).
-stop_server() { kill "-$1" "$pm" $(ps -o pid= --ppid "$pm") 2>/dev/null; }
+stop_server() { [ -n "$pm" ] && kill "-$1" "$pm" $(ps -o pid= --ppid "$pm") 2>/dev/null; }

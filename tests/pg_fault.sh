@@ -27,8 +27,9 @@ INI
 "$DURABENCH" run "$tmp/fault.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
 pid=$!
 conn=""
-for _ in $(seq 1 100); do
-	conn=$(auto_psql_args "$tmp/err") && break
+for _ in $(seq 1 1200); do # until the run is under way (slow on a loaded machine)
+	grep -q "running pg" "$tmp/err" && conn=$(auto_psql_args "$tmp/err") && break
+	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
 done
 [ -n "$conn" ]

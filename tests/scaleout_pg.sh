@@ -41,14 +41,19 @@ timeout 90 "$DURABENCH" run "$ini" --processes 2 --duration 5s --json "$tmp/kill
 	--no-progress >"$tmp/kill.md" 2>"$tmp/kill.err" &
 guard=$! # timeout's pid; durabench is its child, the workers are durabench's
 victim=""
-for _ in $(seq 1 100); do # up to 10 s for the workers to start
-	driver=$(ps -o pid= --ppid "$guard" 2>/dev/null | head -n 1 | tr -d ' ')
-	[ -n "$driver" ] &&
-		victim=$(ps -o pid=,args= --ppid "$driver" | awk '$3 == "worker" { print $1; exit }')
-	[ -n "$victim" ] && break
+# the middle of the run: once every worker has joined (a worker that
+# dies before would end the run before it starts), then 1.5 s more
+for _ in $(seq 1 600); do # up to 60 s for the workers to join
+	if grep -q 'worker processes joined; starting' "$tmp/kill.err"; then
+		driver=$(ps -o pid= --ppid "$guard" 2>/dev/null | head -n 1 | tr -d ' ')
+		[ -n "$driver" ] &&
+			victim=$(ps -o pid=,args= --ppid "$driver" | awk '$3 == "worker" { print $1; exit }')
+		[ -n "$victim" ] && break
+	fi
+	kill -0 "$guard" 2>/dev/null || break
 	sleep 0.1
 done
-sleep 2
+sleep 1.5
 [ -n "$victim" ] && kill -9 "$victim"
 wait "$guard"
 rc=$?

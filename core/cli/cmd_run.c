@@ -751,6 +751,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 				int scaled = dura_scaleout_plan(sc, s->def, &s->prepared, a->plugin_dir,
 				                                a->external_workers, a->join_wait_ms, &sp,
 				                                &worker_options, r->error, sizeof r->error);
+				sp.quiet = a->quiet || live;
 				if (scaled < 0) {
 					fprintf(stderr, "durabench run: %s: %s\n", label, r->error);
 					close_store(s, store, a->quiet);

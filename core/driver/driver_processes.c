@@ -146,6 +146,8 @@ static int wait_for_workers(struct dura_so *so, size_t want, const char *name, c
 		if (n >= want) {
 			if (so->sp.external)
 				fprintf(stderr, "durabench: %zu worker(s) joined; starting\n", n);
+			else if (!so->sp.quiet)
+				fprintf(stderr, "durabench: %zu worker processes joined; starting\n", n);
 			return 0;
 		}
 		if (so->workers && dura_workers_alive(so->workers) < dura_workers_count(so->workers)) {

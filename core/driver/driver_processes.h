@@ -31,6 +31,7 @@ struct dura_scaleout_params {
 	uint64_t join_wait_ms;     /* give up after this without every local
 	                              worker (external: without one) joined */
 	const volatile sig_atomic_t *stop; /* NULL, or Ctrl-C: stop waiting */
+	int quiet;                 /* local workers: no "joined" line */
 	const struct dura_scenario *scenario; /* the contract (file digest,
 	                              workload) */
 	const char *build;         /* the contract's build: dura_version_string */
