@@ -4,7 +4,8 @@
  * numbers, unnest for the history events), so the client sends the
  * template once per chunk, not once per row.  Chunks keep each call well
  * inside call_timeout; one check first refuses a range that meets an
- * existing instance, so such a call writes nothing.
+ * existing instance, so such a call writes nothing.  A VACUUM (ANALYZE)
+ * of the loaded tables ends it (settle).
  */
 #include <stdio.h>
 
@@ -12,6 +13,39 @@
 
 /* Instances per call: ~ a second of server work on a small machine. */
 #define CHUNK 20000
+/* The VACUUM after the load: minutes for tens of millions of rows on a
+ * loaded machine, far more than one call's call_timeout. */
+#define SETTLE_TIMEOUT_MS 600000u
+
+/* After a bulk load the tables' statistics describe an empty store and
+ * every new row waits for autovacuum (13 rows per instance: 13 million for
+ * a million).  Left alone, autovacuum's VACUUM and ANALYZE of them run
+ * inside the measured run, on the same cores, and the planner plans for
+ * empty tables until then; pgbench vacuums after its load for the same
+ * reason.  The names are the store's own tables (search_path). */
+static dura_rc settle(struct dura_store *st, struct dura_err *err)
+{
+	struct dura_pg_conn *c;
+	dura_rc rc = dura_pg_pool_acquire(st, &c, err);
+	if (rc != DURA_OK)
+		return rc;
+	uint32_t ms = st->opt.call_timeout_ms > SETTLE_TIMEOUT_MS ? st->opt.call_timeout_ms
+	                                                          : SETTLE_TIMEOUT_MS;
+	int timed_out;
+	atomic_fetch_add(&st->stats.round_trips, 1);
+	PGresult *res = dura_pg_exec(c->conn, "VACUUM (ANALYZE) instances, history", ms, &timed_out);
+	if (timed_out) {
+		dura_pg_timeout_err(err, "prefill: VACUUM (ANALYZE) after the load", ms);
+		c->broken = 1;
+		rc = DURA_RETRY;
+	} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = dura_pg_result_error(c->conn, res, "prefill: VACUUM (ANALYZE) after the load", err);
+		c->broken = PQstatus(c->conn) != CONNECTION_OK;
+	}
+	PQclear(res);
+	dura_pg_pool_release(st, c);
+	return rc;
+}
 
 dura_rc dura_pg_prefill(dura_store *st, const char *prefix, uint64_t first, uint64_t n,
                         const struct dura_instance_meta *meta, const struct dura_event *history,
@@ -56,5 +90,5 @@ dura_rc dura_pg_prefill(dura_store *st, const char *prefix, uint64_t first, uint
 		/* a plain insert: retried only when it surely never ran */
 		rc = dura_pg_call_commit(st, PG_STMT_PREFILL, &p, PG_RETRY_IF_UNSENT, err);
 	}
-	return rc;
+	return rc == DURA_OK ? settle(st, err) : rc;
 }
