@@ -17,7 +17,11 @@
  *
  * usage: bench/ceiling --plugin NAME|PATH [--option key=value]...
  *                      [--duration SECONDS] [--warmup SECONDS]
- *                      [--in-flight N] [--tasks N] [--setup-only]
+ *                      [--in-flight N] [--tasks N] [--orchestrations N]
+ *                      [--setup-only]
+ * --orchestrations N ends the run once N instances have completed, whatever
+ * the duration: a fixed amount of work, for instruction counts that do not
+ * depend on how fast a loaded machine runs it (valgrind --tool=callgrind).
  * --setup-only opens a store and closes it without dropping it (with the
  * postgres plugin's keep = true: a schema for pgbench to call).
  * prints one line: key value pairs (orch_per_sec over the wall clock,
@@ -171,7 +175,8 @@ static void run_work(struct ceiling *c)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ceiling --plugin NAME|PATH [--option key=value]... [--duration S]\n"
-	                "               [--warmup S] [--in-flight N] [--tasks N] [--setup-only]\n");
+	                "               [--warmup S] [--in-flight N] [--tasks N] [--orchestrations N]\n"
+	                "               [--setup-only]\n");
 	exit(2);
 }
 
@@ -183,6 +188,7 @@ int main(int argc, char **argv)
 	size_t n_opts = 0;
 	double duration = 5, warmup = 1;
 	unsigned in_flight = 64, tasks = 5;
+	uint64_t max_done = 0; /* --orchestrations: 0 = until the duration ends */
 	int setup_only = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -210,6 +216,8 @@ int main(int argc, char **argv)
 			in_flight = (unsigned)atoi(v);
 		} else if (strcmp(a, "--tasks") == 0) {
 			tasks = (unsigned)atoi(v);
+		} else if (strcmp(a, "--orchestrations") == 0) {
+			max_done = strtoull(v, NULL, 10);
 		} else {
 			usage();
 		}
@@ -261,7 +269,7 @@ int main(int argc, char **argv)
 			if (stats)
 				stats(c.store, &st0);
 		}
-		if (t >= t_end) {
+		if (t >= t_end || (max_done && c.completed >= max_done)) {
 			t1 = t;
 			break;
 		}
