@@ -81,6 +81,8 @@
  *                                   than the header's, with one extra op
  *   MEMSTORE_NO_BATCH               (not a bug) leaves out the optional
  *                                   batch operations, like an older plugin
+ *   MEMSTORE_NO_ORCH_BATCH          (not a bug) leaves out the ABI 1.7
+ *                                   orchestration batch operations
  *
  * Design: everything lives in one struct guarded by one mutex.  Queues are
  * arrays kept in enqueue order, so "oldest first" is a front-to-back scan.
@@ -440,6 +442,10 @@ static dura_describe_fn ms_describe;
 static dura_fetch_work_items_fn ms_fetch_work_items;
 static dura_ack_work_items_and_fetch_fn ms_ack_work_items_and_fetch;
 #endif
+#ifndef MEMSTORE_NO_ORCH_BATCH
+static dura_fetch_orchestration_items_fn ms_fetch_orch_items;
+static dura_ack_orchestration_items_and_fetch_fn ms_ack_orch_items_and_fetch;
+#endif
 
 #if defined MEMSTORE_BUG_GLOBAL_STORE || defined MEMSTORE_BUG_DROP_KEEPS
 /* The bugs' process-wide store (a singleton connection, a file that close
@@ -731,11 +737,37 @@ static dura_rc try_fetch_orch(dura_store *s, uint32_t lock_ms, struct dura_orch_
 	return DURA_EMPTY;
 }
 
-static dura_rc ms_fetch_orch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
-                             struct dura_orch_item **out, struct dura_err *err)
+/* Locks up to max instances, one try_fetch_orch after the other (each
+ * skips the instances the ones before it locked); caller holds mu.  The
+ * single and the batch fetch share it, so a batch is exactly "max single
+ * fetches in one go".  DURA_OK with *n >= 1, or the first try's code. */
+static dura_rc try_fetch_orchs(dura_store *s, uint32_t lock_ms, size_t max,
+                               struct dura_orch_item **items, size_t *n,
+                               uint64_t *next_change, struct dura_err *err)
+{
+	dura_rc rc = DURA_EMPTY;
+	*n = 0;
+	while (*n < max) {
+		uint64_t change;
+		rc = try_fetch_orch(s, lock_ms, &items[*n], &change, err);
+		if (*n == 0)
+			*next_change = change;
+		if (rc != DURA_OK)
+			break;
+		++*n;
+	}
+	if (*n == 0)
+		return rc;
+	s->st.commits++;
+	return DURA_OK;
+}
+
+/* The long poll around try_fetch_orchs, for the single and batch fetch. */
+static dura_rc fetch_orch_wait(dura_store *s, uint32_t lock_ms, uint32_t wait_ms, size_t max,
+                               struct dura_orch_item **items, size_t *n, struct dura_err *err)
 {
 	op_latency(s);
-	*out = NULL;
+	*n = 0;
 #ifdef MEMSTORE_BUG_NO_LONG_POLL
 	wait_ms = 0;
 #endif
@@ -744,17 +776,23 @@ static dura_rc ms_fetch_orch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
 	s->st.round_trips++;
 	for (;;) {
 		uint64_t next_change;
-		dura_rc rc = try_fetch_orch(s, lock_ms, out, &next_change, err);
+		dura_rc rc = try_fetch_orchs(s, lock_ms, max, items, n, &next_change, err);
 		if (rc != DURA_EMPTY || now_ms() >= deadline) {
 			if (rc == DURA_EMPTY)
 				s->st.empty_fetches++;
-			else if (rc == DURA_OK)
-				s->st.commits++;
 			pthread_mutex_unlock(&s->mu);
 			return rc;
 		}
 		wait_until(s, next_change < deadline ? next_change : deadline);
 	}
+}
+
+static dura_rc ms_fetch_orch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                             struct dura_orch_item **out, struct dura_err *err)
+{
+	size_t n;
+	*out = NULL;
+	return fetch_orch_wait(s, lock_ms, wait_ms, 1, out, &n, err);
 }
 
 static void release_orch(dura_store *s, struct dura_orch_item *it)
@@ -831,10 +869,10 @@ static void tag_if_locked(dura_store *s, struct msg *m, uint64_t now)
 #endif
 }
 
-static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
-                           struct dura_err *err)
+/* One turn's ack, all or nothing; caller holds mu (and keeps it). */
+static dura_rc apply_ack(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+                         uint64_t now, struct dura_err *err)
 {
-	uint64_t now = begin_op(s);
 	struct instance *in = instance_by_token(s, token, now);
 	if (!in) {
 #ifdef MEMSTORE_BUG_EXPIRED_ACK_DELETES
@@ -846,7 +884,8 @@ static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch
 			compact(s->orch, &s->n_orch, gone);
 		free(gone);
 #endif
-		return lock_lost(s, err, token, "instance");
+		set_err(err, "memstore: token %" PRIu64 " holds no live instance lock", token);
+		return DURA_LOCK_LOST;
 	}
 	/* Validate everything first, then apply: the ack is all or nothing.
 	 * (Out of memory half-way would break that; a reference store for
@@ -865,7 +904,6 @@ static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch
 		if (ack->meta) /* broken: written before the check refused the ack */
 			set_meta(in, ack->meta);
 #endif
-		pthread_mutex_unlock(&s->mu);
 		set_err(err, "memstore: duplicate event id %" PRIu64 " for instance '%s' execution %" PRIu64,
 		        dup, in->id, ack->execution);
 		return DURA_PERMANENT;
@@ -899,14 +937,30 @@ static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch
 		set_meta(in, ack->meta);
 	in->token = 0;
 	in->locked_until = 0;
-#ifdef MEMSTORE_BUG_NO_WAKE_ON_ACK
-	s->st.commits++; /* broken: no broadcast, waiting fetches sleep on */
-	pthread_mutex_unlock(&s->mu);
 	return DURA_OK;
-#else
-	return commit_changed(s);
+}
+
+/* Ends an operation whose acks committed: counts the commit and (but for
+ * the bug) wakes the long polls; mu stays held. */
+static void acks_committed(dura_store *s)
+{
+	s->st.commits++;
+#ifndef MEMSTORE_BUG_NO_WAKE_ON_ACK
+	pthread_cond_broadcast(&s->changed); /* the bug: waiting fetches sleep on */
 #endif
 }
+
+static dura_rc ms_ack_orch(dura_store *s, uint64_t token, const struct dura_orch_ack *ack,
+                           struct dura_err *err)
+{
+	uint64_t now = begin_op(s);
+	dura_rc rc = apply_ack(s, token, ack, now, err);
+	if (rc == DURA_OK)
+		acks_committed(s);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 
 #ifdef MEMSTORE_BUG_ABANDON_TO_BACK
 /* The bug: abandon as "delete and re-insert" puts the messages behind the
@@ -1472,6 +1526,51 @@ static dura_rc ms_ack_orch_and_fetch(dura_store *s, uint64_t token, const struct
 	return rc;
 }
 
+#ifndef MEMSTORE_NO_ORCH_BATCH
+static dura_rc ms_fetch_orch_items(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                                   size_t max_items, struct dura_orch_item **items,
+                                   size_t *n_items, struct dura_err *err)
+{
+	*n_items = 0;
+	if (max_items == 0) {
+		set_err(err, "memstore: fetch_orchestration_items: max_items is 0");
+		return DURA_PERMANENT;
+	}
+	return fetch_orch_wait(s, lock_ms, wait_ms, max_items, items, n_items, err);
+}
+
+/* Every ack on its own (apply_ack is all or nothing), under one mutex
+ * hold, so they commit together; then the fetch. */
+static dura_rc ms_ack_orch_items_and_fetch(dura_store *s, size_t n, const uint64_t *tokens,
+                                           const struct dura_orch_ack *acks, dura_rc *results,
+                                           uint32_t lock_ms, size_t max_next,
+                                           struct dura_orch_item **next, size_t *n_next,
+                                           struct dura_err *err)
+{
+	*n_next = 0;
+	uint64_t now = begin_op(s);
+	int applied = 0, reported = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct dura_err item_err;
+		results[i] = apply_ack(s, tokens[i], &acks[i], now, &item_err);
+		applied |= results[i] == DURA_OK;
+		if (results[i] != DURA_OK && !reported++)
+			snprintf(err->msg, sizeof err->msg, "item %zu: %.400s", i, item_err.msg);
+	}
+	if (applied)
+		acks_committed(s);
+	if (max_next > 0) {
+		uint64_t ignored_change;
+		struct dura_err ignored;
+		if (try_fetch_orchs(s, lock_ms, max_next, next, n_next, &ignored_change, &ignored) ==
+		    DURA_EMPTY)
+			s->st.empty_fetches++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return DURA_OK;
+}
+#endif /* MEMSTORE_NO_ORCH_BATCH */
+
 static void ms_describe(dura_store *s, char *buf, size_t len)
 {
 	snprintf(buf, len, "memstore (in-memory reference provider), sleep_us %u", s->sleep_us);
@@ -1505,6 +1604,10 @@ static const struct dura_provider_ops memstore_ops = {
 #ifndef MEMSTORE_NO_BATCH
 	.fetch_work_items = ms_fetch_work_items,
 	.ack_work_items_and_fetch = ms_ack_work_items_and_fetch,
+#endif
+#ifndef MEMSTORE_NO_ORCH_BATCH
+	.fetch_orchestration_items = ms_fetch_orch_items,
+	.ack_orchestration_items_and_fetch = ms_ack_orch_items_and_fetch,
 #endif
 };
 

@@ -117,6 +117,8 @@ _Static_assert(offsetof(struct dura_provider_ops, read_notes) == 296, "ABI: dura
 _Static_assert(offsetof(struct dura_provider_ops, release_notes) == 304, "ABI: dura_provider_ops.release_notes moved");
 _Static_assert(offsetof(struct dura_provider_ops, prefill) == 312, "ABI: dura_provider_ops.prefill moved");
 _Static_assert(offsetof(struct dura_provider_ops, take_completions_acked) == 320, "ABI: dura_provider_ops.take_completions_acked moved");
+_Static_assert(offsetof(struct dura_provider_ops, fetch_orchestration_items) == 328, "ABI: dura_provider_ops.fetch_orchestration_items moved");
+_Static_assert(offsetof(struct dura_provider_ops, ack_orchestration_items_and_fetch) == 336, "ABI: dura_provider_ops.ack_orchestration_items_and_fetch moved");
 _Static_assert(offsetof(struct dura_completion, instance) == 0, "ABI: dura_completion.instance moved");
 _Static_assert(offsetof(struct dura_completion, status) == 8, "ABI: dura_completion.status moved");
 _Static_assert(offsetof(struct dura_completion, started_us) == 16, "ABI: dura_completion.started_us moved");
@@ -140,7 +142,7 @@ _Static_assert(sizeof(struct dura_orch_ack) == 64, "ABI: struct dura_orch_ack ch
 _Static_assert(sizeof(struct dura_work_item) == 40, "ABI: struct dura_work_item changed size");
 _Static_assert(sizeof(struct dura_history) == 16, "ABI: struct dura_history changed size");
 _Static_assert(sizeof(struct dura_stats) == 56, "ABI: struct dura_stats changed size");
-_Static_assert(sizeof(struct dura_provider_ops) == 328, "ABI: struct dura_provider_ops changed size");
+_Static_assert(sizeof(struct dura_provider_ops) == 344, "ABI: struct dura_provider_ops changed size");
 
 static const struct pin pins[] = {
 	PIN(dura_err, msg, 0),
@@ -235,6 +237,8 @@ static const struct pin pins[] = {
 	PIN(dura_provider_ops, release_notes, 304),
 	PIN(dura_provider_ops, prefill, 312),
 	PIN(dura_provider_ops, take_completions_acked, 320),
+	PIN(dura_provider_ops, fetch_orchestration_items, 328),
+	PIN(dura_provider_ops, ack_orchestration_items_and_fetch, 336),
 	PIN(dura_completion, instance, 0),
 	PIN(dura_completion, status, 8),
 	PIN(dura_completion, started_us, 16),
@@ -258,7 +262,7 @@ static const struct pin pins[] = {
 	PIN_SIZE(dura_work_item, 40),
 	PIN_SIZE(dura_history, 16),
 	PIN_SIZE(dura_stats, 56),
-	PIN_SIZE(dura_provider_ops, 328),
+	PIN_SIZE(dura_provider_ops, 344),
 };
 #endif
 
@@ -271,7 +275,7 @@ _Static_assert(DURA_OPS_MIN_SIZE ==
 
 int main(void)
 {
-	tap_ok(DURA_ABI_MAJOR == 1 && DURA_ABI_MINOR == 6, "ABI version is 1.6 (got %d.%d)",
+	tap_ok(DURA_ABI_MAJOR == 1 && DURA_ABI_MINOR == 7, "ABI version is 1.7 (got %d.%d)",
 	       DURA_ABI_MAJOR, DURA_ABI_MINOR);
 	/* Return codes are only ever appended: a plugin's code keeps its value. */
 	tap_ok(DURA_OK == 0 && DURA_EMPTY == 1 && DURA_RETRY == 2 && DURA_LOCK_LOST == 3 &&
@@ -293,9 +297,12 @@ int main(void)
 	tap_ok(offsetof(struct dura_provider_ops, take_completions_acked) ==
 	       offsetof(struct dura_provider_ops, prefill) + sizeof(void *),
 	       "1.4 added prefill");
-	tap_ok(sizeof(struct dura_provider_ops) ==
+	tap_ok(offsetof(struct dura_provider_ops, fetch_orchestration_items) ==
 	       offsetof(struct dura_provider_ops, take_completions_acked) + sizeof(void *),
-	       "1.5 added take_completions_acked, and nothing else");
+	       "1.5 added take_completions_acked (1.6 only a return code)");
+	tap_ok(sizeof(struct dura_provider_ops) ==
+	       offsetof(struct dura_provider_ops, fetch_orchestration_items) + 2 * sizeof(void *),
+	       "1.7 added the 2 orchestration batch operations, and nothing else");
 	/* DURA_OPT_OP on a table that ends before an operation reads NULL. */
 	struct dura_provider_ops old = { .struct_size = (uint32_t)offsetof(struct dura_provider_ops, fetch_work_items) };
 	old.fetch_work_items = (dura_fetch_work_items_fn *)0x1;

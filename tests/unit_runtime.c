@@ -959,6 +959,273 @@ static void test_batch_fallback(void)
 	dlclose(h);
 }
 
+/* ------------------------------------- batched orchestration items */
+
+/* A wrapper around memstore's ABI 1.7 operations: counts the calls and
+ * the largest batch, and injects faults into the batch ack. */
+static struct dura_provider_ops ob_ops;
+static const struct dura_provider_ops *ob_base;
+static _Atomic unsigned ob_fetch_calls, ob_ack_calls, ob_max_items, ob_single_fetches;
+static _Atomic int ob_lose_once;        /* next ack of >= 2 items: item 1's lock is
+                                           lost (given back, not applied) */
+static _Atomic unsigned ob_retry_every; /* every n-th batch ack: RETRY */
+static _Atomic int ob_refuse;           /* the ack of "opoison" that is not its
+                                           failure: PERMANENT for that item alone */
+
+static void ob_seen(size_t n)
+{
+	unsigned m = atomic_load(&ob_max_items);
+	while (n > m && !atomic_compare_exchange_weak(&ob_max_items, &m, (unsigned)n))
+		;
+}
+
+/* Tokens of the "opoison" items handed out (the acks only carry tokens). */
+static pthread_mutex_t ob_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t ob_poison_tokens[64];
+static size_t ob_n_poison;
+
+static void ob_note(struct dura_orch_item *const *items, size_t n)
+{
+	pthread_mutex_lock(&ob_mu);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(items[i]->instance, "opoison") == 0)
+			ob_poison_tokens[ob_n_poison++ % 64] = items[i]->token;
+	pthread_mutex_unlock(&ob_mu);
+}
+
+/* The "opoison" instance can only store its own failure. */
+static int ob_is_refused(uint64_t token, const struct dura_orch_ack *ack)
+{
+	int poison = 0;
+	pthread_mutex_lock(&ob_mu);
+	for (size_t i = 0; i < 64; i++)
+		poison |= ob_poison_tokens[i] == token;
+	pthread_mutex_unlock(&ob_mu);
+	return poison && !(ack->meta && ack->meta->status == DURA_STATUS_FAILED);
+}
+
+static dura_rc ob_fetch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms, size_t max,
+                        struct dura_orch_item **items, size_t *n, struct dura_err *err)
+{
+	atomic_fetch_add(&ob_fetch_calls, 1);
+	dura_rc rc = ob_base->fetch_orchestration_items(s, lock_ms, wait_ms, max, items, n, err);
+	if (rc == DURA_OK) {
+		ob_seen(*n);
+		ob_note(items, *n);
+	}
+	return rc;
+}
+
+static dura_rc ob_single_fetch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                               struct dura_orch_item **out, struct dura_err *err)
+{
+	atomic_fetch_add(&ob_single_fetches, 1);
+	return ob_base->fetch_orchestration_item(s, lock_ms, wait_ms, out, err);
+}
+
+static dura_rc ob_ack(dura_store *s, size_t n, const uint64_t *tokens,
+                      const struct dura_orch_ack *acks, dura_rc *results, uint32_t lock_ms,
+                      size_t max_next, struct dura_orch_item **next, size_t *n_next,
+                      struct dura_err *err)
+{
+	unsigned call = atomic_fetch_add(&ob_ack_calls, 1);
+	unsigned every = atomic_load(&ob_retry_every);
+	*n_next = 0;
+	if (every && call % every == every - 1) {
+		dura_err_set(err, "injected busy (orchestration batch ack)");
+		return DURA_RETRY;
+	}
+	/* The items the base store applies, and the ones the wrapper fails. */
+	uint64_t tok[64];
+	struct dura_orch_ack sub[64];
+	dura_rc sub_res[64];
+	size_t map[64], k = 0;
+	int lose = n >= 2 && atomic_exchange(&ob_lose_once, 0);
+	for (size_t i = 0; i < n && i < 64; i++) {
+		if (lose && i == 1) {
+			/* another dispatcher's view: the lock of item 1 is gone */
+			struct dura_err e;
+			ob_base->abandon_orchestration_item(s, tokens[1], 0, &e);
+			results[i] = DURA_LOCK_LOST;
+		} else if (atomic_load(&ob_refuse) && ob_is_refused(tokens[i], &acks[i])) {
+			results[i] = DURA_PERMANENT;
+		} else {
+			tok[k] = tokens[i];
+			sub[k] = acks[i];
+			map[k++] = i;
+			continue;
+		}
+		dura_err_set(err, "injected failure of item %zu", i);
+	}
+	dura_rc rc = ob_base->ack_orchestration_items_and_fetch(s, k, tok, sub, sub_res, lock_ms,
+	                                                        max_next, next, n_next, err);
+	for (size_t j = 0; rc == DURA_OK && j < k; j++)
+		results[map[j]] = sub_res[j];
+	if (rc == DURA_OK) {
+		ob_seen(*n_next);
+		ob_note(next, *n_next);
+	}
+	return rc;
+}
+
+/* memstore with its batch operations counted; NULL when it cannot be
+ * loaded (reported).  *h: dlclose it after the test. */
+static const struct dura_provider_ops *ob_wrap(void **h)
+{
+	*h = dlopen(DURA_TEST_MEMSTORE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+	dura_provider_entry_fn *entry = NULL;
+	if (*h)
+		*(void **)&entry = dlsym(*h, DURA_PROVIDER_ENTRY_SYMBOL);
+	ob_base = entry ? entry() : NULL;
+	if (!tap_ok(ob_base != NULL && DURA_OPT_OP(ob_base, fetch_orchestration_items) &&
+	            DURA_OPT_OP(ob_base, ack_orchestration_items_and_fetch),
+	            "load memstore with the orchestration batch operations")) {
+		tap_diag("%s", *h ? "operations missing" : dlerror());
+		return NULL;
+	}
+	ob_ops = *ob_base;
+	ob_ops.fetch_orchestration_items = ob_fetch;
+	ob_ops.ack_orchestration_items_and_fetch = ob_ack;
+	ob_ops.fetch_orchestration_item = ob_single_fetch;
+	atomic_store(&ob_fetch_calls, 0);
+	atomic_store(&ob_ack_calls, 0);
+	atomic_store(&ob_max_items, 0);
+	atomic_store(&ob_single_fetches, 0);
+	atomic_store(&ob_lose_once, 0);
+	atomic_store(&ob_retry_every, 0);
+	atomic_store(&ob_refuse, 0);
+	memset(ob_poison_tokens, 0, sizeof ob_poison_tokens);
+	ob_n_poison = 0;
+	return &ob_ops;
+}
+
+/* orch_batch = 4 on memstore: 40 fan-outs, 8 started per call, so a
+ * single dispatcher's fetch finds several instances at once. */
+static void test_orch_batch_fanout(unsigned o, unsigned w)
+{
+	void *h;
+	const struct dura_provider_ops *ops = ob_wrap(&h);
+	if (!ops) {
+		if (h)
+			dlclose(h);
+		return;
+	}
+	struct fixture f;
+	fixture_open(&f, ops);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.orch_batch = 4;
+	cfg.activity_batch = 4;
+	cfg.retry_base_ms = 1;
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, o, w, &cfg, &f.d) : NULL;
+	enum { N = 40 };
+	int ok = rt && start_fans(rt, "ob-", "upper", N, 8) == 0;
+	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	char id[32], want[128];
+	for (int i = 0; ok && i < N; i++) {
+		snprintf(id, sizeof id, "ob-%d", i);
+		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
+		ok = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
+	}
+	tap_ok(ok && got == N && st.turns >= 2 * N && st.lock_lost == 0 && st.infra_errors == 0,
+	       "orch_batch 4, %u:%u: %zu/%d fan-outs completed once with the right output "
+	       "(%llu turns)", o, w, got, N, (unsigned long long)st.turns);
+	unsigned most = atomic_load(&ob_max_items);
+	tap_ok(atomic_load(&ob_fetch_calls) > 0 && atomic_load(&ob_ack_calls) > 0 &&
+	       most <= 4 && (o > 1 || most > 1) && atomic_load(&ob_single_fetches) == 0,
+	       "orch_batch 4, %u:%u: the batch operations carried the turns (%u fetches, %u acks, "
+	       "up to %u instances, %u single fetches)", o, w, atomic_load(&ob_fetch_calls),
+	       atomic_load(&ob_ack_calls), most, atomic_load(&ob_single_fetches));
+	fixture_close(&f);
+	dlclose(h);
+}
+
+/* Faults in the batch ack: a lock lost in the middle of a batch, a call
+ * that fails transiently, an item whose ack is always refused. */
+static void test_orch_batch_faults(void)
+{
+	void *h;
+	const struct dura_provider_ops *ops = ob_wrap(&h);
+	if (!ops) {
+		if (h)
+			dlclose(h);
+		return;
+	}
+	struct fixture f;
+	fixture_open(&f, ops);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.orch_batch = 4;
+	cfg.max_attempts = 3;
+	cfg.retry_base_ms = 1;
+	cfg.poll_wait_ms = 20;
+	atomic_store(&ob_lose_once, 1);
+	atomic_store(&ob_retry_every, 5);
+	atomic_store(&ob_refuse, 1);
+	atomic_store(&upper_runs, 0);
+	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 1, 2, &cfg, &f.d) : NULL;
+	enum { N = 16 };
+	int ok = rt && start_inst(rt, "opoison", "fan", "upper:p") == 0 &&
+	         start_fans(rt, "obf-", "upper", N, 8) == 0;
+	size_t got = ok ? done_wait(&f.d, N + 1, 20000) : 0;
+	struct dura_runtime_stats st;
+	dura_runtime_get_stats(rt, &st);
+	dura_runtime_stop(rt);
+	int all = got == N + 1;
+	char id[32], want[128];
+	for (int i = 0; all && i < N; i++) {
+		snprintf(id, sizeof id, "obf-%d", i);
+		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
+		all = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
+	}
+	tap_ok(all && atomic_load(&ob_lose_once) == 0 && st.lock_lost == 1 && st.retries > 0,
+	       "orch batch faults: every instance completes once; a lock lost mid-batch is "
+	       "counted once and that turn alone runs again (%llu lost); transient batch-ack "
+	       "errors are retried (%llu retries)", (unsigned long long)st.lock_lost,
+	       (unsigned long long)st.retries);
+	tap_ok(expect(&f.d, "opoison", DURA_OUTCOME_FAILED_INFRA, "poison") && st.poisoned == 1 &&
+	       st.abandons >= 3,
+	       "an item whose ack is always refused is given back alone, then poisoned (infra) "
+	       "after max_attempts (%llu abandons)", (unsigned long long)st.abandons);
+	fixture_close(&f);
+	dlclose(h);
+}
+
+/* orch_batch = 4 without the ABI 1.7 operations: one instance at a time. */
+static void test_orch_batch_fallback(void)
+{
+	void *h;
+	const struct dura_provider_ops *ops = ob_wrap(&h);
+	if (!ops) {
+		if (h)
+			dlclose(h);
+		return;
+	}
+	/* a plugin built before 1.7: its struct_size ends before them */
+	struct dura_provider_ops old = ob_ops;
+	old.struct_size = (uint32_t)offsetof(struct dura_provider_ops, fetch_orchestration_items);
+	tap_ok(DURA_OPT_OP(&old, fetch_orchestration_items) == NULL &&
+	       DURA_OPT_OP(&old, ack_orchestration_items_and_fetch) == NULL,
+	       "a table whose struct_size ends before ABI 1.7 has no orchestration batch");
+	struct fixture f;
+	fixture_open(&f, &old);
+	struct dura_runtime_config cfg;
+	dura_runtime_config_defaults(&cfg);
+	cfg.orch_batch = 4;
+	struct dura_runtime_stats st;
+	size_t got = run_one_fan(&f, &cfg, 2, 2, "ob-old", "upper:o", &st);
+	tap_ok(got == 1 && expect(&f.d, "ob-old", DURA_OUTCOME_COMPLETED, "O0,O1,O2,O3,O4") &&
+	       atomic_load(&ob_fetch_calls) == 0 && atomic_load(&ob_single_fetches) > 0,
+	       "without the ABI 1.7 operations orch_batch 4 falls back to single instances "
+	       "(%u batch fetches, %u single)", atomic_load(&ob_fetch_calls),
+	       atomic_load(&ob_single_fetches));
+	fixture_close(&f);
+	dlclose(h);
+}
+
 /* dura_runtime_start_orchestrations: argument checks, all or nothing. */
 static void test_start_many(void)
 {
@@ -1100,6 +1367,10 @@ int main(void)
 	test_batch_renewal();
 	test_batch_faults();
 	test_batch_fallback();
+	test_orch_batch_fanout(1, 1);
+	test_orch_batch_fanout(3, 2);
+	test_orch_batch_faults();
+	test_orch_batch_fallback();
 	test_idle_polls();
 	dlclose(h);
 	return tap_done();

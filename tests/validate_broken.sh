@@ -49,7 +49,7 @@ expect() {
 	fi
 }
 
-echo "1..$((28 + 2 * 21))"
+echo "1..$((28 + 2 * 23))"
 expect ignore_locks "second fetch while 'i1' is locked" \
 	instance_lock_exclusive concurrent_fetchers_exclusive lost_race_returns_other_work
 expect delete_all_on_ack "fetch_orchestration_item: returned EMPTY, expected OK" \
@@ -107,6 +107,12 @@ expect wait_ignores_delay "does not long-poll for a delayed item" liveness_delay
 expect wait_ignores_expiry "does not long-poll for a lock expired" liveness_lock_expiry
 expect no_long_poll "returned EMPTY after [0-9]+ ms although a message arrived after 400 ms: it does not long-poll" \
 	long_poll_wakes_on_enqueue
+# the orchestration batch (ABI 1.7): a batch that takes locked instances,
+# an ack refused in a batch that leaves its writes
+expect ignore_locks "item 1 is instance 'a', expected 'b'" \
+	multi_orch_limit multi_orch_skips_locked
+expect no_rollback "a failed ack of the batch wrote history" multi_orch_ack_per_item
+
 # randomised model checking (the default seed of the suite)
 expect tag_new_when_locked "seed 1 .*shortened to" random_ops
 expect completion_to_item_instance "seed 1 .*shortened to" random_ops

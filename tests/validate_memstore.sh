@@ -5,7 +5,7 @@ set -u
 . "${top_srcdir:?top_srcdir must point at the source tree}/tests/common.sh"
 : "${TEST_PLUGIN_DIR:?TEST_PLUGIN_DIR must point at tests/plugins/.libs}"
 
-echo "1..19"
+echo "1..21"
 "$DURABENCH" validate --plugin memstore --plugin-dir "$TEST_PLUGIN_DIR" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
@@ -31,6 +31,16 @@ check "memstore_nobatch: exit 0, all $nb batch tests reported as skipped" \
 	sh -c '[ "$1" -eq 0 ] && [ "$2" -ge 10 ] && [ "$(grep -c "^ok " "$3")" -eq "$2" ]' sh "$rc" "$nb" "$tmp/nobatch"
 check "the closing line counts the skips apart: '0 passed, 0 failed, $nb skipped'" \
 	[ "$(tail -n 1 "$tmp/nobatch")" = "0 passed, 0 failed, $nb skipped" ]
+
+# The orchestration batch (ABI 1.7) likewise: run on memstore, skipped
+# without the operations.
+check "the orchestration batch tests ran on memstore, none skipped" \
+	sh -c '[ "$(grep -cE "^ok [0-9]+ multi_orch_[a-z_]+$" "$1")" -ge 5 ]' sh "$tmp/out"
+"$DURABENCH" validate --plugin "$TEST_PLUGIN_DIR/memstore_no_orch_batch.so" --only multi_orch_ \
+	>"$tmp/noorch" 2>&1
+rc=$?
+check "memstore_no_orch_batch: exit 0, every multi_orch test skipped" \
+	sh -c '[ "$1" -eq 0 ] && [ "$(grep -cE "^ok [0-9]+ multi_orch_[a-z_]+ # skip .*not provided$" "$2")" -ge 5 ] && [ "$(grep -cE "^ok " "$2")" -eq "$(grep -cE "^ok .*# skip" "$2")" ]' sh "$rc" "$tmp/noorch"
 
 # The output is TAP: a plan line first, and prove parses it without errors
 # (prove's exit status is 0 only for a valid stream of passing tests).

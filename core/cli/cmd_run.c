@@ -62,6 +62,7 @@ struct run_args {
 	const char *configs;
 	const char *repeat;
 	const char *activity_batch;
+	const char *orch_batch;
 	double min_orch_per_sec;  /* --min-orch-per-sec gate, 0 = none */
 	const char **only;        /* --provider NAME (may repeat) */
 	size_t n_only;
@@ -198,6 +199,7 @@ static void run_usage(FILE *f, int check)
 	        "  --configs LIST      override [run] configs (e.g. 1:1,2:2)\n"
 	        "  --repeat N          override [run] repeat\n"
 	        "  --activity-batch N  override [run] activity_batch\n"
+	        "  --orch-batch N      override [run] orch_batch\n"
 	        "  --provider NAME     run only this provider (may repeat)\n"
 	        "  --database-url URL  use URL for every networked provider (e.g. PostgreSQL)\n"
 	        "  --plugin-dir DIR    look for plugins in DIR first\n"
@@ -259,13 +261,14 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 	       O_PLUGINDIR, O_JSON, O_QUIET, O_NOPROGRESS, O_HELP, O_MINTPUT, O_BATCH,
 	       O_CSV, O_SVG, O_TRACK, O_BASELINE, O_MAXDROP, O_MAXLAT, O_PROGRESS,
 	       O_TIMELINE_CSV, O_FAULTS_CSV,
-	       O_PROCESSES, O_EXTERNAL, O_JOINWAIT, O_HTML };
+	       O_PROCESSES, O_EXTERNAL, O_JOINWAIT, O_HTML, O_ORCH_BATCH };
 	static const struct option run_opts[] = {
 		{ "duration", required_argument, NULL, O_DURATION },
 		{ "warmup", required_argument, NULL, O_WARMUP },
 		{ "configs", required_argument, NULL, O_CONFIGS },
 		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "activity-batch", required_argument, NULL, O_BATCH },
+		{ "orch-batch", required_argument, NULL, O_ORCH_BATCH },
 		{ "provider", required_argument, NULL, O_PROVIDER },
 		{ "database-url", required_argument, NULL, O_DBURL },
 		{ "plugin-dir", required_argument, NULL, O_PLUGINDIR },
@@ -306,6 +309,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, int check)
 		case O_CONFIGS: a->configs = optarg; break;
 		case O_REPEAT: a->repeat = optarg; break;
 		case O_BATCH: a->activity_batch = optarg; break;
+		case O_ORCH_BATCH: a->orch_batch = optarg; break;
 		case O_PROVIDER:
 			a->only = dura_xrealloc(a->only, (a->n_only + 1) * sizeof *a->only);
 			a->only[a->n_only++] = optarg;
@@ -414,6 +418,13 @@ static int apply_overrides(const struct run_args *a, struct dura_scenario *sc)
 			return -1;
 		}
 		sc->activity_batch = (unsigned)v;
+	}
+	if (a->orch_batch) {
+		if (dura_parse_uint(a->orch_batch, 1, 64, &v, err, sizeof err) != 0) {
+			fprintf(stderr, "durabench run: --orch-batch: %s\n", err);
+			return -1;
+		}
+		sc->orch_batch = (unsigned)v;
 	}
 	return 0;
 }
@@ -776,6 +787,7 @@ static size_t run_all(const struct run_args *a, const struct dura_scenario *sc,
 					.workload = &sc->workload,
 					.instance_prefix = prefix,
 					.activity_batch = sc->activity_batch,
+					.orch_batch = sc->orch_batch,
 					.progress = pg,
 					.interval_ms = sc->interval_ms,
 					.faults = &rf.plan,

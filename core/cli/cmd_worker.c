@@ -276,6 +276,7 @@ static int join_run(const struct worker_args *a, const struct dura_scenario *sc,
 	cfg.orch_workers = o;
 	cfg.activity_workers = w_;
 	cfg.activity_batch = sc->activity_batch ? sc->activity_batch : 1;
+	cfg.orch_batch = sc->orch_batch ? sc->orch_batch : 1;
 	if (dura_runtime_start(ops, store, reg, &cfg, NULL, NULL, &wk.rt, err, sizeof err) != 0) {
 		fprintf(stderr, "durabench worker: %s\n", err);
 	} else {

@@ -74,6 +74,7 @@ static int run_setup(struct driver_run *r, const struct dura_provider_ops *ops,
 	cfg.orch_workers = p->orch_workers ? p->orch_workers : 1;
 	cfg.activity_workers = p->activity_workers ? p->activity_workers : 1;
 	cfg.activity_batch = p->activity_batch ? p->activity_batch : 1;
+	cfg.orch_batch = p->orch_batch ? p->orch_batch : 1;
 	cfg.cancel_starts = p->stop;
 	r->activity_workers = cfg.activity_workers;
 	if (p->scaleout) {

@@ -47,6 +47,8 @@ struct dura_run_params {
 	unsigned activity_batch;   /* work items per activity round trip
 	                              (dura_runtime_config.activity_batch);
 	                              0 means 1 */
+	unsigned orch_batch;       /* instances per orchestration round trip
+	                              (dura_runtime_config.orch_batch); 0 means 1 */
 	uint64_t interval_ms;      /* timeline interval; 0 = no timeline */
 	const struct dura_fault_plan *faults; /* NULL, or the run's faults */
 	const volatile sig_atomic_t *stop; /* NULL, or a flag a signal handler

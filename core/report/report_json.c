@@ -33,6 +33,7 @@ static json_t *run_section(const struct dura_scenario *sc)
 	dura_jset(run, "configs", configs);
 	dura_jset(run, "repeat", dura_juint(sc->repeat));
 	dura_jset(run, "activity_batch", dura_juint(sc->activity_batch));
+	dura_jset(run, "orch_batch", dura_juint(sc->orch_batch));
 	dura_jset(run, "prefill", dura_juint(sc->prefill));
 	return run;
 }

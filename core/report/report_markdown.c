@@ -303,7 +303,8 @@ static void environment(FILE *f, const struct dura_report *r)
 	for (size_t i = 0; i < sc->n_configs; i++)
 		fprintf(f, "%s%u:%u", i ? ", " : "", sc->configs[i].orch_workers,
 		        sc->configs[i].activity_workers);
-	fprintf(f, ", repeat = %u, activity_batch = %u", sc->repeat, sc->activity_batch);
+	fprintf(f, ", repeat = %u, activity_batch = %u, orch_batch = %u", sc->repeat,
+	        sc->activity_batch, sc->orch_batch);
 	if (sc->prefill)
 		fprintf(f, ", prefill = %u", sc->prefill);
 	fputc('\n', f);

@@ -27,6 +27,7 @@ void dura_runtime_config_defaults(struct dura_runtime_config *cfg)
 	cfg->retry_limit = 8;
 	cfg->retry_base_ms = 5;
 	cfg->activity_batch = 1;
+	cfg->orch_batch = 1;
 }
 
 static int check_config(const struct dura_runtime_config *cfg, char *err, size_t errlen)
@@ -50,6 +51,11 @@ static int check_config(const struct dura_runtime_config *cfg, char *err, size_t
 	if (cfg->activity_batch > DURA_RT_MAX_BATCH) {
 		dura_errbuf(err, errlen, "runtime: activity_batch %u is more than %u",
 		            cfg->activity_batch, DURA_RT_MAX_BATCH);
+		return -1;
+	}
+	if (cfg->orch_batch > DURA_RT_MAX_BATCH) {
+		dura_errbuf(err, errlen, "runtime: orch_batch %u is more than %u",
+		            cfg->orch_batch, DURA_RT_MAX_BATCH);
 		return -1;
 	}
 	if (cfg->max_attempts == 0) {
@@ -138,6 +144,8 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	rt->ack_work_fetch = DURA_OPT_OP(ops, ack_work_item_and_fetch);
 	rt->fetch_items = DURA_OPT_OP(ops, fetch_work_items);
 	rt->ack_items_fetch = DURA_OPT_OP(ops, ack_work_items_and_fetch);
+	rt->fetch_orchs = DURA_OPT_OP(ops, fetch_orchestration_items);
+	rt->ack_orchs_fetch = DURA_OPT_OP(ops, ack_orchestration_items_and_fetch);
 	rt->start_fn = ops->enqueue_orchestrator;
 	if (cfg->stamp_starts) {
 		rt->start_fn = DURA_OPT_OP(ops, start_instances);
@@ -151,6 +159,8 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	/* Batches need both operations; otherwise one item at a time. */
 	rt->batch = cfg->activity_batch > 1 && rt->fetch_items && rt->ack_items_fetch
 	            ? cfg->activity_batch : 1;
+	rt->orch_batch = cfg->orch_batch > 1 && rt->fetch_orchs && rt->ack_orchs_fetch
+	                 ? cfg->orch_batch : 1;
 	pthread_mutex_init(&rt->mu, NULL);
 	pthread_mutex_init(&rt->cb_mu, NULL);
 	pthread_condattr_t ca;

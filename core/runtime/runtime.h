@@ -40,6 +40,16 @@ struct dura_runtime_config {
 	                               item, for workers far from their database.
 	                               Without those operations the runtime falls
 	                               back to one item at a time. */
+	uint32_t orch_batch;        /* instances per orchestration round trip;
+	                               default 1 (0 means 1, at most 1024).  When
+	                               > 1 and the provider offers
+	                               fetch_orchestration_items and
+	                               ack_orchestration_items_and_fetch (ABI
+	                               1.7), each dispatcher fetches up to this
+	                               many instances at once, replays their turns
+	                               and acks them all together with fetching
+	                               the next batch.  Without those operations
+	                               one instance at a time. */
 	const volatile sig_atomic_t *cancel_starts; /* NULL, or a flag (set from
 	                               a signal handler): once non-zero a start
 	                               that fails is not retried any more */

@@ -2,8 +2,10 @@
  * Internals shared by the runtime's files: runtime.c (start/stop, stats,
  * starting instances), runtime_retry.c (backoff, fetch pacing, sleeping),
  * runtime_orch.c (orchestration dispatchers), runtime_worker.c (activity
- * workers and their lock renewer) and runtime_batch.c (activity workers
- * that fetch and ack several items per round trip).
+ * workers and their lock renewer), runtime_batch.c (activity workers
+ * that fetch and ack several items per round trip) and
+ * runtime_orch_batch.c (dispatchers that fetch and ack several instances
+ * per round trip).
  */
 #ifndef DURA_RUNTIME_INT_H
 #define DURA_RUNTIME_INT_H
@@ -17,6 +19,7 @@
 
 #include "runtime.h"
 #include "base/util.h"
+#include "engine/replay.h"
 
 struct dura_worker_arg;
 
@@ -59,6 +62,11 @@ struct dura_runtime {
 	unsigned batch;             /* items per activity round trip: cfg's
 	                               activity_batch when the provider has both
 	                               batch operations, else 1 */
+	dura_fetch_orchestration_items_fn *fetch_orchs;
+	dura_ack_orchestration_items_and_fetch_fn *ack_orchs_fetch;
+	unsigned orch_batch;        /* instances per orchestration round trip:
+	                               cfg's orch_batch when the provider has
+	                               both ABI 1.7 operations, else 1 */
 
 	atomic_int stopping;        /* dispatchers: stop fetching */
 	atomic_int aborting;        /* past the drain deadline: no more retries */
@@ -177,6 +185,24 @@ enum dura_rt_ack_result {
  * attempt count grows toward poison. */
 void dura_rt_settle_work_item(struct dura_runtime *rt, struct dura_work_item *item,
                               enum dura_rt_ack_result result, int ran);
+
+/* runtime_orch.c: one orchestration turn in two halves, shared by the
+ * single and the batched dispatcher.  prepare: the poison check (after
+ * max_attempts deliveries the turn fails the instance) or the replay,
+ * into res.  settle: books the ack's outcome rc (retried: the ack was
+ * retried after RETRY, so a terminal LOCK_LOST is checked against the
+ * stored status; may_drop: a poison turn whose failure cannot be stored
+ * may be acked without its delta; err: the failed ack's message), gives
+ * an item whose ack failed back alone (abandon with backoff) and releases
+ * item. */
+void dura_rt_prepare_turn(struct dura_runtime *rt, dura_orch_ctx *ctx,
+                          const struct dura_orch_item *item, struct dura_replay_result *res);
+void dura_rt_settle_turn(struct dura_runtime *rt, struct dura_orch_item *item,
+                         const struct dura_replay_result *res, dura_rc rc, int retried,
+                         int may_drop, const struct dura_err *err);
+
+/* runtime_orch_batch.c: the body of a dispatcher when rt->orch_batch > 1. */
+void dura_rt_orch_batch_main(struct dura_runtime *rt);
 
 /* runtime_batch.c: the body of an activity worker when rt->batch > 1. */
 void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots);

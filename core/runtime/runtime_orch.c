@@ -83,41 +83,38 @@ static int terminal_ack_committed(struct dura_runtime *rt, const char *instance,
 	return same;
 }
 
-/* Processes one fetched item; returns the next item fetched along with the
- * ack, or NULL.  Releases item. */
-static struct dura_orch_item *process(struct dura_runtime *rt, dura_orch_ctx *ctx,
-                                      struct dura_orch_item *item)
+void dura_rt_prepare_turn(struct dura_runtime *rt, dura_orch_ctx *ctx,
+                          const struct dura_orch_item *item, struct dura_replay_result *res)
 {
-	struct dura_replay_result res;
-	struct dura_err err;
-	struct dura_orch_item *next = NULL;
-	int poison = item->attempts > rt->cfg.max_attempts;
-
-	if (poison) {
+	if (item->attempts > rt->cfg.max_attempts) {
 		char reason[160];
 		snprintf(reason, sizeof reason,
 		         "poison: messages delivered %u times (max_attempts %u)",
 		         item->attempts, rt->cfg.max_attempts);
 		DURA_COUNT(rt, poisoned);
-		dura_replay_fail(ctx, item, DURA_OUTCOME_FAILED_INFRA, reason, &res);
+		dura_replay_fail(ctx, item, DURA_OUTCOME_FAILED_INFRA, reason, res);
 	} else {
-		dura_replay_run(ctx, rt->reg, item, &res);
+		dura_replay_run(ctx, rt->reg, item, res);
 	}
+}
 
-	int retried;
-	dura_rc rc = ack_turn(rt, item, &res.ack, &next, &retried, &err);
-	if (rc == DURA_LOCK_LOST && retried && res.terminal &&
-	    terminal_ack_committed(rt, item->instance, res.ack.meta))
+void dura_rt_settle_turn(struct dura_runtime *rt, struct dura_orch_item *item,
+                         const struct dura_replay_result *res, dura_rc rc, int retried,
+                         int may_drop, const struct dura_err *err)
+{
+	int poison = item->attempts > rt->cfg.max_attempts;
+	if (rc == DURA_LOCK_LOST && retried && res->terminal &&
+	    terminal_ack_committed(rt, item->instance, res->ack.meta))
 		rc = DURA_OK;
 	if (rc == DURA_OK) {
 		DURA_COUNT(rt, turns);
-		if (res.ignored_messages)
-			DURA_COUNT_N(rt, ignored_messages, res.ignored_messages);
-		if (res.terminal)
-			notify(rt, item->instance, res.outcome, res.output, res.output_len);
+		if (res->ignored_messages)
+			DURA_COUNT_N(rt, ignored_messages, res->ignored_messages);
+		if (res->terminal)
+			notify(rt, item->instance, res->outcome, res->output, res->output_len);
 	} else if (rc == DURA_LOCK_LOST) {
 		DURA_COUNT(rt, lock_lost);
-	} else if (poison && rc != DURA_RETRY && !next) {
+	} else if (poison && rc != DURA_RETRY && may_drop) {
 		/* Even the failure cannot be stored (e.g. the stored history
 		 * conflicts with ours): give up on the instance by consuming its
 		 * messages, so it cannot loop. */
@@ -127,7 +124,7 @@ static struct dura_orch_item *process(struct dura_runtime *rt, dura_orch_ctx *ct
 		 * successful operation err holds nothing defined. */
 		char text[DURA_ERR_MAX + 64];
 		int n = snprintf(text, sizeof text, "poison: failure not storable: %.*s",
-		                 (int)strnlen(err.msg, sizeof err.msg), err.msg);
+		                 (int)strnlen(err->msg, sizeof err->msg), err->msg);
 		struct dura_err drop_err;
 		if (rt->ops->ack_orchestration_item(rt->store, item->token, &drop, &drop_err) == DURA_OK) {
 			notify(rt, item->instance, DURA_OUTCOME_FAILED_INFRA, (const uint8_t *)text,
@@ -140,12 +137,31 @@ static struct dura_orch_item *process(struct dura_runtime *rt, dura_orch_ctx *ct
 		abandon(rt, item);
 	}
 	rt->ops->release_orchestration_item(rt->store, item);
+}
+
+/* Processes one fetched item; returns the next item fetched along with the
+ * ack, or NULL.  Releases item. */
+static struct dura_orch_item *process(struct dura_runtime *rt, dura_orch_ctx *ctx,
+                                      struct dura_orch_item *item)
+{
+	struct dura_replay_result res;
+	struct dura_err err;
+	struct dura_orch_item *next = NULL;
+	int retried;
+
+	dura_rt_prepare_turn(rt, ctx, item, &res);
+	dura_rc rc = ack_turn(rt, item, &res.ack, &next, &retried, &err);
+	dura_rt_settle_turn(rt, item, &res, rc, retried, next == NULL, &err);
 	return next;
 }
 
 void *dura_rt_orch_main(void *arg)
 {
 	struct dura_runtime *rt = arg;
+	if (rt->orch_batch > 1) {
+		dura_rt_orch_batch_main(rt);
+		return NULL;
+	}
 	dura_orch_ctx *ctx = dura_replay_new(); /* reused by every turn, freed below */
 	struct dura_orch_item *item = NULL;
 	struct dura_rt_poll poll = { 0 };

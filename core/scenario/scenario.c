@@ -206,6 +206,7 @@ static const struct key_spec run_keys[] = {
 	{ "configs", V_CONFIGS, 0, 0, 0 },
 	{ "repeat", V_UINT, SC_OFF(repeat), 1, 1000 },
 	{ "activity_batch", V_UINT, SC_OFF(activity_batch), 1, 64 },
+	{ "orch_batch", V_UINT, SC_OFF(orch_batch), 1, 64 },
 	{ "interval", V_DURATION_MS, SC_OFF(interval_ms), 10, 0 },
 	{ "processes", V_UINT, SC_OFF(processes), 0, DURA_MAX_PROCESSES },
 	{ "prefill", V_UINT, SC_OFF(prefill), 0, DURA_MAX_PREFILL },
@@ -739,6 +740,7 @@ static void set_defaults(struct dura_scenario *sc)
 	(void)dura_parse_configs("1:1,2:2,4:4", &sc->configs, &sc->n_configs, unused, sizeof unused);
 	sc->repeat = 1;
 	sc->activity_batch = DURA_DEFAULT_ACTIVITY_BATCH;
+	sc->orch_batch = DURA_DEFAULT_ORCH_BATCH;
 	sc->interval_ms = 1000;
 	struct dura_workload_def *w = &sc->workload;
 	w->scenario = dura_xstrdup(DURA_WORKLOAD_DEFAULT);

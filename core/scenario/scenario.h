@@ -88,6 +88,13 @@ struct dura_fault_def {
  * with room, and keeps the items a worker holds unstarted small. */
 #define DURA_DEFAULT_ACTIVITY_BATCH 8
 
+/* [run] orch_batch when the file does not say: dispatchers fetch and ack up
+ * to this many instances per provider call when the provider has the ABI
+ * 1.7 operations (fetch_orchestration_items,
+ * ack_orchestration_items_and_fetch); others take one at a time.  Chosen
+ * by measurement (docs/remote-emulation.md, docs/benchmarks.md). */
+#define DURA_DEFAULT_ORCH_BATCH 4
+
 struct dura_scenario {
 	char *path;
 	/* [run] */
@@ -103,6 +110,9 @@ struct dura_scenario {
 	unsigned activity_batch;     /* work items an activity worker takes per
 	                                round trip (1 = one at a time; default
 	                                DURA_DEFAULT_ACTIVITY_BATCH) */
+	unsigned orch_batch;         /* instances a dispatcher takes per round
+	                                trip (1 = one at a time; default
+	                                DURA_DEFAULT_ORCH_BATCH) */
 	uint64_t interval_ms;        /* timeline interval (default 1s) */
 	unsigned processes;          /* worker processes per run (0: the
 	                                dispatchers run in the driver process);

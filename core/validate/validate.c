@@ -29,7 +29,7 @@ static const struct dura_vtest *const themes[] = {
 	dura_vtests_work, dura_vtests_concurrency, dura_vtests_optional,
 	dura_vtests_batch, dura_vtests_scaleout, /* appended themes keep the numbers of the others */
 	dura_vtests_sizes, dura_vtests_atomic, dura_vtests_order, dura_vtests_isolation,
-	dura_vtests_liveness, dura_vtests_random, dura_vtests_prefill,
+	dura_vtests_liveness, dura_vtests_random, dura_vtests_prefill, dura_vtests_orch_batch,
 };
 #define N_THEMES (sizeof themes / sizeof themes[0])
 

@@ -71,6 +71,7 @@ extern const struct dura_vtest dura_vtests_isolation[];
 extern const struct dura_vtest dura_vtests_liveness[];
 extern const struct dura_vtest dura_vtests_random[];
 extern const struct dura_vtest dura_vtests_prefill[]; /* validate_prefill.c */
+extern const struct dura_vtest dura_vtests_orch_batch[]; /* validate_orch_batch.c */
 
 /* ---- running (validate.c) ---- */
 

@@ -46,6 +46,9 @@
  *        acknowledgement, so that a lost reply loses no entry.
  *   1.6  the return code DURA_CORRUPT (a stored row the provider cannot
  *        decode; a core before 1.6 treats it like DURA_PERMANENT).
+ *   1.7  optional fetch_orchestration_items and
+ *        ack_orchestration_items_and_fetch: several instances per
+ *        orchestration round trip (`[run] orch_batch`).
  *
  * Writing a provider: docs/writing-a-provider.md and examples/skeleton.c
  * (both installed; `pkg-config --cflags durabench` finds this header).
@@ -159,7 +162,7 @@ extern "C" {
 #endif
 
 #define DURA_ABI_MAJOR 1
-#define DURA_ABI_MINOR 6
+#define DURA_ABI_MINOR 7
 
 /* Longest instance id the core sends, in bytes, without the NUL. */
 #define DURA_INSTANCE_ID_MAX 200
@@ -660,6 +663,53 @@ typedef dura_rc dura_prefill_fn(dura_store *store, const char *prefix, uint64_t 
                                 const struct dura_event *history, size_t n_history,
                                 struct dura_err *err);
 
+/* ---- ABI 1.7: several instances per orchestration round trip ----
+ * A dispatcher far from its database pays a round trip per call, so one
+ * instance per call bounds it to one turn per round trip.  These two let
+ * one round trip carry several turns (docs/remote-emulation.md). */
+
+/* Batch fetch: like fetch_orchestration_item, but up to max_items
+ * distinct instances in one round trip, each locked under its own token
+ * and returned exactly as fetch_orchestration_item would (its tagged
+ * messages, its current execution's history); each is released with
+ * release_orchestration_item and acked, abandoned or renewed on its own.
+ * The caller provides items[max_items]; on DURA_OK items[0..*n_items) are
+ * set (1 <= *n_items <= max_items).  No instance whose lock is live is
+ * handed out, and no instance twice in one batch.  Instances come in
+ * order of their oldest visible message; absent competing fetchers a
+ * batch holds min(max_items, eligible instances): a provider must not
+ * hand out fewer while more are eligible.  DURA_EMPTY (*n_items = 0) when
+ * nothing was eligible after waiting up to wait_ms (long poll, as above).
+ * max_items = 0 is DURA_PERMANENT. */
+typedef dura_rc dura_fetch_orchestration_items_fn(dura_store *store, uint32_t lock_ms,
+                                                  uint32_t wait_ms, size_t max_items,
+                                                  struct dura_orch_item **items,
+                                                  size_t *n_items, struct dura_err *err);
+
+/* Acks n turns, then fetches up to max_next instances (as
+ * fetch_orchestration_items with wait_ms = 0), in one round trip.  Each
+ * ack i is applied as ack_orchestration_item(tokens[i], &acks[i]) would,
+ * all of it or none of it, independently of the others: results[i]
+ * receives that call's code (DURA_OK applied; DURA_LOCK_LOST or
+ * DURA_PERMANENT: nothing of ack i was applied and, for PERMANENT, its
+ * lock stays held).  A token given twice in one call is acked once: one
+ * entry gets DURA_OK, the other DURA_LOCK_LOST.  The acks are applied in
+ * array order and commit together.  The return code is DURA_OK when the
+ * acks were processed (whatever results[] holds; err then names the first
+ * item whose result is not DURA_OK); any other code means none was
+ * applied and nothing was fetched.  next[max_next] is caller-provided;
+ * *n_next receives the number fetched (0 when max_next is 0, nothing was
+ * eligible, or the fetch part failed): those items are the caller's
+ * (locked) whatever results[] holds. */
+typedef dura_rc dura_ack_orchestration_items_and_fetch_fn(dura_store *store, size_t n,
+                                                          const uint64_t *tokens,
+                                                          const struct dura_orch_ack *acks,
+                                                          dura_rc *results, uint32_t lock_ms,
+                                                          size_t max_next,
+                                                          struct dura_orch_item **next,
+                                                          size_t *n_next,
+                                                          struct dura_err *err);
+
 struct dura_provider_ops {
 	/* ---- fixed prefix: never changes ---- */
 	uint32_t abi_major;    /* DURA_ABI_MAJOR the plugin was built with */
@@ -737,6 +787,12 @@ struct dura_provider_ops {
 	dura_take_completions_acked_fn *take_completions_acked;
 	                              /* without: take_completions, whose lost
 	                                 reply loses the entries it removed */
+
+	/* ---- ABI 1.7: optional, both or neither ---- */
+	dura_fetch_orchestration_items_fn *fetch_orchestration_items;
+	                              /* without: orch_batch > 1 fetches one
+	                                 instance at a time */
+	dura_ack_orchestration_items_and_fetch_fn *ack_orchestration_items_and_fetch;
 };
 
 /* The local servers the core can start for "auto" (ops->local_server),

@@ -21,6 +21,10 @@
  *   pg_ops_read.c    read_history, instance_status
  *   pg_ops_scale.c   scale-out: start_instances, the completion feed, notes
  *   pg_prefill.c     bulk prefill of completed instances
+ *   pg_ops_orch_batch.c, pg_schema_orch_batch.c
+ *                    orchestration items in batches (ABI 1.7:
+ *                    fetch_orchestration_items,
+ *                    ack_orchestration_items_and_fetch) and their functions
  *
  * Nothing here is exported from the shared object: the libtool flags export
  * only dura_provider_entry.  Names are prefixed dura_pg_.
@@ -90,6 +94,8 @@ enum dura_pg_stmt {
 	PG_STMT_READ_NOTES,
 	PG_STMT_PREFILL_EXISTS,   /* prefill (pg_prefill.c) */
 	PG_STMT_PREFILL,
+	PG_STMT_FETCH_ORCHS,      /* batch: fetch_orchestration_items */
+	PG_STMT_ACK_FETCH_ORCHS,  /* batch: ack_orchestration_items_and_fetch */
 	PG_STMT_COUNT
 };
 
@@ -200,7 +206,7 @@ void dura_pg_put_u64(void *p, uint64_t v);
 void dura_pg_put_u32(void *p, uint32_t v);
 
 /* Binary parameters of one call (all formats binary). */
-#define PG_MAX_PARAMS 20
+#define PG_MAX_PARAMS 22 /* dura_ack_fetch_orchs */
 struct dura_pg_params {
 	int n;
 	const char *values[PG_MAX_PARAMS];
@@ -503,6 +509,18 @@ dura_read_notes_fn dura_pg_read_notes;
 dura_release_notes_fn dura_pg_release_notes;
 /* bulk prefill (pg_prefill.c) */
 dura_prefill_fn dura_pg_prefill;
+
+/* orchestration items in batches (pg_ops_orch_batch.c) */
+dura_fetch_orchestration_items_fn dura_pg_fetch_orchestration_items;
+dura_ack_orchestration_items_and_fetch_fn dura_pg_ack_orchestration_items_and_fetch;
+/* An orchestration item that owns copies of everything view points to
+ * (one allocation), for items parsed out of a batch result; released by
+ * dura_pg_release_orchestration_item.  NULL if memory ran out. */
+struct dura_orch_item *dura_pg_orch_item_copy(const struct dura_orch_item *view);
+/* ack_orchestration_item's argument checks (pg_ops_orch.c). */
+dura_rc dura_pg_check_ack(const struct dura_orch_ack *ack, struct dura_err *err);
+/* The DDL of the batch functions, appended to the schema (pg_schema_orch_batch.c). */
+extern const char dura_pg_orch_batch_ddl[];
 
 /* err helper: snprintf into err->msg. */
 void dura_pg_err(struct dura_err *err, const char *fmt, ...)

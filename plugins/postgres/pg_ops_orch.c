@@ -122,6 +122,47 @@ malformed:
 	return DURA_PERMANENT;
 }
 
+struct dura_orch_item *dura_pg_orch_item_copy(const struct dura_orch_item *view)
+{
+	size_t inst_len = strlen(view->instance) + 1;
+	size_t size = sizeof(struct pg_orch_item) +
+	              view->n_messages * sizeof(struct dura_fetched_message) +
+	              view->n_history * sizeof(struct dura_event) + inst_len;
+	for (size_t i = 0; i < view->n_messages; i++)
+		size += view->messages[i].body.len;
+	for (size_t i = 0; i < view->n_history; i++)
+		size += view->history[i].body.len;
+	/* one block, released by the free(it) of release (res, msgs and
+	 * events stay NULL); the arrays come first, so they are aligned */
+	struct pg_orch_item *it = calloc(1, size);
+	if (!it)
+		return NULL;
+	struct dura_fetched_message *msgs = (struct dura_fetched_message *)(it + 1);
+	struct dura_event *events = (struct dura_event *)(msgs + view->n_messages);
+	uint8_t *bytes = (uint8_t *)(events + view->n_history);
+	it->pub = *view;
+	memcpy(bytes, view->instance, inst_len);
+	it->pub.instance = (const char *)bytes;
+	bytes += inst_len;
+	for (size_t i = 0; i < view->n_messages; i++) {
+		msgs[i] = view->messages[i];
+		if (msgs[i].body.len)
+			memcpy(bytes, msgs[i].body.data, msgs[i].body.len);
+		msgs[i].body.data = bytes;
+		bytes += msgs[i].body.len;
+	}
+	for (size_t i = 0; i < view->n_history; i++) {
+		events[i] = view->history[i];
+		if (events[i].body.len)
+			memcpy(bytes, events[i].body.data, events[i].body.len);
+		events[i].body.data = bytes;
+		bytes += events[i].body.len;
+	}
+	it->pub.messages = msgs;
+	it->pub.history = events;
+	return &it->pub;
+}
+
 void dura_pg_release_orchestration_item(dura_store *st,
                                         struct dura_orch_item *item)
 {
@@ -231,7 +272,7 @@ static void ack_params(struct dura_store *st, struct dura_pg_params *p,
 	dura_pg_param_bool(p, dura_pg_have_waiters(st));
 }
 
-static dura_rc check_ack(const struct dura_orch_ack *ack, struct dura_err *err)
+dura_rc dura_pg_check_ack(const struct dura_orch_ack *ack, struct dura_err *err)
 {
 	if (!ack) {
 		dura_pg_err(err, "ack_orchestration_item: ack is NULL");
@@ -262,7 +303,7 @@ dura_rc dura_pg_ack_orchestration_item(dura_store *st, uint64_t token,
                                        const struct dura_orch_ack *ack,
                                        struct dura_err *err)
 {
-	dura_rc rc = check_ack(ack, err);
+	dura_rc rc = dura_pg_check_ack(ack, err);
 	if (rc != DURA_OK)
 		return rc;
 	uint64_t gen = dura_pg_gen(st, PG_Q_ORCH);
@@ -291,7 +332,7 @@ dura_rc dura_pg_ack_orchestration_item_and_fetch(dura_store *st,
                                                  struct dura_err *err)
 {
 	*next = NULL;
-	dura_rc rc = check_ack(ack, err);
+	dura_rc rc = dura_pg_check_ack(ack, err);
 	if (rc != DURA_OK)
 		return rc;
 	uint64_t gen = dura_pg_gen(st, PG_Q_ORCH);

@@ -254,6 +254,8 @@ static const struct dura_provider_ops pg_ops = {
 	.release_notes = dura_pg_release_notes,
 	.prefill = dura_pg_prefill,
 	.take_completions_acked = dura_pg_take_completions_acked,
+	.fetch_orchestration_items = dura_pg_fetch_orchestration_items,
+	.ack_orchestration_items_and_fetch = dura_pg_ack_orchestration_items_and_fetch,
 };
 
 const struct dura_provider_ops *dura_provider_entry(void)

@@ -627,15 +627,15 @@ dura_rc dura_pg_schema_create(PGconn *conn, const char *schema, uint32_t timeout
 	/* One simple-query message = one implicit transaction: the schema
 	 * appears complete or not at all.  The identifier is validated by the
 	 * option parser and quoted by libpq; everything else is constant. */
-	size_t len = strlen(q) * 2 + sizeof schema_ddl + 128;
+	size_t len = strlen(q) * 2 + sizeof schema_ddl + strlen(dura_pg_orch_batch_ddl) + 128;
 	char *sql = malloc(len);
 	if (!sql) {
 		PQfreemem(q);
 		dura_pg_err(err, "out of memory");
 		return DURA_CONFIG;
 	}
-	snprintf(sql, len, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s", q, q,
-	         schema_ddl);
+	snprintf(sql, len, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s%s", q, q,
+	         schema_ddl, dura_pg_orch_batch_ddl);
 	dura_rc rc = run(conn, sql, "creating the schema", timeout_ms, err);
 	if (rc == DURA_PERMANENT)
 		rc = DURA_CONFIG;

@@ -28,6 +28,9 @@ struct stmt_def {
 #define FETCH_ORCH_COLS \
 	"o_token, o_instance, o_execution, o_bodies, o_attempts, o_hist_ids, " \
 	"o_hist_bodies, o_lost, o_next_ms, o_blocked"
+#define FETCH_ORCHS_COLS \
+	"o_tokens, o_instances, o_executions, o_msg_n, o_bodies, o_attempts, o_hist_n, " \
+	"o_hist_ids, o_hist_bodies, o_lost, o_next_ms, o_blocked"
 #define FETCH_WORK_COLS "o_token, o_instance, o_body, o_attempts, o_next_ms"
 #define FETCH_WORKS_COLS "o_tokens, o_instances, o_bodies, o_attempts, o_next_ms"
 
@@ -96,6 +99,16 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 		"SELECT inst, $4, $5, $6, $7, $8 FROM ids) "
 		"INSERT INTO history (instance, execution, event_id, body) "
 		"SELECT ids.inst, $8, h.id, h.body FROM ids CROSS JOIN unnest($9, $10) AS h(id, body)" },
+	/* orchestration batch (pg_ops_orch_batch.c, pg_schema_orch_batch.c) */
+	[PG_STMT_FETCH_ORCHS] = { "dura_fetch_orchs", "integer, integer",
+		"SELECT " FETCH_ORCHS_COLS " FROM dura_fetch_orchs($1, $2)" },
+	[PG_STMT_ACK_FETCH_ORCHS] = { "dura_ack_fetch_orchs",
+		"bigint[], bigint[], integer[], bigint[], bytea[], integer[], text[], bytea[], "
+		"bigint[], integer[], text[], bytea[], bigint[], boolean[], text[], integer[], "
+		"bytea[], text[], bigint[], boolean, integer, integer",
+		"SELECT o_results, o_errors, o_more, " FETCH_ORCHS_COLS
+		" FROM dura_ack_fetch_orchs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+		"$14, $15, $16, $17, $18, $19, $20, $21, $22)" },
 };
 
 const char *dura_pg_stmt_name(enum dura_pg_stmt s)
