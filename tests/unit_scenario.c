@@ -199,7 +199,7 @@ static void test_bad_files(void)
 	expect_error("bad-unknown-section.ini", 2, "unknown section [runn]");
 	expect_error("bad-section-name-run.ini", 1, "section [run] takes no name");
 	expect_error("bad-unknown-key-run.ini", 3,
-	             "unknown key 'durration' in [run] (accepted: duration, warmup, drain_timeout, verify_timeout, configs, repeat, activity_batch, interval, processes, prefill, stop_timeout)");
+	             "unknown key 'durration' in [run] (accepted: duration, warmup, drain_timeout, verify_timeout, configs, repeat, activity_batch, orch_batch, interval, processes, prefill, stop_timeout)");
 	expect_error("bad-unknown-key-workload.ini", 3, "unknown key 'concurrency' in [workload]");
 	expect_error("bad-unknown-key-compare.ini", 5,
 	             "unknown key 'reference' in [compare c] (accepted: subject, baseline)");

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "validate.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* Largest batch a test asks for. */
@@ -300,6 +301,58 @@ static int multi_orch_lock_expiry(struct dura_vctx *t)
 	return DURA_VPASS;
 }
 
+/* A batch fetch waiting in another thread. */
+struct poller {
+	struct dura_vctx *t;
+	dura_rc rc;
+	size_t n;
+	char first[64];
+	uint64_t returned_at;
+};
+
+static void *poll_thread(void *arg)
+{
+	struct poller *p = arg;
+	dura_fetch_orchestration_items_fn *fetch = DURA_OPT_OP(p->t->ops, fetch_orchestration_items);
+	struct dura_orch_item *v[4];
+	struct dura_err err;
+	p->rc = fetch(p->t->store, DURA_VLOCK_MS, 10000, 4, v, &p->n, &err);
+	p->returned_at = dura_now_ms();
+	if (p->rc == DURA_OK) {
+		snprintf(p->first, sizeof p->first, "%s", v[0]->instance ? v[0]->instance : "(null)");
+		for (size_t i = 0; i < p->n && i < 4; i++)
+			p->t->ops->release_orchestration_item(p->t->store, v[i]);
+	}
+	return NULL;
+}
+
+static int multi_orch_long_poll(struct dura_vctx *t)
+{
+	SKIP_WITHOUT_BOTH(t);
+	struct dura_orch_item *none[MAX_BATCH];
+	/* one call without a wait first: a provider may choose how to wait
+	 * from what calls cost (PostgreSQL far from its client) */
+	VTRY(vfetch_batch_is(t, "an empty store", DURA_VLOCK_MS, 4, NULL, 0, none));
+	struct poller p = { t, DURA_EMPTY, 0, "", 0 };
+	pthread_t th;
+	uint64_t t0 = dura_now_ms();
+	if (pthread_create(&th, NULL, poll_thread, &p) != 0)
+		return dura_vfail(t, "cannot create a thread");
+	dura_sleep_ms(400); /* let it start waiting */
+	int r = dura_venqueue(t, "x", "m", 0);
+	uint64_t produced_at = dura_now_ms();
+	pthread_join(th, NULL);
+	VTRY(r);
+	VCHECK(t, p.rc == DURA_OK && p.n == 1 && strcmp(p.first, "x") == 0,
+	       "fetch_orchestration_items(wait_ms 10000) while a message for 'x' arrived: "
+	       "returned %s with %zu item(s), first '%s', expected OK with 'x'",
+	       dura_vrc_name(p.rc), p.n, p.first);
+	VCHECK(t, p.returned_at < t0 + 9000,
+	       "fetch_orchestration_items(wait_ms 10000) returned %llu ms after the message arrived: "
+	       "it did not notice the arrival", (unsigned long long)(p.returned_at - produced_at));
+	return DURA_VPASS;
+}
+
 const struct dura_vtest dura_vtests_orch_batch[] = {
 	{ "multi_orch_limit", multi_orch_limit,
 	  "fetch_orchestration_items: at most max_items distinct instances, oldest first, all "
@@ -311,6 +364,8 @@ const struct dura_vtest dura_vtests_orch_batch[] = {
 	  "given twice fail alone (per-item results); the valid ack applies" },
 	{ "multi_orch_ack_fetches_next", multi_orch_ack_fetches_next,
 	  "ack_orchestration_items_and_fetch returns up to max_next further instances, locked" },
+	{ "multi_orch_long_poll", multi_orch_long_poll,
+	  "a waiting fetch_orchestration_items returns the instance a message arrived for" },
 	{ "multi_orch_lock_expiry", multi_orch_lock_expiry,
 	  "items of a batch expire and renew one by one; an expired token's ack is LOCK_LOST" },
 	{ NULL, NULL, NULL },

@@ -338,6 +338,9 @@ struct dura_store {
 	struct dura_pg_stats stats;
 	struct dura_pg_keys keys;
 	int schema_created;
+	/* the shortest batch orchestration call without a wait so far (ns; 0:
+	 * none yet): how far the server is (pg_ops_orch_batch.c) */
+	_Atomic uint64_t orch_call_min_ns;
 };
 
 /* Opens a new libpq connection with the store's options (not set up).

@@ -166,10 +166,39 @@ static dura_rc parse_items(struct dura_store *st, const PGresult *res, int base,
 	return rc;
 }
 
-/* What one fetch of dura_pg_fetch_orchestration_items needs (dura_pg_poll). */
+/* A client this far from the server (the shortest call seen) waits in the
+ * server, not for a NOTIFY: the notification crosses the link (half a
+ * round trip) and the fetch it triggers costs a whole round trip more, so
+ * an item that became eligible reaches a waiting dispatcher 1.5 round
+ * trips later instead of half a round trip.  Over an emulated 150 ms link
+ * that is 150 ms per orchestration pick-up, twice per instance
+ * (docs/remote-emulation.md).  Near the server (below FAR_NS) the NOTIFY
+ * path costs nothing and the server is not polled. */
+#define FAR_NS (20ull * 1000000ull)
+/* How often a waiting fetch looks again in the server: bounds the delay it
+ * adds to half a step on average; each look is a few index probes. */
+#define SERVER_STEP_MS 10
+
+/* Notes how long a call without a wait took. */
+static void note_call(struct dura_store *st, uint64_t started_ns)
+{
+	uint64_t took = dura_pg_now_ns() - started_ns;
+	uint64_t min = atomic_load(&st->orch_call_min_ns);
+	while ((min == 0 || took < min) &&
+	       !atomic_compare_exchange_weak(&st->orch_call_min_ns, &min, took ? took : 1))
+		;
+}
+
+static int far_from_server(struct dura_store *st)
+{
+	return atomic_load(&st->orch_call_min_ns) >= FAR_NS;
+}
+
+/* What one fetch of dura_pg_fetch_orchestration_items needs. */
 struct fetch_ctx {
 	uint32_t lock_ms;
 	size_t max_items;
+	uint32_t server_wait_ms; /* 0: the client waits (dura_pg_poll) */
 	struct dura_orch_item **items;
 	size_t *n_items;
 };
@@ -178,11 +207,20 @@ static dura_rc fetch_once(struct dura_store *st, void *ctx, struct dura_pg_empty
                           struct dura_err *err)
 {
 	struct fetch_ctx *f = ctx;
+	struct dura_pg_params p;
+	dura_pg_params_init(&p);
+	dura_pg_param_int4_sat(&p, f->lock_ms);
+	dura_pg_param_int4_sat(&p, f->max_items);
+	dura_pg_param_int4_sat(&p, f->server_wait_ms);
+	dura_pg_param_int4_sat(&p, SERVER_STEP_MS);
 	PGresult *res;
-	dura_rc rc = dura_pg_call_fetch(st, PG_STMT_FETCH_ORCHS, f->lock_ms, f->max_items, &res,
-	                                err);
+	uint64_t started = dura_pg_now_ns();
+	dura_rc rc = dura_pg_call(st, PG_STMT_FETCH_ORCHS, &p, PG_RETRY_ALWAYS, &res, err);
+	dura_pg_params_free(&p);
 	if (rc != DURA_OK)
 		return rc;
+	if (f->server_wait_ms == 0)
+		note_call(st, started);
 	rc = parse_items(st, res, 0, f->max_items, f->items, f->n_items, empty, err);
 	PQclear(res);
 	return rc;
@@ -197,8 +235,20 @@ dura_rc dura_pg_fetch_orchestration_items(dura_store *st, uint32_t lock_ms, uint
 		dura_pg_err(err, "fetch_orchestration_items: max_items is 0");
 		return DURA_PERMANENT;
 	}
-	struct fetch_ctx f = { lock_ms, max_items, items, n_items };
-	return dura_pg_poll(st, PG_Q_ORCH, wait_ms, fetch_once, &f, err);
+	struct fetch_ctx f = { lock_ms, max_items, 0, items, n_items };
+	if (wait_ms == 0 || !far_from_server(st))
+		return dura_pg_poll(st, PG_Q_ORCH, wait_ms, fetch_once, &f, err);
+	/* far: one call that waits in the server, within half the call
+	 * deadline (the reply must still arrive in time) */
+	uint32_t cap = st->opt.call_timeout_ms / 2;
+	f.server_wait_ms = wait_ms < cap ? wait_ms : cap;
+	struct dura_pg_empty empty;
+	dura_rc rc = fetch_once(st, &f, &empty, err);
+	if (rc == DURA_OK)
+		atomic_fetch_add(&st->stats.commits, 1);
+	else if (rc == DURA_EMPTY)
+		atomic_fetch_add(&st->stats.empty_fetches, 1);
+	return rc;
 }
 
 /* ------------------------------------------------------------- the acks */
@@ -349,12 +399,14 @@ dura_rc dura_pg_ack_orchestration_items_and_fetch(dura_store *st, size_t n,
 	dura_pg_params_init(&p);
 	ack_params(st, &p, n, tokens, acks, lock_ms, max_next);
 	PGresult *res;
+	uint64_t started = dura_pg_now_ns();
 	dura_rc rc = dura_pg_call(st, PG_STMT_ACK_FETCH_ORCHS, &p, PG_RETRY_IF_UNSENT, &res, err);
 	dura_pg_params_free(&p);
 	if (rc == DURA_RETRY)
 		dura_pg_wake_uncertain(st);
 	if (rc != DURA_OK)
 		return rc;
+	note_call(st, started);
 
 	/* the acks committed: from here on the return code is DURA_OK */
 	if (PQntuples(res) != 1 || PQnfields(res) < ACK_COLS + N_COLS ||

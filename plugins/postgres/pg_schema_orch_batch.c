@@ -6,7 +6,11 @@
  * dura_fetch_orchs      up to p_max instances, each taken exactly as
  *                       dura_fetch_orch takes one (it is called p_max times
  *                       in one transaction: an instance locked by an
- *                       earlier call is no longer eligible for the next)
+ *                       earlier call is no longer eligible for the next);
+ *                       with p_wait_ms > 0 it waits in the server, looking
+ *                       again every p_step_ms, until one is eligible (the
+ *                       long poll of a client far from the server, see
+ *                       pg_ops_orch_batch.c)
  * dura_ack_fetch_orchs  n acks, each one dura_ack_orch call inside its own
  *                       subtransaction (a BEGIN ... EXCEPTION block): a
  *                       lost lock (DBL01) or a duplicate event id (23505)
@@ -32,32 +36,44 @@
 
 const char dura_pg_orch_batch_ddl[] =
 "CREATE FUNCTION dura_fetch_orchs(p_lock_ms integer, p_max integer,\n"
+"  p_wait_ms integer, p_step_ms integer,\n"
 FETCH_ORCHS_OUT ")\n"
 "LANGUAGE plpgsql AS $fn$\n"
 "DECLARE\n"
 "  f record;\n"
+"  v_deadline timestamptz := clock_timestamp() + greatest(p_wait_ms, 0) * interval '1 millisecond';\n"
 "BEGIN\n"
 "  o_tokens := '{}'; o_instances := '{}'; o_executions := '{}';\n"
 "  o_msg_n := '{}'; o_bodies := '{}'; o_attempts := '{}';\n"
 "  o_hist_n := '{}'; o_hist_ids := '{}'; o_hist_bodies := '{}';\n"
 "  o_lost := 0;\n"
-"  FOR i IN 1 .. greatest(p_max, 0) LOOP\n"
-"    SELECT * INTO f FROM dura_fetch_orch(p_lock_ms);\n"
-"    o_lost := o_lost + coalesce(f.o_lost, 0);\n"
-"    IF f.o_token IS NULL THEN\n"
-"      o_next_ms := f.o_next_ms;\n"
-"      o_blocked := f.o_blocked;\n"
+"  LOOP\n"
+"    FOR i IN 1 .. greatest(p_max, 0) LOOP\n"
+"      SELECT * INTO f FROM dura_fetch_orch(p_lock_ms);\n"
+"      o_lost := o_lost + coalesce(f.o_lost, 0);\n"
+"      IF f.o_token IS NULL THEN\n"
+"        o_next_ms := f.o_next_ms;\n"
+"        o_blocked := f.o_blocked;\n"
+"        EXIT;\n"
+"      END IF;\n"
+"      o_tokens := o_tokens || f.o_token;\n"
+"      o_instances := o_instances || f.o_instance;\n"
+"      o_executions := o_executions || f.o_execution;\n"
+"      o_msg_n := o_msg_n || cardinality(f.o_bodies);\n"
+"      o_bodies := o_bodies || f.o_bodies;\n"
+"      o_attempts := o_attempts || f.o_attempts;\n"
+"      o_hist_n := o_hist_n || coalesce(cardinality(f.o_hist_ids), 0);\n"
+"      o_hist_ids := o_hist_ids || coalesce(f.o_hist_ids, '{}');\n"
+"      o_hist_bodies := o_hist_bodies || coalesce(f.o_hist_bodies, '{}');\n"
+"    END LOOP;\n"
+/* the server-side long poll of a far client (p_wait_ms > 0): look again
+ * every p_step_ms until something is eligible or the wait is over; each
+ * statement sees what committed meanwhile (READ COMMITTED) */
+"    IF cardinality(o_tokens) > 0 OR clock_timestamp() >= v_deadline THEN\n"
 "      RETURN;\n"
 "    END IF;\n"
-"    o_tokens := o_tokens || f.o_token;\n"
-"    o_instances := o_instances || f.o_instance;\n"
-"    o_executions := o_executions || f.o_execution;\n"
-"    o_msg_n := o_msg_n || cardinality(f.o_bodies);\n"
-"    o_bodies := o_bodies || f.o_bodies;\n"
-"    o_attempts := o_attempts || f.o_attempts;\n"
-"    o_hist_n := o_hist_n || coalesce(cardinality(f.o_hist_ids), 0);\n"
-"    o_hist_ids := o_hist_ids || coalesce(f.o_hist_ids, '{}');\n"
-"    o_hist_bodies := o_hist_bodies || coalesce(f.o_hist_bodies, '{}');\n"
+"    PERFORM pg_sleep(least(greatest(p_step_ms, 1),\n"
+"        extract(epoch FROM v_deadline - clock_timestamp()) * 1000) / 1000.0);\n"
 "  END LOOP;\n"
 "END $fn$;\n"
 "\n"
@@ -106,7 +122,7 @@ FETCH_ORCHS_OUT ")\n"
 "    v_w := v_w + p_work_n[i];\n"
 "    v_o := v_o + p_orch_n[i];\n"
 "  END LOOP;\n"
-"  SELECT * INTO f FROM dura_fetch_orchs(p_lock_ms, p_max);\n"
+"  SELECT * INTO f FROM dura_fetch_orchs(p_lock_ms, p_max, 0, 0);\n"
 "  o_tokens := f.o_tokens; o_instances := f.o_instances; o_executions := f.o_executions;\n"
 "  o_msg_n := f.o_msg_n; o_bodies := f.o_bodies; o_attempts := f.o_attempts;\n"
 "  o_hist_n := f.o_hist_n; o_hist_ids := f.o_hist_ids; o_hist_bodies := f.o_hist_bodies;\n"

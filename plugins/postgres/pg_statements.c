@@ -100,8 +100,8 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 		"INSERT INTO history (instance, execution, event_id, body) "
 		"SELECT ids.inst, $8, h.id, h.body FROM ids CROSS JOIN unnest($9, $10) AS h(id, body)" },
 	/* orchestration batch (pg_ops_orch_batch.c, pg_schema_orch_batch.c) */
-	[PG_STMT_FETCH_ORCHS] = { "dura_fetch_orchs", "integer, integer",
-		"SELECT " FETCH_ORCHS_COLS " FROM dura_fetch_orchs($1, $2)" },
+	[PG_STMT_FETCH_ORCHS] = { "dura_fetch_orchs", "integer, integer, integer, integer",
+		"SELECT " FETCH_ORCHS_COLS " FROM dura_fetch_orchs($1, $2, $3, $4)" },
 	[PG_STMT_ACK_FETCH_ORCHS] = { "dura_ack_fetch_orchs",
 		"bigint[], bigint[], integer[], bigint[], bytea[], integer[], text[], bytea[], "
 		"bigint[], integer[], text[], bytea[], bigint[], boolean[], text[], integer[], "
