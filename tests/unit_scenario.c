@@ -73,6 +73,7 @@ static void test_good_full(void)
 	       sc.configs[2].orch_workers == 4 && sc.configs[3].orch_workers == 8 &&
 	       sc.configs[3].activity_workers == 16, "configs 1:1, 2:2,4:4 , 8:16");
 	tap_ok(sc.repeat == 3, "repeat 3");
+	tap_ok(sc.orch_batch == 6, "orch_batch 6");
 	const struct dura_workload_def *w = &sc.workload;
 	tap_ok(strcmp(w->scenario, "mixed") == 0, "scenario mixed");
 	tap_ok(w->max_concurrent == 64, "max_concurrent 64");
@@ -133,7 +134,7 @@ static void test_good_minimal(void)
 	if (rc == 0) {
 		const struct dura_workload_def *w = &sc.workload;
 		tap_ok(sc.duration_ms == 10000 && sc.warmup_ms == 1000 && sc.drain_timeout_ms == 30000 &&
-		       sc.repeat == 1, "run defaults");
+		       sc.repeat == 1 && sc.orch_batch == DURA_DEFAULT_ORCH_BATCH, "run defaults");
 		tap_ok(sc.n_configs == 3 && sc.configs[1].orch_workers == 2 &&
 		       sc.configs[1].activity_workers == 2 && sc.configs[2].orch_workers == 4,
 		       "configs default 1:1, 2:2, 4:4");

@@ -14,7 +14,9 @@ fi
 # run DESCRIPTION PLUGIN OPTION...: the whole suite must pass, >= 40 tests;
 # the only test it may skip is scaleout_attach, and only on a store that is
 # not shared (:memory:, or a file without shared = true): such a store
-# cannot be attached to by another process.
+# cannot be attached to by another process.  The orchestration batch
+# tests (multi_orch_*, ABI 1.7) skip while the plugin lacks those optional
+# operations.
 run() {
 	desc=$1
 	shift
@@ -23,9 +25,9 @@ run() {
 	last=$(tail -n 1 "$tmp/out")
 	passed=${last%% passed*}
 	skips=$(grep -c ' # skip' "$tmp/out")
-	allowed=0
+	allowed=$(grep -c '^ok [0-9]* multi_orch_[a-z_]* # skip .*not provided$' "$tmp/out")
 	case "$*" in *shared=true*) ;; *)
-		allowed=$(grep -c '^ok [0-9]* scaleout_attach # skip' "$tmp/out") ;;
+		allowed=$((allowed + $(grep -c '^ok [0-9]* scaleout_attach # skip' "$tmp/out"))) ;;
 	esac
 	if [ "$rc" -eq 0 ] && [ "$skips" -eq "$allowed" ] &&
 	   echo "$last" | grep -qE "^[0-9]+ passed, 0 failed, $skips skipped\$" &&
