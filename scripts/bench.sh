@@ -3,12 +3,13 @@
 # fractions of the bound and ratios measured in one run (the anchor
 # workload three times in one invocation, with the median per cell).
 #
-# usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|growth|remote|scaleout|repeat]
+# usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|ceiling-pg|growth|remote|scaleout|repeat]
 #                         [--duration D]
 # Writes JSON results to bench-out/ (or $BENCH_OUT).
 #   ceiling  the harness against the engine's own ceiling, same machine and
 #            same PostgreSQL server: bench/ceiling (SQLite, null) and
 #            pgbench with the provider's functions (CEILING_SECONDS, 10)
+#   ceiling-pg  the PostgreSQL half of ceiling alone
 #   growth   throughput with GROWTH_PREFILL (1000000) completed instances
 #            prefilled against an empty store (conf/growth.ini)
 #   repeat   scripts/spread.sh: the spread of the anchor figures over 5
@@ -98,6 +99,29 @@ start_pg() {
 	export CEILING_PG_URL="postgresql://postgres@127.0.0.1:$pg_port/postgres"
 }
 
+# pg_cpu: CPU seconds the server of start_pg has used so far: the
+# postmaster's own and its reaped children's, plus its live children's
+# (backends, walwriter, autovacuum)
+pg_cpu() {
+	python3 - "$(head -n 1 "$pg_dir/data/postmaster.pid")" <<'PY'
+import os, sys
+pm, hz, total = sys.argv[1], os.sysconf("SC_CLK_TCK"), 0
+def stat(pid):
+    s = open("/proc/%s/stat" % pid).read()
+    return s[s.rindex(")") + 2:].split()
+f = stat(pm)
+total += sum(int(x) for x in f[11:15])
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        f = stat(pid)
+    except OSError:
+        continue
+    if f[1] == pm:
+        total += int(f[11]) + int(f[12])
+print(total / hz)
+PY
+}
+
 # figure NAME PROVIDER: "orch/s cpu_ms/orch" of PROVIDER in $out/NAME.json
 figure() {
 	python3 - "$out/$1.json" "$2" <<'PY'
@@ -132,9 +156,7 @@ ceiling() {
 	local db=$ceiling_db
 	export BENCH_DB_DIR=$db
 	trap 'stop_pg; [ -z "$ceiling_db" ] || rm -rf "$ceiling_db"' EXIT
-	start_pg
 	run ceiling ceiling.ini --provider null --provider sqlite-mem --provider sqlite-file
-	run ceiling-pg ceiling.ini --provider pg-local --configs 4:4
 	local c
 	for p in "null null" "sqlite-mem sqlite --option database=:memory:" \
 	         "sqlite-file sqlite --option database=$db/ceiling-abi.db"; do
@@ -143,28 +165,54 @@ ceiling() {
 		echo "$c" >"$out/ceiling-$1.txt"
 		compare "$1" "$(figure ceiling "$1")" "$c"
 	done
-	# PostgreSQL: a kept schema holds the provider's functions; pgbench
-	# calls them (scripts/ceiling-pg.sql), 4 clients like 4:4.
+	rm -rf "$db"
+}
+
+# PostgreSQL: durabench at 4:4 and pgbench with the provider's own
+# functions (scripts/ceiling-pg.sql; 8 clients, as 4:4 has 8 threads with a
+# call in flight each: 4 dispatchers, 4 activity workers) on one server,
+# each with the server's CPU per orchestration (from /proc)
+ceiling_pg() {
+	local secs=${CEILING_SECONDS:-10} c0 c1 cs c2 n_done
+	trap 'stop_pg' EXIT
+	start_pg
+	c0=$(pg_cpu)
+	run ceiling-pg ceiling.ini --provider pg-local --configs 4:4
+	c1=$(pg_cpu)
+	# a kept schema holds the provider's functions; what a client holds
+	# between transactions (ceiling-pg.sql) starts empty
 	"$ceiling_bin" --plugin postgres --option "url=$CEILING_PG_URL" \
 		--option schema=dura_ceiling --option keep=true --setup-only
+	cs=$(pg_cpu)
 	PGOPTIONS="-c search_path=dura_ceiling" "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" \
-		-U postgres -n -M prepared -c 4 -j 2 -T "$secs" -f "$here/ceiling-pg.sql" postgres \
+		-U postgres -n -M prepared -c 8 -j 2 -T "$secs" -f "$here/ceiling-pg.sql" \
+		-D tok=0 -D nh=0 -D nm=0 -D oi=none -D wn=0 -D 'wtoks={}' -D 'winsts={}' postgres \
 		>"$out/ceiling-pgbench.txt" 2>&1 || { cat "$out/ceiling-pgbench.txt" >&2; return 1; }
-	local n_done
+	c2=$(pg_cpu)
 	n_done=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -At \
 		-c "SELECT count(*) FROM dura_ceiling.instances WHERE status = 2" postgres)
-	python3 - "$(figure ceiling-pg pg-local)" "$n_done" "$secs" "$out/ceiling-pgbench.txt" <<'PY'
-import re, sys
-d, dcpu = map(float, sys.argv[1].split())
+	python3 - "$out/ceiling-pg.json" "$n_done" "$secs" "$out/ceiling-pgbench.txt" \
+		"$c0" "$c1" "$cs" "$c2" <<'PY'
+import json, re, sys
+r = [r for r in json.load(open(sys.argv[1]))["runs"] if r["provider"] == "pg-local"][0]
 done, secs = int(sys.argv[2]), float(sys.argv[3])
 text = open(sys.argv[4]).read()
+c0, c1, cs, c2 = map(float, sys.argv[5:9])
 tps = re.search(r"tps = ([0-9.]+)", text)
+ps = r.get("provider_stats") or {}
 c = done / secs
-print("ceiling %-11s durabench %8.1f orch/s 4:4  pgbench %8.1f completed orch/s (4 clients, %s tps)"
-      "  fraction %.2f" % ("pg-local", d, c, tps.group(1) if tps else "?", d / c if c else 0))
+# server CPU per orchestration: durabench's over every instance it ran
+# (warm-up included, like the server's CPU), pgbench's over its completed
+d_srv = 1000 * (c1 - c0) / r["completed"] if r["completed"] else 0
+c_srv = 1000 * (c2 - cs) / done if done else 0
+print("ceiling %-11s durabench %8.1f orch/s 4:4 (%.2f rt/orch, server %.3f ms CPU/orch)  "
+      "pgbench %8.1f completed orch/s (8 clients, %s tps, server %.3f ms CPU/orch)  "
+      "fraction %.2f (server CPU: %.2f)" % (
+      "pg-local", r["orch_per_sec"], ps.get("round_trips_per_orch") or 0, d_srv, c,
+      tps.group(1) if tps else "?", c_srv, r["orch_per_sec"] / c if c else 0,
+      c_srv / d_srv if d_srv else 0))
 PY
 	stop_pg
-	rm -rf "$db"
 }
 
 growth() {
@@ -183,7 +231,8 @@ case "$what" in
 all|anchor) run anchor anchor.ini --repeat 3 ;;&
 all|saturation) run saturation-sqlite saturation-sqlite.ini; run saturation-pg saturation-pg.ini ;;&
 all|harness) run saturation-null saturation-null.ini ;;&
-all|ceiling) ceiling ;;&
+all|ceiling) ceiling; ceiling_pg ;;&
+ceiling-pg) ceiling_pg ;;
 all|growth) growth ;;&
 all|remote) run remote-150ms remote-150ms.ini ;;&
 all|scaleout) run scale-out scale-out.ini ;;
