@@ -276,6 +276,10 @@ struct dura_pg_waitq {
 	 * empty fetch that saw none (a stale 1 costs one empty fetch). */
 	int blocked[2];
 	atomic_uint total_waiters;   /* read lock-free to decide NOTIFY */
+	/* another store works on this schema (this one attached, or a
+	 * notification from a foreign backend arrived): only then can a NOTIFY
+	 * wake anyone, since this store's own fetchers are woken locally */
+	atomic_int peers;
 };
 
 struct dura_pg_listener {
@@ -394,8 +398,9 @@ void dura_pg_waitq_destroy(struct dura_pg_waitq *w);
  * n waiters (PG_WAKE_ALL: every one). */
 #define PG_WAKE_ALL 0xffffffffu
 void dura_pg_wake(struct dura_store *st, enum dura_pg_queue q, unsigned n);
-/* 1 if any fetcher of this store is waiting (so NOTIFY is worth it). */
-int dura_pg_have_waiters(struct dura_store *st);
+/* 1 if a NOTIFY is worth it: another store works on this schema and some
+ * fetcher of this one is waiting (so the others' probably are too). */
+int dura_pg_notify_wanted(struct dura_store *st);
 uint64_t dura_pg_gen(struct dura_store *st, enum dura_pg_queue q);
 
 /* What a fetch that found nothing learned about its queue. */

@@ -62,6 +62,7 @@ dura_rc dura_pg_waitq_init(struct dura_pg_waitq *w)
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&w->total_waiters, 0);
+	atomic_init(&w->peers, 0);
 	return DURA_OK;
 }
 
@@ -99,9 +100,10 @@ void dura_pg_wake_uncertain(struct dura_store *st)
 	dura_pg_wake(st, PG_Q_WORK, PG_WAKE_ALL);
 }
 
-int dura_pg_have_waiters(struct dura_store *st)
+int dura_pg_notify_wanted(struct dura_store *st)
 {
-	return atomic_load_explicit(&st->waitq.total_waiters, memory_order_relaxed) != 0;
+	return atomic_load_explicit(&st->waitq.peers, memory_order_relaxed) &&
+	       atomic_load_explicit(&st->waitq.total_waiters, memory_order_relaxed) != 0;
 }
 
 uint64_t dura_pg_gen(struct dura_store *st, enum dura_pg_queue q)
@@ -262,8 +264,16 @@ static PGconn *listen_connect(struct dura_store *st)
 	PGconn *conn = dura_pg_connect(st, msg, sizeof msg);
 	if (!conn)
 		return NULL;
-	char sql[128];
-	snprintf(sql, sizeof sql, "LISTEN %s", st->quoted_schema);
+	/* A store that knows of others announces itself ('h', which wakes
+	 * nobody): a store alone on its schema sends no NOTIFY (every commit
+	 * with one takes the server's global notify lock), so the store that
+	 * created the schema learns here that NOTIFYs are now worth it. */
+	char sql[320];
+	if (atomic_load(&st->waitq.peers))
+		snprintf(sql, sizeof sql, "LISTEN %s; NOTIFY %s, 'h'", st->quoted_schema,
+		         st->quoted_schema);
+	else
+		snprintf(sql, sizeof sql, "LISTEN %s", st->quoted_schema);
 	atomic_fetch_add(&st->stats.round_trips, 1);
 	int timed_out;
 	PGresult *res = dura_pg_exec(conn, sql, st->opt.call_timeout_ms, &timed_out);
@@ -313,8 +323,11 @@ static void *listener_main(void *arg)
 		while ((n = PQnotifies(conn))) {
 			/* one notification per transaction and payload: we do not
 			 * know how many items it stands for, so wake everyone */
-			if (!dura_pg_pool_owns_pid(st, n->be_pid))
-				count[n->extra && n->extra[0] == 'w' ? PG_Q_WORK : PG_Q_ORCH] = PG_WAKE_ALL;
+			if (!dura_pg_pool_owns_pid(st, n->be_pid)) {
+				atomic_store(&st->waitq.peers, 1);
+				if (n->extra && n->extra[0] != 'h')
+					count[n->extra[0] == 'w' ? PG_Q_WORK : PG_Q_ORCH] = PG_WAKE_ALL;
+			}
 			PQfreemem(n);
 		}
 		dura_pg_wake(st, PG_Q_ORCH, count[PG_Q_ORCH]);

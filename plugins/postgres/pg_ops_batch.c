@@ -155,7 +155,7 @@ dura_rc dura_pg_ack_work_items_and_fetch(dura_store *st, size_t n, const uint64_
 			dura_pg_array_add_int8(a_delay, 0);
 		}
 	}
-	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
+	dura_pg_param_bool(&p, dura_pg_notify_wanted(st));
 	dura_pg_param_int4_sat(&p, lock_ms);
 	dura_pg_param_int4_sat(&p, max_next);
 	PGresult *res;

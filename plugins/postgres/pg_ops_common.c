@@ -58,7 +58,7 @@ dura_rc dura_pg_abandon(struct dura_store *st, enum dura_pg_stmt s, enum dura_pg
 	dura_pg_params_init(&p);
 	dura_pg_param_int8(&p, (int64_t)token);
 	dura_pg_param_int4_sat(&p, delay_ms);
-	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
+	dura_pg_param_bool(&p, dura_pg_notify_wanted(st));
 	dura_rc rc = dura_pg_call_commit(st, s, &p, PG_RETRY_IF_UNSENT, err);
 	if (rc == DURA_RETRY)
 		dura_pg_wake_uncertain(st);

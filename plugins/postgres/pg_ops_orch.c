@@ -208,7 +208,7 @@ dura_rc dura_pg_enqueue(dura_store *st, const struct dura_message *msgs, size_t 
 	dura_pg_params_init(&p);
 	dura_pg_param_int8(&p, (int64_t)key);
 	add_messages(&p, msgs, n);
-	dura_pg_param_bool(&p, dura_pg_have_waiters(st));
+	dura_pg_param_bool(&p, dura_pg_notify_wanted(st));
 	dura_pg_param_bool(&p, started);
 	dura_rc rc = dura_pg_call_commit(st, PG_STMT_ENQUEUE, &p, PG_RETRY_KEYED, err);
 	if (rc == DURA_RETRY)
@@ -269,7 +269,7 @@ static void ack_params(struct dura_store *st, struct dura_pg_params *p,
 		dura_pg_param_text(p, NULL);
 	dura_pg_param_text(p, m ? m->parent : NULL);
 	dura_pg_param_int8(p, m ? (int64_t)m->execution : 0);
-	dura_pg_param_bool(p, dura_pg_have_waiters(st));
+	dura_pg_param_bool(p, dura_pg_notify_wanted(st));
 }
 
 dura_rc dura_pg_check_ack(const struct dura_orch_ack *ack, struct dura_err *err)

@@ -329,7 +329,7 @@ static void ack_params(struct dura_store *st, struct dura_pg_params *p, size_t n
 			dura_pg_array_add_int8(meta_exec, 0);
 		}
 	}
-	dura_pg_param_bool(p, dura_pg_have_waiters(st));
+	dura_pg_param_bool(p, dura_pg_notify_wanted(st));
 	dura_pg_param_int4_sat(p, lock_ms);
 	dura_pg_param_int4_sat(p, max_next);
 }

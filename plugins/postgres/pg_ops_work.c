@@ -127,7 +127,7 @@ static void ack_params(struct dura_store *st, struct dura_pg_params *p,
 		dura_pg_param_text(p, NULL);
 		dura_pg_param_int8(p, 0);
 	}
-	dura_pg_param_bool(p, dura_pg_have_waiters(st));
+	dura_pg_param_bool(p, dura_pg_notify_wanted(st));
 }
 
 dura_rc dura_pg_ack_work_item(dura_store *st, uint64_t token,

@@ -63,6 +63,8 @@ static dura_rc store_open(const struct dura_option *options, size_t n_options, i
 		return DURA_CONFIG;
 	}
 	dura_pg_waitq_init(&st->waitq);
+	if (attach) /* the store's creator, at least, works on this schema */
+		atomic_store(&st->waitq.peers, 1);
 	dura_pg_keys_init(&st->keys);
 	dura_rc rc = dura_pg_options_parse(options, n_options, &st->opt, err);
 	if (rc != DURA_OK)
