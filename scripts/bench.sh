@@ -193,7 +193,7 @@ ceiling_pg() {
 		-c "SELECT count(*) FROM dura_ceiling.instances WHERE status = 2" postgres)
 	python3 - "$out/ceiling-pg.json" "$n_done" "$secs" "$out/ceiling-pgbench.txt" \
 		"$c0" "$c1" "$cs" "$c2" <<'PY'
-import json, re, sys
+import json, os, re, sys
 r = [r for r in json.load(open(sys.argv[1]))["runs"] if r["provider"] == "pg-local"][0]
 done, secs = int(sys.argv[2]), float(sys.argv[3])
 text = open(sys.argv[4]).read()
@@ -205,12 +205,21 @@ c = done / secs
 # (warm-up included, like the server's CPU), pgbench's over its completed
 d_srv = 1000 * (c1 - c0) / r["completed"] if r["completed"] else 0
 c_srv = 1000 * (c2 - cs) / done if done else 0
-print("ceiling %-11s durabench %8.1f orch/s 4:4 (%.2f rt/orch, server %.3f ms CPU/orch)  "
-      "pgbench %8.1f completed orch/s (8 clients, %s tps, server %.3f ms CPU/orch)  "
-      "fraction %.2f (server CPU: %.2f)" % (
-      "pg-local", r["orch_per_sec"], ps.get("round_trips_per_orch") or 0, d_srv, c,
-      tps.group(1) if tps else "?", c_srv, r["orch_per_sec"] / c if c else 0,
-      c_srv / d_srv if d_srv else 0))
+# the CPU ceiling: every core of the machine running nothing but the
+# provider's SQL at pgbench's server CPU per orchestration, an upper bound
+# of any client of this server on this machine, load or not
+cores = os.cpu_count() or 1
+cpu_ceiling = cores * 1000 / c_srv if c_srv else 0
+d_cpu = d_srv + (r.get("cpu_ms_per_orch") or 0)
+print("ceiling %-11s durabench %8.1f orch/s 4:4 (%.2f rt/orch, CPU/orch: server %.3f ms, "
+      "harness and provider %.3f ms)  pgbench %8.1f completed orch/s (8 clients, %s tps, "
+      "server %.3f ms CPU/orch)  fraction %.2f (CPU: %.2f)" % (
+      "pg-local", r["orch_per_sec"], ps.get("round_trips_per_orch") or 0, d_srv,
+      r.get("cpu_ms_per_orch") or 0, c, tps.group(1) if tps else "?", c_srv,
+      r["orch_per_sec"] / c if c else 0, c_srv / d_cpu if d_cpu else 0))
+print("ceiling %-11s CPU ceiling %8.1f orch/s (%d cores / %.3f ms of server CPU per orchestration)"
+      "  fraction %.2f" % ("pg-local", cpu_ceiling, cores, c_srv,
+      r["orch_per_sec"] / cpu_ceiling if cpu_ceiling else 0))
 PY
 	stop_pg
 }
