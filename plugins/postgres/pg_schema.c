@@ -37,7 +37,8 @@
  * duplicate history event id raises unique_violation: both abort the whole
  * call, so nothing is half done.  Functions NOTIFY the channel named after
  * the schema ('o' orchestrator work, 'w' worker work) when p_notify is set,
- * which the client does only while some of its fetchers are waiting.
+ * which the client does only while some of its fetchers are waiting and
+ * another store works on the schema (pg_notify.c).
  *
  * The functions use unqualified names: every connection sets search_path to
  * the store's schema (pg_statements.c).
