@@ -122,9 +122,12 @@ static int done_find(struct done *d, const char *instance, int *count)
 static _Atomic int long_runs;
 static _Atomic int upper_runs;
 static _Atomic int batch_long_runs;
+/* every activity run since the last start_rt, for settled_stats */
+static _Atomic uint64_t activity_runs;
 
 static int act_upper(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
 {
+	atomic_fetch_add(&activity_runs, 1);
 	atomic_fetch_add(&upper_runs, 1);
 	for (size_t i = 0; i < len; i++) {
 		char c = (char)in[i];
@@ -144,6 +147,7 @@ static int act_slow(const uint8_t *in, size_t len, struct dura_buf *out, void *u
 /* Sleeps 3x the work lock: only lock renewal keeps it from running twice. */
 static int act_long(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
 {
+	atomic_fetch_add(&activity_runs, 1);
 	atomic_fetch_add(&long_runs, 1);
 	dura_sleep_ms(600);
 	dura_buf_append(out, "long", 4);
@@ -161,6 +165,7 @@ static int act_long300(const uint8_t *in, size_t len, struct dura_buf *out, void
 
 static int act_fail(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
 {
+	atomic_fetch_add(&activity_runs, 1);
 	dura_buf_printf(out, "disk on fire");
 	return 1;
 }
@@ -332,11 +337,32 @@ static struct dura_runtime *start_rt(const struct dura_provider_ops *ops, dura_s
 		dura_runtime_config_defaults(&cfg);
 	cfg.orch_workers = o;
 	cfg.activity_workers = w;
+	atomic_store(&activity_runs, 0);
 	struct dura_runtime *rt = NULL;
 	char err[256];
 	if (dura_runtime_start(ops, store, reg, &cfg, on_done, d, &rt, err, sizeof err) != 0)
 		tap_diag("runtime start: %s", err);
 	return rt;
+}
+
+/* The runtime's stats once every activity that ran has been settled.  An
+ * instance is reported done when its last turn is stored, which needs the
+ * last activity's ack, but the worker counts that activity (executed, lock
+ * lost or not acked: dura_rt_settle_work_item) only after its ack call
+ * returns, so a read right after the completion can miss it.  Polls until
+ * the settled activities reach the runs, at most 10 s (then returns what
+ * it has, and the test's checks report it). */
+static void settled_stats(struct dura_runtime *rt, struct dura_runtime_stats *st)
+{
+	uint64_t until = dura_now_ms() + 10000;
+	for (;;) {
+		dura_runtime_get_stats(rt, st);
+		if (st->activities_executed + st->lock_lost + st->infra_errors >=
+		            atomic_load(&activity_runs) ||
+		    !rt || dura_now_ms() >= until)
+			return;
+		dura_sleep_ms(1);
+	}
 }
 
 static int start_inst(struct dura_runtime *rt, const char *id, const char *name,
@@ -362,7 +388,7 @@ static size_t run_one_fan(struct fixture *f, struct dura_runtime_config *cfg, un
 	                                   : NULL;
 	int ok = rt && start_inst(rt, id, "fan", input) == 0;
 	size_t got = ok ? done_wait(&f->d, 1, 20000) : 0;
-	dura_runtime_get_stats(rt, st);
+	settled_stats(rt, st);
 	dura_runtime_stop(rt);
 	return got;
 }
@@ -443,7 +469,7 @@ static void test_fanout_with(const struct dura_provider_ops *ops, const char *wh
 	char id[32], want[128];
 	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
 	struct dura_runtime_stats st;
-	dura_runtime_get_stats(rt, &st);
+	settled_stats(rt, &st);
 	dura_runtime_stop(rt);
 	for (int i = 0; ok && i < N; i++) {
 		snprintf(id, sizeof id, "fan-%d", i);
@@ -666,7 +692,7 @@ static void test_faults(void)
 	}
 	size_t got = ok ? done_wait(&f.d, 11, 20000) : 0;
 	struct dura_runtime_stats st;
-	dura_runtime_get_stats(rt, &st);
+	settled_stats(rt, &st);
 	dura_runtime_stop(rt);
 	int all = got == 11;
 	for (int i = 0; all && i < 10; i++) {
@@ -729,7 +755,7 @@ static void test_uncertain_commit(void)
 	}
 	size_t got = ok ? done_wait(&f.d, 6, 20000) : 0;
 	struct dura_runtime_stats st;
-	dura_runtime_get_stats(rt, &st);
+	settled_stats(rt, &st);
 	dura_runtime_stop(rt);
 	int all = got == 6;
 	for (int i = 0; all && i < 6; i++) {
@@ -890,7 +916,7 @@ static void test_batch_faults(void)
 	int ok = rt && start_fans(rt, "bf-", "upper", N, 5) == 0;
 	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
 	struct dura_runtime_stats st;
-	dura_runtime_get_stats(rt, &st);
+	settled_stats(rt, &st);
 	int all = got == N;
 	char id[32], want[64];
 	for (int i = 0; all && i < N; i++) {
@@ -912,7 +938,7 @@ static void test_batch_faults(void)
 	atomic_store(&bw_poison, 1);
 	ok = rt && start_inst(rt, "wpoison", "fan", "upper:p") == 0;
 	got = ok ? done_wait(&f.d, N + 1, 20000) : 0;
-	dura_runtime_get_stats(rt, &st);
+	settled_stats(rt, &st);
 	dura_runtime_stop(rt);
 	tap_ok(got == N + 1 && expect(&f.d, "wpoison", DURA_OUTCOME_FAILED_INFRA, "poison") &&
 	       st.poisoned >= 1 && st.abandons >= 3,
