@@ -157,6 +157,13 @@ int dura_vack_work(struct dura_vctx *t, uint64_t token, const struct dura_messag
                    dura_rc want);
 int dura_vabandon_work(struct dura_vctx *t, uint64_t token, uint32_t delay_ms, dura_rc want);
 int dura_vrenew_work(struct dura_vctx *t, uint64_t token, uint32_t extend_ms, dura_rc want);
+/* Cuts a held lock (work: a work item's, else an instance's) to expire
+ * DURA_VSHORT_LOCK_MS from now, by a renew ("extend the lock to now +
+ * extend_ms").  A test that needs a lock to expire takes it long and cuts
+ * it once every call that must still see it held is done: a short lock
+ * taken first can expire under those calls on a slow machine (valgrind, an
+ * emulated link, a loaded CI runner). */
+int dura_vshorten_lock(struct dura_vctx *t, int work, uint64_t token);
 void dura_vrelease_work(struct dura_vctx *t, struct dura_work_item *item);
 
 /* Puts work items with the given bodies on the worker queue (each with

@@ -309,7 +309,9 @@ static int batch_locks_exclusive(struct dura_vctx *t)
 	struct dura_work_item *single = NULL;
 	size_t nb = 0, nc = 0;
 	int r;
-	VTRY(vfetch_batch_is(t, "batch A", DURA_VSHORT_LOCK_MS, 2, bodies, 2, 1, a));
+	/* batch A's lock is cut short once the fetches below have seen it held
+	 * (dura_vshorten_lock) */
+	VTRY(vfetch_batch_is(t, "batch A", DURA_VLOCK_MS, 2, bodies, 2, 1, a));
 	uint64_t old[2] = { a[0]->token, a[1]->token };
 	release_items(t, a, 2);
 	r = dura_vfetch_work(t, DURA_VLOCK_MS, 0, DURA_OK, &single);
@@ -329,6 +331,8 @@ static int batch_locks_exclusive(struct dura_vctx *t)
 	if (r == 0)
 		r = dura_vexpect_no_work(t, "fetch_work_item while batches hold every item");
 	/* Batch A's locks expire: its items come back, the old tokens are dead. */
+	for (size_t i = 0; r == 0 && i < 2; i++)
+		r = dura_vshorten_lock(t, 1, old[i]);
 	dura_sleep_ms(DURA_VPAST_SHORT_LOCK_MS);
 	if (r == 0)
 		r = vfetch_batch_is(t, "after batch A's lock expired", DURA_VLOCK_MS, 4, bodies, 2, 2, c);

@@ -290,6 +290,13 @@ int dura_vrenew_work(struct dura_vctx *t, uint64_t token, uint32_t extend_ms, du
 	return dura_vexpect(t, "renew_work_lock", rc, want, &err);
 }
 
+int dura_vshorten_lock(struct dura_vctx *t, int work, uint64_t token)
+{
+	int r = work ? dura_vrenew_work(t, token, DURA_VSHORT_LOCK_MS, DURA_OK)
+	             : dura_vrenew(t, token, DURA_VSHORT_LOCK_MS, DURA_OK);
+	return r == 0 ? 0 : dura_vprefix(t, "cutting a lock to %u ms", DURA_VSHORT_LOCK_MS);
+}
+
 void dura_vrelease_work(struct dura_vctx *t, struct dura_work_item *item)
 {
 	t->ops->release_work_item(t->store, item);

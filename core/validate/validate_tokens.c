@@ -117,14 +117,6 @@ static int release_cell(struct dura_vctx *t, const struct matrix *m, size_t o, s
 	return 0;
 }
 
-/* Renews a held lock to expire DURA_VSHORT_LOCK_MS from now ("extend the
- * lock to now + extend_ms", include/durabench/provider.h). */
-static int shorten_lock(struct dura_vctx *t, const struct matrix *m, uint64_t tok)
-{
-	return m->work ? dura_vrenew_work(t, tok, DURA_VSHORT_LOCK_MS, DURA_OK)
-	               : dura_vrenew(t, tok, DURA_VSHORT_LOCK_MS, DURA_OK);
-}
-
 /* Puts every cell's token in its state.  Deterministic apart from the
  * token values, so both runs of the twin build the same store. */
 static int matrix_setup(struct dura_vctx *t, void *ctx)
@@ -168,8 +160,8 @@ static int matrix_setup(struct dura_vctx *t, void *ctx)
 		cell_of(m, k, &o, &s);
 		if (s == T_ACKED && release_cell(t, m, o, s) != 0)
 			return -1;
-		if (short_lock((enum tstate)s) && shorten_lock(t, m, m->token[o][s]) != 0)
-			return dura_vprefix(t, "cutting a lock to %u ms", DURA_VSHORT_LOCK_MS);
+		if (short_lock((enum tstate)s) && dura_vshorten_lock(t, m->work, m->token[o][s]) != 0)
+			return -1;
 	}
 	dura_sleep_ms(DURA_VPAST_SHORT_LOCK_MS);
 	/* Re-take: the re-taken cells hold the oldest messages. */
