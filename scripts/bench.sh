@@ -5,7 +5,12 @@
 #
 # usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|ceiling-pg|growth|remote|scaleout|repeat]
 #                         [--duration D]
-# Writes JSON results to bench-out/ (or $BENCH_OUT).
+# Writes JSON results to bench-out/ (or $BENCH_OUT) and ends with the
+# Targets table of issue 14 (scripts/targets.py; also targets.md and
+# targets.json there): each target's figure, the fraction of the ceiling,
+# met or NOT met, the load average; "not run" for the parts not asked for.
+# Exit status: 0 when every step worked, 1 when one failed (durabench,
+# bench/ceiling, pgbench), 2 on a usage error; never whether targets were met.
 #   ceiling  the harness against the engine's own ceiling, same machine and
 #            same PostgreSQL server: bench/ceiling (SQLite, null) and
 #            pgbench with the provider's functions (CEILING_SECONDS, 10)
@@ -19,18 +24,39 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 durabench=${DURABENCH:-$top/durabench}
 ceiling_bin=${CEILING:-$top/bench/ceiling}
+targets=$here/targets.py
 out=${BENCH_OUT:-bench-out}
 what=${1:-all}
 shift || true
 mkdir -p "$out"
 extra=("$@")
 
+# step NAME COMMAND...: runs one step of the invocation, recorded (with the
+# load average at its start and end, and its exit status) in $out/parts.json
+# for scripts/targets.py; a failed step is reported and makes the exit
+# status 1, and the other steps still run.
+status=0
+step() {
+	local name=$1 rc=0
+	shift
+	"$targets" step "$out" "$name" start
+	"$@" || rc=$?
+	"$targets" step "$out" "$name" end "$rc"
+	if [ "$rc" -ne 0 ]; then
+		echo "($name: exit status $rc)" >&2
+		status=1
+	fi
+	return "$rc"
+}
+
 run() { # name conf [args...]
 	local name=$1 conf=$2
 	shift 2
 	echo "== $name: durabench run $conf $* (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-	"$durabench" run "$top/conf/$conf" --no-progress --json "$out/$name.json" "$@" "${extra[@]}" \
-		>"$out/$name.md" || echo "($name: durabench exited $?)" >&2
+	rm -f "$out/$name.json" "$out/$name.md"
+	step "$name" "$durabench" run "$top/conf/$conf" --no-progress --json "$out/$name.json" "$@" \
+		"${extra[@]}" >"$out/$name.md" || true
+	[ -s "$out/$name.json" ] || return 0
 	python3 - "$out/$name.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -91,11 +117,11 @@ start_pg() {
 	pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/durabench-bench-pg.XXXXXX")
 	chmod 755 "$pg_dir"
 	[ "$(id -u)" = 0 ] && chown postgres "$pg_dir"
-	as_pg "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >/dev/null
+	as_pg "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >/dev/null || return 1
 	pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -o "-p $pg_port -k $pg_dir \
 -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
--c max_connections=200 -c shared_buffers=64MB -c max_wal_size=1GB" start >/dev/null
+-c max_connections=200 -c shared_buffers=64MB -c max_wal_size=1GB" start >/dev/null || return 1
 	export CEILING_PG_URL="postgresql://postgres@127.0.0.1:$pg_port/postgres"
 }
 
@@ -122,33 +148,7 @@ print(total / hz)
 PY
 }
 
-# figure NAME PROVIDER: "orch/s cpu_ms/orch" of PROVIDER in $out/NAME.json
-figure() {
-	python3 - "$out/$1.json" "$2" <<'PY'
-import json, sys
-for r in json.load(open(sys.argv[1]))["runs"]:
-    if r["provider"] == sys.argv[2]:
-        print(r["orch_per_sec"], r.get("cpu_ms_per_orch") or 0)
-PY
-}
-
-# compare LABEL "DURABENCH-ORCH/S CPU" "CEILING-LINE": the fraction line
-compare() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import sys
-label, (d, dcpu), c = sys.argv[1], map(float, sys.argv[2].split()), sys.argv[3].split()
-f = dict(zip(c[2::2], c[3::2]))
-per_core = float(f["orch_per_cpu_sec"])
-ccpu = float(f["cpu_ms_per_orch"])
-# wall: durabench's throughput against one core of the provider's own
-# work (the target's measure on a machine of one's own); cpu: the same in
-# CPU per orchestration, which a machine shared with other jobs distorts less
-print("ceiling %-11s durabench %8.1f orch/s (%.3f ms CPU/orch)  ceiling %8.1f orch/s per core "
-      "(%.3f ms CPU/orch, %s rt/orch)  fraction %.2f (CPU: %.2f)" % (label, d, dcpu, per_core,
-      ccpu, f["round_trips_per_orch"], d / per_core if per_core else 0, ccpu / dcpu if dcpu else 0))
-PY
-}
-
+# SQLite and null: durabench at 2:2 and bench/ceiling on the same plugins
 ceiling_db=
 ceiling() {
 	local secs=${CEILING_SECONDS:-10}
@@ -157,13 +157,13 @@ ceiling() {
 	export BENCH_DB_DIR=$db
 	trap 'stop_pg; [ -z "$ceiling_db" ] || rm -rf "$ceiling_db"' EXIT
 	run ceiling ceiling.ini --provider null --provider sqlite-mem --provider sqlite-file
-	local c
+	local p
 	for p in "null null" "sqlite-mem sqlite --option database=:memory:" \
 	         "sqlite-file sqlite --option database=$db/ceiling-abi.db"; do
 		set -- $p
-		c=$("$ceiling_bin" --plugin "$2" "${@:3}" --duration "$secs")
-		echo "$c" >"$out/ceiling-$1.txt"
-		compare "$1" "$(figure ceiling "$1")" "$c"
+		rm -f "$out/ceiling-$1.txt"
+		step "ceiling-$1" "$ceiling_bin" --plugin "$2" "${@:3}" --duration "$secs" \
+			>"$out/ceiling-$1.txt" || true
 	done
 	rm -rf "$db"
 }
@@ -173,16 +173,27 @@ ceiling() {
 # call in flight each: 4 dispatchers, 4 activity workers) on one server,
 # each with the server's CPU per orchestration (from /proc)
 ceiling_pg() {
-	local secs=${CEILING_SECONDS:-10} c0 c1 cs c2 n_done
-	trap 'stop_pg' EXIT
-	start_pg
+	local secs=${CEILING_SECONDS:-10} c0 c1
+	trap 'stop_pg; [ -z "$ceiling_db" ] || rm -rf "$ceiling_db"' EXIT
+	rm -f "$out/ceiling-pg-local.txt"
+	step ceiling-server start_pg || return 0
 	c0=$(pg_cpu)
 	run ceiling-pg ceiling.ini --provider pg-local --configs 4:4
 	c1=$(pg_cpu)
-	# a kept schema holds the provider's functions; what a client holds
-	# between transactions (ceiling-pg.sql) starts empty
+	step ceiling-pg-local pgbench_ceiling "$secs" "$c0" "$c1" || true
+	stop_pg
+}
+
+# pgbench_ceiling SECONDS C0 C1 (the server's CPU seconds around the
+# durabench run): a kept schema holds the provider's functions; what a
+# client holds between transactions (ceiling-pg.sql) starts empty.  Writes
+# the instances pgbench's clients completed, both server CPU figures and
+# the CPU ceiling (every core running nothing but the provider's SQL at
+# pgbench's server CPU per orchestration) to $out/ceiling-pg-local.txt.
+pgbench_ceiling() {
+	local secs=$1 c0=$2 c1=$3 cs c2 n_done
 	"$ceiling_bin" --plugin postgres --option "url=$CEILING_PG_URL" \
-		--option schema=dura_ceiling --option keep=true --setup-only
+		--option schema=dura_ceiling --option keep=true --setup-only || return 1
 	cs=$(pg_cpu)
 	PGOPTIONS="-c search_path=dura_ceiling" "$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" \
 		-U postgres -n -M prepared -c 8 -j 2 -T "$secs" -f "$here/ceiling-pg.sql" \
@@ -190,38 +201,25 @@ ceiling_pg() {
 		>"$out/ceiling-pgbench.txt" 2>&1 || { cat "$out/ceiling-pgbench.txt" >&2; return 1; }
 	c2=$(pg_cpu)
 	n_done=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -At \
-		-c "SELECT count(*) FROM dura_ceiling.instances WHERE status = 2" postgres)
-	python3 - "$out/ceiling-pg.json" "$n_done" "$secs" "$out/ceiling-pgbench.txt" \
-		"$c0" "$c1" "$cs" "$c2" <<'PY'
-import json, os, re, sys
-r = [r for r in json.load(open(sys.argv[1]))["runs"] if r["provider"] == "pg-local"][0]
+		-c "SELECT count(*) FROM dura_ceiling.instances WHERE status = 2" postgres) || return 1
+	python3 - "$out/ceiling-pg.json" "$n_done" "$secs" "$c0" "$c1" "$cs" "$c2" \
+		>"$out/ceiling-pg-local.txt" <<'PY'
+import json, os, sys
 done, secs = int(sys.argv[2]), float(sys.argv[3])
-text = open(sys.argv[4]).read()
-c0, c1, cs, c2 = map(float, sys.argv[5:9])
-tps = re.search(r"tps = ([0-9.]+)", text)
-ps = r.get("provider_stats") or {}
-c = done / secs
-# server CPU per orchestration: durabench's over every instance it ran
-# (warm-up included, like the server's CPU), pgbench's over its completed
-d_srv = 1000 * (c1 - c0) / r["completed"] if r["completed"] else 0
+c0, c1, cs, c2 = map(float, sys.argv[4:8])
+try:
+    r = [r for r in json.load(open(sys.argv[1]))["runs"] if r["provider"] == "pg-local"][0]
+    # durabench's server CPU over every instance it ran (warm-up included,
+    # like the server's CPU)
+    d_srv = 1000 * (c1 - c0) / r["completed"] if r["completed"] else 0
+except (OSError, ValueError, IndexError, KeyError):
+    d_srv = 0
 c_srv = 1000 * (c2 - cs) / done if done else 0
-# the CPU ceiling: every core of the machine running nothing but the
-# provider's SQL at pgbench's server CPU per orchestration, an upper bound
-# of any client of this server on this machine, load or not
 cores = os.cpu_count() or 1
-cpu_ceiling = cores * 1000 / c_srv if c_srv else 0
-d_cpu = d_srv + (r.get("cpu_ms_per_orch") or 0)
-print("ceiling %-11s durabench %8.1f orch/s 4:4 (%.2f rt/orch, CPU/orch: server %.3f ms, "
-      "harness and provider %.3f ms)  pgbench %8.1f completed orch/s (8 clients, %s tps, "
-      "server %.3f ms CPU/orch)  fraction %.2f (CPU: %.2f)" % (
-      "pg-local", r["orch_per_sec"], ps.get("round_trips_per_orch") or 0, d_srv,
-      r.get("cpu_ms_per_orch") or 0, c, tps.group(1) if tps else "?", c_srv,
-      r["orch_per_sec"] / c if c else 0, c_srv / d_cpu if d_cpu else 0))
-print("ceiling %-11s CPU ceiling %8.1f orch/s (%d cores / %.3f ms of server CPU per orchestration)"
-      "  fraction %.2f" % ("pg-local", cpu_ceiling, cores, c_srv,
-      r["orch_per_sec"] / cpu_ceiling if cpu_ceiling else 0))
+print("ceiling pg-local completed %d seconds %g clients 8 server_cpu_ms_per_orch %.3f "
+      "durabench_server_cpu_ms_per_orch %.3f cpu_ceiling_orch_per_sec %.1f cores %d" % (
+      done, secs, c_srv, d_srv, cores * 1000 / c_srv if c_srv else 0, cores))
 PY
-	stop_pg
 }
 
 growth() {
@@ -234,15 +232,28 @@ growth() {
 
 case "$what" in
 repeat) exec "$here/spread.sh" "${extra[@]}" ;;
+all|anchor|saturation|harness|ceiling|ceiling-pg|growth|remote|scaleout) ;;
+*)
+	echo "usage: scripts/bench.sh [all|anchor|saturation|harness|ceiling|ceiling-pg|growth|remote|scaleout|repeat] [run options]" >&2
+	exit 2
+	;;
 esac
 
+"$targets" begin "$out"
 case "$what" in
 all|anchor) run anchor anchor.ini --repeat 3 ;;&
 all|saturation) run saturation-sqlite saturation-sqlite.ini; run saturation-pg saturation-pg.ini ;;&
 all|harness) run saturation-null saturation-null.ini ;;&
-all|ceiling) ceiling; ceiling_pg ;;&
-ceiling-pg) ceiling_pg ;;
+all|ceiling) ceiling; ceiling_pg; "$targets" ceilings "$out" || status=1 ;;&
+ceiling-pg) ceiling_pg; "$targets" ceilings "$out" || status=1 ;;
 all|growth) growth ;;&
 all|remote) run remote-150ms remote-150ms.ini ;;&
 all|scaleout) run scale-out scale-out.ini ;;
 esac
+
+# The Targets table: every target of issue 14 with this invocation's
+# figure ("not run" for the parts not asked for), also in
+# $out/targets.md and $out/targets.json.  The exit status says whether the
+# steps worked (0) or one failed (1), not whether the targets were met.
+"$targets" table "$out" || status=1
+exit "$status"
