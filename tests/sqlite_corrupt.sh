@@ -52,13 +52,38 @@ junk = "x'00' || randomblob(16)"  # no record of the codec starts with version 0
 # worker is reading this one already (a body read just before the damage
 # would run unharmed); the history of an instance waiting for its timer,
 # which has a turn left to read it
-sql = {
-    "history": "UPDATE dura_history SET body = " + junk + " WHERE (instance, execution, event_id) ="
-               " (SELECT h.instance, h.execution, h.event_id FROM dura_history h JOIN dura_instance i"
-               " ON i.instance = h.instance AND i.execution = h.execution"
-               " WHERE i.status = 1 AND h.event_id = 2 AND h.instance IN"
+# History is one row per ack (plugins/sqlite/sqlite_schema.c): the packed
+# events, each an 8-byte id, a 4-byte length and the body.  Event 2's body
+# is overwritten in place with junk of its own length, so the row's framing
+# stays intact and the damage reaches the core as a corrupt event body.
+HISTORY_ROW = ("SELECT h.instance, h.execution, h.first_id, h.events FROM dura_history h"
+               " JOIN dura_instance i ON i.instance = h.instance AND i.execution = h.execution"
+               " WHERE i.status = 1 AND h.first_id <= 2 AND h.last_id >= 2 AND h.instance IN"
                " (SELECT instance FROM dura_orch_queue WHERE visible_at > :now + 300)"
-               " ORDER BY h.instance LIMIT 1)",
+               " ORDER BY h.instance LIMIT 1")
+def damage_history(db, params):
+    db.execute("BEGIN IMMEDIATE")
+    row = db.execute(HISTORY_ROW, params).fetchone()
+    if row is None:
+        db.rollback()
+        return 0
+    inst, execution, first, events = row
+    events, pos = bytearray(events), 0
+    while pos + 12 <= len(events):
+        eid = int.from_bytes(events[pos:pos + 8], "big")
+        n = int.from_bytes(events[pos + 8:pos + 12], "big")
+        if eid == 2 and n > 0:
+            events[pos + 12:pos + 12 + n] = b"\x00" + os.urandom(n - 1)
+            break
+        pos += 12 + n
+    else:
+        db.rollback()
+        return 0
+    cur = db.execute("UPDATE dura_history SET events = ? WHERE instance = ? AND execution = ?"
+                     " AND first_id = ?", (bytes(events), inst, execution, first))
+    return cur.rowcount
+sql = {
+    "history": damage_history,
     "orch_queue": "UPDATE dura_orch_queue SET body = " + junk + " WHERE seq ="
                   " (SELECT seq FROM dura_orch_queue WHERE visible_at > :now + 300 ORDER BY seq LIMIT 1)",
     "work_queue": "UPDATE dura_work_queue SET body = " + junk + " WHERE seq ="
@@ -81,9 +106,13 @@ for k, table in enumerate(["history", "orch_queue", "work_queue", "instance"], 1
         try:
             if marker in open(os.path.join(tmp, "err")).read():
                 db = sqlite3.connect(os.path.join(tmp, table + ".db"), timeout=5)
-                cur = db.execute(sql[table], {"now": int(time.time() * 1000)})
+                params = {"now": int(time.time() * 1000)}
+                if callable(sql[table]):
+                    changed = sql[table](db, params)
+                else:
+                    changed = db.execute(sql[table], params).rowcount
                 db.commit()
-                done = cur.rowcount == 1
+                done = changed == 1
                 db.close()
         except sqlite3.Error as e:
             print("#", table, e)

@@ -305,28 +305,6 @@ static dura_rc take_lock(struct dura_store *s, uint64_t token, int64_t now,
 	return dura_sqlite_exec(s, st, "releasing the instance lock", err);
 }
 
-static dura_rc insert_history(struct dura_store *s, const char *inst,
-                              uint64_t execution, const struct dura_event *ev,
-                              struct dura_err *err)
-{
-	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_HISTORY_INSERT);
-	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)execution);
-	sqlite3_bind_int64(st, 3, (int64_t)ev->event_id);
-	dura_sqlite_bind_bytes(st, 4, ev->body);
-	int src = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (src == SQLITE_DONE)
-		return DURA_OK;
-	if ((src & 0xff) == SQLITE_CONSTRAINT) {
-		dura_sqlite_err(err, "sqlite: duplicate event id %" PRIu64 " for instance "
-		                "'%s' execution %" PRIu64 ": ack rolled back, lock kept",
-		                ev->event_id, inst, execution);
-		return DURA_PERMANENT;
-	}
-	return dura_sqlite_fail(s, src, "appending history", err);
-}
-
 static dura_rc upsert_meta(struct dura_store *s, const char *inst,
                            const struct dura_instance_meta *m,
                            struct dura_err *err)
@@ -359,9 +337,9 @@ static dura_rc ack_body(struct dura_store *s, uint64_t token,
 	sqlite3_bind_int64(st, 2, (int64_t)token);
 	if ((rc = dura_sqlite_exec(s, st, "deleting processed messages", err)) != DURA_OK)
 		return rc;
-	for (size_t i = 0; i < ack->n_history; i++)
-		if ((rc = insert_history(s, inst, ack->execution, &ack->history[i], err)) != DURA_OK)
-			return rc;
+	if ((rc = dura_sqlite_append_history(s, inst, ack->execution, ack->history,
+	                                     ack->n_history, err)) != DURA_OK)
+		return rc;
 	for (size_t i = 0; i < ack->n_work_items; i++)
 		if ((rc = dura_sqlite_insert_work_item(s, &ack->work_items[i], now, err)) != DURA_OK)
 			return rc;

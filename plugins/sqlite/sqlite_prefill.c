@@ -3,9 +3,10 @@
  * transaction, each generating its rows inside SQLite (a recursive CTE
  * counts the instance numbers), so the cost is the B-tree inserts and not
  * a bind/step round per row: one INSERT ... SELECT for the metadata, one
- * for the histories (the instance numbers crossed with the events, given
- * as a VALUES list of bound parameters).  A duplicate key (an instance
- * that exists) aborts and rolls back the whole call.
+ * for the histories.  Every instance gets the same history, so it is
+ * packed once (dura_sqlite_history_pack, the layout of sqlite_schema.c)
+ * and bound as one blob: one history row per instance.  A duplicate key
+ * (an instance that exists) aborts and rolls back the whole call.
  */
 
 #include "sqlite_store.h"
@@ -20,31 +21,13 @@ static const char meta_sql[] =
 	IDS_CTE " INSERT INTO dura_instance(instance, name, status, output, parent, execution)"
 	" SELECT ?3 || i, ?4, ?5, ?6, ?7, ?8 FROM ids";
 
-/* SQLite allows 32766 parameters; 2 per event plus the first 4. */
-#define MAX_EVENTS 16000
-
-/* The history statement for n events: only placeholders are generated,
- * every value is bound.  Caller frees. */
-static char *history_sql(size_t n)
-{
-	static const char head[] = IDS_CTE ", ev(id, body) AS (VALUES ";
-	static const char tail[] = ") INSERT INTO dura_history(instance, execution, event_id, body)"
-	                           " SELECT ?3 || ids.i, ?4, ev.id, ev.body FROM ids, ev";
-	size_t len = sizeof head + sizeof tail + n * 32;
-	char *sql = malloc(len);
-	if (!sql)
-		return NULL;
-	size_t at = (size_t)snprintf(sql, len, "%s", head);
-	for (size_t i = 0; i < n; i++)
-		at += (size_t)snprintf(sql + at, len - at, "%s(?%zu, ?%zu)", i ? ", " : "",
-		                       5 + 2 * i, 6 + 2 * i);
-	snprintf(sql + at, len - at, "%s", tail);
-	return sql;
-}
+static const char history_sql[] =
+	IDS_CTE " INSERT INTO dura_history(instance, execution, first_id, last_id, events)"
+	" SELECT ?3 || i, ?4, ?5, ?6, ?7 FROM ids";
 
 static dura_rc run(struct dura_store *s, const char *sql, const char *prefix, uint64_t first,
                    uint64_t n, const struct dura_instance_meta *meta,
-                   const struct dura_event *history, size_t n_history, struct dura_err *err)
+                   const struct dura_sqlite_buf *history, struct dura_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -54,11 +37,12 @@ static dura_rc run(struct dura_store *s, const char *sql, const char *prefix, ui
 	sqlite3_bind_int64(st, 2, (int64_t)(first + n - 1));
 	sqlite3_bind_text(st, 3, prefix, -1, SQLITE_STATIC);
 	if (history) {
+		uint64_t first_id, last_id;
+		dura_sqlite_history_range(history, &first_id, &last_id);
 		sqlite3_bind_int64(st, 4, (int64_t)meta->execution);
-		for (size_t i = 0; i < n_history; i++) {
-			sqlite3_bind_int64(st, (int)(5 + 2 * i), (int64_t)history[i].event_id);
-			dura_sqlite_bind_bytes(st, (int)(6 + 2 * i), history[i].body);
-		}
+		sqlite3_bind_int64(st, 5, (int64_t)first_id);
+		sqlite3_bind_int64(st, 6, (int64_t)last_id);
+		sqlite3_bind_blob(st, 7, history->data, (int)history->len, SQLITE_STATIC);
 	} else {
 		sqlite3_bind_text(st, 4, meta->name ? meta->name : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 5, meta->status);
@@ -91,27 +75,31 @@ dura_rc dura_sqlite_prefill(dura_store *s, const char *prefix, uint64_t first, u
 {
 	if (n == 0)
 		return DURA_OK;
-	if (n_history > MAX_EVENTS) {
-		dura_sqlite_err(err, "sqlite: prefill: %zu history events, at most %d", n_history,
-		                MAX_EVENTS);
+	/* packed outside the store's mutex: a buffer of this call's own */
+	struct dura_sqlite_buf packed = { 0 };
+	uint64_t dup = 0;
+	int prc = dura_sqlite_history_pack(history, n_history, &packed, &dup);
+	if (prc != 0) {
+		free(packed.data);
+		if (prc < 0) {
+			dura_sqlite_err(err, "sqlite: out of memory");
+			return DURA_RETRY;
+		}
+		dura_sqlite_err(err, "sqlite: prefill: event id %llu appears twice in the history",
+		                (unsigned long long)dup);
 		return DURA_PERMANENT;
-	}
-	char *hsql = n_history ? history_sql(n_history) : NULL;
-	if (n_history && !hsql) {
-		dura_sqlite_err(err, "sqlite: out of memory");
-		return DURA_RETRY;
 	}
 	pthread_mutex_lock(&s->mu);
 	dura_rc rc = dura_sqlite_begin(s, err);
 	if (rc == DURA_OK)
-		rc = run(s, meta_sql, prefix, first, n, meta, NULL, 0, err);
-	if (rc == DURA_OK && hsql)
-		rc = run(s, hsql, prefix, first, n, meta, history, n_history, err);
+		rc = run(s, meta_sql, prefix, first, n, meta, NULL, err);
+	if (rc == DURA_OK && n_history)
+		rc = run(s, history_sql, prefix, first, n, meta, &packed, err);
 	if (rc == DURA_OK)
 		rc = dura_sqlite_commit(s, err);
 	else
 		dura_sqlite_rollback(s);
 	pthread_mutex_unlock(&s->mu);
-	free(hsql);
+	free(packed.data);
 	return rc;
 }

@@ -5,16 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-dura_rc dura_sqlite_collect_history(struct dura_store *s, const char *instance,
-                                    uint64_t execution, struct dura_err *err)
-{
-	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_HISTORY_GET);
-	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)execution);
-	/* rows: event id, body */
-	return dura_sqlite_collect_spans(s, st, 1, 0, -1, &s->spans, "reading history", err);
-}
-
 dura_rc dura_sqlite_read_history(dura_store *s, const char *instance,
                                  uint64_t execution, struct dura_history **out,
                                  struct dura_err *err)

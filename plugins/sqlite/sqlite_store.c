@@ -434,6 +434,7 @@ static void store_free(struct dura_store *s)
 	free(s->inst.data);
 	free(s->spans.v);
 	free(s->spans2.v);
+	free(s->pack.data);
 	dura_sqlite_config_free(&s->cfg);
 	free(s);
 }

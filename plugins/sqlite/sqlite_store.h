@@ -42,6 +42,7 @@ enum dura_sqlite_stmt {
 	SQ_INSTANCE_UPSERT,
 	SQ_HISTORY_GET,
 	SQ_HISTORY_INSERT,
+	SQ_HISTORY_RANGES,
 	SQ_WORK_INSERT,
 	SQ_WORK_PICK,
 	SQ_WORK_LOCK,
@@ -116,6 +117,7 @@ struct dura_store {
 	struct dura_sqlite_buf scratch;
 	struct dura_sqlite_spans spans;   /* history events */
 	struct dura_sqlite_spans spans2;  /* fetched messages */
+	struct dura_sqlite_buf pack;      /* an ack's events, packed */
 
 	/* Counters reported by stats() (under mu). */
 	uint64_t n_ops;
@@ -236,11 +238,24 @@ dura_read_history_fn dura_sqlite_read_history;
 dura_release_history_fn dura_sqlite_release_history;
 dura_instance_status_fn dura_sqlite_instance_status;
 dura_release_instance_status_fn dura_sqlite_release_instance_status;
+
+/* ---- sqlite_history.c: one history row per ack ---- */
 /* Collects the history of (instance, execution) into s->spans (cleared
- * first), appending the bodies to s->scratch.  Used by fetch and
- * read_history. */
+ * first, ascending event id), appending the bodies to s->scratch.  Used by
+ * fetch and read_history. */
 dura_rc dura_sqlite_collect_history(struct dura_store *s, const char *instance,
                                     uint64_t execution, struct dura_err *err);
+/* Packs n events into out (cleared first) in ascending id order: 0; 1 with
+ * *dup set when two events share an id; -1 when memory runs out. */
+int dura_sqlite_history_pack(const struct dura_event *ev, size_t n, struct dura_sqlite_buf *out,
+                             uint64_t *dup);
+/* The first and last (smallest and largest) ids of a non-empty packed row. */
+void dura_sqlite_history_range(const struct dura_sqlite_buf *packed, uint64_t *first,
+                               uint64_t *last);
+/* Appends an ack's events as one row (inside the ack's transaction):
+ * DURA_PERMANENT when an id repeats within them or is stored already. */
+dura_rc dura_sqlite_append_history(struct dura_store *s, const char *inst, uint64_t execution,
+                                   const struct dura_event *ev, size_t n, struct dura_err *err);
 
 /* ---- sqlite_scale.c: scale-out ---- */
 dura_start_instances_fn dura_sqlite_start_instances;
