@@ -122,7 +122,7 @@ static int done_find(struct done *d, const char *instance, int *count)
 static _Atomic int long_runs;
 static _Atomic int upper_runs;
 static _Atomic int batch_long_runs;
-/* every activity run since the last start_rt, for settled_stats */
+/* every activity run since the last fixture_start, for settled_stats */
 static _Atomic uint64_t activity_runs;
 
 static int act_upper(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
@@ -277,6 +277,25 @@ static struct dura_registry *make_registry(void)
 
 /* ------------------------------------------------------------ helpers */
 
+/* The ops of the provider plugin at path, dlopened into *h (for dlclose
+ * after the test); NULL when it cannot be loaded (why is reported, nothing
+ * left open). */
+static const struct dura_provider_ops *load_plugin(const char *path, void **h)
+{
+	*h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	dura_provider_entry_fn *entry = NULL;
+	if (*h)
+		*(void **)&entry = dlsym(*h, DURA_PROVIDER_ENTRY_SYMBOL);
+	const struct dura_provider_ops *ops = entry ? entry() : NULL;
+	if (!ops) {
+		const char *why = dlerror();
+		tap_diag("%s: %s", path, why ? why : "its entry point returned no operations");
+		if (*h)
+			dlclose(*h);
+	}
+	return ops;
+}
+
 static dura_store *open_store(const struct dura_provider_ops *ops)
 {
 	/* database = :memory: for SQLite; other providers (via
@@ -326,10 +345,13 @@ static void fixture_close(struct fixture *f)
 	done_free(&f->d);
 }
 
-static struct dura_runtime *start_rt(const struct dura_provider_ops *ops, dura_store *store,
-                                     const struct dura_registry *reg, unsigned o, unsigned w,
-                                     struct dura_runtime_config *cfg_in, struct done *d)
+/* Starts an o:w runtime with cfg (NULL: the defaults) on f's store; NULL
+ * when f has no store or the start failed (reported). */
+static struct dura_runtime *fixture_start(struct fixture *f, unsigned o, unsigned w,
+                                          const struct dura_runtime_config *cfg_in)
 {
+	if (!f->store)
+		return NULL;
 	struct dura_runtime_config cfg;
 	if (cfg_in)
 		cfg = *cfg_in;
@@ -340,7 +362,8 @@ static struct dura_runtime *start_rt(const struct dura_provider_ops *ops, dura_s
 	atomic_store(&activity_runs, 0);
 	struct dura_runtime *rt = NULL;
 	char err[256];
-	if (dura_runtime_start(ops, store, reg, &cfg, on_done, d, &rt, err, sizeof err) != 0)
+	if (dura_runtime_start(f->ops, f->store, f->reg, &cfg, on_done, &f->d, &rt, err,
+	                       sizeof err) != 0)
 		tap_diag("runtime start: %s", err);
 	return rt;
 }
@@ -384,8 +407,7 @@ static size_t run_one_fan(struct fixture *f, struct dura_runtime_config *cfg, un
                           unsigned w, const char *id, const char *input,
                           struct dura_runtime_stats *st)
 {
-	struct dura_runtime *rt = f->store ? start_rt(f->ops, f->store, f->reg, o, w, cfg, &f->d)
-	                                   : NULL;
+	struct dura_runtime *rt = fixture_start(f, o, w, cfg);
 	int ok = rt && start_inst(rt, id, "fan", input) == 0;
 	size_t got = ok ? done_wait(&f->d, 1, 20000) : 0;
 	settled_stats(rt, st);
@@ -452,6 +474,20 @@ static int start_fans(struct dura_runtime *rt, const char *prefix, const char *a
 	return rc == 0 ? 0 : -1;
 }
 
+/* Checks that instances "<prefix><i>" (i < n) started by start_fans with
+ * activity "upper" each completed once with "I<i>.0,...,I<i>.4". */
+static int expect_fans(struct done *d, const char *prefix, int n)
+{
+	char id[32], want[128];
+	int ok = 1;
+	for (int i = 0; ok && i < n; i++) {
+		snprintf(id, sizeof id, "%s%d", prefix, i);
+		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
+		ok = expect(d, id, DURA_OUTCOME_COMPLETED, want);
+	}
+	return ok;
+}
+
 /* Fan-out of N instances under o:w with activity_batch `batch`; instances
  * started `group` at a time (see start_fans). */
 static void test_fanout_with(const struct dura_provider_ops *ops, const char *what, unsigned o,
@@ -463,19 +499,14 @@ static void test_fanout_with(const struct dura_provider_ops *ops, const char *wh
 	dura_runtime_config_defaults(&cfg);
 	cfg.activity_batch = batch;
 	atomic_store(&upper_runs, 0);
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, o, w, &cfg, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, o, w, &cfg);
 	enum { N = 40 };
 	int ok = rt != NULL && start_fans(rt, "fan-", "upper", N, group) == 0;
-	char id[32], want[128];
 	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
 	struct dura_runtime_stats st;
 	settled_stats(rt, &st);
 	dura_runtime_stop(rt);
-	for (int i = 0; ok && i < N; i++) {
-		snprintf(id, sizeof id, "fan-%d", i);
-		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
-		ok = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
-	}
+	ok = ok && expect_fans(&f.d, "fan-", N);
 	tap_ok(ok && got == N,
 	       "%s%u:%u fan-out: %zu/%d instances completed once with the right output",
 	       what, o, w, got, N);
@@ -520,7 +551,7 @@ static void test_features(void)
 	const struct dura_provider_ops *ops = real_ops;
 	struct fixture f;
 	fixture_open(&f, ops);
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, NULL, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 2, 2, NULL);
 	int ok = rt && start_inst(rt, "timer", "timer", "") == 0 &&
 	         start_inst(rt, "parent", "parent", "") == 0 &&
 	         start_inst(rt, "counter", "counter", "1") == 0 &&
@@ -599,7 +630,7 @@ static void test_stop_in_flight(void)
 	fixture_open(&f, ops);
 	enum { N = 12 };
 	char id[32];
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, NULL, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 2, 2, NULL);
 	int ok = rt != NULL;
 	for (int i = 0; ok && i < N; i++) {
 		snprintf(id, sizeof id, "stop-%d", i);
@@ -613,7 +644,7 @@ static void test_stop_in_flight(void)
 	tap_ok(ok && before < N, "stop with work in flight returns (%llu ms, %zu/%d done)",
 	       (unsigned long long)stop_ms, before, N);
 	/* Nothing was lost: a new runtime on the same store finishes the rest. */
-	rt = ok ? start_rt(ops, f.store, f.reg, 2, 2, NULL, &f.d) : NULL;
+	rt = ok ? fixture_start(&f, 2, 2, NULL) : NULL;
 	size_t got = rt ? done_wait(&f.d, N, 20000) : 0;
 	dura_runtime_stop(rt);
 	int all = got == N;
@@ -683,7 +714,7 @@ static void test_faults(void)
 	cfg.max_attempts = 3;
 	cfg.retry_base_ms = 1;
 	cfg.poll_wait_ms = 20;
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, &cfg, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 2, 2, &cfg);
 	int ok = rt && start_inst(rt, "poison", "fan", "upper:p") == 0;
 	char id[32];
 	for (int i = 0; ok && i < 10; i++) {
@@ -746,7 +777,7 @@ static void test_uncertain_commit(void)
 	dura_runtime_config_defaults(&cfg);
 	cfg.retry_base_ms = 1;
 	cfg.poll_wait_ms = 20;
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 2, &cfg, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 2, 2, &cfg);
 	char id[32];
 	int ok = rt != NULL;
 	for (int i = 0; ok && i < 6; i++) {
@@ -911,19 +942,13 @@ static void test_batch_faults(void)
 	atomic_store(&bw_lose_once, 1);
 	atomic_store(&bw_retry_every, 3);
 	atomic_store(&upper_runs, 0);
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 2, 1, &cfg, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 2, 1, &cfg);
 	enum { N = 10 };
 	int ok = rt && start_fans(rt, "bf-", "upper", N, 5) == 0;
 	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
 	struct dura_runtime_stats st;
 	settled_stats(rt, &st);
-	int all = got == N;
-	char id[32], want[64];
-	for (int i = 0; all && i < N; i++) {
-		snprintf(id, sizeof id, "bf-%d", i);
-		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
-		all = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
-	}
+	int all = got == N && expect_fans(&f.d, "bf-", N);
 	tap_ok(all && atomic_load(&bw_lose_once) == 0 && st.lock_lost == 1 &&
 	       st.activities_executed == 5 * N && atomic_load(&upper_runs) == 5 * N + 1,
 	       "a lock lost mid-batch: counted once, that item alone runs again, every instance "
@@ -961,17 +986,10 @@ static void test_batch_fallback(void)
 	       "(%u batch fetches, %u single)", atomic_load(&bw_fetch_calls),
 	       atomic_load(&bw_single_fetches));
 
-	void *h = dlopen(DURA_TEST_MEMSTORE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-	dura_provider_entry_fn *entry = NULL;
-	if (h)
-		*(void **)&entry = dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
-	const struct dura_provider_ops *ms = entry ? entry() : NULL;
-	if (!tap_ok(ms != NULL, "load memstore %s", DURA_TEST_MEMSTORE_PLUGIN)) {
-		tap_diag("%s", dlerror());
-		if (h)
-			dlclose(h);
+	void *h;
+	const struct dura_provider_ops *ms = load_plugin(DURA_TEST_MEMSTORE_PLUGIN, &h);
+	if (!tap_ok(ms != NULL, "load memstore %s", DURA_TEST_MEMSTORE_PLUGIN))
 		return;
-	}
 	/* A plugin built before the batch operations were appended: its
 	 * struct_size ends before them, so the runtime must not use them even
 	 * though this copy of the table has them. */
@@ -1095,18 +1113,18 @@ static dura_rc ob_ack(dura_store *s, size_t n, const uint64_t *tokens,
 }
 
 /* memstore with its batch operations counted; NULL when it cannot be
- * loaded (reported).  *h: dlclose it after the test. */
+ * loaded or lacks them (reported, nothing left open).  *h: dlclose it
+ * after the test. */
 static const struct dura_provider_ops *ob_wrap(void **h)
 {
-	*h = dlopen(DURA_TEST_MEMSTORE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
-	dura_provider_entry_fn *entry = NULL;
-	if (*h)
-		*(void **)&entry = dlsym(*h, DURA_PROVIDER_ENTRY_SYMBOL);
-	ob_base = entry ? entry() : NULL;
+	ob_base = load_plugin(DURA_TEST_MEMSTORE_PLUGIN, h);
 	if (!tap_ok(ob_base != NULL && DURA_OPT_OP(ob_base, fetch_orchestration_items) &&
 	            DURA_OPT_OP(ob_base, ack_orchestration_items_and_fetch),
 	            "load memstore with the orchestration batch operations")) {
-		tap_diag("%s", *h ? "operations missing" : dlerror());
+		if (ob_base) {
+			tap_diag("operations missing");
+			dlclose(*h);
+		}
 		return NULL;
 	}
 	ob_ops = *ob_base;
@@ -1131,11 +1149,8 @@ static void test_orch_batch_fanout(unsigned o, unsigned w)
 {
 	void *h;
 	const struct dura_provider_ops *ops = ob_wrap(&h);
-	if (!ops) {
-		if (h)
-			dlclose(h);
+	if (!ops)
 		return;
-	}
 	struct fixture f;
 	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
@@ -1143,19 +1158,14 @@ static void test_orch_batch_fanout(unsigned o, unsigned w)
 	cfg.orch_batch = 4;
 	cfg.activity_batch = 4;
 	cfg.retry_base_ms = 1;
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, o, w, &cfg, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, o, w, &cfg);
 	enum { N = 40 };
 	int ok = rt && start_fans(rt, "ob-", "upper", N, 8) == 0;
 	size_t got = ok ? done_wait(&f.d, N, 20000) : 0;
 	struct dura_runtime_stats st;
 	dura_runtime_get_stats(rt, &st);
 	dura_runtime_stop(rt);
-	char id[32], want[128];
-	for (int i = 0; ok && i < N; i++) {
-		snprintf(id, sizeof id, "ob-%d", i);
-		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
-		ok = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
-	}
+	ok = ok && expect_fans(&f.d, "ob-", N);
 	tap_ok(ok && got == N && st.turns >= 2 * N && st.lock_lost == 0 && st.infra_errors == 0,
 	       "orch_batch 4, %u:%u: %zu/%d fan-outs completed once with the right output "
 	       "(%llu turns)", o, w, got, N, (unsigned long long)st.turns);
@@ -1175,11 +1185,8 @@ static void test_orch_batch_faults(void)
 {
 	void *h;
 	const struct dura_provider_ops *ops = ob_wrap(&h);
-	if (!ops) {
-		if (h)
-			dlclose(h);
+	if (!ops)
 		return;
-	}
 	struct fixture f;
 	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
@@ -1192,7 +1199,7 @@ static void test_orch_batch_faults(void)
 	atomic_store(&ob_retry_every, 5);
 	atomic_store(&ob_refuse, 1);
 	atomic_store(&upper_runs, 0);
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 1, 2, &cfg, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 1, 2, &cfg);
 	enum { N = 16 };
 	int ok = rt && start_inst(rt, "opoison", "fan", "upper:p") == 0 &&
 	         start_fans(rt, "obf-", "upper", N, 8) == 0;
@@ -1200,13 +1207,7 @@ static void test_orch_batch_faults(void)
 	struct dura_runtime_stats st;
 	dura_runtime_get_stats(rt, &st);
 	dura_runtime_stop(rt);
-	int all = got == N + 1;
-	char id[32], want[128];
-	for (int i = 0; all && i < N; i++) {
-		snprintf(id, sizeof id, "obf-%d", i);
-		snprintf(want, sizeof want, "I%d.0,I%d.1,I%d.2,I%d.3,I%d.4", i, i, i, i, i);
-		all = expect(&f.d, id, DURA_OUTCOME_COMPLETED, want);
-	}
+	int all = got == N + 1 && expect_fans(&f.d, "obf-", N);
 	tap_ok(all && atomic_load(&ob_lose_once) == 0 && st.lock_lost == 1 && st.retries > 0,
 	       "orch batch faults: every instance completes once; a lock lost mid-batch is "
 	       "counted once and that turn alone runs again (%llu lost); transient batch-ack "
@@ -1225,11 +1226,8 @@ static void test_orch_batch_fallback(void)
 {
 	void *h;
 	const struct dura_provider_ops *ops = ob_wrap(&h);
-	if (!ops) {
-		if (h)
-			dlclose(h);
+	if (!ops)
 		return;
-	}
 	/* a plugin built before 1.7: its struct_size ends before them */
 	struct dura_provider_ops old = ob_ops;
 	old.struct_size = (uint32_t)offsetof(struct dura_provider_ops, fetch_orchestration_items);
@@ -1258,7 +1256,7 @@ static void test_start_many(void)
 	const struct dura_provider_ops *ops = real_ops;
 	struct fixture f;
 	fixture_open(&f, ops);
-	struct dura_runtime *rt = f.store ? start_rt(ops, f.store, f.reg, 1, 1, NULL, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 1, 1, NULL);
 	char err[256] = "";
 	/* sm-a, then an empty id; then sm-b and sm-c */
 	struct dura_start st[2];
@@ -1337,7 +1335,7 @@ static void test_idle_polls(void)
 	dura_runtime_config_defaults(&cfg);
 	cfg.poll_wait_ms = 20; /* keeps the idle phase short */
 	cfg.poll_wait_max_ms = 100;
-	struct dura_runtime *rt = f.store ? start_rt(&ops, f.store, f.reg, 1, 1, &cfg, &f.d) : NULL;
+	struct dura_runtime *rt = fixture_start(&f, 1, 1, &cfg);
 	size_t idle = DURA_RT_IDLE_POLLS + 5;
 	while (rt && atomic_load(&n_polls) < idle)
 		dura_sleep_ms(10);
@@ -1370,14 +1368,12 @@ int main(void)
 	const char *path = getenv("DURA_UNIT_RUNTIME_PLUGIN");
 	if (!path || !*path)
 		path = DURA_TEST_SQLITE_PLUGIN;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	dura_provider_entry_fn *entry = NULL;
-	if (h)
-		*(void **)&entry = dlsym(h, DURA_PROVIDER_ENTRY_SYMBOL);
-	real_ops = entry ? entry() : NULL;
+	void *h;
+	real_ops = load_plugin(path, &h);
 	if (!tap_ok(real_ops != NULL && real_ops->abi_major == DURA_ABI_MAJOR,
 	            "load provider %s", path)) {
-		tap_diag("%s", dlerror());
+		if (real_ops)
+			dlclose(h);
 		return tap_done();
 	}
 	test_fanout(1, 1);
