@@ -25,6 +25,7 @@
 #include "base/util.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -119,7 +120,6 @@ static int done_find(struct done *d, const char *instance, int *count)
 
 /* ------------------------------------------------------ the workloads */
 
-static _Atomic int long_runs;
 static _Atomic int upper_runs;
 static _Atomic int batch_long_runs;
 /* every activity run since the last fixture_start, for settled_stats */
@@ -144,13 +144,52 @@ static int act_slow(const uint8_t *in, size_t len, struct dura_buf *out, void *u
 	return act_upper(in, len, out, user);
 }
 
-/* Sleeps 3x the work lock: only lock renewal keeps it from running twice. */
-static int act_long(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
+/* Lock renewal (test_lock_renewal): renewal_ops counts the renewals of
+ * each work item's lock, and notes on each worker thread the item it
+ * fetched last, whose activity that thread runs. */
+#define HELD_LOCK_MS 1000u
+#define MAX_RENEWED 16
+static struct {
+	uint64_t token;
+	unsigned renewals;
+} renewed[MAX_RENEWED];
+static pthread_mutex_t renew_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t renew_cv = PTHREAD_COND_INITIALIZER;
+static _Thread_local uint64_t held_token;
+static _Atomic int held_runs, held_unrenewed;
+
+/* Renewals of token's lock so far; the caller holds renew_mu. */
+static unsigned renewals_of(uint64_t token)
+{
+	for (size_t i = 0; i < MAX_RENEWED; i++)
+		if (renewed[i].token == token)
+			return renewed[i].renewals;
+	return 0;
+}
+
+/* Runs until the renewer has renewed the lock of its work item twice.  A
+ * lock is renewed once half of it is used up, so by then the activity has
+ * outlived the whole lock it was fetched with: without renewal another
+ * worker would have run it again.  It waits for the renewals rather than
+ * for a fixed multiple of the lock, so a renewer that runs late on a
+ * loaded machine makes it longer, not a lock lost, as long as it renews
+ * before the lock ends; after 5 locks without them it gives up (counted:
+ * the renewer is not renewing). */
+static int act_held(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
 {
 	atomic_fetch_add(&activity_runs, 1);
-	atomic_fetch_add(&long_runs, 1);
-	dura_sleep_ms(600);
-	dura_buf_append(out, "long", 4);
+	atomic_fetch_add(&held_runs, 1);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until); /* the clock of renew_cv */
+	until.tv_sec += 5 * HELD_LOCK_MS / 1000;
+	pthread_mutex_lock(&renew_mu);
+	int rc = 0;
+	while (renewals_of(held_token) < 2 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&renew_cv, &renew_mu, &until);
+	if (renewals_of(held_token) < 2)
+		atomic_fetch_add(&held_unrenewed, 1);
+	pthread_mutex_unlock(&renew_mu);
+	dura_buf_append(out, "held", 4);
 	return 0;
 }
 
@@ -265,7 +304,7 @@ static struct dura_registry *make_registry(void)
 	struct dura_registry *reg = dura_registry_new();
 	dura_registry_add_activity(reg, "upper", act_upper, NULL);
 	dura_registry_add_activity(reg, "slow", act_slow, NULL);
-	dura_registry_add_activity(reg, "long", act_long, NULL);
+	dura_registry_add_activity(reg, "held", act_held, NULL);
 	dura_registry_add_activity(reg, "fail", act_fail, NULL);
 	dura_registry_add_activity(reg, "long300", act_long300, NULL);
 	dura_registry_add_orchestration(reg, "fan", orch_fan, NULL);
@@ -604,22 +643,73 @@ static void test_features(void)
 	fixture_close(&f);
 }
 
+static struct dura_provider_ops renewal_ops;
+
+static dura_rc renewal_fetch(dura_store *s, uint32_t lock_ms, uint32_t wait_ms,
+                             struct dura_work_item **out, struct dura_err *err)
+{
+	dura_rc rc = real_ops->fetch_work_item(s, lock_ms, wait_ms, out, err);
+	if (rc == DURA_OK)
+		held_token = (*out)->token;
+	return rc;
+}
+
+static dura_rc renewal_ack_fetch(dura_store *s, uint64_t token,
+                                 const struct dura_message *completion, uint32_t lock_ms,
+                                 struct dura_work_item **next, struct dura_err *err)
+{
+	dura_rc rc = real_ops->ack_work_item_and_fetch(s, token, completion, lock_ms, next, err);
+	if (*next)
+		held_token = (*next)->token;
+	return rc;
+}
+
+static dura_rc renewal_renew(dura_store *s, uint64_t token, uint32_t extend_ms,
+                             struct dura_err *err)
+{
+	dura_rc rc = real_ops->renew_work_lock(s, token, extend_ms, err);
+	if (rc != DURA_OK)
+		return rc;
+	pthread_mutex_lock(&renew_mu);
+	size_t i = 0;
+	while (i < MAX_RENEWED - 1 && renewed[i].token && renewed[i].token != token)
+		i++;
+	renewed[i].token = token;
+	renewed[i].renewals++;
+	pthread_cond_broadcast(&renew_cv);
+	pthread_mutex_unlock(&renew_mu);
+	return rc;
+}
+
+/* Five activities that outlive their lock on three workers (act_held): the
+ * lock is long enough (1 s; the renewer looks every 250 ms and renews at
+ * half the lock) for a renewer kept off the CPU for a while to renew in
+ * time, and the third worker, idle in the second round, would take an
+ * item whose lock ran out. */
 static void test_lock_renewal(void)
 {
-	const struct dura_provider_ops *ops = real_ops;
+	renewal_ops = *real_ops;
+	renewal_ops.fetch_work_item = renewal_fetch;
+	renewal_ops.renew_work_lock = renewal_renew;
+	if (DURA_OPT_OP(real_ops, ack_work_item_and_fetch))
+		renewal_ops.ack_work_item_and_fetch = renewal_ack_fetch;
+	memset(renewed, 0, sizeof renewed);
+	atomic_store(&held_runs, 0);
+	atomic_store(&held_unrenewed, 0);
 	struct fixture f;
-	fixture_open(&f, ops);
+	fixture_open(&f, &renewal_ops);
 	struct dura_runtime_config cfg;
 	dura_runtime_config_defaults(&cfg);
-	cfg.work_lock_ms = 200;
+	cfg.work_lock_ms = HELD_LOCK_MS;
 	cfg.poll_wait_ms = 20;
-	atomic_store(&long_runs, 0);
 	struct dura_runtime_stats st;
-	size_t got = run_one_fan(&f, &cfg, 1, 3, "long", "long:", &st);
-	tap_ok(got == 1 && expect(&f.d, "long", DURA_OUTCOME_COMPLETED, "long,long,long,long,long") &&
-	       atomic_load(&long_runs) == 5 && st.lock_lost == 0,
-	       "activities 3x longer than their lock run exactly once (%d runs, %llu lost)",
-	       atomic_load(&long_runs), (unsigned long long)st.lock_lost);
+	size_t got = run_one_fan(&f, &cfg, 1, 3, "held", "held:", &st);
+	tap_ok(got == 1 && expect(&f.d, "held", DURA_OUTCOME_COMPLETED, "held,held,held,held,held") &&
+	       atomic_load(&held_runs) == 5 && st.lock_lost == 0 &&
+	       atomic_load(&held_unrenewed) == 0,
+	       "activities that outlive their lock (each until its lock is renewed twice) run "
+	       "exactly once (%d runs, %llu lost, %d not renewed)", atomic_load(&held_runs),
+	       (unsigned long long)st.lock_lost, atomic_load(&held_unrenewed));
 	fixture_close(&f);
 }
 
