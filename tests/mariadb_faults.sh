@@ -40,16 +40,16 @@ action = pause-server
 at = 8s
 for = 1s
 INI
-"$DURABENCH" check "$tmp/faults.ini" >"$tmp/check.out" 2>&1
-check $? "check accepts every server action on a url = auto MariaDB"
-[ $? -eq 0 ] || sed 's/^/# /' "$tmp/check.out"
+accepted() { "$DURABENCH" check "$tmp/faults.ini" >"$tmp/check.out" 2>&1; }
+check "check accepts every server action on a url = auto MariaDB" accepted ||
+	sed 's/^/# /' "$tmp/check.out"
 
 t_run=$(date +%s)
 "$DURABENCH" run "$tmp/faults.ini" --no-progress --json "$tmp/faults.json" \
 	>"$tmp/run.md" 2>"$tmp/run.err"
 rc=$?
 echo "# the run took $(($(date +%s) - t_run)) s"
-check "$rc" "a run through the faults completes and verifies every instance (exit $rc)"
+check "a run through the faults completes and verifies every instance (exit $rc)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/run.err" | tail -n 20
 python3 - "$tmp/faults.json" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
@@ -65,8 +65,7 @@ assert sum(x["reconnects"] for x in r["faults"]) > 0, "faults caused no reconnec
 print("faults", [(x["name"], x["recovery_s"], x["reconnects"]) for x in r["faults"]])
 PY
 rc=$?
-check "$rc" "every fault applied with nothing lost, and the provider reconnected"
+check "every fault applied with nothing lost, and the provider reconnected" [ "$rc" -eq 0 ]
 sed 's/^/# /' "$tmp/py"
-[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
-check $? "no server or directory left behind"
+check "no server or directory left behind" servers_gone
 finish

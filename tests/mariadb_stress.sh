@@ -8,9 +8,8 @@ for suite in light standard; do
 	DURABENCH=$DURABENCH "$top_srcdir/scripts/run-pg-stress-tests.sh" --engine mariadb \
 		--only "$suite" >"$tmp/out" 2>&1
 	rc=$?
-	check "$rc" "mariadb-stress $suite"
+	check "mariadb-stress $suite" [ "$rc" -eq 0 ]
 	[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/out"
 done
-[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
-check $? "no throwaway server or directory left behind"
+check "no throwaway server or directory left behind" servers_gone
 finish

@@ -5,20 +5,9 @@ if [ "${DURA_WITH_POSTGRES:-0}" != 1 ]; then
 	echo "1..0 # SKIP built without PostgreSQL"
 	exit 0
 fi
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/durabench-pgtest.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-# url = auto servers are created under $TMPDIR (core/pgserver.c): giving each
-# test its own lets it check that its servers are gone even while other tests
-# run theirs in parallel.
-chmod 755 "$tmp" # the server runs as the postgres user and must reach its directory
-export TMPDIR="$tmp"
-servers_left() { ps -eo args | grep -F "$tmp/durabench-pg" | grep -vc grep; }
-dirs_left() { ls -d "$tmp"/durabench-pg-* 2>/dev/null | wc -l; }
+. "$top_srcdir/tests/common.sh"
+server_dirs=durabench-pg
+. "$top_srcdir/tests/auto_servers.sh"
 # psql options reaching the url = auto server of the run whose stderr is
 # file $1, once it has printed its address: the server's Unix socket (trusted,
 # in a 0700 directory only root and the server's OS user can enter).  TCP
@@ -28,7 +17,6 @@ auto_psql_args() {
 	_dir=$(ls -d "$tmp"/durabench-pg-* 2>/dev/null | head -n 1)
 	[ -n "$_port" ] && [ -n "$_dir" ] && echo "-h $_dir -p $_port -U postgres -d postgres"
 }
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }
 
 # ---- the stall tests (pg_stall.sh, pg_stall_interrupt.sh) ----
 # Their scenario: a 2:2 run of $2 on an auto server, short drain and

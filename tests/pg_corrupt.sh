@@ -8,43 +8,14 @@
 # durabench exits 1 with the server gone afterwards.
 set -u
 . "${top_srcdir:?}/tests/pg_common.sh"
+. "$top_srcdir/tests/corrupt_common.sh"
 
-# Timers keep messages waiting in the orchestrator queue and one slow
-# activity worker keeps a backlog in the worker queue, so a row of each is
-# there to be damaged while the run goes on.
-cat >"$tmp/corrupt.ini" <<'INI'
-[run]
-duration = 3s
-warmup = 0s
-drain_timeout = 10s
-verify_timeout = 10s
-configs = 1:1
-
-[workload]
-scenario = mixed
-mix = fanout:1, timers:1
-timers = 1
-timer_delay = 1500ms
-tasks_per_instance = 3
-max_concurrent = 12
-activity_delay = 60ms
-
-[provider history]
-plugin = postgres
-url = auto
-
-[provider orch_queue]
-plugin = postgres
-url = auto
-
-[provider work_queue]
-plugin = postgres
-url = auto
-
-[provider instances]
-plugin = postgres
-url = auto
-INI
+{
+	corrupt_scenario
+	for t in history orch_queue work_queue instances; do
+		printf '\n[provider %s]\nplugin = postgres\nurl = auto\n' "$t"
+	done
+} >"$tmp/corrupt.ini"
 
 # The UPDATE that damages one row of table $1 (in every durabench schema:
 # only the current run's holds rows).  Random bytes after a 0 byte: no
@@ -92,7 +63,7 @@ SQL
 }
 
 "$DURABENCH" run "$tmp/corrupt.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
-pid=$!
+run_pid=$!
 for k in 1 2 3 4; do
 	table=$(sed -n "${k}p" <<EOF
 history
@@ -105,7 +76,7 @@ EOF
 	# status of a completed instance: after the first completions)
 	done_k=0
 	for _ in $(seq 1 400); do
-		kill -0 "$pid" 2>/dev/null || break
+		kill -0 "$run_pid" 2>/dev/null || break
 		if grep -q "running $table 1:1 ($k/4)" "$tmp/err" && conn=$(auto_psql_args "$tmp/err"); then
 			# shellcheck disable=SC2086
 			if damage_sql "$table" | psql -X -q -v ON_ERROR_STOP=1 $conn >/dev/null 2>"$tmp/psql.err"; then
@@ -115,49 +86,10 @@ EOF
 		fi
 		sleep 0.05
 	done
-	[ "$done_k" -eq 1 ]
-	check $? "run $k: a row of table $table damaged mid-run"
-	[ "$done_k" -eq 1 ] || sed 's/^/# /' "$tmp/psql.err"
+	check "run $k: a row of table $table damaged mid-run" [ "$done_k" -eq 1 ] ||
+		sed 's/^/# /' "$tmp/psql.err"
 done
 
-ended=0
-for _ in $(seq 1 900); do
-	kill -0 "$pid" 2>/dev/null || { ended=1; break; }
-	sleep 0.1
-done
-[ "$ended" -eq 1 ] || kill -KILL "$pid"
-wait "$pid"
-rc=$?
-[ "$rc" -eq 1 ]
-check $? "exit status 1 (got $rc)"
-[ "$rc" -eq 1 ] || sed 's/^/# /' "$tmp/err"
-
-python3 - "$tmp/out.json" >"$tmp/py" 2>&1 <<'PY'
-import json, sys
-runs = json.load(open(sys.argv[1]))["runs"]
-want = {"history": "history of",
-        "orch_queue": "corrupt orchestrator queue message",
-        "work_queue": "corrupt work item for instance",
-        "instances": "instances row of instance"}
-bad = 0
-for r in runs:
-    f, first = r["failed"], r["first_failure"] or ""
-    print(r["provider"], "launched", r["launched"], "completed", r["completed"], "failed", f, "category", r["first_failure_category"], "verify_failures", r["verify_failures"], "first:", first)
-    ok = (f["corrupt"] >= 1 and r["first_failure_category"] == "corrupt" and
-          want[r["provider"]] in first and "corrupt" in first and f["timeout"] == 0 and r["verify_failures"] == 0 and
-          r["completed"] + sum(f.values()) == r["launched"])
-    if not ok:
-        print("  ^ not as expected"); bad += 1
-assert len(runs) == 4 and bad == 0
-PY
-check $? "each run counts the damaged instance as corrupt, naming what was corrupt"
-sed 's/^/# /' "$tmp/py"
-grep -q "first failure \[corrupt\]: .*corrupt work item for instance" "$tmp/out.md"
-check $? "the per-run problems under the table show the corrupt failure"
-for _ in $(seq 1 300); do
-	[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ] && break
-	sleep 0.1
-done
-[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
-check $? "the url = auto server and its directory are gone"
+check_corrupt_outcome instances
+check "the url = auto server and its directory are gone" servers_gone
 finish

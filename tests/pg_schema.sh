@@ -26,11 +26,11 @@ schema = bench_named
 keep = true
 INI
 "$DURABENCH" run "$tmp/schema.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
-pid=$!
+run_pid=$!
 # While the third run goes on, the first two schemas must be there, whole.
 seen=""
 for _ in $(seq 1 400); do
-	kill -0 "$pid" 2>/dev/null || break
+	kill -0 "$run_pid" 2>/dev/null || break
 	if grep -q "running pg 1:1 (3/3)" "$tmp/err" && conn=$(auto_psql_args "$tmp/err"); then
 		# shellcheck disable=SC2086
 		seen=$(psql -X -At $conn -c "SELECT string_agg(table_schema || ':' || count, ' ' ORDER BY table_schema)
@@ -40,42 +40,39 @@ for _ in $(seq 1 400); do
 	fi
 	sleep 0.05
 done
-wait "$pid"
+wait "$run_pid"
 rc=$?
-[ "$rc" -eq 0 ]
-check $? "three runs with schema = NAME and keep = true succeed (got $rc)"
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
+run_pid=""
+check "three runs with schema = NAME and keep = true succeed (got $rc)" [ "$rc" -eq 0 ] ||
+	sed 's/^/# /' "$tmp/err"
 echo "# schemas during run 3: $seen"
-case " $seen " in
-*" bench_named_r1:"*" bench_named_r2:"*) r=0 ;;
-*) r=1 ;;
-esac
-[ "$r" -eq 0 ] && ! echo "$seen" | grep -q "durabench_"
-check $? "runs 1 and 2 left bench_named_r1 and bench_named_r2 (the probe left no schema)"
-grep -q "store kept (keep = true): .*schema bench_named_r1" "$tmp/err"
-r1=$?
-grep -q "store kept (keep = true): .*schema bench_named_r3" "$tmp/err"
-check $((r1 + $?)) "each kept schema is announced"
-python3 - "$tmp/out.json" <<'PY'
-import json, sys
-runs = json.load(open(sys.argv[1]))["runs"]
-stores = [r["store"] for r in runs]
-assert len(runs) == 3, stores
-for k, s in enumerate(stores, 1):
-    assert "schema bench_named_r%d" % k in s, stores
-PY
-check $? "the JSON names every run's schema"
-r=0
-for k in 1 2 3; do
-	grep -q "^- run pg 1:1.*schema bench_named_r$k" "$tmp/out.md" || r=1
-done
-check "$r" "the environment block names every run's schema"
-grep -q "provider pg: .*(probe store, dropped)" "$tmp/err"
-check $? "the probe store's schema is marked as the probe's, dropped"
-for _ in $(seq 1 300); do
-	[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ] && break
-	sleep 0.1
-done
-[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
-check $? "the url = auto server and its directory are gone"
+kept_two() {
+	case " $seen " in
+	*" bench_named_r1:"*" bench_named_r2:"*) ! has "$seen" durabench_ ;;
+	*) return 1 ;;
+	esac
+}
+check "runs 1 and 2 left bench_named_r1 and bench_named_r2 (the probe left no schema)" kept_two
+announced() {
+	grep -q "store kept (keep = true): .*schema bench_named_r1" "$tmp/err" &&
+		grep -q "store kept (keep = true): .*schema bench_named_r3" "$tmp/err"
+}
+check "each kept schema is announced" announced
+json_names_schemas() {
+	[ "$(json_field "$tmp/out.json" runs.#)" = 3 ] || return 1
+	for k in 1 2 3; do
+		has "$(json_field "$tmp/out.json" "runs.$((k - 1)).store")" "schema bench_named_r$k" ||
+			return 1
+	done
+}
+md_names_schemas() {
+	for k in 1 2 3; do
+		grep -q "^- run pg 1:1.*schema bench_named_r$k" "$tmp/out.md" || return 1
+	done
+}
+check "the JSON names every run's schema" json_names_schemas
+check "the environment block names every run's schema" md_names_schemas
+check "the probe store's schema is marked as the probe's, dropped" \
+	grep -q "provider pg: .*(probe store, dropped)" "$tmp/err"
+check "the url = auto server and its directory are gone" servers_gone
 finish

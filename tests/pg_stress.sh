@@ -8,7 +8,7 @@ for suite in light standard; do
 	DURABENCH=$DURABENCH "$top_srcdir/scripts/run-pg-stress-tests.sh" --only "$suite" \
 		>"$tmp/out" 2>&1
 	rc=$?
-	check "$rc" "pg-stress $suite"
+	check "pg-stress $suite" [ "$rc" -eq 0 ]
 	[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/out"
 done
 finish

@@ -29,12 +29,12 @@ url = auto
 emulate_rtt = 100ms
 INI
 "$DURABENCH" run "$tmp/verify.ini" --progress 60s --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
-pid=$!
+run_pid=$!
 # Once the run verifies (a log line starts each phase), terminates
 # durabench's connections, fills every slot through the server's Unix
 # socket (trusted there: the PostgreSQL wire protocol by hand, no client
 # library needed), holds them for 2 s, then lets go.
-python3 - "$tmp" "$pid" >"$tmp/fill" 2>&1 <<'PY'
+python3 - "$tmp" "$run_pid" >"$tmp/fill" 2>&1 <<'PY'
 import glob, os, socket, struct, sys, time
 tmp, pid = sys.argv[1], int(sys.argv[2])
 def msg(s):
@@ -117,38 +117,24 @@ for s in held:
     s.close()
 PY
 sed 's/^/# /' "$tmp/fill"
-grep -q "verification seen True" "$tmp/fill"
-check $? "the run reached its verification"
-grep -q "refused_53300 [1-9]" "$tmp/fill" && ! grep -q "terminated 0 " "$tmp/fill"
-check $? "during verification: durabench's connections terminated, then every slot taken (53300)"
+check "the run reached its verification" grep -q "verification seen True" "$tmp/fill"
+slots_taken() { grep -q "refused_53300 [1-9]" "$tmp/fill" && ! grep -q "terminated 0 " "$tmp/fill"; }
+check "during verification: durabench's connections terminated, then every slot taken (53300)" \
+	slots_taken
 
-ended=0
-for _ in $(seq 1 900); do
-	kill -0 "$pid" 2>/dev/null || { ended=1; break; }
-	sleep 0.1
-done
-[ "$ended" -eq 1 ] || kill -KILL "$pid"
-wait "$pid"
-rc=$?
-[ "$rc" -eq 0 ]
-check $? "exit status 0 (got $rc)"
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err" "$tmp/out.md" | grep -v "orch/s" | tail -20
-python3 - "$tmp/out.json" >"$tmp/py" 2>&1 <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["runs"][0]
-print("launched", r["launched"], "completed", r["completed"], "verified", r["verified"],
-      "unverified", r["unverified"], "verify_failures", r["verify_failures"], r["verify_error"])
-assert r["launched"] > 0 and r["verify_failures"] == 0 and r["unverified"] == 0
-assert r["verified"] == r["completed"] == r["launched"]
-PY
-check $? "every instance verified: no verification failure, nothing unverified"
-sed 's/^/# /' "$tmp/py"
-! grep -q "VERIFICATION FAILED" "$tmp/out.md"
-check $? "no VERIFICATION FAILED in the report"
-for _ in $(seq 1 300); do
-	[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ] && break
-	sleep 0.1
-done
-[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
-check $? "the url = auto server and its directory are gone"
+reap "$run_pid" 900
+check "exit status 0 (got $rc)" [ "$rc" -eq 0 ] ||
+	sed 's/^/# /' "$tmp/err" "$tmp/out.md" | grep -v "orch/s" | tail -20
+field() { json_field "$tmp/out.json" "runs.0.$1"; }
+launched=$(field launched)
+echo "# launched $launched completed $(field completed) verified $(field verified)" \
+	"unverified $(field unverified) verify_failures $(field verify_failures) $(field verify_error)"
+all_verified() {
+	[ "$launched" -gt 0 ] && [ "$(field verify_failures)" = 0 ] &&
+		[ "$(field unverified)" = 0 ] && [ "$(field verified)" = "$launched" ] &&
+		[ "$(field completed)" = "$launched" ]
+}
+check "every instance verified: no verification failure, nothing unverified" all_verified
+check "no VERIFICATION FAILED in the report" not grep -q "VERIFICATION FAILED" "$tmp/out.md"
+check "the url = auto server and its directory are gone" servers_gone
 finish

@@ -8,10 +8,10 @@ set -u
 "$DURABENCH" run "$top_srcdir/conf/compare.ini" --duration 2500ms --warmup 500ms \
 	--configs 1:1,2:2 --repeat 1 --json "$tmp/out.json" --no-progress >"$tmp/out.md" 2>"$tmp/err"
 rc=$?
-check "$rc" "compare.ini runs with 100 % success and verified outputs"
+check "compare.ini runs with 100 % success and verified outputs" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
-grep -q '^| pg-local | 2:2 |' "$tmp/out.md" && grep -q '^| pg-remote | 1:1 |' "$tmp/out.md"
-check $? "table has PostgreSQL rows"
+pg_rows() { grep -q '^| pg-local | 2:2 |' "$tmp/out.md" && grep -q '^| pg-remote | 1:1 |' "$tmp/out.md"; }
+check "table has PostgreSQL rows" pg_rows
 python3 - "$tmp/out.json" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -40,12 +40,9 @@ assert 40 <= rtt <= 80, "measured RTT of pg-remote %s ms" % rtt
 assert provs["pg-local"]["rtt_ms"] < 10, provs["pg-local"]["rtt_ms"]
 PY
 rc=$?
-check "$rc" "JSON: both ratio tables, measured RTTs, server version"
+check "JSON: both ratio tables, measured RTTs, server version" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/py"
-grep -q 'remote-vs-local' "$tmp/out.md" && grep -q 'pg-vs-sqlite' "$tmp/out.md"
-check $? "Markdown has both ratio tables"
-[ "$(servers_left)" -eq 0 ]
-check $? "the throwaway server is gone after the run"
-[ "$(dirs_left)" -eq 0 ]
-check $? "its directory is removed"
+ratio_tables() { grep -q 'remote-vs-local' "$tmp/out.md" && grep -q 'pg-vs-sqlite' "$tmp/out.md"; }
+check "Markdown has both ratio tables" ratio_tables
+check "the throwaway server and its directory are gone after the run" servers_gone
 finish

@@ -14,14 +14,14 @@ workers_left() { ps -eo args | grep -E "worker ($tmp/|$ini)" | grep -vc grep; }
 timeout 60 "$DURABENCH" run "$ini" --json "$tmp/fault.json" \
 	--no-progress >"$tmp/fault.md" 2>"$tmp/fault.err"
 rc=$?
-check "$rc" "a run with the kill-worker fault completes and verifies every instance"
+check "a run with the kill-worker fault completes and verifies every instance" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/fault.err"
-grep -q 'kill-worker: kill -9 of worker 1 at' "$tmp/fault.err"
-check $? "the fault thread killed worker 1"
+check "the fault thread killed worker 1" \
+	grep -q 'kill-worker: kill -9 of worker 1 at' "$tmp/fault.err"
 grep -Eq '^\| pg \| 2x1:1 \| kill \(kill-worker\) \| [0-9.]+ s \| [0-9.]+ s \| ([0-9.]+ s|not recovered) \| .* \| 0 \|$' \
 	"$tmp/fault.md"
 rc=$?
-check "$rc" "the Faults table has the kill-worker row with its recovery figure and 0 lost"
+check "the Faults table has the kill-worker row with its recovery figure and 0 lost" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || grep -A4 '^### Faults' "$tmp/fault.md" | sed 's/^/# /'
 python3 - "$tmp/fault.json" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
@@ -37,7 +37,7 @@ assert r["scale_out"]["workers_seen"] in (2, 3), r["scale_out"]
 assert r["completed"] == r["launched"] == r["verified"], r
 PY
 rc=$?
-check "$rc" "JSON: runs[].faults has the fault, its restart (a third worker note), every instance verified"
+check "JSON: runs[].faults has the fault, its restart (a third worker note), every instance verified" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/py"
 
 # --- the only worker killed and not restarted: the run ends and says so ---
@@ -45,8 +45,9 @@ sed -e '/^for = /d' -e 's/^worker = 1/worker = 0/' -e 's/^processes = 2/processe
 	-e 's/^duration = 5s/duration = 45s/' "$ini" >"$tmp/alone.ini"
 timeout 60 "$DURABENCH" run "$tmp/alone.ini" --no-progress >"$tmp/alone.md" 2>"$tmp/alone.err"
 rc=$?
-[ "$rc" -eq 1 ] && grep -q 'every worker process ended' "$tmp/alone.err" "$tmp/alone.md"
-check $? "a run whose every worker died ends without waiting out its 45 s and says so (exit $rc)"
+ended_alone() { [ "$rc" -eq 1 ] && grep -q 'every worker process ended' "$tmp/alone.err" "$tmp/alone.md"; }
+check "a run whose every worker died ends without waiting out its 45 s and says so (exit $rc)" \
+	ended_alone
 sed 's/^/# /' "$tmp/alone.err"
 
 # --- a worker whose database goes away exits 1 and says so ---
@@ -55,14 +56,15 @@ sed -e '/^\[fault kill\]/,$d' -e 's/^processes = 2/processes = 1/' \
 printf '[fault down]\naction = stop-server\nat = 1s\nfor = 10s\n' >>"$tmp/lost.ini"
 timeout 60 "$DURABENCH" run "$tmp/lost.ini" --no-progress >"$tmp/lost.md" 2>"$tmp/lost.err"
 rc=$?
-grep -q 'durabench worker .*: lost the database (no answer for 5 s)' "$tmp/lost.err"
-check $? "the worker says it lost the database"
-[ "$rc" -eq 1 ] && grep -q 'worker 0 (pid [0-9]*) exited with status 1' "$tmp/lost.err" "$tmp/lost.md"
-check $? "it exits 1, and the run ends early naming it (exit $rc)"
+check "the worker says it lost the database" \
+	grep -q 'durabench worker .*: lost the database (no answer for 5 s)' "$tmp/lost.err"
+named_lost() {
+	[ "$rc" -eq 1 ] &&
+		grep -q 'worker 0 (pid [0-9]*) exited with status 1' "$tmp/lost.err" "$tmp/lost.md"
+}
+check "it exits 1, and the run ends early naming it (exit $rc)" named_lost
 sed 's/^/# /' "$tmp/lost.err"
 
-[ "$(workers_left)" -eq 0 ]
-check $? "no worker process is left"
-[ "$(servers_left)" -eq 0 ]
-check $? "the throwaway servers are gone"
+check "no worker process is left" [ "$(workers_left)" -eq 0 ]
+check "the throwaway servers are gone" [ "$(servers_left)" -eq 0 ]
 finish

@@ -13,10 +13,9 @@ workers_left() { ps -eo args | grep -F "worker $ini" | grep -vc grep; }
 timeout 90 "$DURABENCH" run "$ini" --processes 3 --json "$tmp/p3.json" --no-progress \
 	>"$tmp/p3.md" 2>"$tmp/p3.err"
 rc=$?
-check "$rc" "a 3-process run completes and verifies every instance"
+check "a 3-process run completes and verifies every instance" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/p3.err"
-grep -q '^| pg | 3x1:1 |' "$tmp/p3.md"
-check $? "the table shows processes x O:W"
+check "the table shows processes x O:W" grep -q '^| pg | 3x1:1 |' "$tmp/p3.md"
 python3 - "$tmp/p3.json" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
@@ -33,7 +32,7 @@ if "asan" not in os.environ.get("DURA_BUILD_FLAVOUR", ""):
 assert s["feed_entries"] == r["launched"], (s["feed_entries"], r["launched"])
 PY
 rc=$?
-check "$rc" "JSON: 3 workers, 6 threads, every completion read from the store's feed"
+check "JSON: 3 workers, 6 threads, every completion read from the store's feed" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/py"
 
 # --- kill -9 of one worker loses nothing ---
@@ -57,24 +56,20 @@ sleep 1.5
 [ -n "$victim" ] && kill -9 "$victim"
 wait "$guard"
 rc=$?
-[ -n "$victim" ]
-check $? "found a worker process of the run to kill"
-check "$rc" "after a kill -9 of a worker every instance still completes and verifies"
+check "found a worker process of the run to kill" [ -n "$victim" ]
+check "after a kill -9 of a worker every instance still completes and verifies" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/kill.err"
-grep -q 'was killed by signal 9' "$tmp/kill.md"
-check $? "the report names the killed worker"
+check "the report names the killed worker" grep -q 'was killed by signal 9' "$tmp/kill.md"
 
 # --- a worker for an unreachable database ---
 timeout 30 "$DURABENCH" worker "$ini" --provider pg --join durabench_x \
 	--database-url "postgresql://durabench@127.0.0.1:1/none?connect_timeout=2" \
 	>"$tmp/w.out" 2>"$tmp/w.err"
 rc=$?
-[ "$rc" -eq 2 ] && grep -q 'cannot join run durabench_x' "$tmp/w.err"
-check $? "a worker for an unreachable database exits 2 and says why (exit $rc)"
+refused_join() { [ "$rc" -eq 2 ] && grep -q 'cannot join run durabench_x' "$tmp/w.err"; }
+check "a worker for an unreachable database exits 2 and says why (exit $rc)" refused_join
 sed 's/^/# /' "$tmp/w.err"
 
-[ "$(workers_left)" -eq 0 ]
-check $? "no worker process is left"
-[ "$(servers_left)" -eq 0 ]
-check $? "the throwaway server is gone"
+check "no worker process is left" [ "$(workers_left)" -eq 0 ]
+check "the throwaway server is gone" [ "$(servers_left)" -eq 0 ]
 finish

@@ -7,44 +7,21 @@
 # the damaged instance as corrupt with a first failure naming what was
 # corrupt, and durabench exits 1 without a crash.
 set -u
-: "${DURABENCH:?}" "${top_srcdir:?}"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/durabench-sqlcorrupt.XXXXXX")
-pid=""
-trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+. "${top_srcdir:?}/tests/common.sh"
+. "$top_srcdir/tests/corrupt_common.sh"
 
 {
-	cat <<'INI'
-[run]
-duration = 3s
-warmup = 0s
-drain_timeout = 10s
-verify_timeout = 10s
-configs = 1:1
-
-[workload]
-scenario = mixed
-mix = fanout:1, timers:1
-timers = 1
-timer_delay = 1500ms
-tasks_per_instance = 3
-max_concurrent = 12
-activity_delay = 60ms
-INI
+	corrupt_scenario
 	for t in history orch_queue work_queue instance; do
 		printf '\n[provider %s]\nplugin = sqlite\ndatabase = %s/%s.db\nshared = true\n' "$t" "$tmp" "$t"
 	done
 } >"$tmp/corrupt.ini"
 
 "$DURABENCH" run "$tmp/corrupt.ini" --no-progress --json "$tmp/out.json" >"$tmp/out.md" 2>"$tmp/err" &
-pid=$!
+run_pid=$!
 
 # Damages one row per run, as soon as run k is under way and holds one.
-python3 - "$tmp" "$pid" >"$tmp/damage" 2>&1 <<'PY'
+python3 - "$tmp" "$run_pid" >"$tmp/damage" 2>&1 <<'PY'
 import os, sqlite3, sys, time
 tmp, pid = sys.argv[1], int(sys.argv[2])
 junk = "x'00' || randomblob(16)"  # no record of the codec starts with version 0
@@ -121,44 +98,9 @@ for k, table in enumerate(["history", "orch_queue", "work_queue", "instance"], 1
     print("ok" if done else "missed", table)
 PY
 for t in history orch_queue work_queue instance; do
-	grep -q "^ok $t" "$tmp/damage"
-	check $? "a row of table dura_$t damaged in the middle of its run"
+	check "a row of table dura_$t damaged in the middle of its run" grep -q "^ok $t" "$tmp/damage"
 done
 grep -q missed "$tmp/damage" && sed 's/^/# /' "$tmp/damage"
 
-ended=0
-for _ in $(seq 1 600); do
-	kill -0 "$pid" 2>/dev/null || { ended=1; break; }
-	sleep 0.1
-done
-[ "$ended" -eq 1 ] || kill -KILL "$pid"
-wait "$pid"
-rc=$?
-pid=""
-[ "$rc" -eq 1 ]
-check $? "exit status 1 (got $rc)"
-[ "$rc" -eq 1 ] || sed 's/^/# /' "$tmp/err"
-
-python3 - "$tmp/out.json" >"$tmp/py" 2>&1 <<'PY'
-import json, sys
-runs = json.load(open(sys.argv[1]))["runs"]
-want = {"history": "history of", "orch_queue": "corrupt orchestrator queue message",
-        "work_queue": "corrupt work item for instance", "instance": "instances row of instance"}
-bad = 0
-for r in runs:
-    f, first = r["failed"], r["first_failure"] or ""
-    print(r["provider"], "launched", r["launched"], "completed", r["completed"], "failed", f,
-          "verify_failures", r["verify_failures"], "first:", first)
-    ok = (f["corrupt"] >= 1 and r["first_failure_category"] == "corrupt" and
-          want[r["provider"]] in first and "corrupt" in first and f["timeout"] == 0 and
-          r["verify_failures"] == 0 and r["completed"] + sum(f.values()) == r["launched"])
-    if not ok:
-        print("  ^ not as expected"); bad += 1
-assert len(runs) == 4 and bad == 0
-PY
-check $? "each run counts the damaged instance as corrupt, naming what was corrupt"
-sed 's/^/# /' "$tmp/py"
-grep -q "first failure \[corrupt\]" "$tmp/out.md"
-check $? "the per-run problems under the table show the corrupt failure"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+check_corrupt_outcome instance
+finish

@@ -12,7 +12,7 @@ passed=${last%% passed*}
 if [ "$rc" -eq 0 ] && echo "$last" | grep -qE '^[0-9]+ passed, 0 failed, [0-9]+ skipped$' && [ "$passed" -ge 40 ]; then
 	ok "mariadb, url = auto: $last"
 else
-	notok "mariadb, url = auto: exit $rc, '$last'"
+	not_ok "mariadb, url = auto: exit $rc, '$last'"
 	grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
 	sed 's/^/# stderr: /' "$tmp/err"
 fi
@@ -20,11 +20,10 @@ if grep -q 'mariadb://durabench:\*\*\*@127\.0\.0\.1:' "$tmp/out" &&
 	! grep -qE 'durabench:[0-9a-f]{48}@' "$tmp/out" "$tmp/err"; then
 	ok "the server's address is printed with its password masked"
 else
-	notok "address printed with the password masked"
+	not_ok "address printed with the password masked"
 	grep -i 'address' "$tmp/out" | sed 's/^/# /'
 fi
-[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
-check $? "no throwaway server or directory left behind"
+check "no throwaway server or directory left behind" servers_gone
 
 # A server that refuses connections: a clear error naming it, not a hang.
 "$DURABENCH" validate --plugin mariadb --option 'url=mariadb://u:pw@127.0.0.1:1' \
@@ -34,7 +33,7 @@ if [ "$rc" -ne 0 ] && grep -q "127.0.0.1:1" "$tmp/out" "$tmp/err" &&
 	! grep -q ':pw@' "$tmp/out" "$tmp/err"; then
 	ok "refused server: clear error (exit $rc), password masked"
 else
-	notok "refused server (exit $rc)"
+	not_ok "refused server (exit $rc)"
 	sed 's/^/# /' "$tmp/out" "$tmp/err" | head -20
 fi
 finish

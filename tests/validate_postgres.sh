@@ -16,7 +16,7 @@ validate_all() {
 	if [ "$rc" -eq 0 ] && echo "$last" | grep -qE '^[0-9]+ passed, 0 failed, 0 skipped$' && [ "$passed" -ge 40 ]; then
 		ok "$desc: $last"
 	else
-		notok "$desc: exit $rc, '$last'"
+		not_ok "$desc: exit $rc, '$last'"
 		grep -v '^ok ' "$tmp/out" | sed 's/^/# /'
 		sed 's/^/# stderr: /' "$tmp/err"
 	fi
@@ -30,20 +30,19 @@ validate_all "postgres through the delay proxy" --option url=auto --option emula
 "$DURABENCH" validate --plugin postgres --option url=auto --option emulate_rtt=30ms \
 	--only multi_orch_ >"$tmp/out" 2>&1
 rc=$?
-[ "$rc" -eq 0 ] && tail -n 1 "$tmp/out" | grep -qE '^[6-9] passed, 0 failed, 0 skipped$'
-check $? "postgres 30 ms away: the multi_orch tests pass (server-side wait)"
-[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/out"
+multi_orch_passed() { [ "$rc" -eq 0 ] && tail -n 1 "$tmp/out" | grep -qE '^[6-9] passed, 0 failed, 0 skipped$'; }
+check "postgres 30 ms away: the multi_orch tests pass (server-side wait)" multi_orch_passed ||
+	sed 's/^/# /' "$tmp/out"
 # Fixed seeds of the randomised model check.
+one_passed() { [ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/out")" = "1 passed, 0 failed, 0 skipped" ]; }
 for seed in 2 3; do
 	"$DURABENCH" validate --plugin postgres --option url=auto --random "$seed" --ops 400 --threads 4 \
 		>"$tmp/out" 2>&1
 	rc=$?
-	[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$tmp/out")" = "1 passed, 0 failed, 0 skipped" ]
-	check $? "postgres: --random $seed --ops 400 --threads 4"
-	[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/out"
+	check "postgres: --random $seed --ops 400 --threads 4" one_passed ||
+		sed 's/^/# /' "$tmp/out"
 done
-[ "$(servers_left)" -eq 0 ] && [ "$(dirs_left)" -eq 0 ]
-check $? "no throwaway server or directory left behind"
+check "no throwaway server or directory left behind" servers_gone
 
 # A target that refuses connections: a clear error, not a hang or a crash.
 "$DURABENCH" validate --plugin postgres --option 'url=postgresql://u:pw@127.0.0.1:1/x' \
@@ -52,7 +51,7 @@ rc=$?
 if [ "$rc" -ne 0 ] && grep -qi "127.0.0.1:1" "$tmp/out" "$tmp/err" && ! grep -q ':pw@' "$tmp/out" "$tmp/err"; then
 	ok "refused target through the proxy: clear error (exit $rc), password masked"
 else
-	notok "refused target through the proxy (exit $rc)"
+	not_ok "refused target through the proxy (exit $rc)"
 	sed 's/^/# /' "$tmp/out" "$tmp/err" | head -20
 fi
 finish
