@@ -151,9 +151,10 @@ static dura_rc duplicate(struct dura_err *err, const char *inst, uint64_t execut
 	return DURA_PERMANENT;
 }
 
-dura_rc dura_sqlite_append_history(struct dura_store *s, const char *inst, uint64_t execution,
-                                   const struct dura_event *ev, size_t n, struct dura_err *err)
+dura_rc dura_sqlite_history_check(struct dura_store *s, const char *inst, uint64_t execution,
+                                  const struct dura_event *ev, size_t n, struct dura_err *err)
 {
+	s->pack.len = 0;
 	if (n == 0)
 		return DURA_OK;
 	uint64_t dup = 0;
@@ -172,6 +173,16 @@ dura_rc dura_sqlite_append_history(struct dura_store *s, const char *inst, uint6
 		return rc;
 	if (found)
 		return duplicate(err, inst, execution, dup);
+	return DURA_OK;
+}
+
+dura_rc dura_sqlite_history_insert(struct dura_store *s, const char *inst, uint64_t execution,
+                                   struct dura_err *err)
+{
+	if (s->pack.len == 0)
+		return DURA_OK;
+	uint64_t lo, hi;
+	dura_sqlite_history_range(&s->pack, &lo, &hi);
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_HISTORY_INSERT);
 	sqlite3_bind_text(st, 1, inst, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)execution);

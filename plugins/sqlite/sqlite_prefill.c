@@ -90,7 +90,11 @@ dura_rc dura_sqlite_prefill(dura_store *s, const char *prefix, uint64_t first, u
 		return DURA_PERMANENT;
 	}
 	pthread_mutex_lock(&s->mu);
-	dura_rc rc = dura_sqlite_begin(s, err);
+	/* an instance that exists aborts the call halfway: that needs a
+	 * rollback journal, which an in-memory store only has for the call */
+	dura_rc rc = dura_sqlite_journal(s, 1, err);
+	if (rc == DURA_OK)
+		rc = dura_sqlite_begin(s, err);
 	if (rc == DURA_OK)
 		rc = run(s, meta_sql, prefix, first, n, meta, NULL, err);
 	if (rc == DURA_OK && n_history)
@@ -99,6 +103,9 @@ dura_rc dura_sqlite_prefill(dura_store *s, const char *prefix, uint64_t first, u
 		rc = dura_sqlite_commit(s, err);
 	else
 		dura_sqlite_rollback(s);
+	dura_rc jrc = dura_sqlite_journal(s, 0, err);
+	if (rc == DURA_OK)
+		rc = jrc;
 	pthread_mutex_unlock(&s->mu);
 	free(packed.data);
 	return rc;

@@ -28,6 +28,10 @@ dura_rc dura_sqlite_start_instances(dura_store *s, const struct dura_message *ms
 dura_rc dura_sqlite_feed_terminal(struct dura_store *s, const char *instance, int32_t status,
                                   struct dura_err *err)
 {
+	/* Only start_instances stamps starts: a store no other process can
+	 * open that never stamped one has no start to move to the feed. */
+	if (!s->cfg.shared && !s->stamped)
+		return DURA_OK;
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_FEED_APPEND);
 	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, status);

@@ -124,9 +124,20 @@ void dura_sqlite_bind_text(sqlite3_stmt *st, int idx, const char *text)
 		sqlite3_bind_null(st, idx);
 }
 
+static dura_rc broken(struct dura_store *s, struct dura_err *err)
+{
+	dura_sqlite_err(err, "sqlite: the in-memory store %s is unusable: a write failed or was "
+	                "rolled back, and it keeps no rollback journal", s->cfg.database);
+	return DURA_CONFIG;
+}
+
 dura_rc dura_sqlite_exec(struct dura_store *s, sqlite3_stmt *st,
                          const char *what, struct dura_err *err)
 {
+	if (s->broken) {
+		sqlite3_reset(st);
+		return broken(s, err);
+	}
 	int src = sqlite3_step(st);
 	if (src == SQLITE_DONE || src == SQLITE_ROW) {
 		sqlite3_reset(st);
@@ -134,12 +145,27 @@ dura_rc dura_sqlite_exec(struct dura_store *s, sqlite3_stmt *st,
 	}
 	dura_rc rc = dura_sqlite_fail(s, src, what, err);
 	sqlite3_reset(st);
+	if (s->no_journal && !s->journal_lent)
+		s->broken = 1; /* it may have written part of its rows */
 	return rc;
 }
 
 dura_rc dura_sqlite_begin(struct dura_store *s, struct dura_err *err)
 {
+	s->changes_at_begin = sqlite3_total_changes64(s->db);
 	return dura_sqlite_exec(s, dura_sqlite_stmt(s, SQ_BEGIN), "begin", err);
+}
+
+dura_rc dura_sqlite_journal(struct dura_store *s, int on, struct dura_err *err)
+{
+	if (!s->no_journal)
+		return DURA_OK;
+	int src = sqlite3_exec(s->db, on ? "PRAGMA journal_mode = MEMORY" : "PRAGMA journal_mode = OFF",
+	                       NULL, NULL, NULL);
+	if (src != SQLITE_OK)
+		return dura_sqlite_fail(s, src, "switching the journal", err);
+	s->journal_lent = on;
+	return DURA_OK;
 }
 
 dura_rc dura_sqlite_commit(struct dura_store *s, struct dura_err *err)
@@ -156,6 +182,9 @@ void dura_sqlite_rollback(struct dura_store *s)
 {
 	if (sqlite3_get_autocommit(s->db))
 		return;
+	if (s->no_journal && !s->journal_lent &&
+	    sqlite3_total_changes64(s->db) != s->changes_at_begin)
+		s->broken = 1; /* nothing can undo what the transaction wrote */
 	sqlite3_stmt *st = dura_sqlite_stmt(s, SQ_ROLLBACK);
 	sqlite3_step(st);
 	sqlite3_reset(st);
@@ -336,14 +365,18 @@ static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 	dura_rc rc;
 	sqlite3_busy_timeout(s->db, (int)s->cfg.busy_timeout_ms);
 	if (s->cfg.in_memory) {
-		/* The rollback journal in memory too, never a file.  Its cost is
-		 * a copy of every page a transaction first writes, kept in 1 KiB
-		 * malloc'ed chunks: 2 KiB pages halve that and still keep the
-		 * B-trees shallow (callgrind, bench/ceiling: 14 % fewer
-		 * instructions per orchestration than 4 KiB; 1 KiB gives the same,
-		 * 512 B more).  Set before the schema exists; a file keeps its
-		 * own page size. */
-		rc = pragma(s, "PRAGMA journal_mode = MEMORY", err);
+		/* No rollback journal: every page a transaction first writes
+		 * would otherwise be copied into it (callgrind, bench/ceiling:
+		 * 19 % of the instructions per orchestration).  Nothing needs
+		 * it: every refusal (lost lock, duplicate event id) is found
+		 * before the first write, and a write that fails anyway marks
+		 * the store broken (see no_journal in sqlite_store.h).  2 KiB
+		 * pages keep the B-trees shallow and the page copies to the
+		 * memdb VFS small (14 % fewer instructions than 4 KiB with a
+		 * journal; 1 KiB gives the same, 512 B more).  Set before the
+		 * schema exists; a file keeps its own page size. */
+		s->no_journal = 1;
+		rc = pragma(s, "PRAGMA journal_mode = OFF", err);
 		return rc == DURA_OK ? pragma(s, "PRAGMA page_size = 2048", err) : rc;
 	}
 	/* Exclusive locking before WAL: no shared-memory index (-shm) and no

@@ -109,6 +109,18 @@ struct dura_store {
 	unsigned orch_waiters;      /* threads blocked in a fetch long poll */
 	unsigned work_waiters;
 
+	/* In memory there is no rollback journal (journal_mode = OFF): an
+	 * operation makes every check that can refuse it before its first
+	 * write, so a refused call rolls back a transaction that changed
+	 * nothing.  A write that fails anyway (out of memory), or a rollback
+	 * after changes, leaves the store undefined: broken is then set and
+	 * every later transaction and write fails (DURA_CONFIG). */
+	int no_journal;
+	int journal_lent;           /* dura_sqlite_journal(s, 1): one for now */
+	int broken;
+	int64_t changes_at_begin;   /* sqlite3_total_changes64 at BEGIN */
+
+	int stamped;                /* start_instances was called on this store */
 	int64_t last_ms;            /* clock never goes backwards per store */
 	uint64_t next_token;        /* random base + counter, see new_token */
 
@@ -167,6 +179,9 @@ void dura_sqlite_bind_text(sqlite3_stmt *st, int idx, const char *text);
 dura_rc dura_sqlite_exec(struct dura_store *s, sqlite3_stmt *st,
                          const char *what, struct dura_err *err);
 /* Transactions.  rollback() is a no-op outside a transaction. */
+/* Prefill's all-or-nothing needs a journal: on a store without one,
+ * on != 0 gives it one (in memory) for the call, 0 takes it away again. */
+dura_rc dura_sqlite_journal(struct dura_store *s, int on, struct dura_err *err);
 dura_rc dura_sqlite_begin(struct dura_store *s, struct dura_err *err);
 dura_rc dura_sqlite_commit(struct dura_store *s, struct dura_err *err);
 void dura_sqlite_rollback(struct dura_store *s);
@@ -252,10 +267,15 @@ int dura_sqlite_history_pack(const struct dura_event *ev, size_t n, struct dura_
 /* The first and last (smallest and largest) ids of a non-empty packed row. */
 void dura_sqlite_history_range(const struct dura_sqlite_buf *packed, uint64_t *first,
                                uint64_t *last);
-/* Appends an ack's events as one row (inside the ack's transaction):
- * DURA_PERMANENT when an id repeats within them or is stored already. */
-dura_rc dura_sqlite_append_history(struct dura_store *s, const char *inst, uint64_t execution,
-                                   const struct dura_event *ev, size_t n, struct dura_err *err);
+/* The read-only half of appending an ack's events: packs them into
+ * s->pack and checks their ids, DURA_PERMANENT when an id repeats within
+ * them or is stored already.  Runs before the ack writes anything, so that
+ * a refused ack has changed nothing (see no_journal). */
+dura_rc dura_sqlite_history_check(struct dura_store *s, const char *inst, uint64_t execution,
+                                  const struct dura_event *ev, size_t n, struct dura_err *err);
+/* Inserts what the last check packed as one row (nothing for no events). */
+dura_rc dura_sqlite_history_insert(struct dura_store *s, const char *inst, uint64_t execution,
+                                   struct dura_err *err);
 
 /* ---- sqlite_scale.c: scale-out ---- */
 dura_start_instances_fn dura_sqlite_start_instances;
