@@ -377,6 +377,12 @@ static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 		 * schema exists; a file keeps its own page size. */
 		s->no_journal = 1;
 		rc = pragma(s, "PRAGMA journal_mode = OFF", err);
+		/* One private connection: exclusive locking spares every
+		 * transaction the VFS lock calls and the check that another
+		 * connection changed the database (callgrind: 2 % fewer
+		 * instructions per orchestration). */
+		if (rc == DURA_OK)
+			rc = pragma(s, "PRAGMA locking_mode = EXCLUSIVE", err);
 		return rc == DURA_OK ? pragma(s, "PRAGMA page_size = 2048", err) : rc;
 	}
 	/* Exclusive locking before WAL: no shared-memory index (-shm) and no
