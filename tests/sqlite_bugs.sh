@@ -15,7 +15,7 @@
 sqlite_bugs='
 history_limit	sqlite_history.c	s/\tint sorted = 1;\n\tfor \(size_t i = 1; i < s->spans.n/\tif (s->spans.n > 100)\n\t\ts->spans.n = 100;\n$&/
 history_text_order	sqlite_schema.c+sqlite_history.c	s/ORDER BY first_id"/ORDER BY CAST(first_id AS TEXT)"/; s/if \(!sorted\)\n\t\tqsort\(s->spans.v/if (0)\n\t\tqsort(s->spans.v/
-no_exclusive_lock	sqlite_store.c	s/PRAGMA locking_mode = EXCLUSIVE/PRAGMA locking_mode = NORMAL/
+no_exclusive_lock	sqlite_store.c	s/\(!s->cfg.shared && \(rc = pragma\(s, "PRAGMA locking_mode = EXCLUSIVE"/(!s->cfg.shared \&\& (rc = pragma(s, "PRAGMA locking_mode = NORMAL"/
 drop_keeps_file	sqlite_store.c	s/if \(drop && !s->cfg.in_memory\)/if (0 \&\& drop)/
 delete_untagged	sqlite_schema.c	s/"DELETE FROM dura_orch_queue WHERE instance = \?1 AND token = \?2"/"DELETE FROM dura_orch_queue WHERE instance = ?1 AND ?2 = ?2"/
 tag_delayed	sqlite_schema.c	s/" WHERE instance = \?1 AND visible_at <= \?3",/" WHERE instance = ?1 AND ?3 = ?3",/
