@@ -116,7 +116,9 @@ LOCK_LOST("orchestration")
 
 static const char schema_ddl[] =
 QUEUE_TABLE("orch_queue")
-"CREATE INDEX orch_queue_visible ON orch_queue (visible_at, id);\n"
+/* untagged messages only: a fetch's scan no longer walks the messages of
+ * the instances held right now (tagging moves a message out of it) */
+"CREATE INDEX orch_queue_visible ON orch_queue (visible_at, id) WHERE lock_token IS NULL;\n"
 "CREATE INDEX orch_queue_instance ON orch_queue (instance, id);\n"
 "\n"
 "CREATE TABLE instance_locks (\n"
@@ -241,17 +243,29 @@ ENSURE_LOCK_ROWS("p_inst")
 "  o_lost := 0;\n"
 "  LOOP\n"
 "    v_ts := clock_timestamp();\n"
-"    SELECT l.instance INTO v_cand\n"
-"      FROM orch_queue q JOIN instance_locks l ON l.instance = q.instance\n"
-"     WHERE q.visible_at <= v_ts\n"
-"       AND l.locked_until <= v_ts\n"
-"       AND q.instance <> ALL (v_tried)\n"
-"     ORDER BY q.visible_at, q.id\n"
+/* an instance whose lock expired first (rare; the partial index holds only
+ * held locks): its messages are still tagged with the old token, so the
+ * scan of untagged messages below would not find them */
+"    SELECT l.instance INTO v_cand FROM instance_locks l\n"
+"     WHERE l.token IS NOT NULL AND l.locked_until <= v_ts\n"
+"       AND l.instance <> ALL (v_tried)\n"
+"     ORDER BY l.locked_until\n"
 "     LIMIT 1\n"
-"     FOR UPDATE OF l SKIP LOCKED;\n"
+"     FOR UPDATE SKIP LOCKED;\n"
 "    IF NOT FOUND THEN\n"
+"      SELECT l.instance INTO v_cand\n"
+"        FROM orch_queue q JOIN instance_locks l ON l.instance = q.instance\n"
+"       WHERE q.lock_token IS NULL AND q.visible_at <= v_ts\n"
+"         AND l.locked_until <= v_ts\n"
+"         AND q.instance <> ALL (v_tried)\n"
+"       ORDER BY q.visible_at, q.id\n"
+"       LIMIT 1\n"
+"       FOR UPDATE OF l SKIP LOCKED;\n"
+"    END IF;\n"
+"    IF v_cand IS NULL THEN\n"
 "      o_next_ms := ceil(extract(epoch FROM (least(\n"
-"          (SELECT min(q.visible_at) FROM orch_queue q WHERE q.visible_at > v_ts),\n"
+"          (SELECT min(q.visible_at) FROM orch_queue q\n"
+"            WHERE q.lock_token IS NULL AND q.visible_at > v_ts),\n"
 "          (SELECT min(l.locked_until) FROM instance_locks l\n"
 "            WHERE l.token IS NOT NULL AND l.locked_until > v_ts))\n"
 "        - v_ts)) * 1000)::bigint;\n"
