@@ -30,11 +30,12 @@ set -u
 # committed, so the damage then misses and is tried again).
 damage_sql() {
 	case $1 in
-	history) set -- history "body = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \
-		"(instance, execution, event_id) IN (SELECT h.instance, h.execution, h.event_id
+	history) set -- history \
+		"bodies[array_position(event_ids, 2::bigint)] = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \
+		"(instance, execution, first_event) IN (SELECT h.instance, h.execution, h.first_event
 		 FROM %1\$I.history h JOIN %1\$I.instances i
 		 ON i.instance = h.instance AND i.execution = h.execution
-		 WHERE i.status = 1 AND h.event_id = 2 AND h.instance IN
+		 WHERE i.status = 1 AND 2 = ANY (h.event_ids) AND h.instance IN
 		   (SELECT q.instance FROM %1\$I.orch_queue q WHERE q.visible_at > now() + interval '300 ms')
 		 ORDER BY h.instance LIMIT 1)" ;;
 	orch_queue) set -- orch_queue "body = '\\x00'::bytea || decode(md5(random()::text), 'hex')" \

@@ -1268,10 +1268,25 @@ static void test_keep(void)
 	tap_ok(schema_exists("dura_unit_keep") == 0, "given schema dropped");
 	struct dura_option o[] = { { "url", url }, { "schema", "dura_unit_keep" }, { "keep", "true" } };
 	st = NULL;
-	ops->open(o, 3, &st, &err);
+	dura_rc rc = ops->open(o, 3, &st, &err);
 	if (st)
 		ops->close(st, 1, &err);
-	tap_ok(schema_exists("dura_unit_keep") == 1, "keep = true keeps the schema");
+	tap_ok(rc == DURA_OK && schema_exists("dura_unit_keep") == 1, "keep = true keeps the schema");
+	/* attaching checks the store's layout: the kept store is attached, one
+	 * whose format comment is missing (a store of a durabench from before
+	 * the format comment) or another is refused, naming the store */
+	rc = ops->attach(o, 1, "dura_unit_keep", &st, &err);
+	tap_ok(rc == DURA_OK, "the kept store is attached: %s", rc == DURA_OK ? "" : err.msg);
+	if (rc == DURA_OK)
+		ops->close(st, 0, &err);
+	PQclear(PQexec(admin, "COMMENT ON SCHEMA dura_unit_keep IS NULL"));
+	st = NULL;
+	rc = ops->attach(o, 1, "dura_unit_keep", &st, &err);
+	tap_ok(rc == DURA_CONFIG && !st && strstr(err.msg, "dura_unit_keep") &&
+	       strstr(err.msg, "older or unknown layout"),
+	       "a store of another layout is refused: %s", err.msg);
+	if (st)
+		ops->close(st, 0, &err);
 	PQclear(PQexec(admin, "DROP SCHEMA dura_unit_keep CASCADE"));
 }
 

@@ -45,6 +45,18 @@ dura_rc dura_pg_read_history(dura_store *st, const char *instance,
 		return DURA_RETRY;
 	}
 	for (int i = 0; i < n; i++) {
+		/* a row holds as many ids as bodies; unnest() pads the shorter
+		 * array with NULLs (a NULL body is handed out as len 0, which the
+		 * core reports as corrupt) */
+		if (PQgetisnull(res, i, 0)) {
+			free(h);
+			free(ev);
+			PQclear(res);
+			dura_pg_err(err, "history of instance %.200s, execution %llu: a row holds "
+			            "more bodies than event ids", instance ? instance : "",
+			            (unsigned long long)execution);
+			return DURA_CORRUPT;
+		}
 		if (PQgetlength(res, i, 0) != 8) {
 			free(h);
 			free(ev);

@@ -15,7 +15,9 @@
  *   work_queue      activity work items; while an item is locked its
  *                   visible_at IS the lock expiry, so "visible" and
  *                   "unlocked or expired" are the same index range
- *   history         (instance, execution, event_id) -> body
+ *   history         one row per ack that appended events: (instance,
+ *                   execution, first event id) -> the ack's event ids and
+ *                   bodies as two arrays of equal length (store format 2)
  *   instances       metadata
  *   enqueue_keys    one idempotency key per enqueue call, so that
  *                   retrying a call whose commit may have happened is a
@@ -48,6 +50,14 @@
 #include <string.h>
 
 #include "pg_internal.h"
+
+/* The layout this provider writes and reads, stored as the schema's comment
+ * when it creates one: a store attached by another process (scale-out
+ * workers) must have been created with the same layout, since the
+ * functions live in the schema and the reads are prepared by the client.
+ * 2: one history row per ack (arrays of event ids and bodies); a schema
+ * without the comment is the layout before, one history row per event. */
+#define STORE_FORMAT "durabench store format 2"
 
 /* Shared fragments: the same text wherever the same thing is meant, so the
  * two queues and the lock checks cannot drift apart. */
@@ -135,12 +145,15 @@ QUEUE_TABLE("work_queue")
 "CREATE INDEX work_queue_visible ON work_queue (visible_at, id);\n"
 "CREATE INDEX work_queue_token ON work_queue (lock_token) WHERE lock_token IS NOT NULL;\n"
 "\n"
+/* One row per ack, not per event: a turn of six events writes one heap
+ * tuple and one index entry instead of six of each (docs/postgres.md). */
 "CREATE TABLE history (\n"
 "  instance text NOT NULL,\n"
 "  execution bigint NOT NULL,\n"
-"  event_id bigint NOT NULL,\n"
-"  body bytea NOT NULL,\n"
-"  CONSTRAINT history_pkey PRIMARY KEY (instance, execution, event_id)\n"
+"  first_event bigint NOT NULL,\n"
+"  event_ids bigint[] NOT NULL,\n"
+"  bodies bytea[] NOT NULL,\n"
+"  CONSTRAINT history_pkey PRIMARY KEY (instance, execution, first_event)\n"
 ");\n"
 "\n"
 /* idempotency keys of enqueue calls (see dura_pg_enqueue_orchestrator) */
@@ -300,10 +313,10 @@ ENSURE_LOCK_ROWS("p_inst")
 "      SELECT x.e, h.ids, h.bodies INTO o_execution, o_hist_ids, o_hist_bodies\n"
 "        FROM (SELECT coalesce((SELECT i.execution FROM instances i\n"
 "                                WHERE i.instance = v_cand), 0) AS e) x,\n"
-"             LATERAL (SELECT array_agg(h.event_id ORDER BY h.event_id) AS ids,\n"
-"                             array_agg(h.body ORDER BY h.event_id) AS bodies\n"
-"                        FROM history h\n"
-"                       WHERE h.instance = v_cand AND h.execution = x.e) h;\n"
+"             LATERAL (SELECT array_agg(e.id ORDER BY e.id) AS ids,\n"
+"                             array_agg(e.body ORDER BY e.id) AS bodies\n"
+"                        FROM history r, unnest(r.event_ids, r.bodies) AS e(id, body)\n"
+"                       WHERE r.instance = v_cand AND r.execution = x.e) h;\n"
 "      RETURN;\n"
 "    END IF;\n"
 /* the messages went away (acked by the previous holder meanwhile) */
@@ -326,6 +339,7 @@ ENSURE_LOCK_ROWS("p_inst")
 "  v_ts timestamptz := clock_timestamp();\n"
 "  v_inst text;\n"
 "  v_more boolean;\n"
+"  v_dup boolean;\n"
 "BEGIN\n"
 RELEASE_ORCH_LOCK
 /* first, so that the check for messages eligible now below sees them */
@@ -340,16 +354,17 @@ ENSURE_LOCK_ROWS("p_orch_inst")
 /* The rest of the turn in one statement (each statement of a function
  * costs an executor start-up and a snapshot, which dominated the server's
  * CPU per orchestration): the turn's messages deleted, its history
- * appended, its work items queued, the metadata upserted and a terminal
+ * appended (one row), its work items queued, the metadata upserted and a terminal
  * status of an instance start_instances started moved into the completion
  * feed (data-modifying CTEs: all run, in one snapshot; empty arrays and
  * false conditions write nothing).  The final SELECT tells whether
- * messages that arrived during the turn are eligible now; it sees the
- * snapshot before the delete, hence "not tagged by this turn". */
+ * messages that arrived during the turn are eligible now and whether an
+ * event id is a duplicate; it sees the snapshot before the statement's
+ * writes, hence "not tagged by this turn". */
 "  WITH d AS (DELETE FROM orch_queue q WHERE q.instance = v_inst AND q.lock_token = p_token),\n"
-"  h AS (INSERT INTO history (instance, execution, event_id, body)\n"
-"        SELECT v_inst, p_execution, e.id, e.body\n"
-"          FROM unnest(p_hist_ids, p_hist_bodies) AS e(id, body)),\n"
+"  h AS (INSERT INTO history (instance, execution, first_event, event_ids, bodies)\n"
+"        SELECT v_inst, p_execution, p_hist_ids[1], p_hist_ids, p_hist_bodies\n"
+"         WHERE cardinality(p_hist_ids) > 0),\n"
 "  w AS (INSERT INTO work_queue (instance, visible_at, body)\n"
 "        SELECT w.inst, v_ts + greatest(w.delay, 0) * interval '1 millisecond', w.body\n"
 "          FROM unnest(p_work_inst, p_work_bodies, p_work_delays) WITH ORDINALITY\n"
@@ -368,8 +383,20 @@ ENSURE_LOCK_ROWS("p_orch_inst")
 "        SELECT v_inst, p_status, s.started_at, clock_timestamp() FROM s)\n"
 "  SELECT EXISTS (SELECT 1 FROM orch_queue q\n"
 "                  WHERE q.instance = v_inst AND q.visible_at <= v_ts\n"
-"                    AND q.lock_token IS DISTINCT FROM p_token)\n"
-"    INTO v_more;\n"
+"                    AND q.lock_token IS DISTINCT FROM p_token),\n"
+"         cardinality(p_hist_ids) > 0 AND (\n"
+"           cardinality(p_hist_ids) <> (SELECT count(DISTINCT e) FROM unnest(p_hist_ids) e)\n"
+"           OR EXISTS (SELECT 1 FROM history r WHERE r.instance = v_inst\n"
+"                       AND r.execution = p_execution AND r.event_ids && p_hist_ids))\n"
+"    INTO v_more, v_dup;\n"
+/* event ids are unique per (instance, execution): none twice in this ack,
+ * none in a row of an earlier ack (the check above sees the rows before
+ * this statement's insert; only the lock holder appends).  Raised after
+ * the writes, it rolls the whole ack back. */
+"  IF v_dup THEN\n"
+"    RAISE unique_violation USING MESSAGE = format(\n"
+"      'duplicate history event id in execution %s of instance %s', p_execution, v_inst);\n"
+"  END IF;\n"
 "  IF p_notify THEN\n"
 "    IF EXISTS (SELECT 1 FROM unnest(p_work_delays) d WHERE d <= 0) THEN\n"
 "      PERFORM pg_notify(current_schema(), 'w');\n"
@@ -649,15 +676,15 @@ dura_rc dura_pg_schema_create(PGconn *conn, const char *schema, uint32_t timeout
 	/* One simple-query message = one implicit transaction: the schema
 	 * appears complete or not at all.  The identifier is validated by the
 	 * option parser and quoted by libpq; everything else is constant. */
-	size_t len = strlen(q) * 2 + sizeof schema_ddl + strlen(dura_pg_orch_batch_ddl) + 128;
+	size_t len = strlen(q) * 3 + sizeof STORE_FORMAT + sizeof schema_ddl + strlen(dura_pg_orch_batch_ddl) + 128;
 	char *sql = malloc(len);
 	if (!sql) {
 		PQfreemem(q);
 		dura_pg_err(err, "out of memory");
 		return DURA_CONFIG;
 	}
-	snprintf(sql, len, "CREATE SCHEMA %s;\nSET LOCAL search_path TO %s;\n%s%s", q, q,
-	         schema_ddl, dura_pg_orch_batch_ddl);
+	snprintf(sql, len, "CREATE SCHEMA %s;\nCOMMENT ON SCHEMA %s IS '" STORE_FORMAT "';\n"
+	         "SET LOCAL search_path TO %s;\n%s%s", q, q, q, schema_ddl, dura_pg_orch_batch_ddl);
 	dura_rc rc = run(conn, sql, "creating the schema", timeout_ms, err);
 	if (rc == DURA_PERMANENT)
 		rc = DURA_CONFIG;
@@ -680,7 +707,8 @@ dura_rc dura_pg_schema_check(PGconn *conn, const char *schema, uint32_t timeout_
 	int timed_out = 0;
 	PGresult *res = NULL;
 	if (PQsendQueryParams(conn,
-		"SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+		"SELECT coalesce(pg_catalog.obj_description(n.oid, 'pg_namespace'), '') "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
 		"ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'completion_feed'",
 		1, NULL, params, NULL, NULL, 0))
 		res = dura_pg_await(conn, timeout_ms, &timed_out);
@@ -694,6 +722,13 @@ dura_rc dura_pg_schema_check(PGconn *conn, const char *schema, uint32_t timeout_
 	else if (PQntuples(res) == 0) {
 		dura_pg_err(err, "no durabench store named %.63s on %s:%s (the run is over, "
 		            "or it was never started there)", schema, PQhost(conn), PQport(conn));
+		rc = DURA_CONFIG;
+	} else if (strcmp(PQgetvalue(res, 0, 0), STORE_FORMAT) != 0) {
+		/* text result: the comment as written, empty without one */
+		dura_pg_err(err, "durabench store %.63s has an older or unknown layout (%.80s; this "
+		            "durabench reads \"" STORE_FORMAT "\"): it was created by another "
+		            "durabench version; run driver and workers from the same build",
+		            schema, *PQgetvalue(res, 0, 0) ? PQgetvalue(res, 0, 0) : "no format comment");
 		rc = DURA_CONFIG;
 	}
 	PQclear(res);

@@ -65,8 +65,8 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 	[PG_STMT_RENEW_WORK] = { "dura_renew_work", "bigint, integer",
 		"SELECT dura_renew_work($1, $2)" },
 	[PG_STMT_HISTORY] = { "dura_history", "text, bigint",
-		"SELECT event_id, body FROM history WHERE instance = $1 AND execution = $2 "
-		"ORDER BY event_id" },
+		"SELECT e.id, e.body FROM history h, unnest(h.event_ids, h.bodies) AS e(id, body) "
+		"WHERE h.instance = $1 AND h.execution = $2 ORDER BY e.id" },
 	[PG_STMT_STATUS] = { "dura_status", "text",
 		"SELECT name, status, output, parent, execution FROM instances "
 		"WHERE instance = $1" },
@@ -97,8 +97,8 @@ static const struct stmt_def stmts[PG_STMT_COUNT] = {
 		"WITH ids AS (SELECT $1 || g AS inst FROM generate_series($2, $2 + $3 - 1) AS g), "
 		"meta AS (INSERT INTO instances (instance, name, status, output, parent, execution) "
 		"SELECT inst, $4, $5, $6, $7, $8 FROM ids) "
-		"INSERT INTO history (instance, execution, event_id, body) "
-		"SELECT ids.inst, $8, h.id, h.body FROM ids CROSS JOIN unnest($9, $10) AS h(id, body)" },
+		"INSERT INTO history (instance, execution, first_event, event_ids, bodies) "
+		"SELECT ids.inst, $8, $9[1], $9, $10 FROM ids WHERE cardinality($9) > 0" },
 	/* orchestration batch (pg_ops_orch_batch.c, pg_schema_orch_batch.c) */
 	[PG_STMT_FETCH_ORCHS] = { "dura_fetch_orchs", "integer, integer, integer, integer",
 		"SELECT " FETCH_ORCHS_COLS " FROM dura_fetch_orchs($1, $2, $3, $4)" },
