@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "base/histogram.h"
+#include "driver/driver.h"
 #include "driver/steady_state.h"
 #include "engine/orchestration.h"
 #include "tap.h"
@@ -87,6 +89,162 @@ static void test_waves(void)
 	       "waves: Little's law (in flight %.2f / latency %.4f s) agrees (%.3f)",
 	       x.mean_in_flight, x.mean_latency_s, x.little_rate);
 	free(r);
+}
+
+/* A closed loop as the runtime serves the anchor workload: `slots`
+ * instances of `tasks` activities of `act` ns, `workers` activity workers
+ * that each fetch up to `batch` queued activities (FIFO), run them in
+ * order and ack them together at the batch's end.  An instance completes
+ * at the end of the batch that holds its last activity, and its slot
+ * starts the next instance then (orchestration turns take no time).
+ * Every slot starts at t = 0.  *n records until `until`. */
+static struct dura_inst_record *batched_loop(unsigned slots, unsigned tasks, uint64_t act,
+                                             unsigned workers, unsigned batch, uint64_t until,
+                                             size_t *n)
+{
+	size_t cap = (size_t)(until / act + 1) * workers + slots, k = 0;
+	struct dura_inst_record *r = calloc(cap, sizeof *r);
+	unsigned *left = calloc(cap, sizeof *left);       /* activities not acked */
+	size_t *queue = calloc(cap * tasks, sizeof *queue); /* instance of each item */
+	size_t qhead = 0, qtail = 0;
+	uint64_t busy_until[8] = { 0 };
+	size_t held[8][64], nheld[8] = { 0 };
+	for (unsigned s = 0; s < slots; s++) {
+		r[k] = (struct dura_inst_record){ .start_ns = 0, .outcome = DURA_INST_RUNNING };
+		left[k] = tasks;
+		for (unsigned t = 0; t < tasks; t++)
+			queue[qtail++] = k;
+		k++;
+	}
+	for (;;) {
+		unsigned w = 0; /* the worker whose batch ends first */
+		for (unsigned i = 1; i < workers; i++)
+			if (busy_until[i] < busy_until[w])
+				w = i;
+		uint64_t now = busy_until[w];
+		if (now > until)
+			break;
+		for (size_t i = 0; i < nheld[w]; i++) {
+			size_t in = held[w][i];
+			if (--left[in] > 0)
+				continue;
+			r[in].end_ns = now;
+			r[in].outcome = DURA_OUTCOME_COMPLETED;
+			r[k] = (struct dura_inst_record){ .start_ns = now, .outcome = DURA_INST_RUNNING };
+			left[k] = tasks;
+			for (unsigned t = 0; t < tasks; t++)
+				queue[qtail++] = k;
+			k++;
+		}
+		nheld[w] = 0;
+		while (nheld[w] < batch && qhead < qtail)
+			held[w][nheld[w]++] = queue[qhead++];
+		busy_until[w] = now + nheld[w] * act;
+		if (nheld[w] == 0)
+			break; /* more workers than work: not a case this models */
+	}
+	free(left);
+	free(queue);
+	*n = k;
+	return r;
+}
+
+/* The exact median of the completions from `from` on: how far it moves
+ * over windows that open at 10 ms steps across one cycle. */
+static double median_swing_ms(const struct dura_inst_record *r, size_t n, uint64_t from,
+                              uint64_t cycle, double *lo_ms, double *hi_ms)
+{
+	*lo_ms = INFINITY;
+	*hi_ms = -INFINITY;
+	for (uint64_t off = 0; off < cycle; off += 10 * MS) {
+		struct dura_latency l;
+		dura_steady_latency_compute(r, n, from + off, &l);
+		*lo_ms = l.p50_ms < *lo_ms ? l.p50_ms : *lo_ms;
+		*hi_ms = l.p50_ms > *hi_ms ? l.p50_ms : *hi_ms;
+	}
+	return *hi_ms - *lo_ms;
+}
+
+static void test_batched(void)
+{
+	size_t n;
+	double lo, hi;
+	/* anchor at 1:1 with batches of 8: a cycle's 100 activities are 12.5
+	 * batches, so instances wait 12 or 13 batches (960 / 1040 ms): two
+	 * modes 80 ms apart with almost half the completions in each */
+	struct dura_inst_record *r = batched_loop(20, 5, 10 * MS, 1, 8, 14 * S, &n);
+	struct dura_latency l;
+	dura_steady_latency_compute(r, n, 2 * S, &l);
+	size_t short_ones = 0, long_ones = 0, other = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].outcome != DURA_OUTCOME_COMPLETED || r[i].end_ns < 2 * S)
+			continue;
+		uint64_t lat = r[i].end_ns - r[i].start_ns;
+		*(lat == 960 * MS ? &short_ones : lat == 1040 * MS ? &long_ones : &other) += 1;
+	}
+	tap_ok(other == 0 && short_ones * 10 > l.count * 4 && long_ones * 10 > l.count * 4,
+	       "batch 8, 1:1: latencies of 12 or 13 batches only (%zu x 960 ms, %zu x 1040 ms, "
+	       "%zu other)", short_ones, long_ones, other);
+	double swing = median_swing_ms(r, n, 2 * S, 1 * S, &lo, &hi);
+	tap_ok(swing >= 80.0 - 1e-9,
+	       "batch 8, 1:1: the median jumps a whole batch with the window's start "
+	       "(%.1f..%.1f ms), the mean does not (%.1f ms)", lo, hi, l.avg_ms);
+	struct dura_steady_rate x;
+	dura_steady_rate_compute(r, n, 2 * S, 12 * S, 20, &x);
+	tap_ok(fabs(x.stream_rate - 20.0) < 0.05, "batch 8, 1:1: the stream rate is 20/s (%.4f)",
+	       x.stream_rate);
+	free(r);
+
+	/* batches of 5 (one instance's fan-out): 20 batches per cycle, which
+	 * 1, 2 and 4 workers share evenly, so every instance waits the same
+	 * cycle and the median is the latency at any window */
+	for (unsigned w = 1; w <= 4; w *= 2) {
+		r = batched_loop(20, 5, 10 * MS, w, 5, 14 * S, &n);
+		uint64_t cycle = 1 * S / w;
+		dura_steady_latency_compute(r, n, 2 * S, &l);
+		swing = median_swing_ms(r, n, 2 * S, cycle, &lo, &hi);
+		dura_steady_rate_compute(r, n, 2 * S, 12 * S, 20, &x);
+		tap_ok(swing == 0 && fabs(l.p50_ms - (double)cycle / 1e6) < 1e-9 &&
+		       fabs(l.max_ms - l.p50_ms) < 1e-9 && fabs(x.stream_rate - 20.0 * w) < 1e-6,
+		       "batch 5, %u:%u: p50 = max = the cycle (%.1f ms) at every window start, "
+		       "the stream rate is the true %u/s (%.4f)",
+		       w, w, l.p50_ms, 20 * w, x.stream_rate);
+		free(r);
+	}
+}
+
+/* Exact percentiles over the samples: the values themselves, not the
+ * histogram's buckets (4.2 ms wide at 1 s). */
+static void test_latency_exact(void)
+{
+	enum { N = 101 };
+	struct dura_inst_record r[N + 2];
+	/* latencies 1000.000 .. 1000.100 ms in 1 us steps, in scrambled order */
+	for (unsigned i = 0; i < N; i++) {
+		unsigned v = (i * 37) % N;
+		r[i] = (struct dura_inst_record){ .start_ns = 1 * S, .end_ns = 2 * S + v * 1000,
+		                                  .outcome = DURA_OUTCOME_COMPLETED };
+	}
+	/* a warm-up completion (left out) and a drain one with its own latency
+	 * from the runtime (kept: 2 s, the new maximum) */
+	r[N] = (struct dura_inst_record){ .start_ns = 0, .end_ns = 500 * MS,
+	                                  .outcome = DURA_OUTCOME_COMPLETED };
+	r[N + 1] = (struct dura_inst_record){ .start_ns = 10 * S, .end_ns = 13 * S,
+	                                      .latency_ns = 2 * S,
+	                                      .outcome = DURA_OUTCOME_COMPLETED };
+	struct dura_latency l;
+	dura_steady_latency_compute(r, N + 2, 1 * S, &l);
+	/* 102 values: ranks 51, 97, 101 */
+	tap_ok(l.count == 102 && fabs(l.p50_ms - 1000.050) < 1e-9 &&
+	       fabs(l.p95_ms - 1000.096) < 1e-9 && fabs(l.p99_ms - 1000.100) < 1e-9 &&
+	       fabs(l.max_ms - 2000.0) < 1e-9,
+	       "exact percentiles: p50 %.3f, p95 %.3f, p99 %.3f, max %.3f ms of %llu", l.p50_ms,
+	       l.p95_ms, l.p99_ms, l.max_ms, (unsigned long long)l.count);
+	dura_steady_latency_compute(r, N + 2, 20 * S, &l);
+	tap_ok(l.count == 0 && l.p50_ms == 0, "no completion after the window's start: all 0");
+	tap_ok(dura_nearest_rank(100, 95) == 95 && dura_nearest_rank(4, 50) == 2 &&
+	       dura_nearest_rank(5, 50) == 3 && dura_nearest_rank(1, 99) == 1,
+	       "nearest rank: ceil(p / 100 * n)");
 }
 
 static void test_steady(void)
@@ -179,5 +337,7 @@ int main(void)
 	test_steady();
 	test_edges();
 	test_ramp();
+	test_batched();
+	test_latency_exact();
 	return tap_done();
 }

@@ -132,15 +132,11 @@ double dura_histogram_mean(const struct dura_histogram *h)
 	return n ? (double)atomic_load(&h->sum) / (double)n : 0.0;
 }
 
-double dura_histogram_percentile(const struct dura_histogram *h, double p)
+uint64_t dura_nearest_rank(uint64_t n, double p)
 {
-	uint64_t n = dura_histogram_count(h);
-	if (n == 0 || !(p > 0))
-		return n ? (double)dura_histogram_min(h) : 0.0;
-	if (p > 100)
-		p = 100;
-	/* nearest rank: the ceil(p/100 * n)-th smallest value (1-based) */
-	double want = p / 100.0 * (double)n;
+	/* p * n before the division: 95 * 100 / 100 is exactly 95, where
+	 * 0.95 * 100 may not be */
+	double want = p * (double)n / 100.0;
 	uint64_t rank = (uint64_t)want;
 	if ((double)rank < want)
 		rank++; /* ceil without libm */
@@ -148,6 +144,17 @@ double dura_histogram_percentile(const struct dura_histogram *h, double p)
 		rank = 1;
 	if (rank > n)
 		rank = n;
+	return rank;
+}
+
+double dura_histogram_percentile(const struct dura_histogram *h, double p)
+{
+	uint64_t n = dura_histogram_count(h);
+	if (n == 0 || !(p > 0))
+		return n ? (double)dura_histogram_min(h) : 0.0;
+	if (p > 100)
+		p = 100;
+	uint64_t rank = dura_nearest_rank(n, p);
 	uint64_t seen = 0;
 	for (unsigned b = 0; b < N_BUCKETS; b++) {
 		seen += atomic_load_explicit(&h->buckets[b], memory_order_relaxed);

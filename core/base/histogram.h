@@ -33,6 +33,11 @@ uint64_t dura_histogram_max(const struct dura_histogram *h);   /* exact; 0 if em
 uint64_t dura_histogram_min(const struct dura_histogram *h);   /* exact; 0 if empty */
 double dura_histogram_mean(const struct dura_histogram *h);    /* exact; 0 if empty */
 
+/* The 1-based nearest rank of percentile p (0 < p <= 100) among n > 0
+ * sorted values: ceil(p / 100 * n), within [1, n].  Shared by the
+ * histogram and the exact percentiles over samples. */
+uint64_t dura_nearest_rank(uint64_t n, double p);
+
 /* Nearest-rank percentile (0 < p <= 100): the smallest recorded value v such
  * that at least p % of the values are <= v, within 0.4 %.  0 if empty. */
 double dura_histogram_percentile(const struct dura_histogram *h, double p);

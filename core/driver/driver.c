@@ -236,12 +236,7 @@ static void run_result(const struct driver_run *r, struct dura_run_result *out)
 	out->bound_orch_per_sec = dura_workload_bound(r->wd, r->activity_workers);
 	out->bound_fraction =
 		out->bound_orch_per_sec > 0 ? out->orch_per_sec / out->bound_orch_per_sec : 0;
-	out->latency.count = dura_histogram_count(d->latency_ns);
-	out->latency.avg_ms = dura_histogram_mean(d->latency_ns) / 1e6;
-	out->latency.p50_ms = dura_histogram_percentile(d->latency_ns, 50) / 1e6;
-	out->latency.p95_ms = dura_histogram_percentile(d->latency_ns, 95) / 1e6;
-	out->latency.p99_ms = dura_histogram_percentile(d->latency_ns, 99) / 1e6;
-	out->latency.max_ms = (double)dura_histogram_max(d->latency_ns) / 1e6;
+	dura_steady_latency_compute(d->inst, d->launched, d->win_start_ns, &out->latency);
 	out->late_completions = d->late;
 	snprintf(out->first_failure, sizeof out->first_failure, "%s", d->first_failure);
 	snprintf(out->first_failure_category, sizeof out->first_failure_category, "%s",

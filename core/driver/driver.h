@@ -102,7 +102,8 @@ struct dura_run_result {
 	double bound_fraction;      /* orch_per_sec / bound, 0 if none */
 
 	/* latency: start call -> committed terminal ack, completed instances
-	 * that completed after the warmup (drain included) */
+	 * that completed after the warmup (drain included); exact nearest-rank
+	 * percentiles of those latencies (dura_steady_latency_compute) */
 	struct dura_latency latency;
 
 	double drain_ms;            /* from end of launching to all finished */

@@ -12,7 +12,7 @@
  * report completions through dura_drv_on_complete (driver_state.c).
  * Everything both touch lives in struct driver under one mutex
  * (completions are a few thousand per second at most, so a mutex is
- * cheap); the latency histogram is lock-free.
+ * cheap); the progress line's latency histogram is lock-free.
  */
 #ifndef DURA_DRIVER_INT_H
 #define DURA_DRIVER_INT_H
@@ -58,7 +58,6 @@ struct driver {
 	char first_failure[512];
 	char first_failure_category[16];
 
-	struct dura_histogram *latency_ns;  /* owned */
 	struct dura_histogram *interval_ns; /* owned: latencies since the last
 	                                       progress line */
 };

@@ -28,7 +28,6 @@ void dura_drv_init(struct driver *d, const char *prefix)
 	pthread_condattr_destroy(&ca);
 	d->prefix = prefix ? prefix : "";
 	d->prefix_len = strlen(d->prefix);
-	d->latency_ns = dura_histogram_new();
 	d->interval_ns = dura_histogram_new();
 	/* nothing is in the window until the launch loop sets it */
 	d->win_start_ns = UINT64_MAX;
@@ -37,7 +36,6 @@ void dura_drv_init(struct driver *d, const char *prefix)
 void dura_drv_destroy(struct driver *d)
 {
 	free(d->inst);
-	dura_histogram_free(d->latency_ns);
 	dura_histogram_free(d->interval_ns);
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
@@ -140,12 +138,10 @@ void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome
 	if (o == DURA_OUTCOME_COMPLETED) {
 		if (now >= d->win_start_ns && now <= d->win_end_ns)
 			d->window_completed++;
-		/* warmup completions carry cold-start effects; keep them out.
-		 * The drain's stay in: when an instance takes longer than the
-		 * window, only the drain sees the loop's real latency. */
+		/* kept per instance: the report takes exact percentiles over the
+		 * completions from the window's start on (steady_state.c) */
 		uint64_t lat = latency_ns != UINT64_MAX ? latency_ns : now - in->start_ns;
-		if (now >= d->win_start_ns)
-			dura_histogram_record(d->latency_ns, lat);
+		in->latency_ns = lat;
 		dura_histogram_record(d->interval_ns, lat);
 	} else {
 		dura_drv_record_failure(d, outcome_name(o), "instance %s failed (%s): %.*s", instance,

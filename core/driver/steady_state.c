@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "base/histogram.h"
 #include "base/util.h"
+#include "driver.h"
 #include "engine/orchestration.h"
 
 uint64_t dura_ramp_length_ns(unsigned slots, double bound_orch_per_sec, uint64_t warmup_ns)
@@ -108,4 +110,32 @@ void dura_steady_rate_compute(const struct dura_inst_record *inst, size_t n,
 	if (out->mean_in_flight > 0 && out->mean_latency_s > 0)
 		out->little_rate = out->mean_in_flight / out->mean_latency_s;
 	free(t);
+}
+
+void dura_steady_latency_compute(const struct dura_inst_record *inst, size_t n,
+                                 uint64_t from_ns, struct dura_latency *out)
+{
+	*out = (struct dura_latency){ 0 };
+	uint64_t *lat = dura_xcalloc(n ? n : 1, sizeof *lat); /* owned here */
+	size_t m = 0;
+	double sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct dura_inst_record *r = &inst[i];
+		if (r->outcome != DURA_OUTCOME_COMPLETED || r->end_ns < from_ns)
+			continue;
+		uint64_t l = r->latency_ns ? r->latency_ns
+		             : r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
+		lat[m++] = l;
+		sum += (double)l;
+	}
+	if (m > 0) {
+		qsort(lat, m, sizeof *lat, cmp_u64);
+		out->count = m;
+		out->avg_ms = sum / (double)m / 1e6;
+		out->p50_ms = (double)lat[dura_nearest_rank(m, 50) - 1] / 1e6;
+		out->p95_ms = (double)lat[dura_nearest_rank(m, 95) - 1] / 1e6;
+		out->p99_ms = (double)lat[dura_nearest_rank(m, 99) - 1] / 1e6;
+		out->max_ms = (double)lat[m - 1] / 1e6;
+	}
+	free(lat);
 }

@@ -61,4 +61,15 @@ void dura_steady_rate_compute(const struct dura_inst_record *inst, size_t n,
                               uint64_t win_start_ns, uint64_t win_end_ns, unsigned period,
                               struct dura_steady_rate *out);
 
+/* Latency of a run's reported completions, exact: every completed
+ * instance whose end is at or after from_ns (the window's start: the
+ * warm-up's completions are left out, the drain's kept), its latency_ns
+ * (end_ns - start_ns when 0).  p50/p95/p99 are nearest-rank percentiles of
+ * the sorted latencies themselves, not of histogram buckets: the p50 is
+ * the latency of the ceil(n / 2)-th fastest of those completions.  All 0
+ * when there is none. */
+struct dura_latency;
+void dura_steady_latency_compute(const struct dura_inst_record *inst, size_t n,
+                                 uint64_t from_ns, struct dura_latency *out);
+
 #endif

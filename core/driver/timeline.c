@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "timeline.h"
+#include "base/histogram.h"
 #include "base/util.h"
 
 #include <math.h>
@@ -41,9 +42,7 @@ static int cmp_completion(const void *a, const void *b)
 /* Nearest-rank percentile of sorted v[0..n). */
 static double percentile_ms(const struct completion *v, size_t n, double pct)
 {
-	size_t rank = (size_t)ceil(pct / 100.0 * (double)n);
-	if (rank < 1)
-		rank = 1;
+	size_t rank = (size_t)dura_nearest_rank(n, pct);
 	return (double)v[rank - 1].latency_ns / 1e6;
 }
 

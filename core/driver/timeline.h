@@ -22,6 +22,8 @@
 struct dura_inst_record {
 	uint64_t start_ns;   /* just before its start call */
 	uint64_t end_ns;     /* terminal callback, 0 when none came */
+	uint64_t latency_ns; /* start call to committed terminal ack as the
+	                        runtime measured it; 0: end_ns - start_ns */
 	int8_t outcome;      /* DURA_INST_RUNNING, enum dura_outcome, DURA_INST_TIMEOUT */
 	uint8_t lost;        /* verification found it missing or wrong */
 };
