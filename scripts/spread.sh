@@ -4,7 +4,10 @@
 # interleave: repeat, then config, then provider) and prints, per provider
 # x config, the spread (max - min) / median of orch/s and of p50 latency,
 # next to the spread the wall-clock window count and Little's law would
-# have given, the harness CPU and provider calls per orchestration, and
+# have given, that of the mean latency and that of p50 / mean (the shape:
+# a p50 that moves while the mean holds means the distribution's shape
+# moves, not the speed; this one does not follow the machine's load), the
+# harness CPU and provider calls per orchestration, and
 # the figures of each repeat in run order (a drift from repeat to repeat
 # would show accumulated server state).  docs/benchmarks.md explains it.
 #
@@ -62,9 +65,9 @@ for r in d["runs"]:
 
 # the report's own summary: the spreads durabench prints next to its figures
 summary = {(s["provider"], s["config"]): s for s in d.get("repeats", [])}
-print("%-11s %-4s %4s %9s %7s %9s %7s %8s %8s %9s %8s" % (
+print("%-11s %-4s %4s %9s %7s %9s %7s %8s %8s %8s %8s %9s %8s" % (
     "provider", "cfg", "runs", "orch/s", "spread", "p50 ms", "spread",
-    "counted", "Little", "cpu/orch", "rt/orch"))
+    "counted", "Little", "mean ms", "p50/mean", "cpu/orch", "rt/orch"))
 worst = 0.0
 for (prov, cfg), rs in cells.items():
     s = summary.get((prov, cfg), {})
@@ -72,15 +75,18 @@ for (prov, cfg), rs in cells.items():
     sp = spread([r["latency_ms"]["p50"] for r in rs])
     sc = spread([r.get("counted_orch_per_sec") for r in rs])
     sl = spread([r.get("little_orch_per_sec") for r in rs])
+    sa = spread([r["latency_ms"]["avg"] for r in rs])
+    ss = spread([r["latency_ms"]["p50"] / r["latency_ms"]["avg"]
+                 for r in rs if r["latency_ms"]["avg"]])
     cpu = sorted(r["cpu_ms_per_orch"] for r in rs)[len(rs) // 2]
     rt = sorted((r["provider_stats"] or {}).get("round_trips_per_orch") or 0 for r in rs)[len(rs) // 2]
     for x in (so, sp):
         if x is not None:
             worst = max(worst, x)
-    print("%-11s %-4s %4d %9s %6s%% %9s %6s%% %7s%% %7s%% %8.3f %8.1f" % (
+    print("%-11s %-4s %4d %9s %6s%% %9s %6s%% %7s%% %7s%% %7s%% %7s%% %8.3f %8.1f" % (
         prov, cfg, len(rs), fmt(s.get("orch_per_sec", {}).get("median")), fmt(so, "%.2f"),
         fmt(s.get("latency_p50_ms", {}).get("median")), fmt(sp, "%.2f"),
-        fmt(sc, "%.2f"), fmt(sl, "%.2f"), cpu, rt))
+        fmt(sc, "%.2f"), fmt(sl, "%.2f"), fmt(sa, "%.2f"), fmt(ss, "%.2f"), cpu, rt))
 print()
 print("per repeat, in run order (orch/s | p50 ms):")
 for (prov, cfg), rs in cells.items():
@@ -88,8 +94,9 @@ for (prov, cfg), rs in cells.items():
           " ".join("%.2f" % r["orch_per_sec"] for r in rs),
           " ".join("%.1f" % r["latency_ms"]["p50"] for r in rs)))
 print()
-print("spread = (max - min) / median over the repeats; counted / Little: the spread "
-      "of the wall-clock window count and of Little's law, for comparison")
+print("spread = (max - min) / median over the repeats; counted / Little / mean ms / "
+      "p50/mean: the spread of the wall-clock window count, of Little's law, of the "
+      "mean latency and of p50 / mean latency (the distribution's shape), for comparison")
 ok = worst <= TARGET
 print("worst spread of orch/s and p50: %.2f %% (target <= %.0f %%): %s" % (
     worst, TARGET, "met" if ok else "NOT met"))

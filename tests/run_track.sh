@@ -35,7 +35,8 @@ cols = ["provider", "plugin", "config", "orch_workers", "activity_workers", "rep
         "activities_per_sec", "bound_fraction", "latency_p50_ms", "latency_p95_ms",
         "latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
         "cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure",
-        "first_failure_category", "failed_corrupt", "orch_spread_pct", "p50_spread_pct"]
+        "first_failure_category", "failed_corrupt", "orch_spread_pct", "p50_spread_pct",
+        "p99_spread_pct"]
 raw = open(sys.argv[1], newline="").read()
 assert raw.endswith("\r\n"), "rows end in CRLF (RFC 4180)"
 rows = list(csv.reader(raw.splitlines()))
@@ -51,7 +52,7 @@ for k in ("avg", "p50", "p95", "p99", "max"):
     src["latency_%s_ms" % k] = j["latency_ms"][k]
 # one run, no repeats: no spread (the JSON's "repeats" is empty)
 assert d["repeats"] == [], d["repeats"]
-src["orch_spread_pct"] = src["p50_spread_pct"] = None
+src["orch_spread_pct"] = src["p50_spread_pct"] = src["p99_spread_pct"] = None
 for c in cols:
     want = src[c] if c in src else j[c]
     if isinstance(want, bool):

@@ -97,10 +97,12 @@ static void test_waves(void)
  * order and ack them together at the batch's end.  An instance completes
  * at the end of the batch that holds its last activity, and its slot
  * starts the next instance then (orchestration turns take no time).
- * Every slot starts at t = 0.  *n records until `until`. */
+ * Every slot starts at t = 0; worker i first fetches at i * skew (the
+ * workers' phases are whatever the run gave them).  *n records until
+ * `until`. */
 static struct dura_inst_record *batched_loop(unsigned slots, unsigned tasks, uint64_t act,
-                                             unsigned workers, unsigned batch, uint64_t until,
-                                             size_t *n)
+                                             unsigned workers, unsigned batch, uint64_t skew,
+                                             uint64_t until, size_t *n)
 {
 	size_t cap = (size_t)(until / act + 1) * workers + slots, k = 0;
 	struct dura_inst_record *r = calloc(cap, sizeof *r);
@@ -109,6 +111,8 @@ static struct dura_inst_record *batched_loop(unsigned slots, unsigned tasks, uin
 	size_t qhead = 0, qtail = 0;
 	uint64_t busy_until[8] = { 0 };
 	size_t held[8][64], nheld[8] = { 0 };
+	for (unsigned i = 0; i < workers; i++)
+		busy_until[i] = i * skew;
 	for (unsigned s = 0; s < slots; s++) {
 		r[k] = (struct dura_inst_record){ .start_ns = 0, .outcome = DURA_INST_RUNNING };
 		left[k] = tasks;
@@ -172,7 +176,7 @@ static void test_batched(void)
 	/* anchor at 1:1 with batches of 8: a cycle's 100 activities are 12.5
 	 * batches, so instances wait 12 or 13 batches (960 / 1040 ms): two
 	 * modes 80 ms apart with almost half the completions in each */
-	struct dura_inst_record *r = batched_loop(20, 5, 10 * MS, 1, 8, 14 * S, &n);
+	struct dura_inst_record *r = batched_loop(20, 5, 10 * MS, 1, 8, 0, 14 * S, &n);
 	struct dura_latency l;
 	dura_steady_latency_compute(r, n, 2 * S, &l);
 	size_t short_ones = 0, long_ones = 0, other = 0;
@@ -196,10 +200,12 @@ static void test_batched(void)
 	free(r);
 
 	/* batches of 5 (one instance's fan-out): 20 batches per cycle, which
-	 * 1, 2 and 4 workers share evenly, so every instance waits the same
-	 * cycle and the median is the latency at any window */
+	 * 1, 2 and 4 workers share evenly (a slot's next instance goes to the
+	 * same worker a cycle later), so every instance waits the same cycle
+	 * whatever the workers' phases, and the median is the latency at any
+	 * window */
 	for (unsigned w = 1; w <= 4; w *= 2) {
-		r = batched_loop(20, 5, 10 * MS, w, 5, 14 * S, &n);
+		r = batched_loop(20, 5, 10 * MS, w, 5, 7 * MS, 14 * S, &n);
 		uint64_t cycle = 1 * S / w;
 		dura_steady_latency_compute(r, n, 2 * S, &l);
 		swing = median_swing_ms(r, n, 2 * S, cycle, &lo, &hi);

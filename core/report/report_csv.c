@@ -22,6 +22,7 @@ static const char *const columns[] = {
 	"latency_p99_ms", "latency_avg_ms", "latency_max_ms", "round_trips_per_orch",
 	"cpu_ms_per_orch", "drain_ms", "ran", "interrupted", "error", "first_failure",
 	"first_failure_category", "failed_corrupt", "orch_spread_pct", "p50_spread_pct",
+	"p99_spread_pct",
 };
 
 static void field_string(FILE *f, const char *s, int first)
@@ -95,12 +96,14 @@ static void write_row(FILE *f, const struct dura_report *r, const struct dura_re
 	field_uint(f, x->failed_corrupt);
 	/* the spread of the run's (provider, config) over its repeats, on each
 	 * of their rows; empty without repeats */
-	struct dura_pair_summary s = { .orch_spread = NAN, .p50_spread = NAN };
+	struct dura_pair_summary s = { .orch_spread = NAN, .p50_spread = NAN,
+	                               .p99_spread = NAN };
 	if (dura_report_repeats(r) >= 2 && run->provider)
 		dura_report_pair_summary(r, run->provider, run->orch_workers, run->activity_workers,
 		                         &s);
 	field_number(f, 100.0 * s.orch_spread);
 	field_number(f, 100.0 * s.p50_spread);
+	field_number(f, 100.0 * s.p99_spread);
 	fputs("\r\n", f);
 }
 
