@@ -236,7 +236,8 @@ static void run_result(const struct driver_run *r, struct dura_run_result *out)
 	out->bound_orch_per_sec = dura_workload_bound(r->wd, r->activity_workers);
 	out->bound_fraction =
 		out->bound_orch_per_sec > 0 ? out->orch_per_sec / out->bound_orch_per_sec : 0;
-	dura_steady_latency_compute(d->inst, d->launched, d->win_start_ns, &out->latency);
+	dura_steady_latency_compute(d->inst, d->launched, d->win_start_ns, d->win_end_ns,
+	                            dura_drv_cycle_period(r), &out->latency);
 	out->late_completions = d->late;
 	snprintf(out->first_failure, sizeof out->first_failure, "%s", d->first_failure);
 	snprintf(out->first_failure_category, sizeof out->first_failure_category, "%s",

@@ -101,9 +101,10 @@ struct dura_run_result {
 	double bound_orch_per_sec;  /* theoretical maximum, 0 if none */
 	double bound_fraction;      /* orch_per_sec / bound, 0 if none */
 
-	/* latency: start call -> committed terminal ack, completed instances
-	 * that completed after the warmup (drain included); exact nearest-rank
-	 * percentiles of those latencies (dura_steady_latency_compute) */
+	/* latency: start call -> committed terminal ack of the completions the
+	 * steady window counts (or, when it holds less than one cycle, of
+	 * every completion after the warmup, drain included); exact
+	 * nearest-rank percentiles (dura_steady_latency_compute) */
 	struct dura_latency latency;
 
 	double drain_ms;            /* from end of launching to all finished */

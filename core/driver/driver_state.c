@@ -139,7 +139,7 @@ void dura_drv_complete(struct driver *d, const char *instance, enum dura_outcome
 		if (now >= d->win_start_ns && now <= d->win_end_ns)
 			d->window_completed++;
 		/* kept per instance: the report takes exact percentiles over the
-		 * completions from the window's start on (steady_state.c) */
+		 * completions the steady window counts (steady_state.c) */
 		uint64_t lat = latency_ns != UINT64_MAX ? latency_ns : now - in->start_ns;
 		in->latency_ns = lat;
 		dura_histogram_record(d->interval_ns, lat);

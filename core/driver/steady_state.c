@@ -112,30 +112,67 @@ void dura_steady_rate_compute(const struct dura_inst_record *inst, size_t n,
 	free(t);
 }
 
+/* A completion from the window's start on: when it ended, its latency. */
+struct ended {
+	uint64_t end_ns, latency_ns;
+};
+
+static int cmp_ended(const void *a, const void *b)
+{
+	const struct ended *x = a, *y = b;
+	if (x->end_ns != y->end_ns)
+		return x->end_ns < y->end_ns ? -1 : 1;
+	return x->latency_ns < y->latency_ns ? -1 : x->latency_ns > y->latency_ns;
+}
+
+/* Fills out from the latencies lat[0..m) (sorted here). */
+static void summarize(uint64_t *lat, size_t m, struct dura_latency *out)
+{
+	if (m == 0)
+		return;
+	double sum = 0;
+	for (size_t i = 0; i < m; i++)
+		sum += (double)lat[i];
+	qsort(lat, m, sizeof *lat, cmp_u64);
+	out->count = m;
+	out->avg_ms = sum / (double)m / 1e6;
+	out->p50_ms = (double)lat[dura_nearest_rank(m, 50) - 1] / 1e6;
+	out->p95_ms = (double)lat[dura_nearest_rank(m, 95) - 1] / 1e6;
+	out->p99_ms = (double)lat[dura_nearest_rank(m, 99) - 1] / 1e6;
+	out->max_ms = (double)lat[m - 1] / 1e6;
+}
+
 void dura_steady_latency_compute(const struct dura_inst_record *inst, size_t n,
-                                 uint64_t from_ns, struct dura_latency *out)
+                                 uint64_t win_start_ns, uint64_t win_end_ns, unsigned period,
+                                 struct dura_latency *out)
 {
 	*out = (struct dura_latency){ 0 };
-	uint64_t *lat = dura_xcalloc(n ? n : 1, sizeof *lat); /* owned here */
-	size_t m = 0;
-	double sum = 0;
+	/* the completions from the window's start on, by end time (owned) */
+	struct ended *e = dura_xcalloc(n ? n : 1, sizeof *e);
+	size_t m = 0, in_window = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct dura_inst_record *r = &inst[i];
-		if (r->outcome != DURA_OUTCOME_COMPLETED || r->end_ns < from_ns)
+		if (r->outcome != DURA_OUTCOME_COMPLETED || r->end_ns < win_start_ns)
 			continue;
 		uint64_t l = r->latency_ns ? r->latency_ns
 		             : r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 0;
-		lat[m++] = l;
-		sum += (double)l;
+		e[m++] = (struct ended){ r->end_ns, l };
+		in_window += r->end_ns <= win_end_ns;
 	}
-	if (m > 0) {
-		qsort(lat, m, sizeof *lat, cmp_u64);
-		out->count = m;
-		out->avg_ms = sum / (double)m / 1e6;
-		out->p50_ms = (double)lat[dura_nearest_rank(m, 50) - 1] / 1e6;
-		out->p95_ms = (double)lat[dura_nearest_rank(m, 95) - 1] / 1e6;
-		out->p99_ms = (double)lat[dura_nearest_rank(m, 99) - 1] / 1e6;
-		out->max_ms = (double)lat[m - 1] / 1e6;
+	qsort(e, m, sizeof *e, cmp_ended);
+	/* the window's completions come first; the stream rate counts
+	 * e[1..gaps], whole cycles after the first (dura_steady_rate_compute) */
+	if (period == 0)
+		period = 1;
+	size_t first = 0, count = m;
+	if (in_window >= (size_t)period + 1) {
+		first = 1;
+		count = (in_window - 1) / period * period;
 	}
+	uint64_t *lat = dura_xcalloc(count ? count : 1, sizeof *lat); /* owned */
+	for (size_t i = 0; i < count; i++)
+		lat[i] = e[first + i].latency_ns;
+	summarize(lat, count, out);
 	free(lat);
+	free(e);
 }

@@ -61,15 +61,21 @@ void dura_steady_rate_compute(const struct dura_inst_record *inst, size_t n,
                               uint64_t win_start_ns, uint64_t win_end_ns, unsigned period,
                               struct dura_steady_rate *out);
 
-/* Latency of a run's reported completions, exact: every completed
- * instance whose end is at or after from_ns (the window's start: the
- * warm-up's completions are left out, the drain's kept), its latency_ns
- * (end_ns - start_ns when 0).  p50/p95/p99 are nearest-rank percentiles of
- * the sorted latencies themselves, not of histogram buckets: the p50 is
- * the latency of the ceil(n / 2)-th fastest of those completions.  All 0
- * when there is none. */
+/* Latency of a run, exact, over the completions the steady window counts:
+ * the ones stream_rate counts (the whole cycles of `period` completions
+ * after the window's first, dura_steady_rate_compute), so the figures
+ * describe the same completions as the throughput, every slot of a closed
+ * loop the same number of times, and neither the warm-up's nor the
+ * drain's.  A window with fewer than period + 1 completions (an instance
+ * takes longer than the window) holds too few, and the early ones only;
+ * then every completion from the window's start on counts, the drain's
+ * included.  Each completion's latency_ns (end_ns - start_ns when 0);
+ * p50/p95/p99 are nearest-rank percentiles of the sorted latencies
+ * themselves, not of histogram buckets: p50 is the latency of the
+ * ceil(n / 2)-th fastest.  All 0 when there is none. */
 struct dura_latency;
 void dura_steady_latency_compute(const struct dura_inst_record *inst, size_t n,
-                                 uint64_t from_ns, struct dura_latency *out);
+                                 uint64_t win_start_ns, uint64_t win_end_ns, unsigned period,
+                                 struct dura_latency *out);
 
 #endif
