@@ -6,7 +6,7 @@
 # next to the spread the wall-clock window count and Little's law would
 # have given, that of the mean latency and that of p50 / mean (the shape:
 # a p50 that moves while the mean holds means the distribution's shape
-# moves, not the speed; this one does not follow the machine's load), the
+# moves, not the speed; heavy load moves it too, by adding a tail), the
 # harness CPU and provider calls per orchestration, and
 # the figures of each repeat in run order (a drift from repeat to repeat
 # would show accumulated server state).  docs/benchmarks.md explains it.
