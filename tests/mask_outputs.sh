@@ -7,14 +7,7 @@
 # (so the marker would sit in the table, JSON, CSV, SVG and history).  The
 # marker must appear in no stdout, stderr or file written.
 set -u
-: "${DURABENCH:?}" "${top_srcdir:?}"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "${top_srcdir:?}/tests/common.sh"
 marker=S3CRET
 
 # One address per line.
@@ -41,8 +34,7 @@ mysql://u:S3CRETmark@127.0.0.1/db
 redis://:S3CRETmark@127.0.0.1
 EOF_ADDR
 count=$(wc -l <"$tmp/addresses")
-[ "$count" -ge 15 ]
-check $? "the battery has $count addresses"
+check "the battery has $count addresses" [ "$count" -ge 15 ]
 
 cat >"$tmp/base.ini" <<'INI'
 [run]
@@ -96,12 +88,10 @@ while IFS= read -r addr; do
 		sed 's/^/#   /' "$d/val.err" "$d/val.out"
 	fi
 done <"$tmp/addresses"
-[ "$cli_bad" -eq 0 ]
-check $? "run --database-url: the marker is in no output for $i addresses ($cli_bad leaked)"
-[ "$ini_bad" -eq 0 ]
-check $? "scenario file url = ...: the marker is in no output ($ini_bad leaked)"
-[ "$val_bad" -eq 0 ]
-check $? "validate --option url=...: the marker is in no output ($val_bad leaked)"
+check "run --database-url: the marker is in no output for $i addresses ($cli_bad leaked)" \
+	[ "$cli_bad" -eq 0 ]
+check "scenario file url = ...: the marker is in no output ($ini_bad leaked)" [ "$ini_bad" -eq 0 ]
+check "validate --option url=...: the marker is in no output ($val_bad leaked)" [ "$val_bad" -eq 0 ]
 
 # A run that succeeds while addresses with the marker sit in what it reports:
 # an SQLite database whose path holds them.
@@ -128,15 +118,17 @@ INI
 "$DURABENCH" run "$tmp/ok.ini" --no-progress --json "$tmp/ok.json" --csv "$tmp/ok.csv" \
 	--svg "$tmp/ok.svg" --track "$tmp/ok.jsonl" >"$tmp/ok.out" 2>"$tmp/ok.err"
 rc=$?
-check "$rc" "a run with address-like database paths completes (exit $rc)"
+check "a run with address-like database paths completes (exit $rc)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/ok.err"
-grep -q 'mysql://u:\*\*\*@h' "$tmp/ok.out" && grep -q 'password=\*\*\*' "$tmp/ok.out"
-check $? "the table's environment block shows the paths masked"
+paths_masked() { grep -q 'mysql://u:\*\*\*@h' "$tmp/ok.out" && grep -q 'password=\*\*\*' "$tmp/ok.out"; }
+check "the table's environment block shows the paths masked" paths_masked
 l=$(leaks "$tmp/ok.out" "$tmp/ok.err" "$tmp/ok.json" "$tmp/ok.csv" "$tmp/ok.svg" "$tmp/ok.jsonl")
-[ -z "$l" ] && [ -s "$tmp/ok.json" ] && [ -s "$tmp/ok.csv" ] && [ -s "$tmp/ok.svg" ] && [ -s "$tmp/ok.jsonl" ]
-check $? "the marker is in no output of the successful run: $l"
-python3 -c 'import json,sys; json.load(open(sys.argv[1])); [json.loads(l) for l in open(sys.argv[2])]' \
+no_leak() {
+	[ -z "$l" ] && [ -s "$tmp/ok.json" ] && [ -s "$tmp/ok.csv" ] && [ -s "$tmp/ok.svg" ] &&
+		[ -s "$tmp/ok.jsonl" ]
+}
+check "the marker is in no output of the successful run: $l" no_leak
+check "masked JSON and history are still valid JSON" python3 -c \
+	'import json,sys; json.load(open(sys.argv[1])); [json.loads(l) for l in open(sys.argv[2])]' \
 	"$tmp/ok.json" "$tmp/ok.jsonl"
-check $? "masked JSON and history are still valid JSON"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

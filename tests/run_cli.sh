@@ -4,14 +4,7 @@
 # printed table, and bad scenario files and options that must be refused with
 # file:line and exit code 2.
 set -u
-: "${DURABENCH:?}" "${top_srcdir:?}"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "${top_srcdir:?}/tests/common.sh"
 cli="$top_srcdir/tests/cli"
 
 # expect_refused DESCRIPTION PATTERN CMD...: exit 2 and stderr matches PATTERN
@@ -23,7 +16,7 @@ expect_refused() {
 	if [ "$rc" -eq 2 ] && grep -Eq -- "$pattern" "$tmp/err"; then
 		ok "$desc"
 	else
-		notok "$desc (exit $rc)"
+		not_ok "$desc (exit $rc)"
 		sed 's/^/# /' "$tmp/err"
 	fi
 }
@@ -32,10 +25,12 @@ expect_refused() {
 "$DURABENCH" run "$top_srcdir/conf/quick.ini" --duration 2s --warmup 500ms \
 	--configs 1:1,2:2 --json "$tmp/out.json" --quiet >"$tmp/table.md" 2>"$tmp/err"
 rc=$?
-check "$rc" "quick run exits 0"
+check "quick run exits 0" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
-grep -q '^| sqlite-mem | 1:1 |' "$tmp/table.md" && grep -q '^| sqlite-mem | 2:2 |' "$tmp/table.md"
-check $? "table has a row per config"
+row_per_config() {
+	grep -q '^| sqlite-mem | 1:1 |' "$tmp/table.md" && grep -q '^| sqlite-mem | 2:2 |' "$tmp/table.md"
+}
+check "table has a row per config" row_per_config
 python3 - "$tmp/out.json" "$tmp/table.md" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -63,7 +58,7 @@ for r in d["runs"]:
     assert ("%.1f" % r["orch_per_sec"]) in table, "table lacks orch/s %.1f" % r["orch_per_sec"]
 PY
 rc=$?
-check "$rc" "JSON has every field and agrees with the table"
+check "JSON has every field and agrees with the table" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/py"
 
 # --- every workload completes and verifies ---
@@ -75,7 +70,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
 assert r["completed"] == r["launched"] > 0 and r["success_pct"] == 100.0
 ' "$tmp/$s.json"; then ok "workload $s completes and verifies"; else
-		notok "workload $s (exit $rc)"; sed 's/^/# /' "$tmp/err"; fi
+		not_ok "workload $s (exit $rc)"; sed 's/^/# /' "$tmp/err"; fi
 done
 
 # --- check accepts every shipped scenario ---
@@ -86,7 +81,7 @@ for f in "$top_srcdir"/conf/*.ini "$top_srcdir"/conf/pg-stress/*.ini; do
 	fi
 	"$DURABENCH" check "$f" >/dev/null 2>"$tmp/err"
 	rc=$?
-	check "$rc" "check accepts conf/$(basename "$f")"
+	check "check accepts conf/$(basename "$f")" [ "$rc" -eq 0 ]
 	[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/err"
 done
 
@@ -111,7 +106,7 @@ if [ "$DURA_WITH_POSTGRES" = 1 ]; then
 		"$DURABENCH" check "$cli/bad-emulate.ini"
 	expect_refused "unreachable database: clear error, exit 2" "pg-nowhere.*127\.0\.0\.1" \
 		"$DURABENCH" run "$cli/unreachable-pg.ini" --quiet
-	if grep -q 's3cret' "$tmp/err" "$tmp/out"; then notok "password masked in errors"; else ok "password masked in errors"; fi
+	if grep -q 's3cret' "$tmp/err" "$tmp/out"; then not_ok "password masked in errors"; else ok "password masked in errors"; fi
 else
 	ok "bad emulate_rtt value # SKIP built without PostgreSQL"
 	ok "unreachable database # SKIP built without PostgreSQL"
@@ -127,15 +122,12 @@ expect_refused "--configs with bad syntax" "configs" \
 	"$DURABENCH" run "$top_srcdir/conf/quick.ini" --configs 1-1
 expect_refused "unknown flag" "unknown or incomplete option" \
 	"$DURABENCH" run "$top_srcdir/conf/quick.ini" --frobnicate
-"$DURABENCH" run --help >/dev/null 2>&1
-check $? "run --help exits 0"
-for c in check validate plugins proxy; do
-	"$DURABENCH" "$c" --help >/dev/null 2>&1
-	check $? "$c --help exits 0"
+helps() { "$DURABENCH" "$@" --help >/dev/null 2>&1; }
+for c in run check validate plugins proxy; do
+	check "$c --help exits 0" helps "$c"
 done
-"$DURABENCH" --version | grep -q '^durabench [0-9]'
-check $? "--version"
+version() { "$DURABENCH" --version | grep -q '^durabench [0-9]'; }
+check "--version" version
 expect_refused "unknown command" "unknown command" "$DURABENCH" frobnicate
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

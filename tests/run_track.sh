@@ -5,14 +5,7 @@
 # regression line) on an inflated one, and refuses (exit 2) unusable
 # baselines and bad gate flags.
 set -u
-: "${DURABENCH:?}" "${top_srcdir:?}"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "${top_srcdir:?}/tests/common.sh"
 quick="$top_srcdir/conf/quick.ini"
 short="--duration 1s --warmup 200ms --configs 1:1 --quiet"
 
@@ -24,7 +17,7 @@ show() { sed 's/^/# /' "$tmp/$1"; }
 "$DURABENCH" run "$quick" $short --json "$tmp/a.json" --csv "$tmp/a.csv" \
 	--svg "$tmp/a.svg" --track "$tmp/h.jsonl" >"$tmp/a.md" 2>"$tmp/err"
 rc=$?
-check "$rc" "run A with --json --csv --svg --track exits 0"
+check "run A with --json --csv --svg --track exits 0" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || show err
 
 python3 - "$tmp/a.csv" "$tmp/a.json" >"$tmp/py" 2>&1 <<'PY'
@@ -66,7 +59,7 @@ for c in cols:
 assert float(r["orch_per_sec"]) > 0 and r["provider"] == "sqlite-mem" and r["config"] == "1:1"
 PY
 rc=$?
-check "$rc" "CSV: header, one row per run, every number equals the JSON"
+check "CSV: header, one row per run, every number equals the JSON" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || show py
 
 python3 - "$tmp/a.svg" >"$tmp/py" 2>&1 <<'PY'
@@ -81,7 +74,7 @@ assert "sqlite-mem" in texts and "1:1" in texts, texts
 assert not any(e.tag.endswith("image") or e.tag.endswith("script") for e in root.iter())
 PY
 rc=$?
-check "$rc" "SVG parses as XML with a bar, legend and axis label"
+check "SVG parses as XML with a bar, legend and axis label" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || show py
 
 # --- run B: gate against A's JSON that must pass ---
@@ -89,14 +82,16 @@ check "$rc" "SVG parses as XML with a bar, legend and axis label"
 "$DURABENCH" run "$quick" $short --json "$tmp/b.json" --track "$tmp/h.jsonl" \
 	--baseline "$tmp/a.json" --max-drop 95 >"$tmp/b.md" 2>"$tmp/err"
 rc=$?
-check "$rc" "run B with --baseline A --max-drop 95 exits 0"
+check "run B with --baseline A --max-drop 95 exits 0" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || show err
-grep -q '^### Baseline comparison' "$tmp/b.md" &&
-	grep -Eq '^\| sqlite-mem \| 1:1 \| [0-9.]+ \| [0-9.]+ \| [-+][0-9.]+ % \| - \| ok \|$' "$tmp/b.md"
-check $? "Baseline comparison table with an ok row"
-[ "$(sed -n '/^### Baseline comparison/=' "$tmp/b.md")" -gt \
-  "$(sed -n '/^### Environment/=' "$tmp/b.md")" ]
-check $? "Baseline comparison comes after the other tables"
+ok_row() {
+	grep -q '^### Baseline comparison' "$tmp/b.md" &&
+		grep -Eq '^\| sqlite-mem \| 1:1 \| [0-9.]+ \| [0-9.]+ \| [-+][0-9.]+ % \| - \| ok \|$' "$tmp/b.md"
+}
+check "Baseline comparison table with an ok row" ok_row
+check "Baseline comparison comes after the other tables" \
+	[ "$(sed -n '/^### Baseline comparison/=' "$tmp/b.md")" -gt \
+	"$(sed -n '/^### Environment/=' "$tmp/b.md")" ]
 
 python3 - "$tmp/h.jsonl" "$tmp/a.json" "$tmp/b.json" >"$tmp/py" 2>&1 <<'PY'
 import json, sys
@@ -115,7 +110,7 @@ for line, doc in zip(lines[:2], sys.argv[2:]):
     assert r["bound_fraction"] == j["bound_fraction"]
 PY
 rc=$?
-check "$rc" "track history: 2 lines, each valid JSON matching its run"
+check "track history: 2 lines, each valid JSON matching its run" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || show py
 
 # --- run C: an inflated baseline must fail the gate (the drop is about
@@ -131,26 +126,26 @@ PY
 "$DURABENCH" run "$quick" $short --baseline "$tmp/high.json" --max-drop 20% \
 	--csv "$tmp/c.csv" >"$tmp/c.md" 2>"$tmp/err"
 rc=$?
-[ "$rc" -eq 1 ]
-check $? "regression against a 100x baseline exits 1 (got $rc)"
-grep -Eq 'REGRESSION: sqlite-mem 1:1: [0-9.]+ orch/s vs baseline [0-9.]+ orch/s \(-9[0-9]\.[0-9] %, allowed drop 20 %\)' "$tmp/err"
-check $? "regression line names provider, config, both figures and the drop"
-[ "$rc" -eq 1 ] && grep -q 'REGRESSION (throughput)' "$tmp/c.md" || { show err; false; }
-check $? "the table marks the regression"
-[ -s "$tmp/c.csv" ]
-check $? "the other reports are still written on a regression"
+check "regression against a 100x baseline exits 1 (got $rc)" [ "$rc" -eq 1 ]
+check "regression line names provider, config, both figures and the drop" grep -Eq \
+	'REGRESSION: sqlite-mem 1:1: [0-9.]+ orch/s vs baseline [0-9.]+ orch/s \(-9[0-9]\.[0-9] %, allowed drop 20 %\)' \
+	"$tmp/err"
+marks_regression() { [ "$rc" -eq 1 ] && grep -q 'REGRESSION (throughput)' "$tmp/c.md"; }
+check "the table marks the regression" marks_regression || show err
+check "the other reports are still written on a regression" [ -s "$tmp/c.csv" ]
 
 # --- run D: the history as baseline (its last entry), and as track target ---
 # shellcheck disable=SC2086
 "$DURABENCH" run "$quick" $short --baseline "$tmp/h.jsonl" --max-drop 95 \
 	--max-latency-rise 900 --track "$tmp/h.jsonl" >"$tmp/d.md" 2>"$tmp/err"
 rc=$?
-check "$rc" "gate against a --track history (last entry) exits 0"
+check "gate against a --track history (last entry) exits 0" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || show err
-grep -q 'track history, last valid entry (line 2)' "$tmp/d.md" && grep -q 'p99 change' "$tmp/d.md"
-check $? "history read before this run's entry was appended; p99 columns shown"
-[ "$(wc -l <"$tmp/h.jsonl")" -eq 3 ]
-check $? "history has 3 entries afterwards"
+read_before() {
+	grep -q 'track history, last valid entry (line 2)' "$tmp/d.md" && grep -q 'p99 change' "$tmp/d.md"
+}
+check "history read before this run's entry was appended; p99 columns shown" read_before
+check "history has 3 entries afterwards" [ "$(wc -l <"$tmp/h.jsonl")" -eq 3 ]
 
 # --- a history whose last line was cut short: the last valid entry, a warning ---
 cp "$tmp/h.jsonl" "$tmp/damaged.jsonl"
@@ -159,25 +154,32 @@ printf '{"format":"durabench-track/1","runs":[{"provider":"sqlite-m' >>"$tmp/dam
 "$DURABENCH" run "$quick" $short --baseline "$tmp/damaged.jsonl" --max-drop 95 \
 	>"$tmp/dm.md" 2>"$tmp/err"
 rc=$?
-check "$rc" "a history with a damaged last line still gates (exit 0)"
-grep -q 'last valid entry (line 3)' "$tmp/dm.md" &&
-	grep -q 'warning: --baseline .*damaged.jsonl: the last 1 line(s) after line 3 are damaged (line 4' "$tmp/err"
-check $? "it uses line 3 and warns about line 4"
-[ $? -eq 0 ] || { show dm.md; show err; }
+check "a history with a damaged last line still gates (exit 0)" [ "$rc" -eq 0 ]
+uses_line_3() {
+	grep -q 'last valid entry (line 3)' "$tmp/dm.md" &&
+		grep -q 'warning: --baseline .*damaged.jsonl: the last 1 line(s) after line 3 are damaged (line 4' "$tmp/err"
+}
+check "it uses line 3 and warns about line 4" uses_line_3 || { show dm.md; show err; }
 
 # --- machine output on stdout: the tables go to stderr ---
 # shellcheck disable=SC2086
 "$DURABENCH" run "$quick" $short --json - >"$tmp/stdout.json" 2>"$tmp/err"
 rc=$?
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["format"]=="durabench-report/1" and d["runs"]' \
-	"$tmp/stdout.json" && [ "$rc" -eq 0 ] && grep -q '^| Provider | Config |' "$tmp/err"
-check $? "--json -: stdout is JSON only (python3 parses it), the tables are on stderr"
+json_only() {
+	[ "$(json_field "$tmp/stdout.json" format)" = durabench-report/1 ] &&
+		[ "$(json_field "$tmp/stdout.json" runs.#)" -gt 0 ] && [ "$rc" -eq 0 ] &&
+		grep -q '^| Provider | Config |' "$tmp/err"
+}
+check "--json -: stdout is JSON only (python3 parses it), the tables are on stderr" json_only
 # shellcheck disable=SC2086
 "$DURABENCH" run "$quick" $short --csv - >"$tmp/stdout.csv" 2>"$tmp/err"
 rc=$?
-[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/stdout.csv")" -eq 2 ] && head -n1 "$tmp/stdout.csv" | grep -q '^provider,plugin,config' &&
-	grep -q '^| Provider | Config |' "$tmp/err"
-check $? "--csv -: stdout is the CSV only, the tables are on stderr"
+csv_only() {
+	[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/stdout.csv")" -eq 2 ] &&
+		head -n1 "$tmp/stdout.csv" | grep -q '^provider,plugin,config' &&
+		grep -q '^| Provider | Config |' "$tmp/err"
+}
+check "--csv -: stdout is the CSV only, the tables are on stderr" csv_only
 
 # --- unusable baselines and bad flags: exit 2 before anything runs ---
 expect2() {
@@ -189,7 +191,7 @@ expect2() {
 	if [ "$rc" -eq 2 ] && grep -Eq -- "$pattern" "$tmp/err"; then
 		ok "$desc"
 	else
-		notok "$desc (exit $rc)"
+		not_ok "$desc (exit $rc)"
 		show err
 	fi
 }
@@ -219,8 +221,8 @@ expect2 "--max-latency-rise not a number" "--max-latency-rise: '-3'" --baseline 
 sed 's/"sqlite-mem"/"other-provider"/g' "$tmp/a.json" >"$tmp/other.json"
 expect2 "baseline with no run in common" "no \(provider, config\) of this run is in the baseline" \
 	--baseline "$tmp/other.json" --max-drop 20
-grep -q 'baseline has: other-provider 1:1$' "$tmp/err"
-check $? "the no-overlap message lists both sides"
+check "the no-overlap message lists both sides" \
+	grep -q 'baseline has: other-provider 1:1$' "$tmp/err"
 # a pair whose only run did not run gives no figure: it is not listed
 python3 - "$tmp/other.json" "$tmp/other2.json" <<'PY'
 import json, sys
@@ -231,8 +233,7 @@ json.dump(d, open(sys.argv[2], "w"))
 PY
 expect2 "baseline with no run in common (one pair without a figure)" "no \(provider, config\)" \
 	--baseline "$tmp/other2.json" --max-drop 20
-grep -q 'baseline has: other-provider 1:1$' "$tmp/err" && ! grep -q 'broken-provider' "$tmp/err"
-check $? "\"baseline has:\" lists only the entries the gate could use"
+usable_only() { grep -q 'baseline has: other-provider 1:1$' "$tmp/err" && ! grep -q 'broken-provider' "$tmp/err"; }
+check "\"baseline has:\" lists only the entries the gate could use" usable_only
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

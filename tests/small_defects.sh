@@ -5,14 +5,8 @@
 # not load the build tree's plugins; a forked validate test child frees what
 # it allocated (valgrind, when installed and the build is not sanitized).
 set -u
-: "${DURABENCH:?}" "${top_srcdir:?}" "${top_builddir:?}"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else notok "$2"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+: "${top_builddir:?}"
+. "${top_srcdir:?}/tests/common.sh"
 
 # expect RC PATTERN DESCRIPTION CMD...: exit RC and stderr matches PATTERN
 expect() {
@@ -23,7 +17,7 @@ expect() {
 	if [ "$rc" -eq "$want" ] && grep -Eq -- "$pattern" "$tmp/err"; then
 		ok "$desc"
 	else
-		notok "$desc (exit $rc)"
+		not_ok "$desc (exit $rc)"
 		sed 's/^/# /' "$tmp/err"
 	fi
 }
@@ -53,20 +47,20 @@ expect 2 "--plugin-dir $tmp/none: No such file or directory" \
 # it must not search the build tree, which still exists.
 builddir=$(cd "$top_builddir" && pwd -P)
 "$DURABENCH" plugins >"$tmp/in.out" 2>&1
-grep -q "$builddir/plugins/sqlite/.libs/sqlite.so" "$tmp/in.out"
-check $? "the build tree's durabench lists the build tree's plugins"
+check "the build tree's durabench lists the build tree's plugins" \
+	grep -q "$builddir/plugins/sqlite/.libs/sqlite.so" "$tmp/in.out"
 cp "$DURABENCH" "$tmp/durabench"
 env -u DURABENCH_PLUGIN_PATH "$tmp/durabench" plugins >"$tmp/out.out" 2>&1
 if grep -q "$builddir/plugins" "$tmp/out.out"; then
-	notok "a durabench outside the build tree does not search it"
+	not_ok "a durabench outside the build tree does not search it"
 	sed 's/^/# /' "$tmp/out.out"
 else
 	ok "a durabench outside the build tree does not search it"
 fi
 env -u DURABENCH_PLUGIN_PATH "$tmp/durabench" plugins --plugin-dir "$builddir/plugins/sqlite/.libs" \
 	>"$tmp/dir.out" 2>&1
-grep -q "^sqlite " "$tmp/dir.out"
-check $? "... and finds the plugins it is pointed at with --plugin-dir"
+check "... and finds the plugins it is pointed at with --plugin-dir" \
+	grep -q "^sqlite " "$tmp/dir.out"
 
 # Forked validate children: nothing definitely lost (valgrind reports for
 # every process, forked children included).
@@ -80,9 +74,8 @@ else
 	rc=$?
 	children=$(grep -c '^ok\|^not ok' "$tmp/vg.out")
 	lost=$(cat "$tmp"/vg.* 2>/dev/null | grep -c 'definitely lost')
-	[ "$rc" -eq 0 ] && [ "$children" -gt 0 ] && [ "$lost" -eq 0 ]
-	check $? "validate under valgrind: $children forked tests, $lost definite leaks (exit $rc)"
+	no_leaks() { [ "$rc" -eq 0 ] && [ "$children" -gt 0 ] && [ "$lost" -eq 0 ]; }
+	check "validate under valgrind: $children forked tests, $lost definite leaks (exit $rc)" no_leaks
 	[ "$lost" -eq 0 ] || cat "$tmp"/vg.* | grep -B2 -A12 'definitely lost' | head -40 | sed 's/^/# /'
 fi
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish
