@@ -25,12 +25,8 @@
 #define ACCOUNT "durabench" /* the one TCP account, @127.0.0.1 only */
 
 struct dura_mariadbserver {
-	char *dir;   /* temporary directory; the guardian removes it */
-	char *url;   /* mariadb://durabench:PASSWORD@127.0.0.1:PORT */
-	int port;
-	struct dura_server_guard guard; /* its status pipe answers 'D'/'U' */
-	pid_t server;                   /* mariadbd, 0 while stopped by a fault */
-	struct dura_server_pause pause; /* what a pause fault stopped */
+	struct dura_guarded_server s; /* url: mariadb://durabench:PASSWORD@127.0.0.1:PORT;
+	                                 server: mariadbd */
 };
 
 /* ---- finding the programs ---- */
@@ -276,11 +272,11 @@ int dura_mariadbserver_start(const char *bindir, struct dura_mariadbserver **out
 	if (dura_server_guard_start(&m.plan, &guard, &port, &server, err, errlen) != 0)
 		goto fail;
 	struct dura_mariadbserver *srv = dura_xcalloc(1, sizeof *srv);
-	srv->dir = dir;
-	srv->port = port;
-	srv->url = dura_xasprintf("mariadb://" ACCOUNT ":%s@" LOOPBACK ":%d", password, port);
-	srv->guard = guard;
-	srv->server = server;
+	srv->s.dir = dir;
+	srv->s.port = port;
+	srv->s.url = dura_xasprintf("mariadb://" ACCOUNT ":%s@" LOOPBACK ":%d", password, port);
+	srv->s.guard = guard;
+	srv->s.server = server;
 	explicit_bzero(password, sizeof password);
 	mdb_plan_free(&m);
 	*out = srv;
@@ -294,48 +290,41 @@ fail:
 
 const char *dura_mariadbserver_url(const struct dura_mariadbserver *srv)
 {
-	return srv->url;
+	return srv->s.url;
 }
 
 int dura_mariadbserver_port(const struct dura_mariadbserver *srv)
 {
-	return srv->port;
+	return srv->s.port;
 }
 
 const char *dura_mariadbserver_dir(const struct dura_mariadbserver *srv)
 {
-	return srv->dir;
+	return srv->s.dir;
 }
 
 /* ---- faults (the same guardian requests as the PostgreSQL server's) ---- */
 
 int dura_mariadbserver_down(struct dura_mariadbserver *srv, char *err, size_t errlen)
 {
-	dura_server_pause(&srv->pause, srv->server, 0, NULL, 0);
-	return dura_server_guard_request(&srv->guard, 'D', &srv->server, err, errlen);
+	return dura_guarded_server_down(&srv->s, err, errlen);
 }
 
 int dura_mariadbserver_up(struct dura_mariadbserver *srv, char *err, size_t errlen)
 {
-	return dura_server_guard_request(&srv->guard, 'U', &srv->server, err, errlen);
+	return dura_guarded_server_up(&srv->s, err, errlen);
 }
 
 int dura_mariadbserver_pause(struct dura_mariadbserver *srv, int paused, char *err,
                              size_t errlen)
 {
-	return dura_server_pause(&srv->pause, srv->server, paused, err, errlen);
+	return dura_guarded_server_pause(&srv->s, paused, err, errlen);
 }
 
 void dura_mariadbserver_stop(struct dura_mariadbserver *srv)
 {
 	if (!srv)
 		return;
-	if (srv->pause.n && getpid() == srv->guard.owner)
-		dura_server_pause(&srv->pause, srv->server, 0, NULL, 0); /* a stopped server
-		                                                           cannot shut down */
-	dura_server_guard_stop(&srv->guard, srv->dir);
-	free(srv->pause.pids);
-	free(srv->dir);
-	free(srv->url);
+	dura_guarded_server_stop(&srv->s);
 	free(srv);
 }

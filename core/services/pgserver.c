@@ -27,12 +27,7 @@
 #define LOOPBACK "127.0.0.1"
 
 struct dura_pgserver {
-	char *dir;      /* temporary directory; the guardian removes it */
-	char *url;      /* libpq URL of the server, password included */
-	int port;
-	struct dura_server_guard guard; /* its status pipe answers 'D'/'U' */
-	pid_t server;   /* the postmaster, 0 while stopped by a fault */
-	struct dura_server_pause pause; /* what dura_pgserver_pause stopped */
+	struct dura_guarded_server s; /* url: libpq URL; server: the postmaster */
 };
 
 /* ---- finding initdb/postgres ---- */
@@ -240,12 +235,12 @@ int dura_pgserver_start(const char *bindir, struct dura_pgserver **out,
 	if (dura_server_guard_start(&s.plan, &guard, &port, &server, err, errlen) != 0)
 		goto fail; /* the guardian removed the directory */
 	struct dura_pgserver *srv = dura_xcalloc(1, sizeof *srv);
-	srv->dir = dir;
-	srv->port = port;
-	srv->url = dura_xasprintf("postgresql://postgres:%s@" LOOPBACK ":%d/postgres", password,
+	srv->s.dir = dir;
+	srv->s.port = port;
+	srv->s.url = dura_xasprintf("postgresql://postgres:%s@" LOOPBACK ":%d/postgres", password,
 	                          port);
-	srv->guard = guard;
-	srv->server = server;
+	srv->s.guard = guard;
+	srv->s.server = server;
 	explicit_bzero(password, sizeof password);
 	plan_storage_free(&s);
 	*out = srv;
@@ -261,7 +256,7 @@ fail:
 
 const char *dura_pgserver_url(const struct dura_pgserver *srv)
 {
-	return srv->url;
+	return srv->s.url;
 }
 
 const char *dura_pgserver_host(const struct dura_pgserver *srv)
@@ -272,47 +267,46 @@ const char *dura_pgserver_host(const struct dura_pgserver *srv)
 
 int dura_pgserver_port(const struct dura_pgserver *srv)
 {
-	return srv->port;
+	return srv->s.port;
 }
 
 const char *dura_pgserver_dir(const struct dura_pgserver *srv)
 {
-	return srv->dir;
+	return srv->s.dir;
 }
 
 /* ---- faults ---- */
 
 int dura_pgserver_down(struct dura_pgserver *srv, char *err, size_t errlen)
 {
-	dura_server_pause(&srv->pause, srv->server, 0, NULL, 0);
-	return dura_server_guard_request(&srv->guard, 'D', &srv->server, err, errlen);
+	return dura_guarded_server_down(&srv->s, err, errlen);
 }
 
 int dura_pgserver_up(struct dura_pgserver *srv, char *err, size_t errlen)
 {
-	return dura_server_guard_request(&srv->guard, 'U', &srv->server, err, errlen);
+	return dura_guarded_server_up(&srv->s, err, errlen);
 }
 
 pid_t dura_pgserver_pid(const struct dura_pgserver *srv)
 {
-	return srv->server;
+	return srv->s.server;
 }
 
 int dura_pgserver_pause(struct dura_pgserver *srv, int paused, char *err, size_t errlen)
 {
-	return dura_server_pause(&srv->pause, srv->server, paused, err, errlen);
+	return dura_guarded_server_pause(&srv->s, paused, err, errlen);
 }
 
 int dura_pgserver_kill_backends(struct dura_pgserver *srv, unsigned *killed, char *err,
                                 size_t errlen)
 {
 	*killed = 0;
-	if (srv->server <= 0) {
+	if (srv->s.server <= 0) {
 		dura_errbuf(err, errlen, "the server is not running");
 		return -1;
 	}
 	pid_t *children;
-	size_t n = dura_proc_children(srv->server, &children);
+	size_t n = dura_proc_children(srv->s.server, &children);
 	for (size_t i = 0; i < n; i++) {
 		/* A client backend's title is "postgres: USER DB HOST(PORT) ...";
 		 * background processes (checkpointer, walwriter, ...) have none. */
@@ -333,12 +327,6 @@ void dura_pgserver_stop(struct dura_pgserver *srv)
 {
 	if (!srv)
 		return;
-	if (srv->pause.n && getpid() == srv->guard.owner)
-		dura_server_pause(&srv->pause, srv->server, 0, NULL, 0); /* a stopped server
-		                                                           cannot shut down */
-	dura_server_guard_stop(&srv->guard, srv->dir);
-	free(srv->pause.pids);
-	free(srv->dir);
-	free(srv->url);
+	dura_guarded_server_stop(&srv->s);
 	free(srv);
 }

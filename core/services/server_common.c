@@ -341,3 +341,34 @@ int dura_server_pause(struct dura_server_pause *p, pid_t server, int paused, cha
 		}
 	return 0;
 }
+
+/* ---- a running server, whatever its engine ---- */
+
+int dura_guarded_server_down(struct dura_guarded_server *s, char *err, size_t errlen)
+{
+	dura_server_pause(&s->pause, s->server, 0, NULL, 0);
+	return dura_server_guard_request(&s->guard, 'D', &s->server, err, errlen);
+}
+
+int dura_guarded_server_up(struct dura_guarded_server *s, char *err, size_t errlen)
+{
+	return dura_server_guard_request(&s->guard, 'U', &s->server, err, errlen);
+}
+
+int dura_guarded_server_pause(struct dura_guarded_server *s, int paused, char *err,
+                              size_t errlen)
+{
+	return dura_server_pause(&s->pause, s->server, paused, err, errlen);
+}
+
+void dura_guarded_server_stop(struct dura_guarded_server *s)
+{
+	/* a stopped server cannot shut down: resume it first (in the process
+	 * that paused it; a forked child only closes its copies) */
+	if (s->pause.n && getpid() == s->guard.owner)
+		dura_server_pause(&s->pause, s->server, 0, NULL, 0);
+	dura_server_guard_stop(&s->guard, s->dir);
+	free(s->pause.pids);
+	free(s->dir);
+	free(s->url);
+}

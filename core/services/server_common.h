@@ -102,4 +102,26 @@ struct dura_server_pause {
 int dura_server_pause(struct dura_server_pause *p, pid_t server, int paused, char *err,
                       size_t errlen);
 
+/* A running url = auto server as every engine keeps it (pgserver.c,
+ * mariadbserver.c): all fields owned; its fault requests and its stop are
+ * the same whatever the engine. */
+struct dura_guarded_server {
+	char *dir;  /* temporary directory; the guardian removes it */
+	char *url;  /* the server's address, password included */
+	int port;
+	struct dura_server_guard guard; /* its status pipe answers 'D'/'U' */
+	pid_t server;                   /* the server, 0 while stopped by a fault */
+	struct dura_server_pause pause; /* what a pause fault stopped */
+};
+/* The faults: down stops the server (resuming it first if paused: a
+ * stopped server cannot shut down), up starts it again on the same port,
+ * pause(1)/pause(0) SIGSTOPs/resumes it.  0, or -1 with err. */
+int dura_guarded_server_down(struct dura_guarded_server *s, char *err, size_t errlen);
+int dura_guarded_server_up(struct dura_guarded_server *s, char *err, size_t errlen);
+int dura_guarded_server_pause(struct dura_guarded_server *s, int paused, char *err,
+                              size_t errlen);
+/* Stops the server and removes its directory (dura_server_guard_stop),
+ * then frees the fields (not s itself). */
+void dura_guarded_server_stop(struct dura_guarded_server *s);
+
 #endif
