@@ -843,10 +843,14 @@ static void *enqueue_thread(void *arg)
 	return NULL;
 }
 
-/* Through a 300 ms delay proxy, the proxy is stopped 225 ms after an
- * enqueue was sent: the server has committed (at ~150 ms) but the reply is
- * lost, so the call fails with RETRY although its messages are stored.
- * The caller's retry with the same messages must not store them twice. */
+/* Through the delay proxy, an enqueue is sent with a 2 s round trip added
+ * (a second each way) and the proxy is stopped as soon as the server has
+ * committed it (seen through the direct connection): the reply is lost on
+ * its way back, so the call fails with RETRY although its messages are
+ * stored.  Waiting for the commit rather than a fixed time keeps a loaded
+ * machine from stopping the proxy before the request got through (the
+ * call then never committed) or after the reply did.  The caller's retry
+ * with the same messages must not store them twice. */
 static void test_uncertain_commit(void)
 {
 	char host[256], perr[256] = "";
@@ -873,9 +877,12 @@ static void test_uncertain_commit(void)
 	}
 	ops->ping(st, &err); /* a warm pooled connection */
 	struct enq_call c = { st, msg("U", "once", 0), DURA_CONFIG, { "" } };
+	dura_proxy_set_extra_rtt(px, 2000000);
 	pthread_t t;
 	pthread_create(&t, NULL, enqueue_thread, &c);
-	msleep(225);
+	for (int i = 0; i < 2000 && store_count(st, "count(*)", "orch_queue", "instance = 'U'") < 1;
+	     i++)
+		msleep(5);
 	dura_proxy_stop(px);
 	pthread_join(t, NULL);
 	tap_ok(c.rc == DURA_RETRY, "enqueue whose reply was lost: RETRY (%s)", c.err.msg);
