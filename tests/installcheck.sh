@@ -21,7 +21,7 @@ plugindir=$(pkg-config --variable=plugindir durabench)
 abi=$(pkg-config --variable=abi_version durabench)
 inc=$(pkg-config --variable=includedir durabench)
 hdr_abi=$(sed -n 's/^#define DURA_ABI_MAJOR \([0-9]*\).*/\1/p' "$inc/durabench/provider.h").$(sed -n 's/^#define DURA_ABI_MINOR \([0-9]*\).*/\1/p' "$inc/durabench/provider.h")
-check "abi_version ($abi) is the installed header's ($hdr_abi)" [ -n "$abi" ] && [ "$abi" = "$hdr_abi" ]
+check "abi_version ($abi) is the installed header's ($hdr_abi)" [ "${abi:-none}" = "$hdr_abi" ]
 
 # The build line of docs/writing-a-provider.md and of skeleton.c's header.
 ${CC:-cc} -std=c11 -O2 -Wall $(pkg-config --cflags durabench) \
