@@ -163,11 +163,14 @@ static void *enqueue_thread(void *arg)
 	return NULL;
 }
 
-/* Through a delay proxy (the store is created at full speed, then 600 ms
- * of round trip are added), the proxy is stopped 450 ms after an enqueue
- * was sent: the server committed (at ~300 ms) but the reply is lost, so
- * the call fails with RETRY although its message is stored.  The caller's
- * retry with the same message must not store it twice. */
+/* Through a delay proxy (the store is created at full speed, then 2 s of
+ * round trip are added: a second each way), the proxy is stopped as soon
+ * as the server has committed an enqueue (seen through the admin
+ * connection): the reply is lost on its way back, so the call fails with
+ * RETRY although its message is stored.  Waiting for the commit rather
+ * than a fixed time keeps a loaded machine from stopping the proxy before
+ * the request got through (nothing committed) or after the reply did.
+ * The caller's retry with the same message must not store it twice. */
 static void test_uncertain_commit(void)
 {
 	struct dura_proxy_config pc = { .listen_host = "127.0.0.1", .target_host = "127.0.0.1",
@@ -194,11 +197,12 @@ static void test_uncertain_commit(void)
 	/* the first call prepares the statement (a round trip of its own) */
 	struct dura_message warm = { "W", { (const uint8_t *)"w", 1 }, 0 };
 	ops->enqueue_orchestrator(st, &warm, 1, &err);
-	dura_proxy_set_extra_rtt(px, 600000);
+	dura_proxy_set_extra_rtt(px, 2000000);
 	struct enq_call c = { st, { "U", { (const uint8_t *)"once", 4 }, 0 }, DURA_CONFIG, { "" } };
 	pthread_t t;
 	pthread_create(&t, NULL, enqueue_thread, &c);
-	msleep(450);
+	for (int i = 0; i < 2000 && queued_for(dbname, "U") < 1; i++)
+		msleep(5);
 	dura_proxy_stop(px);
 	pthread_join(t, NULL);
 	tap_ok(c.rc == DURA_RETRY, "enqueue whose reply was lost: RETRY (%s)", c.err.msg);
