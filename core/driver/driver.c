@@ -176,10 +176,15 @@ static void run_drain(struct driver_run *r, struct dura_run_result *out)
 			d->inst[i].outcome = DURA_DRV_TIMEOUT;
 			d->outcomes[DURA_DRV_TIMEOUT]++;
 		}
-	if (d->outcomes[DURA_DRV_TIMEOUT] > 0)
+	if (d->outcomes[DURA_DRV_TIMEOUT] > 0) {
+		/* stalled instances: the provider's last error says why, if any */
+		char why[DURA_ERR_MAX];
+		dura_runtime_last_error(r->rt, why, sizeof why);
 		dura_drv_record_failure(d, "timeout", "%" PRIu64
-		                        " instance(s) still running after the drain timeout",
-		                        d->outcomes[DURA_DRV_TIMEOUT]);
+		                        " instance(s) still running after the drain timeout%s%s",
+		                        d->outcomes[DURA_DRV_TIMEOUT],
+		                        why[0] ? "; the provider's last error: " : "", why);
+	}
 	d->in_flight = 0;
 	dura_drv_progress(r, "drain", 1);
 	pthread_mutex_unlock(&d->mu);

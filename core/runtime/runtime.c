@@ -7,6 +7,7 @@
 
 #include "runtime.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,7 @@ static void rt_free(struct dura_runtime *rt)
 	pthread_cond_destroy(&rt->cv);
 	pthread_mutex_destroy(&rt->mu);
 	pthread_mutex_destroy(&rt->cb_mu);
+	pthread_mutex_destroy(&rt->err_mu);
 	free(rt->orch_threads);
 	free(rt->work_threads);
 	free(rt->slots);
@@ -163,6 +165,7 @@ int dura_runtime_start(const struct dura_provider_ops *ops, dura_store *store,
 	                 ? cfg->orch_batch : 1;
 	pthread_mutex_init(&rt->mu, NULL);
 	pthread_mutex_init(&rt->cb_mu, NULL);
+	pthread_mutex_init(&rt->err_mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -247,6 +250,7 @@ int dura_runtime_start_orchestration(struct dura_runtime *rt, const char *instan
 	dura_buf_free(&heap);
 	if (rc != DURA_OK) {
 		DURA_COUNT(rt, infra_errors);
+		dura_rt_note_error(rt, &e);
 		dura_errbuf(err, errlen, "start %s: %s", instance, e.msg);
 		return -1;
 	}
@@ -304,6 +308,7 @@ int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
 	free(m);
 	if (rc != DURA_OK) {
 		DURA_COUNT(rt, infra_errors);
+		dura_rt_note_error(rt, &e);
 		const char *first = (const char *)starts[0].instance.data;
 		if (n == 1)
 			dura_errbuf(err, errlen, "start %s: %s", first, e.msg);
@@ -329,6 +334,26 @@ void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *
 	out->infra_errors = atomic_load(&rt->c.infra_errors);
 	out->ignored_messages = atomic_load(&rt->c.ignored_messages);
 	out->corrupt = atomic_load(&rt->c.corrupt);
+}
+
+void dura_rt_note_error(struct dura_runtime *rt, const struct dura_err *err)
+{
+	pthread_mutex_lock(&rt->err_mu);
+	snprintf(rt->last_err, sizeof rt->last_err, "%.*s",
+	         (int)strnlen(err->msg, sizeof err->msg), err->msg);
+	pthread_mutex_unlock(&rt->err_mu);
+}
+
+void dura_runtime_last_error(struct dura_runtime *rt, char *buf, size_t len)
+{
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!rt)
+		return;
+	pthread_mutex_lock(&rt->err_mu);
+	snprintf(buf, len, "%s", rt->last_err);
+	pthread_mutex_unlock(&rt->err_mu);
 }
 
 void dura_runtime_abort(struct dura_runtime *rt)

@@ -117,6 +117,10 @@ int dura_runtime_start_orchestrations(struct dura_runtime *rt, size_t n,
                                       char *err, size_t errlen);
 
 void dura_runtime_get_stats(struct dura_runtime *rt, struct dura_runtime_stats *out);
+/* Copies the text of the last provider error into buf: a fetch that
+ * failed (retried or not), an ack or a start that failed for good; ""
+ * when there was none.  A run whose instances stall names it. */
+void dura_runtime_last_error(struct dura_runtime *rt, char *buf, size_t len);
 
 /* Stops fetching, lets in-progress turns/activities finish, joins all
  * threads and frees the runtime.  Safe with NULL. */

@@ -151,8 +151,11 @@ static dura_rc ack_all(struct batch *b, size_t *n_next)
 		                         rt->cfg.work_lock_ms, want, b->next + *n_next, &got, &err);
 		*n_next += got <= want ? got : want;
 		if (rc != DURA_RETRY || dura_rt_backoff(rt, attempt) != 0)
-			return rc;
+			break;
 	}
+	if (rc != DURA_OK)
+		dura_rt_note_error(rt, &err);
+	return rc;
 }
 
 /* Books the per-item results of an ack and releases the batch. */
@@ -185,7 +188,7 @@ void dura_rt_batch_worker(struct dura_runtime *rt, struct dura_work_slot *slots)
 			size_t n = 0;
 			dura_rc rc = rt->fetch_items(rt->store, rt->cfg.work_lock_ms,
 			                             dura_rt_next_wait(rt, &poll), b.cap, b.cur, &n, &err);
-			if (!dura_rt_fetched(rt, rc, n != 0, &poll))
+			if (!dura_rt_fetched(rt, rc, n != 0, &poll, &err))
 				continue;
 			b.n_cur = n < b.cap ? n : b.cap;
 		}

@@ -91,6 +91,10 @@ struct dura_runtime {
 	int renewer_started;
 
 	struct dura_runtime_counters c;
+	/* The text of the last provider error (dura_runtime_last_error), for
+	 * a run whose instances stall: a drain timeout then says why. */
+	pthread_mutex_t err_mu;
+	char last_err[DURA_ERR_MAX];
 };
 
 #define DURA_COUNT(rt, field) atomic_fetch_add_explicit(&(rt)->c.field, 1, memory_order_relaxed)
@@ -147,7 +151,10 @@ uint32_t dura_rt_next_wait(const struct dura_runtime *rt, const struct dura_rt_p
  * and the provider does not long-poll (so the loop does not spin), or,
  * after an error (counted), the abandon backoff of the grown failure
  * streak. */
-int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt_poll *p);
+int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt_poll *p,
+                    const struct dura_err *err);
+/* Keeps err's text as the last provider error (any thread). */
+void dura_rt_note_error(struct dura_runtime *rt, const struct dura_err *err);
 
 /* runtime_orch.c / runtime_worker.c: thread bodies (arg = runtime /
  * worker index packed by runtime.c). */

@@ -119,6 +119,7 @@ void dura_rt_settle_turn(struct dura_runtime *rt, struct dura_orch_item *item,
 		 * conflicts with ours): give up on the instance by consuming its
 		 * messages, so it cannot loop. */
 		DURA_COUNT(rt, infra_errors);
+		dura_rt_note_error(rt, err);
 		struct dura_orch_ack drop = { .execution = item->execution };
 		/* The failed ack's message, taken before the drop: after a
 		 * successful operation err holds nothing defined. */
@@ -134,6 +135,7 @@ void dura_rt_settle_turn(struct dura_runtime *rt, struct dura_orch_item *item,
 		}
 	} else {
 		DURA_COUNT(rt, infra_errors);
+		dura_rt_note_error(rt, err);
 		abandon(rt, item);
 	}
 	rt->ops->release_orchestration_item(rt->store, item);
@@ -173,7 +175,7 @@ void *dura_rt_orch_main(void *arg)
 			struct dura_err err;
 			dura_rc rc = rt->ops->fetch_orchestration_item(rt->store, rt->cfg.orch_lock_ms,
 			                                               dura_rt_next_wait(rt, &poll), &item, &err);
-			if (!dura_rt_fetched(rt, rc, item != NULL, &poll)) {
+			if (!dura_rt_fetched(rt, rc, item != NULL, &poll, &err)) {
 				item = NULL;
 				continue;
 			}

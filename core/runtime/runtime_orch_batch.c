@@ -148,7 +148,7 @@ void dura_rt_orch_batch_main(struct dura_runtime *rt)
 			size_t n = 0;
 			dura_rc rc = rt->fetch_orchs(rt->store, rt->cfg.orch_lock_ms,
 			                             dura_rt_next_wait(rt, &poll), b.cap, b.cur, &n, &err);
-			if (!dura_rt_fetched(rt, rc, n != 0, &poll))
+			if (!dura_rt_fetched(rt, rc, n != 0, &poll, &err))
 				continue;
 			b.n_cur = n < b.cap ? n : b.cap;
 		}

@@ -85,7 +85,8 @@ uint32_t dura_rt_next_wait(const struct dura_runtime *rt, const struct dura_rt_p
 	return dura_rt_poll_wait(rt->cfg.poll_wait_ms, rt->cfg.poll_wait_max_ms, p->empty);
 }
 
-int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt_poll *p)
+int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt_poll *p,
+                    const struct dura_err *err)
 {
 	if (rc == DURA_EMPTY || (rc == DURA_OK && !got)) {
 		p->failures = 0;
@@ -101,6 +102,7 @@ int dura_rt_fetched(struct dura_runtime *rt, dura_rc rc, int got, struct dura_rt
 			DURA_COUNT(rt, retries);
 		else
 			DURA_COUNT(rt, infra_errors);
+		dura_rt_note_error(rt, err);
 		dura_rt_sleep(rt, dura_rt_abandon_delay(rt, ++p->failures));
 		return 0;
 	}

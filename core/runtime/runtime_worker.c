@@ -190,6 +190,8 @@ static struct dura_work_item *process(struct worker *w, struct dura_work_item *i
 	}
 
 	dura_rc rc = ack_item(rt, item, send, &next, &err);
+	if (rc != DURA_OK && rc != DURA_LOCK_LOST)
+		dura_rt_note_error(rt, &err);
 	dura_rt_settle_work_item(rt, item,
 	                         rc == DURA_OK          ? DURA_RT_ACKED
 	                         : rc == DURA_LOCK_LOST ? DURA_RT_LOCK_LOST
@@ -217,7 +219,7 @@ void *dura_rt_worker_main(void *arg)
 			struct dura_err err;
 			dura_rc rc = rt->ops->fetch_work_item(rt->store, rt->cfg.work_lock_ms,
 			                                      dura_rt_next_wait(rt, &poll), &item, &err);
-			if (!dura_rt_fetched(rt, rc, item != NULL, &poll)) {
+			if (!dura_rt_fetched(rt, rc, item != NULL, &poll, &err)) {
 				item = NULL;
 				continue;
 			}

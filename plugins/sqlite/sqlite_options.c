@@ -23,6 +23,11 @@ const struct dura_option_spec dura_sqlite_option_specs[] = {
 	  "file databases: let worker processes on this machine attach to the "
 	  "store (scale-out: locking_mode NORMAL instead of EXCLUSIVE, and long "
 	  "polls look at the file every 10 ms for other processes' work)", 0 },
+	{ "max_size", "0",
+	  "bound the database to this many bytes (suffix KiB, MiB or GiB; 0 = "
+	  "no bound; PRAGMA max_page_count): a write past it fails.  A file "
+	  "store rolls that transaction back; an in-memory store, which keeps "
+	  "no rollback journal, then refuses every later call", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
 
@@ -48,6 +53,29 @@ static int parse_ms(const char *v, uint32_t *out)
 		return -1;
 	*out = (uint32_t)n;
 	return 0;
+}
+
+/* Parses "N", "NKiB", "NMiB" or "NGiB" into bytes (at most 1 TiB). */
+static int parse_bytes(const char *v, uint64_t *out)
+{
+	static const struct { const char *suffix; unsigned shift; } units[] = {
+		{ "", 0 }, { "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 },
+	};
+	char *end;
+	if (!v || *v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || n > (1ull << 40))
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(end, units[i].suffix) == 0) {
+			if (n > (1ull << (40 - units[i].shift)))
+				return -1;
+			*out = (uint64_t)n << units[i].shift;
+			return 0;
+		}
+	return -1;
 }
 
 /* Checks one value and stores it in cfg; DURA_CONFIG names key, value and
@@ -85,6 +113,12 @@ static dura_rc apply(struct dura_sqlite_config *cfg, const char *key, const char
 			dura_sqlite_err(err, "sqlite: option busy_timeout = '%.80s' is not a "
 			                "duration in milliseconds (e.g. 5000, 5000ms, 5s; "
 			                "at most one day)", value);
+			return DURA_CONFIG;
+		}
+	} else if (strcmp(key, "max_size") == 0) {
+		if (parse_bytes(value, &cfg->max_size) != 0) {
+			dura_sqlite_err(err, "sqlite: option max_size = '%.80s' is not a size in "
+			                "bytes (e.g. 0, 65536, 64MiB, 2GiB; at most 1 TiB)", value);
 			return DURA_CONFIG;
 		}
 	} else if (strcmp(key, "shared") == 0) {
@@ -134,7 +168,7 @@ static dura_rc check_keys(const struct dura_option *options, size_t n, size_t *b
 			sp++;
 		if (!sp->name) {
 			dura_sqlite_err(err, "sqlite: unknown option '%s' (accepted: "
-			                "database, synchronous, busy_timeout, shared)", key);
+			                "database, synchronous, busy_timeout, shared, max_size)", key);
 			return DURA_CONFIG;
 		}
 		for (size_t j = 0; j < i; j++) {

@@ -360,6 +360,28 @@ static dura_rc pragma(struct dura_store *s, const char *sql, struct dura_err *er
 	return prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? DURA_RETRY : DURA_CONFIG;
 }
 
+/* max_size as a page count, set once the schema exists (SQLite never
+ * lowers the bound below the pages already in use).  The count is a number
+ * we computed, so printing it into the pragma builds no SQL from input. */
+static dura_rc bound_size(struct dura_store *s, struct dura_err *err)
+{
+	if (s->cfg.max_size == 0)
+		return DURA_OK;
+	sqlite3_stmt *st = NULL;
+	int64_t page = 0;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		page = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (page <= 0)
+		return dura_sqlite_fail(s, sqlite3_errcode(s->db), "reading the page size", err);
+	char sql[64];
+	uint64_t pages = s->cfg.max_size / (uint64_t)page;
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %llu",
+	         (unsigned long long)(pages ? pages : 1));
+	return pragma(s, sql, err);
+}
+
 static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 {
 	dura_rc rc;
@@ -552,6 +574,7 @@ dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_optio
 	if ((rc = configure_db(s, err)) == DURA_OK &&
 	    (rc = attach ? dura_sqlite_schema_check(s, err) : dura_sqlite_schema_reset(s, err)) ==
 	            DURA_OK &&
+	    (rc = bound_size(s, err)) == DURA_OK &&
 	    (rc = dura_sqlite_prepare_all(s, err)) == DURA_OK) {
 		*out = s;
 		return DURA_OK;

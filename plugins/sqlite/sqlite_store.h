@@ -71,6 +71,7 @@ struct dura_sqlite_config {
 	const char *synchronous; /* "OFF", "NORMAL", "FULL" or "EXTRA" (static) */
 	uint32_t busy_timeout_ms;
 	int shared;            /* other processes may attach (scale-out) */
+	uint64_t max_size;     /* bytes; 0 = no bound (PRAGMA max_page_count) */
 };
 
 /* A growable byte buffer that reports allocation failure instead of
