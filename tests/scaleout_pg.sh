@@ -52,6 +52,15 @@ for _ in $(seq 1 600); do # up to 60 s for the workers to join
 	kill -0 "$guard" 2>/dev/null || break
 	sleep 0.1
 done
+# its options (url = auto's password among them) came on a pipe: neither
+# its environment nor its command line shows a 48-hex-digit secret
+no_secret() {
+	[ -n "$victim" ] && [ -r "/proc/$victim/environ" ] &&
+		grep -q DURABENCH_WORKER_OPTIONS_FD "/proc/$victim/environ" &&
+		! tr '\0' ' ' <"/proc/$victim/environ" | grep -qE '[0-9a-f]{48}' &&
+		! tr '\0' ' ' <"/proc/$victim/cmdline" | grep -qE '[0-9a-f]{48}'
+}
+check "a worker's environment and command line hold no password" no_secret
 sleep 1.5
 [ -n "$victim" ] && kill -9 "$victim"
 wait "$guard"

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,19 +116,52 @@ static int parse_args(int argc, char **argv, struct worker_args *a)
 	return 0;
 }
 
-/* DURABENCH_WORKER_OPTIONS ("key=value" lines, from a driver on this
- * machine): the options as the driver resolved them.  The array and its
- * strings live in *text (caller frees both). */
-static struct dura_option *options_from_env(const char *env, char **text, size_t *n)
+/* The options a driver on this machine resolved for us ("key=value"
+ * lines), read to the end from the pipe DURABENCH_WORKER_OPTIONS_FD names
+ * (core/driver/worker_procs.c: never the environment, which would show the
+ * password).  Returns the text (caller frees), or NULL with err filled. */
+static char *options_from_pipe(const char *fd_text, char *err, size_t errlen)
 {
-	*text = dura_xstrdup(env);
+	char *end;
+	long fd = strtol(fd_text, &end, 10);
+	if (*fd_text == '\0' || *end != '\0' || fd < 0 || fd > 1024) {
+		dura_errbuf(err, errlen, "DURABENCH_WORKER_OPTIONS_FD='%.20s' is not a descriptor",
+		            fd_text);
+		return NULL;
+	}
+	struct dura_buf b = { 0 };
+	char chunk[4096];
+	ssize_t got;
+	while ((got = read((int)fd, chunk, sizeof chunk)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			dura_errbuf(err, errlen, "cannot read the options from the driver "
+			            "(descriptor %ld): %s", fd, strerror(errno));
+			dura_buf_free(&b);
+			close((int)fd);
+			return NULL;
+		}
+		dura_buf_append(&b, chunk, (size_t)got);
+	}
+	close((int)fd);
+	dura_buf_append(&b, "", 1);
+	char *text = dura_xstrdup((const char *)b.data);
+	dura_buf_free(&b);
+	return text;
+}
+
+/* Splits the driver's "key=value" lines in place into an options array
+ * (its strings live in text; the caller frees both). */
+static struct dura_option *options_from_text(char *text, size_t *n)
+{
 	size_t cap = 1;
-	for (const char *p = env; *p; p++)
+	for (const char *p = text; *p; p++)
 		cap += *p == '\n';
 	struct dura_option *o = dura_xcalloc(cap, sizeof *o);
 	size_t k = 0;
 	char *save = NULL;
-	for (char *line = strtok_r(*text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *eq = strchr(line, '=');
 		if (!eq)
 			continue;
@@ -360,10 +394,14 @@ int dura_cmd_worker(int argc, char **argv)
 		        "processes (it lacks the ABI 1.3 scale-out operations)\n", plugin.ops->name);
 		goto out;
 	}
-	const char *from_driver = getenv("DURABENCH_WORKER_OPTIONS");
+	const char *from_driver = getenv("DURABENCH_WORKER_OPTIONS_FD");
 	if (from_driver) {
 		memset(&prep, 0, sizeof prep);
-		env_opts = options_from_env(from_driver, &env_text, &prep.n_options);
+		if (!(env_text = options_from_pipe(from_driver, err, sizeof err))) {
+			fprintf(stderr, "durabench worker: %s\n", err);
+			goto out;
+		}
+		env_opts = options_from_text(env_text, &prep.n_options);
 		prep.options = env_opts;
 	} else {
 		env = dura_env_new();

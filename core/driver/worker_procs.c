@@ -1,9 +1,13 @@
 /*
  * Local worker processes of a scale-out run (see worker_procs.h).
  */
+#include "config.h"
+
 #include "worker_procs.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -37,8 +41,14 @@ static char *dup_or_null(const char *s)
 	return s ? dura_xstrdup(s) : NULL;
 }
 
-/* The environment of a worker: ours, plus its options and our pid (the
- * worker asks to die with us).  Owned by the caller (free_env). */
+/* The descriptor on which a worker reads its options (the provider's
+ * resolved options, url = auto's password among them): a pipe, not the
+ * environment, which every process the worker starts inherits and which
+ * /proc shows for as long as the worker lives. */
+#define OPTIONS_FD 3
+
+/* The environment of a worker: ours, plus where its options are and our
+ * pid (the worker asks to die with us).  Owned by the caller (free_env). */
 static char **worker_env(const struct dura_workers *w)
 {
 	size_t n = 0;
@@ -49,7 +59,7 @@ static char **worker_env(const struct dura_workers *w)
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "DURABENCH_WORKER_", 17) != 0)
 			env[k++] = dura_xstrdup(environ[i]);
-	env[k++] = dura_xasprintf("DURABENCH_WORKER_OPTIONS=%s", w->sp.options ? w->sp.options : "");
+	env[k++] = dura_xasprintf("DURABENCH_WORKER_OPTIONS_FD=%d", OPTIONS_FD);
 	env[k++] = dura_xasprintf("DURABENCH_WORKER_PARENT=%ld", (long)getpid());
 	env[k] = NULL;
 	return env;
@@ -60,6 +70,40 @@ static void free_env(char **env)
 	for (size_t i = 0; env[i]; i++)
 		free(env[i]);
 	free(env);
+}
+
+/* A pipe already holding the options text and closed for writing: its
+ * read end in *rfd (close-on-exec here; the spawn moves it to OPTIONS_FD).
+ * The text fits the pipe's buffer (64 KiB on Linux, at least PIPE_BUF
+ * anywhere), so writing it before the worker runs cannot block. */
+static int options_pipe(const char *text, int *rfd, char *err, size_t errlen)
+{
+	size_t len = text ? strlen(text) : 0;
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		dura_errbuf(err, errlen, "cannot make a pipe for a worker's options: %s",
+		            strerror(errno));
+		return -1;
+	}
+	int cap = fcntl(fds[1], F_GETPIPE_SZ);
+	if (len >= (size_t)(cap > PIPE_BUF ? cap : PIPE_BUF)) {
+		dura_errbuf(err, errlen, "the provider's options (%zu bytes) are too long to hand "
+		            "to a worker process", len);
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	ssize_t put = len ? write(fds[1], text, len) : 0;
+	int saved = errno;
+	close(fds[1]);
+	if (put != (ssize_t)len) {
+		dura_errbuf(err, errlen, "cannot hand a worker its options: %s",
+		            put < 0 ? strerror(saved) : "short write");
+		close(fds[0]);
+		return -1;
+	}
+	*rfd = fds[0];
+	return 0;
 }
 
 static int spawn_one(struct dura_workers *w, unsigned i, char *err, size_t errlen)
@@ -83,9 +127,20 @@ static int spawn_one(struct dura_workers *w, unsigned i, char *err, size_t errle
 		argv[a++] = w->sp.plugin_dir;
 	}
 	argv[a] = NULL;
+	int rfd;
+	if (options_pipe(w->sp.options, &rfd, err, errlen) != 0)
+		return -1;
 	char **env = worker_env(w);
 	pid_t pid;
-	int rc = posix_spawn(&pid, w->exe, NULL, NULL, (char *const *)argv, env);
+	posix_spawn_file_actions_t fa;
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc == 0) {
+		rc = posix_spawn_file_actions_adddup2(&fa, rfd, OPTIONS_FD);
+		if (rc == 0)
+			rc = posix_spawn(&pid, w->exe, &fa, NULL, (char *const *)argv, env);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close(rfd);
 	free_env(env);
 	if (rc != 0) {
 		dura_errbuf(err, errlen, "cannot start worker %u (%s worker): %s", i, w->exe,

@@ -23,9 +23,10 @@ struct dura_worker_spawn {
 	const char *join;       /* store name (store_name) */
 	const char *options;    /* the provider's prepared options as
 	                           "key=value" lines (url = auto and the delay
-	                           proxy resolved), handed over in the
-	                           environment (DURABENCH_WORKER_OPTIONS), never
-	                           on the command line where ps shows it */
+	                           proxy resolved), handed over on a pipe
+	                           (descriptor DURABENCH_WORKER_OPTIONS_FD),
+	                           never on the command line or in the
+	                           environment, where /proc shows them */
 };
 
 struct dura_workers;
