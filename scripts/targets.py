@@ -287,7 +287,12 @@ def prefill_rate(provider, config="2:2"):
         if not pf or not pf.get("instances"):
             raise NoFigure("%s: nothing prefilled" % provider)
         v = number(pf.get("per_sec"))
-        return Result(v, "%s instances/s (%s in %.1f s)" % (fmt(v), fmt(pf["instances"]), pf["seconds"]))
+        text = "%s instances/s (%s in %.1f s" % (fmt(v), fmt(pf["instances"]), pf["seconds"])
+        # durabench's own CPU: an in-process store's whole cost, which a
+        # loaded machine stretches less than the wall time
+        if pf.get("cpu_seconds"):
+            text += "; %s per CPU second" % fmt(pf["instances"] / number(pf["cpu_seconds"]))
+        return Result(v, text + ")")
     return figure
 
 
@@ -301,8 +306,11 @@ def growth(empty, full, config="2:2", instances=1000000):
         ev, fv = number(e["orch_per_sec"]), number(f["orch_per_sec"])
         if not ev:
             raise NoFigure("%s: no throughput" % empty)
-        return Result(fv / ev, "%.2f (%s / %s orch/s, %s prefilled)" % (
-            fv / ev, fmt(fv), fmt(ev), fmt(n)))
+        text = "%.2f (%s / %s orch/s, %s prefilled" % (fv / ev, fmt(fv), fmt(ev), fmt(n))
+        ec, fc = e.get("cpu_ms_per_orch"), f.get("cpu_ms_per_orch")
+        if ec and fc:
+            text += "; CPU / orch %.3f / %.3f ms = %.2f" % (number(fc), number(ec), number(fc) / number(ec))
+        return Result(fv / ev, text + ")")
     return figure
 
 

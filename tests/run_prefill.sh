@@ -45,6 +45,8 @@ assert d["scenario"]["run"]["prefill"] == n or any(r["prefill"] for r in d["runs
 for r in d["runs"]:
     p = r["prefill"]
     assert p and p["instances"] == n and p["verified"] == n, (r["provider"], p)
+    # durabench's CPU time during the prefill
+    assert isinstance(p["cpu_seconds"], (int, float)) and p["cpu_seconds"] >= 0, p
     assert r["launched"] > 0 and r["verified"] == r["launched"] == r["completed"], r
 PY
 	then

@@ -35,8 +35,9 @@ int dura_run_prefill(const struct dura_scenario *sc, const struct dura_provider_
 		return -1;
 	}
 	if (!quiet)
-		fprintf(stderr, "durabench: %s: prefilled %u completed instances in %.2f s (%.0f/s)\n",
-		        label, n, r->prefill.seconds, r->prefill.seconds > 0 ? n / r->prefill.seconds : 0.0);
+		fprintf(stderr, "durabench: %s: prefilled %u completed instances in %.2f s (%.0f/s; "
+		        "%.2f s of durabench's CPU)\n", label, n, r->prefill.seconds,
+		        r->prefill.seconds > 0 ? n / r->prefill.seconds : 0.0, r->prefill.cpu_seconds);
 	return 0;
 }
 

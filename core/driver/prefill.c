@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ORCH "fanout"
 #define ACTIVITY "fanout.work"
@@ -68,6 +69,14 @@ static void template_build(const struct dura_workload_def *def, struct template 
 	                                       NULL, 1 };
 }
 
+static double process_cpu_seconds(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void template_free(struct template *t)
 {
 	dura_buf_free(&t->bytes);
@@ -90,8 +99,10 @@ int dura_prefill_fill(const struct dura_provider_ops *ops, dura_store *store, ui
 	template_build(def, &t);
 	struct dura_err perr = { .msg = "" };
 	uint64_t t0 = dura_now_ns();
+	double cpu0 = process_cpu_seconds();
 	dura_rc rc = prefill(store, DURA_PREFILL_PREFIX, 0, n, &t.meta, t.events, t.n, &perr);
 	out->seconds = (double)(dura_now_ns() - t0) / 1e9;
+	out->cpu_seconds = process_cpu_seconds() - cpu0;
 	template_free(&t);
 	if (rc != DURA_OK) {
 		dura_errbuf(err, errlen, "prefill of %" PRIu64 " instances: %s", n, perr.msg);

@@ -26,6 +26,9 @@
 struct dura_prefill_result {
 	uint64_t instances;   /* written (0: no prefill) */
 	double seconds;       /* the prefill call's wall time */
+	double cpu_seconds;   /* this process's CPU time during the call (all
+	                       * threads): the cost of an in-process store on a
+	                       * loaded machine; a server's CPU is not in it */
 	uint64_t verified;    /* read back intact after the run */
 };
 

@@ -209,6 +209,9 @@ static json_t *prefill_object(const struct dura_prefill_result *p)
 	dura_jset(o, "instances", dura_juint(p->instances));
 	dura_jset(o, "seconds", dura_jnumber(p->seconds));
 	dura_jset(o, "per_sec", dura_jnumber(p->seconds > 0 ? (double)p->instances / p->seconds : 0));
+	/* durabench's own CPU: all of an in-process store's, none of a
+	 * server's */
+	dura_jset(o, "cpu_seconds", dura_jnumber(p->cpu_seconds));
 	dura_jset(o, "verified", dura_juint(p->verified));
 	return o;
 }
