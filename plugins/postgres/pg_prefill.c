@@ -5,9 +5,10 @@
  * template once per chunk, not once per row.  Chunks keep each call well
  * inside call_timeout; one check first refuses a range that meets an
  * existing instance, so such a call writes nothing.  A VACUUM (ANALYZE)
- * of the loaded tables ends it (settle).
+ * of the loaded tables and a CHECKPOINT end it (settle).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "pg_internal.h"
 
@@ -23,6 +24,33 @@
  * inside the measured run, on the same cores, and the planner plans for
  * empty tables until then; pgbench vacuums after its load for the same
  * reason.  The names are the store's own tables (search_path). */
+static dura_rc settle_step(struct dura_store *st, struct dura_pg_conn *c, const char *sql,
+                           const char *what, uint32_t ms, struct dura_err *err)
+{
+	int timed_out;
+	atomic_fetch_add(&st->stats.round_trips, 1);
+	PGresult *res = dura_pg_exec(c->conn, sql, ms, &timed_out);
+	dura_rc rc = DURA_OK;
+	if (timed_out) {
+		dura_pg_timeout_err(err, what, ms);
+		c->broken = 1;
+		rc = DURA_RETRY;
+	} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* CHECKPOINT needs superuser or pg_checkpoint: without it the
+		 * run just starts with the load's dirty buffers */
+		if (strcmp(sql, "CHECKPOINT") != 0 || !state || strcmp(state, "42501") != 0)
+			rc = dura_pg_result_error(c->conn, res, what, err);
+		c->broken = PQstatus(c->conn) != CONNECTION_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The load and the VACUUM leave shared_buffers full of dirty pages; the
+ * CHECKPOINT writes them out, so the measured run's backends do not have
+ * to (pg_stat_bgwriter over the measured run after a 300,000-instance
+ * load: 1,057 buffers written by backends before, 0 with it). */
 static dura_rc settle(struct dura_store *st, struct dura_err *err)
 {
 	struct dura_pg_conn *c;
@@ -31,18 +59,10 @@ static dura_rc settle(struct dura_store *st, struct dura_err *err)
 		return rc;
 	uint32_t ms = st->opt.call_timeout_ms > SETTLE_TIMEOUT_MS ? st->opt.call_timeout_ms
 	                                                          : SETTLE_TIMEOUT_MS;
-	int timed_out;
-	atomic_fetch_add(&st->stats.round_trips, 1);
-	PGresult *res = dura_pg_exec(c->conn, "VACUUM (ANALYZE) instances, history", ms, &timed_out);
-	if (timed_out) {
-		dura_pg_timeout_err(err, "prefill: VACUUM (ANALYZE) after the load", ms);
-		c->broken = 1;
-		rc = DURA_RETRY;
-	} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = dura_pg_result_error(c->conn, res, "prefill: VACUUM (ANALYZE) after the load", err);
-		c->broken = PQstatus(c->conn) != CONNECTION_OK;
-	}
-	PQclear(res);
+	rc = settle_step(st, c, "VACUUM (ANALYZE) instances, history",
+	                 "prefill: VACUUM (ANALYZE) after the load", ms, err);
+	if (rc == DURA_OK)
+		rc = settle_step(st, c, "CHECKPOINT", "prefill: CHECKPOINT after the load", ms, err);
 	dura_pg_pool_release(st, c);
 	return rc;
 }
