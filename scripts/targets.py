@@ -307,9 +307,9 @@ def growth(empty, full, config="2:2", instances=1000000):
         if not ev:
             raise NoFigure("%s: no throughput" % empty)
         text = "%.2f (%s / %s orch/s, %s prefilled" % (fv / ev, fmt(fv), fmt(ev), fmt(n))
-        ec, fc = e.get("cpu_ms_per_orch"), f.get("cpu_ms_per_orch")
+        ec, fc = number(e.get("cpu_ms_per_orch")), number(f.get("cpu_ms_per_orch"))
         if ec and fc:
-            text += "; CPU / orch %.3f / %.3f ms = %.2f" % (number(fc), number(ec), number(fc) / number(ec))
+            text += "; CPU / orch %.3f / %.3f ms = %.2f" % (fc, ec, fc / ec)
         return Result(fv / ev, text + ")")
     return figure
 
