@@ -294,6 +294,36 @@ static void test_steady(void)
 	free(r);
 }
 
+/* A store that stalls: 1,000 completions/s until it stops, then none for the
+ * rest of the window (or none until late in it).  The completions before
+ * the stall must not stand for the window: the rate is the wall-clock
+ * count, which shows the stall. */
+static void test_stall(void)
+{
+	size_t n;
+	struct dura_inst_record *r = staggered(64, 64 * MS, 300 * MS, &n);
+	struct dura_steady_rate x;
+	dura_steady_rate_compute(r, n, 0, 3 * S, 64, &x);
+	tap_ok(x.stream_span_s == 0 && fabs(x.stream_rate - x.counted_rate) < 1e-9 &&
+	       fabs(x.counted_rate - (double)x.completions / 3.0) < 1e-9 && x.completions > 200 &&
+	       x.stream_rate < 100,
+	       "a stall after 0.3 s of a 3 s window: the wall-clock rate (%.1f/s of %llu "
+	       "completions), not the 1,000/s before it", x.stream_rate,
+	       (unsigned long long)x.completions);
+	dura_steady_rate_compute(r, n, 0, 300 * MS, 64, &x);
+	tap_ok(x.stream_span_s > 0 && fabs(x.stream_rate - 1000.0) < 1e-6,
+	       "the same stream in a window it fills: the stream rate (%.3f/s)", x.stream_rate);
+	for (size_t i = 0; i < n; i++) { /* the store answers only from 2.7 s on */
+		r[i].start_ns += 2700 * MS;
+		r[i].end_ns += 2700 * MS;
+	}
+	dura_steady_rate_compute(r, n, 0, 3 * S, 64, &x);
+	tap_ok(x.stream_span_s == 0 && x.stream_rate < 100,
+	       "a store that answers only late in the window: the wall-clock rate (%.1f/s)",
+	       x.stream_rate);
+	free(r);
+}
+
 static void test_edges(void)
 {
 	struct dura_inst_record r[] = {
@@ -362,6 +392,7 @@ int main(void)
 {
 	test_waves();
 	test_steady();
+	test_stall();
 	test_edges();
 	test_ramp();
 	test_batched();

@@ -95,7 +95,15 @@ void dura_steady_rate_compute(const struct dura_inst_record *inst, size_t n,
 	if (m >= (size_t)period + 1) {
 		size_t gaps = (m - 1) / period * period;
 		uint64_t span = t[gaps] - t[0];
-		if (span > 0) {
+		/* The stream stands for the window only if it fills it: at
+		 * each end a closed loop leaves at most about one cycle (a
+		 * wave) without a counted completion.  A store that stalls
+		 * (stopped, full, locked) leaves more, and the rate of the
+		 * completions before the stall must not be reported as the
+		 * window's: the wall-clock count is then the honest figure. */
+		uint64_t uncovered = (t[0] - win_start_ns) + (win_end_ns - t[gaps]);
+		double cycle_ns = span > 0 ? (double)span / (double)gaps * period : 0;
+		if (span > 0 && (double)uncovered <= DURA_STREAM_MAX_UNCOVERED_CYCLES * cycle_ns) {
 			out->stream_gaps = gaps;
 			out->stream_span_s = (double)span / 1e9;
 			out->stream_rate = (double)gaps / out->stream_span_s;

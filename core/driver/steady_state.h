@@ -48,6 +48,14 @@ struct dura_steady_rate {
 	double mean_latency_s;
 };
 
+/* How many cycles of the window may pass without a counted completion (at
+ * its two ends together) before the stream no longer stands for it and the
+ * rate falls back to the wall-clock count.  A steady stream leaves about
+ * one cycle in all (the window opens and closes at some phase of the
+ * cycle; waves or an even stream alike); 2.5 leaves room for jitter, and
+ * more is a stall. */
+#define DURA_STREAM_MAX_UNCOVERED_CYCLES 2.5
+
 /* Fills *out from n instance records.  period: the number of completions
  * after which a closed loop's completion pattern repeats (its
  * max_concurrent: every slot completes once per cycle); 1 for an open
@@ -55,8 +63,10 @@ struct dura_steady_rate {
  * end times t[] of the window's completed instances, with the largest q
  * that fits: both ends are completions at the same phase of the cycle, so
  * a window that catches a wave more or less counts neither.  With fewer
- * than period + 1 completions (a window shorter than a cycle) it falls
- * back to counted_rate. */
+ * than period + 1 completions (a window shorter than a cycle), or when the
+ * counted completions leave more than DURA_STREAM_MAX_UNCOVERED_CYCLES
+ * cycles of the window uncovered (the store stalled), it falls back to
+ * counted_rate. */
 void dura_steady_rate_compute(const struct dura_inst_record *inst, size_t n,
                               uint64_t win_start_ns, uint64_t win_end_ns, unsigned period,
                               struct dura_steady_rate *out);
