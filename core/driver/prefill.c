@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define ORCH "fanout"
@@ -109,6 +110,13 @@ int dura_prefill_fill(const struct dura_provider_ops *ops, dura_store *store, ui
 		return -1;
 	}
 	out->instances = n;
+	/* A bulk load leaves the page cache full of dirty pages (a file store's,
+	 * a local server's data files: 260-350 MB after 1,000,000 instances on
+	 * the url = auto server, which runs without fsync).  The kernel would
+	 * write them back during the measured run, charging the load's I/O to
+	 * it; writing them out now keeps the run's figure its own.  Outside
+	 * the prefill's timing. */
+	sync();
 	return 0;
 }
 
