@@ -399,6 +399,12 @@ static dura_rc configure_db(struct dura_store *s, struct dura_err *err)
 		 * schema exists; a file keeps its own page size. */
 		s->no_journal = 1;
 		rc = pragma(s, "PRAGMA journal_mode = OFF", err);
+		/* Debian builds SQLite with SECURE_DELETE: every deleted
+		 * row would be zeroed in its page, for a store that lives
+		 * only in this process (callgrind, bench/ceiling: 0.7 %
+		 * fewer instructions per orchestration). */
+		if (rc == DURA_OK)
+			rc = pragma(s, "PRAGMA secure_delete = OFF", err);
 		/* One private connection: exclusive locking spares every
 		 * transaction the VFS lock calls and the check that another
 		 * connection changed the database (callgrind: 2 % fewer
