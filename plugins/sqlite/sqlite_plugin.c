@@ -54,5 +54,6 @@ const struct dura_provider_ops *dura_provider_entry(void)
 	 * reads them.  Only possible before SQLite initialises; when another
 	 * user in the process initialised it first this fails harmlessly. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	dura_sqlite_install_allocator();
 	return &sqlite_ops;
 }

@@ -575,7 +575,9 @@ dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_optio
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	/* More and larger lookaside slots: most of SQLite's small allocations
-	 * per statement then never reach malloc. */
+	 * per statement then never reach malloc.  (A no-op where SQLite is
+	 * built with SQLITE_OMIT_LOOKASIDE, as Debian's is: there the
+	 * allocator of sqlite_alloc.c takes those allocations.) */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 512, 1024);
 	if ((rc = configure_db(s, err)) == DURA_OK &&
 	    (rc = attach ? dura_sqlite_schema_check(s, err) : dura_sqlite_schema_reset(s, err)) ==

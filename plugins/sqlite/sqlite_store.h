@@ -302,6 +302,11 @@ dura_rc dura_sqlite_schema_check(struct dura_store *s, struct dura_err *err);
 dura_rc dura_sqlite_open_store(const struct dura_option *options, size_t n_options, int attach,
                                dura_store **out, struct dura_err *err);
 
+/* ---- sqlite_alloc.c ---- */
+/* Gives SQLite a per-thread caching allocator, if SQLite is not yet
+ * initialised (at plugin load). */
+void dura_sqlite_install_allocator(void);
+
 /* ---- sqlite_prefill.c ---- */
 dura_prefill_fn dura_sqlite_prefill;
 
