@@ -25,6 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEP_SQLITE_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEP_SQLITE_ALLOCATOR 1
+#endif
+#endif
+
+/* sanitizer builds compile none of the allocator: SQLite keeps its own */
+#ifndef KEEP_SQLITE_ALLOCATOR
+
 #define SMALL_MAX 1024
 #define N_CLASSES (SMALL_MAX / 16)
 #define LIST_MAX 64 /* blocks kept per class and thread */
@@ -168,13 +179,7 @@ static const sqlite3_mem_methods block_methods = {
 	block_init, block_shutdown, NULL,
 };
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KEEP_SQLITE_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KEEP_SQLITE_ALLOCATOR 1
-#endif
-#endif
+#endif /* !KEEP_SQLITE_ALLOCATOR */
 
 void dura_sqlite_install_allocator(void)
 {
