@@ -194,11 +194,13 @@ static int act_held(const uint8_t *in, size_t len, struct dura_buf *out, void *u
 }
 
 /* 1.5x the work lock of the batch renewal test: a batch of four waits
- * 6x the lock for its ack. */
-static int act_long300(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
+ * 6x the lock for its ack.  The lock is 600 ms, so the renewer (every
+ * quarter lock, once half of it is used) has 150 ms to spare on a loaded
+ * machine. */
+static int act_long900(const uint8_t *in, size_t len, struct dura_buf *out, void *user)
 {
 	atomic_fetch_add(&batch_long_runs, 1);
-	dura_sleep_ms(300);
+	dura_sleep_ms(900);
 	return act_upper(in, len, out, user);
 }
 
@@ -306,7 +308,7 @@ static struct dura_registry *make_registry(void)
 	dura_registry_add_activity(reg, "slow", act_slow, NULL);
 	dura_registry_add_activity(reg, "held", act_held, NULL);
 	dura_registry_add_activity(reg, "fail", act_fail, NULL);
-	dura_registry_add_activity(reg, "long300", act_long300, NULL);
+	dura_registry_add_activity(reg, "long900", act_long900, NULL);
 	dura_registry_add_orchestration(reg, "fan", orch_fan, NULL);
 	dura_registry_add_orchestration(reg, "timer", orch_timer, NULL);
 	dura_registry_add_orchestration(reg, "parent", orch_parent, NULL);
@@ -1001,16 +1003,16 @@ static void test_batch_renewal(void)
 	fixture_open(&f, ops);
 	struct dura_runtime_config cfg;
 	dura_runtime_config_defaults(&cfg);
-	cfg.work_lock_ms = 200;
+	cfg.work_lock_ms = 600;
 	cfg.poll_wait_ms = 20;
 	cfg.activity_batch = 4;
 	atomic_store(&batch_long_runs, 0);
 	struct dura_runtime_stats st;
-	size_t got = run_one_fan(&f, &cfg, 1, 2, "blong", "long300:q", &st);
+	size_t got = run_one_fan(&f, &cfg, 1, 2, "blong", "long900:q", &st);
 	tap_ok(got == 1 && expect(&f.d, "blong", DURA_OUTCOME_COMPLETED, "Q0,Q1,Q2,Q3,Q4") &&
 	       atomic_load(&batch_long_runs) == 5 && st.lock_lost == 0 &&
 	       atomic_load(&bw_max_items) == 4,
-	       "batch of four 300 ms items under a 200 ms lock: renewed, each runs exactly once "
+	       "batch of four 900 ms items under a 600 ms lock: renewed, each runs exactly once "
 	       "(%d runs, %llu lost, batch up to %u)", atomic_load(&batch_long_runs),
 	       (unsigned long long)st.lock_lost, atomic_load(&bw_max_items));
 	fixture_close(&f);
