@@ -16,7 +16,8 @@
 #            pgbench with the provider's functions (CEILING_SECONDS, 10)
 #   ceiling-pg  the PostgreSQL half of ceiling alone
 #   growth   throughput with GROWTH_PREFILL (1000000) completed instances
-#            prefilled against an empty store (conf/growth.ini)
+#            prefilled against an empty store (conf/growth.ini: 3
+#            repeats, the Targets table takes the ratio of the medians)
 #   repeat   scripts/spread.sh: the spread of the anchor figures over 5
 #            repeats (not part of "all"; about 8 minutes)
 set -eu

@@ -144,6 +144,15 @@ class Invocation:
             raise NoFigure("%s %s: %s" % (provider, config, lost))
         return r
 
+    def clean_runs(self, step, provider, config):
+        """Every repeat of PROVIDER at CONFIG, refused unless none lost anything."""
+        rs = self.runs(step, provider, config)
+        for r in rs:
+            lost = unclean(r)
+            if lost:
+                raise NoFigure("%s %s: %s" % (provider, config, lost))
+        return rs
+
     def ceiling(self, provider):
         """OUT/ceiling-PROVIDER.txt as a dict of its key value pairs."""
         path = os.path.join(self.out, "ceiling-%s.txt" % provider)
@@ -280,36 +289,56 @@ def remote(provider, config, rtt_ms):
     return figure
 
 
+def field_median(runs, get):
+    """The median of GET over RUNS (None when a run has no figure)."""
+    xs = [number(get(r)) for r in runs]
+    return None if None in xs else median(xs)
+
+
 def prefill_rate(provider, config="2:2"):
     def figure(inv):
-        r = inv.run("growth", provider, config)
-        pf = r.get("prefill")
-        if not pf or not pf.get("instances"):
+        rs = inv.clean_runs("growth", provider, config)
+        pfs = [r.get("prefill") or {} for r in rs]
+        if not all(pf.get("instances") for pf in pfs):
             raise NoFigure("%s: nothing prefilled" % provider)
-        v = number(pf.get("per_sec"))
-        text = "%s instances/s (%s in %.1f s" % (fmt(v), fmt(pf["instances"]), pf["seconds"])
+        v = field_median(pfs, lambda pf: pf.get("per_sec"))
+        n = min(pf["instances"] for pf in pfs)
+        text = "%s instances/s (%s in %.1f s" % (
+            fmt(v), fmt(n), field_median(pfs, lambda pf: pf.get("seconds")))
         # durabench's own CPU: an in-process store's whole cost, which a
         # loaded machine stretches less than the wall time
-        if pf.get("cpu_seconds"):
-            text += "; %s per CPU second" % fmt(pf["instances"] / number(pf["cpu_seconds"]))
+        cpu = field_median(pfs, lambda pf: pf.get("cpu_seconds"))
+        if cpu:
+            text += "; %s per CPU second" % fmt(n / cpu)
+        if len(rs) > 1:
+            text += "; median of %d" % len(rs)
         return Result(v, text + ")")
     return figure
 
 
 def growth(empty, full, config="2:2", instances=1000000):
+    """Prefilled / empty throughput: the ratio of the medians over the
+    repeats (growth.ini runs 3, interleaved, since one 5-10 s run of a file
+    or a server moves by up to 20 % from the next)."""
     def figure(inv):
-        e = inv.run("growth", empty, config)
-        f = inv.run("growth", full, config)
-        n = (f.get("prefill") or {}).get("instances") or 0
+        es = inv.clean_runs("growth", empty, config)
+        fs = inv.clean_runs("growth", full, config)
+        n = min((f.get("prefill") or {}).get("instances") or 0 for f in fs)
         if n < instances:
             raise NoFigure("%s: %s prefilled, the target's is %s" % (full, fmt(n), fmt(instances)))
-        ev, fv = number(e["orch_per_sec"]), number(f["orch_per_sec"])
+        ev = field_median(es, lambda r: r.get("orch_per_sec"))
+        fv = field_median(fs, lambda r: r.get("orch_per_sec"))
         if not ev:
             raise NoFigure("%s: no throughput" % empty)
         text = "%.2f (%s / %s orch/s, %s prefilled" % (fv / ev, fmt(fv), fmt(ev), fmt(n))
-        ec, fc = number(e.get("cpu_ms_per_orch")), number(f.get("cpu_ms_per_orch"))
+        ec = field_median(es, lambda r: r.get("cpu_ms_per_orch"))
+        fc = field_median(fs, lambda r: r.get("cpu_ms_per_orch"))
         if ec and fc:
             text += "; CPU / orch %.3f / %.3f ms = %.2f" % (fc, ec, fc / ec)
+        if len(es) > 1 or len(fs) > 1:
+            text += "; medians of %d and %d repeats: %s / %s" % (
+                len(fs), len(es), ", ".join(fmt(number(r["orch_per_sec"])) for r in fs),
+                ", ".join(fmt(number(r["orch_per_sec"])) for r in es))
         return Result(fv / ev, text + ")")
     return figure
 

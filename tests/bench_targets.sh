@@ -12,7 +12,7 @@ set -u
 targets="$top_srcdir/scripts/targets.py"
 out="$tmp/out"
 mkdir -p "$out"
-echo "1..16"
+echo "1..20"
 
 # a report of RUNS (provider config orch/s cpu bound_fraction failed ...)
 report() { # FILE PYTHON-LIST-OF-RUNS
@@ -96,6 +96,34 @@ else
 	sed 's/^/# /' "$tmp/table.md"
 	not_ok "the table prints figure, fraction and status, the same in targets.md"
 fi
+
+# growth over 3 interleaved repeats: the ratio of the medians, the median
+# prefill rate, and no figure when one repeat lost instances
+out2="$tmp/out2"
+mkdir -p "$out2"
+"$targets" begin "$out2"
+"$targets" step "$out2" growth start
+"$targets" step "$out2" growth end 0
+pf() { echo "{'prefill': {'instances': 1000000, 'seconds': $1, 'per_sec': 1e6 / $1, 'cpu_seconds': $1}}"; }
+report "$out2/growth.json" "[
+	('sqlite-mem', '2:2', 1000.0, 0.1, None, 0, {}), ('sqlite-mem-full', '2:2', 700.0, 0.1, None, 0, $(pf 20)),
+	('sqlite-mem', '2:2', 1200.0, 0.1, None, 0, {}), ('sqlite-mem-full', '2:2', 950.0, 0.1, None, 0, $(pf 5)),
+	('sqlite-mem', '2:2', 1050.0, 0.1, None, 0, {}), ('sqlite-mem-full', '2:2', 990.0, 0.1, None, 0, $(pf 8)),
+	('sqlite-file', '2:2', 500.0, 0.1, None, 0, {}), ('sqlite-file-full', '2:2', 480.0, 0.1, None, 0, $(pf 8)),
+	('sqlite-file', '2:2', 500.0, 0.1, None, 0, {}), ('sqlite-file-full', '2:2', 480.0, 0.1, None, 3, $(pf 8))]"
+"$targets" table "$out2" >/dev/null 2>"$tmp/err2" || sed 's/^/# /' "$tmp/err2"
+expect2() { # DESCRIPTION TARGET-PREFIX FIELD VALUE
+	got=$(row "$out2" "$2" "$3")
+	if [ "$got" = "$4" ]; then ok "$1"; else not_ok "$1 (got '$got', want '$4')"; fi
+}
+expect2 "growth: the ratio of the medians over the repeats (950 / 1,050)" \
+	"sqlite-mem 1,000,000 prefilled" figure 0.905
+expect2 "prefill: the median rate of the repeats (1,000,000 in 8 s)" \
+	"prefill sqlite-mem" figure 125000.000
+expect2 "growth: a repeat that lost instances gives no figure" \
+	"sqlite-file 1,000,000 prefilled" status "no figure"
+expect2 "growth: a provider without runs gives no figure" \
+	"pg-local 1,000,000 prefilled" status "no figure"
 
 # bench.sh itself, on the null provider (about 2 s)
 bench() { BENCH_OUT="$tmp/b" "$top_srcdir/scripts/bench.sh" "$@" >"$tmp/b.out" 2>"$tmp/b.err"; }
