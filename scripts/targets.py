@@ -138,20 +138,11 @@ class Invocation:
 
     def run(self, step, provider, config):
         """The one run of PROVIDER at CONFIG, refused unless it lost nothing."""
-        r = self.runs(step, provider, config)[0]
-        lost = unclean(r)
-        if lost:
-            raise NoFigure("%s %s: %s" % (provider, config, lost))
-        return r
+        return clean(self.runs(step, provider, config)[0], provider, config)
 
     def clean_runs(self, step, provider, config):
         """Every repeat of PROVIDER at CONFIG, refused unless none lost anything."""
-        rs = self.runs(step, provider, config)
-        for r in rs:
-            lost = unclean(r)
-            if lost:
-                raise NoFigure("%s %s: %s" % (provider, config, lost))
-        return rs
+        return [clean(r, provider, config) for r in self.runs(step, provider, config)]
 
     def ceiling(self, provider):
         """OUT/ceiling-PROVIDER.txt as a dict of its key value pairs."""
@@ -183,6 +174,14 @@ def unclean(r):
     if number(r.get("orch_per_sec")) is None:
         return "no throughput"
     return ""
+
+
+def clean(r, provider, config):
+    """R itself, or NoFigure when its figures cannot stand for a target."""
+    lost = unclean(r)
+    if lost:
+        raise NoFigure("%s %s: %s" % (provider, config, lost))
+    return r
 
 
 def ceiling_figure(kv):
@@ -261,10 +260,7 @@ def ceiling_comparison(step, provider, config):
 
 def anchor(provider, config, repeats=3):
     def figure(inv):
-        rs = inv.runs("anchor", provider, config)
-        bad = [unclean(r) for r in rs if unclean(r)]
-        if bad:
-            raise NoFigure("%s %s: %s" % (provider, config, bad[0]))
+        rs = inv.clean_runs("anchor", provider, config)
         bf = [number(r.get("bound_fraction")) for r in rs]
         if None in bf:
             raise NoFigure("%s %s: no bound fraction" % (provider, config))
@@ -289,9 +285,9 @@ def remote(provider, config, rtt_ms):
     return figure
 
 
-def field_median(runs, get):
-    """The median of GET over RUNS (None when a run has no figure)."""
-    xs = [number(get(r)) for r in runs]
+def field_median(dicts, key):
+    """The median of field KEY over DICTS (None when one has no figure)."""
+    xs = [number(d.get(key)) for d in dicts]
     return None if None in xs else median(xs)
 
 
@@ -301,13 +297,13 @@ def prefill_rate(provider, config="2:2"):
         pfs = [r.get("prefill") or {} for r in rs]
         if not all(pf.get("instances") for pf in pfs):
             raise NoFigure("%s: nothing prefilled" % provider)
-        v = field_median(pfs, lambda pf: pf.get("per_sec"))
+        v = field_median(pfs, "per_sec")
         n = min(pf["instances"] for pf in pfs)
         text = "%s instances/s (%s in %.1f s" % (
-            fmt(v), fmt(n), field_median(pfs, lambda pf: pf.get("seconds")))
+            fmt(v), fmt(n), field_median(pfs, "seconds"))
         # durabench's own CPU: an in-process store's whole cost, which a
         # loaded machine stretches less than the wall time
-        cpu = field_median(pfs, lambda pf: pf.get("cpu_seconds"))
+        cpu = field_median(pfs, "cpu_seconds")
         if cpu:
             text += "; %s per CPU second" % fmt(n / cpu)
         if len(rs) > 1:
@@ -318,27 +314,26 @@ def prefill_rate(provider, config="2:2"):
 
 def growth(empty, full, config="2:2", instances=1000000):
     """Prefilled / empty throughput: the ratio of the medians over the
-    repeats (growth.ini runs 3, interleaved, since one 5-10 s run of a file
-    or a server moves by up to 20 % from the next)."""
+    repeats (growth.ini runs 3, interleaved, since one 6-10 s run of a file
+    or a server moves by more than the target's 10 % margin from the next)."""
     def figure(inv):
         es = inv.clean_runs("growth", empty, config)
         fs = inv.clean_runs("growth", full, config)
         n = min((f.get("prefill") or {}).get("instances") or 0 for f in fs)
         if n < instances:
             raise NoFigure("%s: %s prefilled, the target's is %s" % (full, fmt(n), fmt(instances)))
-        ev = field_median(es, lambda r: r.get("orch_per_sec"))
-        fv = field_median(fs, lambda r: r.get("orch_per_sec"))
+        ev = field_median(es, "orch_per_sec")
+        fv = field_median(fs, "orch_per_sec")
         if not ev:
             raise NoFigure("%s: no throughput" % empty)
         text = "%.2f (%s / %s orch/s, %s prefilled" % (fv / ev, fmt(fv), fmt(ev), fmt(n))
-        ec = field_median(es, lambda r: r.get("cpu_ms_per_orch"))
-        fc = field_median(fs, lambda r: r.get("cpu_ms_per_orch"))
+        ec = field_median(es, "cpu_ms_per_orch")
+        fc = field_median(fs, "cpu_ms_per_orch")
         if ec and fc:
             text += "; CPU / orch %.3f / %.3f ms = %.2f" % (fc, ec, fc / ec)
         if len(es) > 1 or len(fs) > 1:
-            text += "; medians of %d and %d repeats: %s / %s" % (
-                len(fs), len(es), ", ".join(fmt(number(r["orch_per_sec"])) for r in fs),
-                ", ".join(fmt(number(r["orch_per_sec"])) for r in es))
+            each = lambda rs: ", ".join(fmt(number(r["orch_per_sec"])) for r in rs)
+            text += "; medians of %d and %d repeats: %s / %s" % (len(fs), len(es), each(fs), each(es))
         return Result(fv / ev, text + ")")
     return figure
 
