@@ -153,8 +153,8 @@ static void *block_realloc(void *p, int n)
 		return p;
 	/* A large block stays malloc's: realloc grows it in place or remaps
 	 * its pages.  The memdb VFS keeps the whole in-memory database in one
-	 * block and doubles it as the store grows; copying it instead (500 MB
-	 * past a million prefilled instances) stopped every worker for 1.7 s. */
+	 * block and doubles it as the store grows; copying it instead (past a
+	 * million prefilled instances) stopped every worker for 1.7 s. */
 	if (old > SMALL_MAX && size > SMALL_MAX) {
 		char *q = realloc((char *)p - HDR, HDR + size);
 		if (!q)
